@@ -1,0 +1,127 @@
+"""Application factory."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+
+from flask import Flask, g, request
+
+from app.config import Config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(os.path.dirname(__file__), "..", "templates"),
+        static_folder=os.path.join(os.path.dirname(__file__), "..", "static"),
+        instance_path=os.environ.get("CRM_INSTANCE_PATH")
+        or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "instance"),
+    )
+    app.config.from_mapping(Config().as_dict())
+    if config:
+        app.config.update(config)
+    _ensure_backing_services(app)
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    from app import errors, security
+
+    errors.register(app)
+    security.register(app)
+    register_cli(app)
+    register_template_helpers(app)
+    return app
+
+
+def _ensure_backing_services(app: Flask) -> None:
+    """Without DATABASE_URL / REDIS_URL, start (or join) the embedded dev servers."""
+    if app.config["SQLALCHEMY_DATABASE_URI"] and app.config["REDIS_URL"]:
+        return
+    if app.config["ENV"] == "production":
+        raise RuntimeError("DATABASE_URL and REDIS_URL must be set in production")
+    from app.config import sqlalchemy_url
+    from app.devservices import ensure_services
+
+    os.makedirs(app.instance_path, exist_ok=True)
+    env = {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config["REDIS_URL"],
+    }
+    services = ensure_services(app.instance_path, env=env)
+    app.extensions["devservices"] = services
+    app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(services.database_url)
+    app.config["REDIS_URL"] = services.redis_url
+    app.config["RATELIMIT_STORAGE_URI"] = services.redis_url.replace("unix://", "redis+unix://", 1)
+
+
+def configure_logging(app: Flask) -> None:
+    level = getattr(logging, str(app.config.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    request_log = logging.getLogger("crm.request")
+
+    @app.before_request
+    def _start_timer():
+        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _log_request(response):
+        started = g.get("request_started")
+        if started is not None and not request.path.startswith("/static/"):
+            request_log.info(
+                "request_id=%s method=%s path=%s status=%s ms=%.1f user=%s",
+                g.get("request_id"),
+                request.method,
+                request.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+                getattr(g.get("_login_user"), "id", "-"),
+            )
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+
+def register_extensions(app: Flask) -> None:
+    from app.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"), compare_type=True,
+        compare_server_default=True,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    from app import models  # noqa: F401  (every model registered on the metadata)
+    from app.auth import sessions
+
+    sessions.configure(login_manager)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.activity import bp as activity_bp
+    from app.auth import bp as auth_bp
+    from app.billing import bp as billing_bp
+    from app.crm import bp as crm_bp
+    from app.fulfillment import bp as fulfillment_bp
+    from app.inbox import bp as inbox_bp
+    from app.main import bp as main_bp
+    from app.settings import bp as settings_bp
+
+    for bp in (main_bp, auth_bp, activity_bp, crm_bp, inbox_bp, billing_bp, fulfillment_bp, settings_bp):
+        app.register_blueprint(bp)
+
+
+def register_cli(app: Flask) -> None:
+    from app import commands
+
+    commands.register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app import template_helpers
+
+    template_helpers.register(app)

@@ -1,0 +1,114 @@
+"""The append-only activity log.
+
+`record()` is the one way to write an activity; the database refuses UPDATE and
+DELETE on the table (trigger in the initial migration). Services call it inside
+their unit of work; it flushes nothing itself and the caller commits.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+
+from app.activity.models import Activity
+from app.extensions import db
+
+PAGE_SIZE = 20
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (uuid.UUID, Decimal)):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _id(obj) -> uuid.UUID | None:
+    if obj is None or isinstance(obj, uuid.UUID):
+        return obj
+    return obj.id
+
+
+def record(
+    activity_type: str,
+    summary: str,
+    *,
+    actor=None,
+    lead=None,
+    company=None,
+    contact=None,
+    detail: dict | None = None,
+    occurred_at: datetime | None = None,
+) -> Activity:
+    """Append one activity. `actor` None means the system (a job, a webhook)."""
+    activity = Activity(
+        activity_type=activity_type,
+        summary=summary[:500],
+        user_id=_id(actor),
+        lead_id=_id(lead),
+        company_id=_id(company),
+        contact_id=_id(contact),
+        detail=_jsonable(detail) if detail is not None else None,
+    )
+    if occurred_at is not None:
+        activity.occurred_at = occurred_at
+    db.session.add(activity)
+    return activity
+
+
+@dataclass
+class TimelinePage:
+    items: list[Activity]
+    next_cursor: str | None
+
+
+def encode_cursor(activity: Activity) -> str:
+    return f"{activity.occurred_at.isoformat()}|{activity.id}"
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
+    try:
+        stamp, _, ident = cursor.partition("|")
+        return datetime.fromisoformat(stamp), uuid.UUID(ident)
+    except (ValueError, TypeError):
+        return None
+
+
+def timeline(*, lead_id=None, company_id=None, contact_id=None, user_id=None,
+             cursor: str | None = None, limit: int = PAGE_SIZE) -> TimelinePage:
+    """Newest first, keyset-paged on (occurred_at, id)."""
+    from sqlalchemy.orm import selectinload
+
+    query = select(Activity).options(selectinload(Activity.user))
+    if lead_id:
+        query = query.where(Activity.lead_id == lead_id)
+    if company_id:
+        query = query.where(Activity.company_id == company_id)
+    if contact_id:
+        query = query.where(Activity.contact_id == contact_id)
+    if user_id:
+        query = query.where(Activity.user_id == user_id)
+    position = decode_cursor(cursor) if cursor else None
+    if position:
+        stamp, ident = position
+        query = query.where(
+            or_(Activity.occurred_at < stamp, and_(Activity.occurred_at == stamp, Activity.id < ident))
+        )
+    rows = db.session.scalars(
+        query.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    items = list(rows[:limit])
+    return TimelinePage(items=items, next_cursor=encode_cursor(items[-1]) if more else None)

@@ -1,0 +1,62 @@
+"""Roles -> permissions, and the one decorator that checks them."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from app.auth.models import UserRole
+
+SALES = "sales"
+INBOX = "inbox"
+INVOICES = "invoices"
+WAREHOUSE = "warehouse"
+INVENTORY = "inventory"
+SETTINGS = "settings"
+
+ALL = frozenset({SALES, INBOX, INVOICES, WAREHOUSE, INVENTORY, SETTINGS})
+
+ROLE_PERMISSIONS: dict[UserRole, frozenset[str]] = {
+    UserRole.ADMIN: ALL,
+    UserRole.NICK: ALL,
+    UserRole.REP: frozenset({SALES, INBOX, INVOICES}),
+    UserRole.OPERATOR: frozenset({WAREHOUSE, INVENTORY}),
+    UserRole.AI_AGENT: frozenset(),  # API seat: no interactive sign-in
+}
+
+INTERACTIVE_ROLES = frozenset(r for r in UserRole if r is not UserRole.AI_AGENT)
+
+
+def can(user, permission: str) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return permission in ROLE_PERMISSIONS.get(user.role, frozenset())
+
+
+def require(permission: str):
+    """Sign-in required, then 403 unless the user's role grants `permission`."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not can(current_user, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def home_endpoint(user) -> str:
+    """Where a user lands after sign-in: the first area their role may use."""
+    for permission, endpoint in (
+        (SALES, "crm.pipeline"),
+        (WAREHOUSE, "fulfillment.warehouse"),
+        (SETTINGS, "settings.index"),
+    ):
+        if can(user, permission):
+            return endpoint
+    return "auth.account"

@@ -1,0 +1,106 @@
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.auth import bp, services
+from app.auth.forms import LoginForm, SetPasswordForm
+from app.auth.permissions import home_endpoint
+from app.extensions import db, limiter
+from app.htmx import render
+
+BAD_CREDENTIALS = "That e-mail and password do not match an active account."
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: no scheme, no host, no '//' or '\\' tricks."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _login_email_key() -> str:
+    return "login-email:" + services.normalize_email(request.form.get("email", ""))
+
+
+def _failed(response) -> bool:
+    return response.status_code == 422
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"],
+               deduct_when=_failed, scope="login-ip")
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_EMAIL"], methods=["POST"],
+               key_func=_login_email_key, deduct_when=_failed, scope="login-email")
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for(home_endpoint(current_user)))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            db.session.commit()
+            session.clear()  # a fresh session: no fixation across sign-in
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next")) or url_for(home_endpoint(user)))
+        error = BAD_CREDENTIALS
+    status = 422 if request.method == "POST" else 200
+    return render("auth/login.html", "login_form", form=form, error=error, status=status)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    services.end_all_sessions(current_user, actor=current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are signed out on every device.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per 10 minutes", methods=["POST"])
+def accept_invite(token: str):
+    check = services.check_invite(token)
+    if check.user is None:
+        return render("auth/invite_invalid.html", message=check.problem, status=410)
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        services.set_password(check.user, form.password.data)
+        db.session.commit()
+        logout_user()
+        session.clear()
+        login_user(check.user)
+        flash(f"Welcome, {check.user.first_name}. Your password is set.", "success")
+        return redirect(url_for(home_endpoint(check.user)))
+    status = 422 if request.method == "POST" else 200
+    return render("auth/accept_invite.html", "invite_form", form=form, invited=check.user,
+                  token=token, status=status)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """Profile, password change and 'sign out everywhere'."""
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        services.set_password(current_user, form.password.data)
+        db.session.commit()
+        login_user(current_user)  # this session continues under the new version
+        flash("Your password is changed. Other sessions were signed out.", "success")
+        return redirect(url_for("auth.account"))
+    status = 422 if request.method == "POST" else 200
+    return render("auth/account.html", "password_form", form=form, status=status)

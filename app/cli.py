@@ -1,0 +1,93 @@
+"""`crm run`: what `make run` starts — one command, everything a newcomer needs.
+
+Starts the embedded PostgreSQL and Redis when DATABASE_URL / REDIS_URL are
+unset, applies migrations, loads demo data on first start, then serves the app
+on http://127.0.0.1:5000 with an RQ worker (and its scheduler). Ctrl-C stops
+everything it started.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flask(*args: str) -> list[str]:
+    return [sys.executable, "-m", "flask", "--app", "wsgi", *args]
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run(host: str = "127.0.0.1", port: int = 5000) -> int:
+    from app.devservices import ensure_services
+
+    started = time.monotonic()
+    instance = Path(os.environ.get("CRM_INSTANCE_PATH", ROOT / "instance"))
+    instance.mkdir(parents=True, exist_ok=True)
+    print("• starting backing services (embedded PostgreSQL and Redis unless configured)…", flush=True)
+    services = ensure_services(instance)
+    env = dict(os.environ)
+    env.update(DATABASE_URL=services.database_url, REDIS_URL=services.redis_url,
+               CRM_INSTANCE_PATH=str(instance))
+    env.setdefault("CRM_ENV", "development")
+    children: list[subprocess.Popen] = []
+
+    def stop_all(*_):
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        services.stop()
+
+    try:
+        print("• applying migrations…", flush=True)
+        subprocess.run(_flask("db", "upgrade"), cwd=ROOT, env=env, check=True)
+        print("• loading demo data (first start only)…", flush=True)
+        subprocess.run(_flask("demo-data", "--if-empty"), cwd=ROOT, env=env, check=True)
+        children.append(subprocess.Popen(_flask("worker", "--with-scheduler"), cwd=ROOT, env=env))
+        children.append(subprocess.Popen(
+            _flask("run", "--host", host, "--port", str(port), "--no-reload"), cwd=ROOT, env=env))
+        print(f"\n  CRM ready in {time.monotonic() - started:.0f}s on http://{host}:{port}"
+              "  (Ctrl-C stops everything)\n", flush=True)
+        signal.signal(signal.SIGTERM, _interrupt)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        return 1  # a child died on its own
+    except KeyboardInterrupt:
+        print("\n• stopping…", flush=True)
+        return 0
+    except subprocess.CalledProcessError as exc:
+        print(f"! {' '.join(exc.cmd[3:])} failed with exit code {exc.returncode}", file=sys.stderr)
+        return exc.returncode
+    finally:
+        stop_all()
+        print("• stopped", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="crm")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run", help="serve the app with a worker and embedded services")
+    run_parser.add_argument("--host", default="127.0.0.1")
+    run_parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run(args.host, args.port)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

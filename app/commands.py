@@ -1,0 +1,69 @@
+"""`flask --app wsgi <command>`: create-user, demo-data, worker."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from app.auth.models import UserRole
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(demo_data_command)
+    app.cli.add_command(worker_command)
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--first-name", required=True)
+@click.option("--last-name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in UserRole]), default=UserRole.ADMIN.value,
+              show_default=True)
+@click.password_option("--password", help="Prompted for when not given.")
+def create_user_command(email, first_name, last_name, role, password):
+    """Create a user who can sign in right away."""
+    from app.auth.passwords import MIN_LENGTH
+    from app.auth.services import AccountError, create_user
+    from app.extensions import db
+
+    if len(password) < MIN_LENGTH:
+        raise click.BadParameter(f"use at least {MIN_LENGTH} characters", param_hint="--password")
+    try:
+        user = create_user(email=email, first_name=first_name, last_name=last_name,
+                           role=UserRole(role), password=password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"created {user.email} ({user.role.value})")
+
+
+@click.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
+@click.option("--companies", default=500, show_default=True)
+def demo_data_command(if_empty, companies):
+    """Load deterministic demo data for a GPS-tracker seller."""
+    from app.demo_data import DEMO_LOGINS, load_demo_data
+
+    loaded = load_demo_data(companies=companies, if_empty=if_empty)
+    if loaded:
+        click.echo(f"demo data loaded: {loaded}")
+    else:
+        click.echo("demo data already present; nothing loaded")
+    for login in DEMO_LOGINS:
+        click.echo(f"  {login['role']:<9} {login['email']:<28} {login['password']}")
+
+
+@click.command("worker")
+@click.option("--with-scheduler/--no-scheduler", default=True, show_default=True)
+@click.option("--burst", is_flag=True, help="Work until the queues are empty, then exit.")
+@click.argument("queues", nargs=-1)
+def worker_command(with_scheduler, burst, queues):
+    """Run an RQ worker on the named queues (all by default)."""
+    from rq import Worker
+
+    from app.queue import QUEUES, get_queue, redis_connection
+
+    names = queues or QUEUES
+    worker = Worker([get_queue(n) for n in names], connection=redis_connection())
+    current_app.logger.info("worker on queues %s", ", ".join(names))
+    worker.work(with_scheduler=with_scheduler, burst=burst)

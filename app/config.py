@@ -1,0 +1,81 @@
+"""Settings, read from the environment only (12-factor). `.env.example` lists every key."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept plain postgres:// URLs from platforms; always talk through psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Read at create_app() time so tests and the CLI can set the environment first."""
+
+    def __init__(self) -> None:
+        self.ENV = os.environ.get("CRM_ENV", "development")  # development | production | test
+        self.DEBUG = False
+        self.TESTING = self.ENV == "test"
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or (
+            None if self.ENV == "production" else "dev-only-secret-key-change-me"
+        )
+        self.SECRETS_KEY = os.environ.get("SECRETS_KEY", "")
+        self.DATABASE_URL = os.environ.get("DATABASE_URL", "")
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.SQLALCHEMY_DATABASE_URI = sqlalchemy_url(self.DATABASE_URL) if self.DATABASE_URL else ""
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SQLALCHEMY_RECORD_QUERIES = False
+
+        local = self.ENV != "production"
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not local)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_NAME = "crm_session"
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=14)
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+        self.PREFERRED_URL_SCHEME = "http" if local else "https"
+        self.SERVER_NAME = os.environ.get("SERVER_NAME") or None
+        self.APP_BASE_URL = os.environ.get("APP_BASE_URL", "http://127.0.0.1:5000")
+
+        self.WTF_CSRF_ENABLED = _bool("WTF_CSRF_ENABLED", True)
+        self.WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
+        self.WTF_CSRF_HEADERS = ["X-CSRFToken"]
+
+        self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL.replace("unix://", "redis+unix://", 1) or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = False
+        self.LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 5 minutes")
+        self.LOGIN_LIMIT_PER_EMAIL = os.environ.get("LOGIN_LIMIT_PER_EMAIL", "5 per 5 minutes")
+
+        self.INVITE_TTL_HOURS = int(os.environ.get("INVITE_TTL_HOURS", "72"))
+
+        self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "outbox")
+        self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "outbox")
+        self.PAYMENTS_BACKEND = os.environ.get("PAYMENTS_BACKEND", "sandbox")
+        self.MAIL_FROM = os.environ.get("MAIL_FROM", "GPS Leaders <sales@example.com>")
+        self.STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+        self.STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+        self.CALCOM_WEBHOOK_SECRET = os.environ.get("CALCOM_WEBHOOK_SECRET", "")
+        self.SMS_WEBHOOK_SECRET = os.environ.get("SMS_WEBHOOK_SECRET", "")
+        self.QBO_CLIENT_ID = os.environ.get("QBO_CLIENT_ID", "")
+        self.QBO_CLIENT_SECRET = os.environ.get("QBO_CLIENT_SECRET", "")
+
+        self.RQ_QUEUES = ["default", "mail", "sms", "billing", "import", "scoring"]
+        self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.isupper()}

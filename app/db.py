@@ -1,0 +1,70 @@
+"""The declarative base every model inherits, and the column mixins of the spec.
+
+Conventions (see ARCHITECTURE.md): UUID primary keys, `timestamptz` in UTC,
+money as Numeric(10,2) / Decimal, JSON as JSONB, Prisma's `String` as `text`.
+Spec defaults are server defaults so the database enforces them for every writer
+(the app, the bench generator, psql).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, DateTime, MetaData, Numeric, Text, Uuid, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(10, 2)
+
+
+class Base(DeclarativeBase):
+    # One registry carrying both the naming convention and the type map
+    # (Flask-SQLAlchemy subclasses this base, which rules out a class-level map).
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={
+            str: Text(),
+            datetime: DateTime(timezone=True),
+            date: Date(),
+            Decimal: Money,
+            dict[str, Any]: JSONB(),
+            list[Any]: JSONB(),
+            uuid.UUID: Uuid(),
+        },
+    )
+
+
+def uuid_pk() -> Mapped[uuid.UUID]:
+    """`id String @id @default(uuid())`: known in Python before flush, and defaulted in SQL."""
+    return mapped_column(
+        Uuid(), primary_key=True, default=uuid.uuid4, server_default=text("gen_random_uuid()")
+    )
+
+
+def created_at() -> Mapped[datetime]:
+    return mapped_column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def updated_at() -> Mapped[datetime]:
+    # Prisma's @updatedAt: set on every UPDATE through the ORM; defaulted on INSERT.
+    return mapped_column(
+        "updated_at",
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=func.now(),
+        onupdate=func.now(),
+    )
+
+
+def sql_bool(value: bool):
+    return text("true") if value else text("false")

@@ -1,0 +1,76 @@
+"""Error pages, and small fragments for htmx requests (shown as a toast)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.htmx import add_trigger, is_htmx
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Check what you entered and try again."),
+    401: ("Sign in required", "Please sign in to continue."),
+    403: ("Not allowed", "Your account does not have access to this page."),
+    404: ("Not found", "There is nothing at this address. It may have been moved or deleted."),
+    405: ("Not allowed", "This action is not available here."),
+    409: ("Conflict", "Someone else changed this in the meantime. Reload to see the current state."),
+    413: ("Too large", "That upload is larger than allowed."),
+    422: ("Check your input", "Some of what you entered could not be accepted."),
+    429: ("Too many attempts", "Too many requests in a short time. Wait a few minutes and try again."),
+    500: ("Something went wrong", "An unexpected error happened on our side. It has been logged; please try again."),
+}
+
+
+def error_response(status: int, message: str | None = None):
+    title, default_message = MESSAGES.get(status, MESSAGES[500])
+    message = message or default_message
+    if is_htmx():
+        response = app_response("errors/_error.html", status, title=title, message=message)
+        # htmx 4 swaps every status by default; an error must not replace the
+        # part of the page the user is working in: show it as a toast instead.
+        response.headers["HX-Reswap"] = "none"
+        add_trigger(response, {"toast": {"message": f"{title}: {message}", "level": "error"}})
+        return response
+    return app_response("errors/error.html", status, title=title, message=message)
+
+
+def app_response(template: str, status: int, **ctx):
+    from flask import make_response
+
+    return make_response(render_template(template, status=status, **ctx), status)
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        log.info("csrf rejected path=%s reason=%s", request.path, error.description)
+        return error_response(
+            400, "Your form expired or was sent from elsewhere. Reload the page and try again."
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        status = error.code or 500
+        custom = error.description if getattr(error, "_crm_message", False) else None
+        return error_response(status, custom)
+
+    @app.errorhandler(Exception)
+    def _unhandled(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        from app.extensions import db
+
+        db.session.rollback()  # the page below must not trip over a failed transaction
+        return error_response(500)
+
+
+def abort_with(status: int, message: str):
+    """abort() whose message is shown to the user as is."""
+    from werkzeug.exceptions import default_exceptions
+
+    exc = default_exceptions[status](description=message)
+    exc._crm_message = True
+    raise exc

@@ -1,0 +1,45 @@
+"""One way to answer a page: the full template, or one of its blocks for htmx.
+
+A page is one template; the parts htmx swaps are named `{% block %}`s. For an
+htmx request that targets a part of the page we render only that block
+(jinja2-fragments); boosted navigation (target = body) gets the whole page.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Response, make_response, render_template, request
+from jinja2_fragments.flask import render_block
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def wants_fragment() -> bool:
+    return is_htmx() and request.headers.get("HX-Request-Type") != "full"
+
+
+def render(template: str, block: str | None = None, *, status: int = 200,
+           trigger: dict | None = None, **context) -> Response:
+    if block and wants_fragment():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    if trigger:
+        add_trigger(response, trigger)
+    return response
+
+
+def add_trigger(response: Response, events: dict) -> Response:
+    """Merge events into HX-Trigger (e.g. {"toast": {"message": "Saved"}})."""
+    current = response.headers.get("HX-Trigger")
+    merged = json.loads(current) if current else {}
+    merged.update(events)
+    response.headers["HX-Trigger"] = json.dumps(merged)
+    return response
+
+
+def toast(response: Response, message: str, level: str = "success") -> Response:
+    return add_trigger(response, {"toast": {"message": message, "level": level}})

@@ -1,0 +1,10 @@
+"""Imports every domain's models so the metadata (and Alembic) sees all tables."""
+from app.activity.models import *  # noqa: F401,F403
+from app.auth.models import *  # noqa: F401,F403
+from app.billing.models import *  # noqa: F401,F403
+from app.crm.models import *  # noqa: F401,F403
+from app.fulfillment.models import *  # noqa: F401,F403
+from app.inbox.models import *  # noqa: F401,F403
+from app.sequences.models import *  # noqa: F401,F403
+from app.settings.models import *  # noqa: F401,F403
+from app.webhooks.models import *  # noqa: F401,F403

@@ -1,0 +1,75 @@
+"""Jinja globals and filters shared by every template."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from app.auth import permissions
+
+# (label, endpoint, permission, icon) — the app's navigation, filtered by role.
+NAVIGATION = [
+    ("Pipeline", "crm.pipeline", permissions.SALES, "pipeline"),
+    ("Inbox", "inbox.index", permissions.INBOX, "inbox"),
+    ("Tasks", "crm.tasks", permissions.SALES, "tasks"),
+    ("Companies", "crm.companies", permissions.SALES, "companies"),
+    ("Invoices", "billing.invoices", permissions.INVOICES, "invoices"),
+    ("Warehouse", "fulfillment.warehouse", permissions.WAREHOUSE, "warehouse"),
+    ("Settings", "settings.index", permissions.SETTINGS, "settings"),
+]
+
+
+def nav_items():
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for label, endpoint, permission, icon in NAVIGATION:
+        if permissions.can(current_user, permission):
+            url = url_for(endpoint)
+            active = request.path == url or request.path.startswith(url.rstrip("/") + "/")
+            items.append({"label": label, "url": url, "icon": icon, "active": active})
+    return items
+
+
+def money(value) -> str:
+    if value is None:
+        return "—"
+    amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
+
+
+def ago(value) -> str:
+    """'3 min ago', 'yesterday', or a date for anything older than a week."""
+    if value is None:
+        return "—"
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.strftime("%b %-d, %Y")
+    now = datetime.now(UTC)
+    seconds = (now - value).total_seconds()
+    if seconds < 0:
+        return value.strftime("%b %-d, %Y %H:%M")
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    if seconds < 172800:
+        return "yesterday"
+    if seconds < 7 * 86400:
+        return f"{int(seconds // 86400)} days ago"
+    return value.strftime("%b %-d, %Y")
+
+
+def timestamp(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.globals.update(nav_items=nav_items, can=permissions.can, P=permissions)
+    app.jinja_env.filters.update(money=money, ago=ago, timestamp=timestamp)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

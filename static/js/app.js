@@ -1,0 +1,55 @@
+// Small, CSP-friendly behaviour for every page (no inline scripts, no eval).
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  // CSRF for every htmx request (Flask-WTF reads X-CSRFToken).
+  document.addEventListener("htmx:config:request", function (evt) {
+    var ctx = evt.detail && evt.detail.ctx;
+    if (ctx && ctx.request && ctx.request.headers) {
+      ctx.request.headers["X-CSRFToken"] = csrfToken();
+    }
+  });
+
+  // Toasts: the server sends HX-Trigger: {"toast": {"message": "...", "level": "success"}}.
+  function showToast(message, level) {
+    var box = document.getElementById("toasts");
+    if (!box || !message) return;
+    var el = document.createElement("div");
+    el.className = "toast" + (level === "error" ? " toast--error" : "");
+    el.setAttribute("role", level === "error" ? "alert" : "status");
+    el.textContent = message;
+    box.appendChild(el);
+    setTimeout(function () {
+      el.classList.add("is-leaving");
+      setTimeout(function () { el.remove(); }, 350);
+    }, level === "error" ? 7000 : 3500);
+  }
+  window.crmToast = showToast;
+  document.addEventListener("toast", function (evt) {
+    var d = evt.detail || {};
+    showToast(d.message || d.value, d.level);
+  });
+
+  // A network failure must not pass silently.
+  document.addEventListener("htmx:error", function (evt) {
+    var status = evt.detail && evt.detail.ctx && evt.detail.ctx.response && evt.detail.ctx.response.status;
+    if (!status) showToast("The server could not be reached. Check your connection and try again.", "error");
+  });
+
+  // Select-on-focus for copyable fields (invite links, payment links).
+  document.addEventListener("focusin", function (evt) {
+    if (evt.target.matches && evt.target.matches("[data-select-on-focus]")) evt.target.select();
+  });
+
+  // Flash messages fade after a while; errors stay.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".flashes .alert:not(.alert--error)").forEach(function (el) {
+      setTimeout(function () { el.remove(); }, 6000);
+    });
+  });
+})();
