@@ -89,6 +89,15 @@ def app(databases, redis_url):
     app = make_app(databases.create("crm_test"), redis_url)
     with app.app_context():
         upgrade()
+
+    # Tests push one app context (to share the rolled-back session) and every
+    # request reuses it; start each request with an empty `g`, as production does.
+    def fresh_g():
+        from flask import g
+
+        g.__dict__.clear()
+
+    app.before_request_funcs.setdefault(None, []).insert(0, fresh_g)
     return app
 
 

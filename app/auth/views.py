@@ -99,7 +99,7 @@ def account():
     if form.validate_on_submit():
         services.set_password(current_user, form.password.data)
         db.session.commit()
-        login_user(current_user)  # this session continues under the new version
+        login_user(current_user._get_current_object())  # this session continues under the new version
         flash("Your password is changed. Other sessions were signed out.", "success")
         return redirect(url_for("auth.account"))
     status = 422 if request.method == "POST" else 200
