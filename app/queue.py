@@ -84,8 +84,8 @@ def enqueue_now(job: PendingJob):
             return existing
     retry = Retry(max=job.retries, interval=[10, 60, 300][: max(job.retries, 1)]) if job.retries else None
     return queue.enqueue(
-        "app.queue.run_job", job.func, *job.args, job_id=job.job_id, retry=retry,
-        description=job.func, kwargs=job.kwargs or None,
+        "app.queue.run_job", args=(job.func, *job.args), kwargs=job.kwargs or None,
+        job_id=job.job_id, retry=retry, description=job.func,
     )
 
 
@@ -101,9 +101,12 @@ def _flush_pending_jobs(session: Session) -> None:
             log.exception("enqueue failed func=%s args=%s", job.func, job.args)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending_jobs(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending_jobs(session: Session, previous_transaction) -> None:
+    # Only the outermost transaction: a rolled-back savepoint inside a unit of
+    # work does not cancel the jobs that unit of work will still commit.
+    if previous_transaction.parent is None:
+        session.info.pop(PENDING_KEY, None)
 
 
 _worker_app = None
