@@ -1,0 +1,73 @@
+"""In a real browser: sign in, see the navigation for the role, sign out."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from app.auth.models import UserRole
+
+pytestmark = pytest.mark.e2e
+
+
+def create_user(app, role: UserRole, password: str):
+    from app.auth.services import create_user as create
+    from app.extensions import db
+
+    with app.app_context():
+        user = create(email=f"e2e-{uuid.uuid4().hex[:8]}@example.com", first_name="Erin",
+                      last_name="Endtoend", role=role, password=password)
+        db.session.commit()
+        return user.email
+
+
+def test_rep_signs_in_sees_navigation_and_signs_out(live_app, live_server, page):
+    email = create_user(live_app, UserRole.REP, "browser pass 123")
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+
+    page.goto(f"{live_server}/pipeline")
+    assert page.url.startswith(f"{live_server}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password", exact=True).fill("wrong password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text().startswith("That e-mail and password do not match")
+
+    page.get_by_label("Password", exact=True).fill("browser pass 123")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server}/pipeline")
+
+    nav = page.get_by_role("complementary", name="Main")
+    labels = [t.strip() for t in nav.locator(".nav__link").all_inner_texts()]
+    assert labels == ["Pipeline", "Inbox", "Tasks", "Companies", "Invoices"]
+    assert page.get_by_role("heading", name="New lead").is_visible()
+
+    nav.get_by_role("link", name="Companies").click()
+    page.wait_for_url(f"{live_server}/companies")
+    page.screenshot(path=str(_shot("companies.png")))
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{live_server}/login")
+    assert page.get_by_text("You are signed out.").is_visible()
+    page.goto(f"{live_server}/tasks")
+    assert page.url.startswith(f"{live_server}/login")
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_admin_sees_settings_and_operator_only_warehouse(live_app, live_server, page):
+    email = create_user(live_app, UserRole.OPERATOR, "operator pass 1")
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password", exact=True).fill("operator pass 1")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server}/warehouse")
+    labels = [t.strip() for t in page.locator(".nav__link").all_inner_texts()]
+    assert labels == ["Warehouse"]
+
+
+def _shot(name: str):
+    from pathlib import Path
+
+    out = Path(__file__).resolve().parents[2] / "test-results"
+    out.mkdir(exist_ok=True)
+    return out / name
