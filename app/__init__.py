@@ -60,6 +60,9 @@ def _ensure_backing_services(app: Flask) -> None:
 def configure_logging(app: Flask) -> None:
     level = getattr(logging, str(app.config.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Our own request line replaces werkzeug's; alembic's plugin chatter says nothing useful.
+    for noisy in ("werkzeug", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     request_log = logging.getLogger("crm.request")
 
     @app.before_request

@@ -21,6 +21,29 @@ def _flask(*args: str) -> list[str]:
     return [sys.executable, "-m", "flask", "--app", "wsgi", *args]
 
 
+def _wait_until_serving(host: str, port: int, children, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and all(c.poll() is None for c in children):
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+
+
+def _print_banner(host: str, port: int, seconds: float) -> None:
+    from app.demo_data import DEMO_LOGINS
+
+    lines = [f"  CRM ready in {seconds:.0f}s on http://{host}:{port}   (Ctrl-C stops everything)", "",
+             "  Demo sign-ins:"]
+    lines += [f"    {d['role']:<9} {d['email']:<26} {d['password']}" for d in DEMO_LOGINS]
+    width = max(len(line) for line in lines) + 2
+    print("\n" + "=" * width + "\n" + "\n".join(lines) + "\n" + "=" * width + "\n", flush=True)
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -58,8 +81,8 @@ def run(host: str = "127.0.0.1", port: int = 5000) -> int:
         children.append(subprocess.Popen(_flask("worker", "--with-scheduler"), cwd=ROOT, env=env))
         children.append(subprocess.Popen(
             _flask("run", "--host", host, "--port", str(port), "--no-reload"), cwd=ROOT, env=env))
-        print(f"\n  CRM ready in {time.monotonic() - started:.0f}s on http://{host}:{port}"
-              "  (Ctrl-C stops everything)\n", flush=True)
+        _wait_until_serving(host, port, children)
+        _print_banner(host, port, time.monotonic() - started)
         signal.signal(signal.SIGTERM, _interrupt)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

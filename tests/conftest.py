@@ -59,11 +59,11 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     if external:
         yield external
         return
-    from app.devservices import start_redis
+    from app.devservices import start_redis, stop_redis
 
     client, url = start_redis(tmp_path_factory.mktemp("redis") / "test.rdb")
     yield url
-    client._cleanup()
+    stop_redis(client)
 
 
 def make_app(database_url: str, redis_url: str, **overrides):

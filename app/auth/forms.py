@@ -7,8 +7,10 @@ from app.auth.passwords import MIN_LENGTH
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)],
+                             render_kw={"autocomplete": "current-password"})
     remember = BooleanField("Keep me signed in on this device")
 
 
@@ -17,10 +19,12 @@ class SetPasswordForm(FlaskForm):
         "New password",
         validators=[DataRequired(), Length(min=MIN_LENGTH, max=1024,
                                             message=f"Use at least {MIN_LENGTH} characters.")],
+        render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         "Repeat the password",
         validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
     )
 
 
