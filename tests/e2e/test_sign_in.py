@@ -71,3 +71,42 @@ def _shot(name: str):
     out = Path(__file__).resolve().parents[2] / "test-results"
     out.mkdir(exist_ok=True)
     return out / name
+
+
+def test_admin_invites_through_htmx_and_the_invitee_sets_a_password(live_app, live_server, page, browser):
+    """An htmx POST from the real browser carries the CSRF header and swaps the block."""
+    email = create_user(live_app, UserRole.ADMIN, "admin pass 123")
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password", exact=True).fill("admin pass 123")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server}/pipeline")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Users").click()
+    page.wait_for_url(f"{live_server}/settings/users")
+
+    form = page.locator("#invite-form")
+    form.get_by_label("E-mail").fill("not-an-email")
+    form.get_by_role("button", name="Create invitation").click()
+    page.locator(".field--error").first.wait_for()
+    assert page.url == f"{live_server}/settings/users"  # swapped in place, no navigation
+
+    newcomer = f"invitee-{uuid.uuid4().hex[:6]}@example.com"
+    form = page.locator("#invite-form")
+    form.get_by_label("E-mail").fill(newcomer)
+    form.get_by_label("First name").fill("Ivy")
+    form.get_by_label("Last name").fill("Invitee")
+    form.get_by_role("button", name="Create invitation").click()
+    link = page.get_by_label("Invitation link").input_value()
+    assert "/invite/" in link
+    page.get_by_role("status").filter(has_text="Invitation created").wait_for()
+
+    other = browser.new_context()
+    invitee = other.new_page()
+    invitee.goto(link.replace("http://localhost", live_server))
+    invitee.get_by_label("New password").fill("ivy's new passphrase")
+    invitee.get_by_label("Repeat the password").fill("ivy's new passphrase")
+    invitee.get_by_role("button", name="Set password and sign in").click()
+    invitee.wait_for_url(f"{live_server}/pipeline")
+    assert invitee.get_by_text("Welcome, Ivy").is_visible()
+    other.close()
