@@ -902,6 +902,7 @@ class _Generator:
             "is_dnc": stage == "LOST" and rng.random() < 0.2,
             "created_at": created,
             "updated_at": last_change,
+            "stage_changed_at": last_change,
         }
         self.data.leads.append(lead)
         lctx = {**ctx, "lead": lead, "contact": contact, "rep": rep, "units": units,
@@ -940,7 +941,7 @@ class _Generator:
             "estimated_units": units, "estimated_revenue": estimated_revenue(units),
             "lost_reason": None, "won_at": None, "lost_at": None,
             "plusvibe_paused": stage == "HOT", "plusvibe_stopped": False, "is_dnc": False,
-            "created_at": created, "updated_at": created,
+            "created_at": created, "updated_at": created, "stage_changed_at": created,
         }
         self.data.leads.append(lead)
         self.activity("lead.created", f"Lead created from Plusvibe reply ({CAMPAIGNS[industry]})",

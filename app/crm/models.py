@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     UniqueConstraint,
+    desc,
     func,
     text,
 )
@@ -252,6 +253,11 @@ class Lead(db.Model):
     """A pipeline pursuit: requires a contact, optionally tied to a company."""
 
     __tablename__ = "leads"
+    # The board takes the most recently touched leads of each stage: one index
+    # range scan per column (see app/crm/board.py).
+    __table_args__ = (
+        Index("ix_leads_stage_updated_at_id", "stage", desc("updated_at"), desc("id")),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     company_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -282,6 +288,8 @@ class Lead(db.Model):
         "created_at", nullable=False, server_default=func.now(), index=True
     )
     updated_at: Mapped[datetime] = updated_at()
+    # Not in the spec: when `stage` last changed (days in stage, the stale flag).
+    stage_changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     company: Mapped[Company | None] = relationship(back_populates="leads")
     contact: Mapped[Contact] = relationship(back_populates="leads")

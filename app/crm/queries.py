@@ -4,54 +4,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.crm.models import Company, Lead, LeadStage, LeadTag, Task
+from app.crm.models import Company, Lead, LeadTag, Task
 from app.extensions import db
-
-CARDS_PER_STAGE = 8
-
-
-@dataclass
-class StageColumn:
-    stage: LeadStage
-    count: int
-    revenue: Decimal
-    leads: list[Lead]
-
-
-def pipeline_columns() -> list[StageColumn]:
-    """Each stage's count and revenue, and its most recently touched leads.
-
-    Two statements whatever the number of stages or leads.
-    """
-    totals = {
-        stage: (count, revenue or Decimal("0"))
-        for stage, count, revenue in db.session.execute(
-            select(Lead.stage, func.count(), func.sum(Lead.estimated_revenue)).group_by(Lead.stage)
-        )
-    }
-    ranked = (
-        select(Lead.id, func.row_number().over(partition_by=Lead.stage,
-                                               order_by=(Lead.updated_at.desc(), Lead.id)).label("rn"))
-        .subquery()
-    )
-    leads = db.session.scalars(
-        select(Lead)
-        .join(ranked, ranked.c.id == Lead.id)
-        .where(ranked.c.rn <= CARDS_PER_STAGE)
-        .options(joinedload(Lead.company), joinedload(Lead.contact))
-        .order_by(Lead.updated_at.desc())
-    ).all()
-    by_stage: dict[LeadStage, list[Lead]] = {stage: [] for stage in LeadStage}
-    for lead in leads:
-        by_stage[lead.stage].append(lead)
-    return [
-        StageColumn(stage, *totals.get(stage, (0, Decimal("0"))), by_stage[stage]) for stage in LeadStage
-    ]
 
 
 @dataclass

@@ -1,11 +1,15 @@
 import uuid
+from urllib.parse import parse_qs
 
 from flask import abort, request
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from app.auth.permissions import SALES, require
-from app.crm import bp, queries
-from app.htmx import render
+from app.crm import board, bp, queries
+from app.crm import pipeline as moves
+from app.extensions import db
+from app.htmx import add_trigger, render
 
 
 def _uuid_or_404(value: str) -> uuid.UUID:
@@ -18,7 +22,64 @@ def _uuid_or_404(value: str) -> uuid.UUID:
 @bp.get("/pipeline")
 @require(SALES)
 def pipeline():
-    return render("crm/pipeline.html", columns=queries.pipeline_columns())
+    filters = board.BoardFilters.from_args(request.args)
+    return render("crm/pipeline.html", "board", columns=board.board(filters, current_user.id),
+                  filters=filters, choices=board.filter_choices(), labels=moves.STAGE_LABELS)
+
+
+@bp.get("/pipeline/columns/<stage>")
+@require(SALES)
+def pipeline_more(stage: str):
+    """The next cards of one column (infinite scroll)."""
+    try:
+        stage_enum = moves.parse_stage(stage)
+    except moves.UnknownStage:
+        abort(404)
+    filters = board.BoardFilters.from_args(request.args)
+    column = board.more_cards(stage_enum, filters, request.args.get("after", ""), current_user.id)
+    return render("crm/_board_more.html", column=column, filters=filters, labels=moves.STAGE_LABELS)
+
+
+def _board_filters_from_form() -> board.BoardFilters:
+    # The move form carries the board's query string so the counts it answers
+    # with are those of the filtered board the rep is looking at.
+    return board.BoardFilters.from_args(MultiDict(
+        {k: v[0] for k, v in parse_qs(request.form.get("board_query", "")).items()}))
+
+
+@bp.post("/pipeline/leads/<lead_id>/move")
+@require(SALES)
+def move_lead(lead_id: str):
+    lead_uuid = _uuid_or_404(lead_id)
+    filters = _board_filters_from_form()
+    try:
+        result = moves.move_lead_to_stage(
+            lead_uuid, request.form.get("stage", ""), actor=current_user,
+            expected_stage=request.form.get("from_stage") or None,
+            lost_reason=request.form.get("lost_reason"))
+    except LookupError:
+        abort(404)
+    except moves.LostReasonRequired as exc:
+        target = moves.parse_stage(request.form["stage"])
+        return render("crm/_lost_dialog.html", lead_id=lead_uuid, target=target, message=str(exc),
+                      from_stage=request.form.get("from_stage"), board_query=request.form.get("board_query", ""),
+                      reason=request.form.get("lost_reason", ""), labels=moves.STAGE_LABELS, status=422)
+    except moves.MoveError as exc:
+        # Unknown stage or a conflicting move: show the board as it really is.
+        # (Nothing was changed; the request's transaction ends unused.)
+        status = 409 if isinstance(exc, moves.StageConflict) else 422
+        response = render("crm/_board_refresh.html", columns=board.board(filters, current_user.id),
+                          filters=filters, labels=moves.STAGE_LABELS, status=status)
+        return add_trigger(response, {"toast": {"message": str(exc), "level": "error"}})
+    db.session.commit()
+    totals = board.column_totals(filters, current_user.id, [result.from_stage, result.to_stage])
+    card = board.card(result.lead.id)
+    response = render("crm/_moved.html", card=card, result=result, totals=totals, filters=filters,
+                      labels=moves.STAGE_LABELS)
+    if result.changed:
+        add_trigger(response, {"toast": {"message": f"Moved to {moves.STAGE_LABELS[result.to_stage]}",
+                                         "level": "success"}, "leadMoved": {"id": str(result.lead.id)}})
+    return response
 
 
 @bp.get("/companies")

@@ -45,12 +45,12 @@ def test_unauthenticated_htmx_request_redirects_the_page(client):
 
 
 def test_500_page_when_something_breaks(app, client, factory, db_session, monkeypatch):
-    from app.crm import queries
+    from app.crm import board
 
-    def boom():
+    def boom(*args, **kwargs):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(queries, "pipeline_columns", boom)
+    monkeypatch.setattr(board, "board", boom)
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     user = factory.user()
     db_session.commit()  # the error handler rolls back the request's transaction

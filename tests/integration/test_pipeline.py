@@ -1,0 +1,191 @@
+"""The pipeline board and stage moves: rules, conflicts, counts, statement counts."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from app.activity.models import Activity
+from app.auth.models import UserRole
+from app.crm import board
+from app.crm.models import CompanyStatus, LeadStage, LeadTag
+from app.crm.pipeline import (
+    LostReasonRequired,
+    StageConflict,
+    UnknownStage,
+    move_lead_to_stage,
+)
+from tests.factories import csrf_token, login
+
+
+def stage_activities(db_session, lead):
+    return db_session.scalars(select(Activity).where(
+        Activity.lead_id == lead.id, Activity.activity_type == "lead.stage_changed")).all()
+
+
+def test_move_records_an_activity_and_stamps(db_session, factory):
+    rep = factory.user()
+    lead = factory.lead()
+    result = move_lead_to_stage(lead.id, "HOT", actor=rep, expected_stage="NEW_LEAD")
+    assert result.changed and lead.stage is LeadStage.HOT
+    (activity,) = stage_activities(db_session, lead)
+    assert activity.user_id == rep.id and activity.detail["to"] == "HOT"
+    assert "New lead to Hot" in activity.summary
+
+
+def test_won_turns_the_company_into_a_customer_and_leaving_won_clears_it(db_session, factory):
+    rep = factory.user()
+    lead = factory.lead()
+    move_lead_to_stage(lead.id, "WON", actor=rep)
+    assert lead.won_at is not None and lead.company.status is CompanyStatus.CUSTOMER
+    move_lead_to_stage(lead.id, "QUOTED", actor=rep)
+    assert lead.won_at is None
+
+
+@pytest.mark.parametrize("stage", ["LOST", "BOGUS"])
+def test_lost_needs_a_reason_and_sets_lost_at(db_session, factory, stage):
+    rep = factory.user()
+    lead = factory.lead()
+    with pytest.raises(LostReasonRequired):
+        move_lead_to_stage(lead.id, stage, actor=rep, lost_reason="   ")
+    assert lead.stage is LeadStage.NEW_LEAD and stage_activities(db_session, lead) == []
+    move_lead_to_stage(lead.id, stage, actor=rep, lost_reason="Went with a competitor")
+    assert lead.lost_at is not None and lead.lost_reason == "Went with a competitor"
+    move_lead_to_stage(lead.id, "HOT", actor=rep)
+    assert lead.lost_at is None and lead.lost_reason is None
+
+
+def test_unknown_stage_and_same_stage(db_session, factory):
+    rep = factory.user()
+    lead = factory.lead()
+    with pytest.raises(UnknownStage):
+        move_lead_to_stage(lead.id, "PARTYING", actor=rep)
+    assert not move_lead_to_stage(lead.id, "NEW_LEAD", actor=rep).changed
+    assert stage_activities(db_session, lead) == []
+
+
+def test_a_stale_move_does_not_overwrite(db_session, factory):
+    rep = factory.user()
+    lead = factory.lead()
+    move_lead_to_stage(lead.id, "QUALIFIED", actor=rep)  # someone else, first
+    with pytest.raises(StageConflict) as exc:
+        move_lead_to_stage(lead.id, "HOT", actor=rep, expected_stage="NEW_LEAD")
+    assert exc.value.lead.stage is LeadStage.QUALIFIED
+    assert lead.stage is LeadStage.QUALIFIED
+
+
+def post_move(client, app, lead, stage, from_stage="NEW_LEAD", **extra):
+    data = {"stage": stage, "from_stage": from_stage, "csrf_token": csrf_token(client, app), **extra}
+    return client.post(f"/pipeline/leads/{lead.id}/move", data=data, headers={"HX-Request": "true"})
+
+
+def test_move_endpoint_answers_with_card_and_both_column_heads(app, client, db_session, factory):
+    rep = factory.user()
+    lead = factory.lead(estimated_revenue=Decimal("1000.00"))
+    factory.lead(stage=LeadStage.HOT, estimated_revenue=Decimal("250.50"))
+    login(client, rep)
+    response = post_move(client, app, lead, "HOT")
+    assert response.status_code == 200, response.data
+    html = response.get_data(as_text=True)
+    assert f'hx-target="#lead-{lead.id}" hx-swap="delete"' in html
+    assert 'hx-target="#cards-HOT" hx-swap="afterbegin"' in html
+    assert 'id="col-head-HOT"' in html and 'id="col-head-NEW_LEAD"' in html
+    assert "$1,250.50" in html  # the HOT column's new sum
+    assert "Moved to Hot" in response.headers["HX-Trigger"]
+
+
+def test_lost_move_without_reason_asks_with_a_dialog(app, client, db_session, factory):
+    login(client, factory.user())
+    lead = factory.lead()
+    response = post_move(client, app, lead, "LOST")
+    assert response.status_code == 422
+    assert b"<dialog" in response.data and b"Why is this lead lost?" in response.data
+    db_session.refresh(lead)
+    assert lead.stage is LeadStage.NEW_LEAD
+    done = post_move(client, app, lead, "LOST", lost_reason="No budget this year")
+    assert done.status_code == 200
+    db_session.refresh(lead)
+    assert lead.stage is LeadStage.LOST and lead.lost_reason == "No budget this year"
+
+
+def test_conflicting_move_answers_409_with_the_real_board(app, client, db_session, factory):
+    login(client, factory.user())
+    lead = factory.lead(stage=LeadStage.QUALIFIED)
+    response = post_move(client, app, lead, "HOT", from_stage="NEW_LEAD")
+    assert response.status_code == 409
+    assert b'hx-target="#board"' in response.data
+    assert "moved to Qualified by someone else" in response.headers["HX-Trigger"]
+    db_session.refresh(lead)
+    assert lead.stage is LeadStage.QUALIFIED
+
+
+def test_unknown_stage_via_http(app, client, db_session, factory):
+    login(client, factory.user())
+    lead = factory.lead()
+    response = post_move(client, app, lead, "NOPE")
+    assert response.status_code == 422
+    assert client.get("/pipeline/columns/NOPE").status_code == 404
+
+
+def test_move_needs_csrf_and_sales_permission(app, client, db_session, factory):
+    lead = factory.lead()
+    login(client, factory.user(UserRole.OPERATOR))
+    assert post_move(client, app, lead, "HOT").status_code == 403
+    login(client, factory.user())
+    bare = client.post(f"/pipeline/leads/{lead.id}/move", data={"stage": "HOT"})
+    assert bare.status_code == 400
+
+
+def test_board_filters_and_stale_flag(db_session, factory):
+    rep, other = factory.user(), factory.user()
+    mine = factory.lead(company=factory.company(assigned_rep_id=rep.id), source="Referral")
+    theirs = factory.lead(company=factory.company(assigned_rep_id=other.id), source="Google Maps")
+    db_session.add(LeadTag(lead_id=theirs.id, tag_slug="interested", applied_by="test"))
+    mine.stage_changed_at = datetime.now(UTC) - timedelta(days=40)
+    db_session.flush()
+
+    def ids(filters, user=None):
+        return {c.lead.id for col in board.board(filters, user) for c in col.cards}
+
+    assert {mine.id, theirs.id} <= ids(board.BoardFilters())
+    assert ids(board.BoardFilters(mine=True), rep.id) == {mine.id}
+    assert ids(board.BoardFilters(rep_id=other.id)) == {theirs.id}
+    assert mine.id not in ids(board.BoardFilters(source="Google Maps"))
+    assert ids(board.BoardFilters(tag="interested")) == {theirs.id}
+    assert mine.id in ids(board.BoardFilters(q=mine.company.name[:8]))
+    card = board.card(mine.id)
+    assert card.stale and card.days_in_stage >= 40
+
+
+def test_board_counts_sums_and_pages(app, client, db_session, factory):
+    company = factory.company()
+    contact = factory.contact(company)
+    for _ in range(30):
+        factory.lead(company=company, contact=contact, stage=LeadStage.HOT, estimated_revenue=Decimal("10.01"))
+    columns = {c.stage: c for c in board.board(board.BoardFilters())}
+    hot = columns[LeadStage.HOT]
+    assert hot.count >= 30 and hot.revenue >= Decimal("300.30")
+    assert len(hot.cards) == board.PAGE_SIZE and hot.next_cursor
+    rest = board.more_cards(LeadStage.HOT, board.BoardFilters(), hot.next_cursor)
+    seen = {c.lead.id for c in hot.cards} | {c.lead.id for c in rest.cards}
+    assert len(seen) == len(hot.cards) + len(rest.cards)
+    login(client, factory.user())
+    page = client.get(f"/pipeline/columns/HOT?after={hot.next_cursor}")
+    assert page.status_code == 200 and b"lead-card" in page.data
+
+
+def test_board_statement_count_does_not_grow_with_leads(app, client, db_session, factory, count_statements):
+    login(client, factory.user())
+    factory.lead()
+    client.get("/pipeline")  # warm-up: first-request work
+    with count_statements() as few:
+        assert client.get("/pipeline").status_code == 200
+    for stage in LeadStage:
+        for _ in range(3):
+            factory.lead(stage=stage)
+    with count_statements() as many:
+        assert client.get("/pipeline").status_code == 200
+    assert many.count == few.count
+    assert many.count <= 8, many.statements
