@@ -8,6 +8,7 @@ from werkzeug.datastructures import MultiDict
 from app.auth.permissions import SALES, require
 from app.crm import board, bp, queries
 from app.crm import pipeline as moves
+from app.crm import search as searching
 from app.extensions import db
 from app.htmx import add_trigger, render
 
@@ -112,3 +113,10 @@ def lead(lead_id: str):
 @require(SALES)
 def tasks():
     return render("crm/tasks.html", groups=queries.my_open_tasks(current_user.id))
+
+
+@bp.get("/search")
+@require(SALES)
+def search():
+    results = searching.search(request.args.get("q", ""))
+    return render("crm/search.html", "results", results=results, labels=moves.STAGE_LABELS)

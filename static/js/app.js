@@ -46,6 +46,26 @@
     if (evt.target.matches && evt.target.matches("[data-select-on-focus]")) evt.target.select();
   });
 
+  // "/" focuses the header search; Escape closes its results.
+  document.addEventListener("keydown", function (evt) {
+    var search = document.getElementById("global-q");
+    if (!search) return;
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
+    if (evt.key === "/" && !typing) { evt.preventDefault(); search.focus(); search.select(); }
+    if (evt.key === "Escape" && document.activeElement.closest && document.activeElement.closest(".global-search")) {
+      document.getElementById("global-results").innerHTML = "";
+      search.blur();
+    }
+    if (evt.key === "ArrowDown" && document.activeElement === search) {
+      var first = document.querySelector("#global-results .search-results__item");
+      if (first) { evt.preventDefault(); first.focus(); }
+    }
+  });
+  document.addEventListener("click", function (evt) {
+    var box = document.getElementById("global-results");
+    if (box && !evt.target.closest(".global-search")) box.innerHTML = "";
+  });
+
   // Flash messages fade after a while; errors stay.
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".flashes .alert:not(.alert--error)").forEach(function (el) {

@@ -189,3 +189,19 @@ def test_board_statement_count_does_not_grow_with_leads(app, client, db_session,
         assert client.get("/pipeline").status_code == 200
     assert many.count == few.count
     assert many.count <= 8, many.statements
+
+
+def test_search_finds_a_company_by_a_misspelled_name(app, client, db_session, factory):
+    company = factory.company(name="Brooks Plumbing & Drain Inc.")
+    lead = factory.lead(company=company, contact=factory.contact(company, full_name="Carlos O'Connor",
+                                                                 phone_e164="+12145550142"))
+    factory.company(name="Unrelated Landscaping")
+    login(client, factory.user())
+    for query in ("brooks plumbng", "Brroks", "plumbing & drain", "O'Conor", "555-0142"):
+        html = client.get(f"/search?q={query}", headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert str(lead.id) in html, query
+        assert "Unrelated" not in html, query
+    assert b"at least two letters" in client.get("/search?q=b", headers={"HX-Request": "true"}).data
+    assert b"Nothing matches" in client.get("/search?q=zzzzqqqq", headers={"HX-Request": "true"}).data
+    page = client.get("/search?q=brooks")
+    assert page.status_code == 200 and b"<html" in page.data

@@ -1,0 +1,82 @@
+"""Header search over companies, contacts and leads, forgiving misspellings.
+
+pg_trgm does the matching through the GIN trigram indexes: `%` (similarity of
+the whole strings), `<%` (the query is similar to a part of the name, e.g.
+"plumbng" in "Brooks Plumbing & Drain") and ILIKE for plain substrings. Phone
+numbers match on their digits.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import joinedload
+
+from app.crm.models import Company, Contact, Lead
+from app.extensions import db
+
+LIMIT = 6
+MIN_LENGTH = 2
+
+
+@dataclass
+class SearchResults:
+    q: str
+    companies: list[Company]
+    contacts: list[Contact]
+    leads: list[Lead]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.companies or self.contacts or self.leads)
+
+
+def _like(q: str) -> str:
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search(q: str, limit: int = LIMIT) -> SearchResults:
+    q = (q or "").strip()[:100]
+    if len(q) < MIN_LENGTH:
+        return SearchResults(q, [], [], [])
+    pattern = _like(q)
+    folded = q.lower()
+    # A short misspelled word ("Brroks") scores 0.4 against the
+    # right one ("Brooks"); the default 0.6 misses it. Local to this transaction.
+    db.session.execute(text("SET LOCAL pg_trgm.word_similarity_threshold = 0.35"))
+    name_score = func.greatest(func.similarity(Company.name, q), func.word_similarity(q, Company.name))
+    companies = db.session.scalars(
+        select(Company)
+        .where(or_(Company.name.op("%")(q), Company.name.op("%>")(q), Company.name.ilike(pattern)))
+        .order_by(name_score.desc(), Company.name)
+        .limit(limit)
+    ).all()
+
+    contact_filters = [
+        Contact.full_name.op("%")(q), Contact.full_name.op("%>")(q), Contact.full_name.ilike(pattern),
+        Contact.email_normalized.ilike(_like(folded)),
+    ]
+    digits = re.sub(r"\D", "", q)
+    if len(digits) >= 4:
+        contact_filters.append(Contact.phone_e164.like(f"%{digits}%"))
+    contact_score = func.greatest(func.similarity(func.coalesce(Contact.full_name, ""), q),
+                                  func.word_similarity(q, func.coalesce(Contact.full_name, "")))
+    contacts = db.session.scalars(
+        select(Contact).options(joinedload(Contact.company))
+        .where(or_(*contact_filters))
+        .order_by(contact_score.desc(), Contact.full_name)
+        .limit(limit)
+    ).all()
+
+    company_ids = [c.id for c in companies]
+    contact_ids = [c.id for c in contacts]
+    leads = []
+    if company_ids or contact_ids:
+        leads = db.session.scalars(
+            select(Lead).options(joinedload(Lead.company), joinedload(Lead.contact))
+            .where(or_(Lead.company_id.in_(company_ids), Lead.contact_id.in_(contact_ids)))
+            .order_by(Lead.updated_at.desc())
+            .limit(limit)
+        ).all()
+    return SearchResults(q, list(companies), list(contacts), list(leads))
