@@ -100,3 +100,13 @@ def my_open_tasks(user_id: uuid.UUID, now: datetime | None = None) -> TaskGroups
         else:
             groups.upcoming.append(task)
     return groups
+
+
+def assignable_users():
+    from app.auth.models import User, UserRole
+
+    return db.session.scalars(
+        select(User).where(User.is_active.is_(True),
+                           User.role.in_([UserRole.REP, UserRole.ADMIN, UserRole.NICK]))
+        .order_by(User.first_name, User.last_name)
+    ).all()

@@ -1,4 +1,5 @@
 import uuid
+from datetime import UTC
 from urllib.parse import parse_qs
 
 from flask import abort, request
@@ -9,6 +10,9 @@ from app.auth.permissions import SALES, require
 from app.crm import board, bp, queries
 from app.crm import pipeline as moves
 from app.crm import search as searching
+from app.crm import tags as tagging
+from app.crm import tasks as tasking
+from app.crm.forms import TagForm, TaskForm
 from app.extensions import db
 from app.htmx import add_trigger, render
 
@@ -100,19 +104,136 @@ def company(company_id: str):
     return render("crm/company.html", company=company)
 
 
-@bp.get("/leads/<lead_id>")
-@require(SALES)
-def lead(lead_id: str):
+def _lead_or_404(lead_id: str):
     lead = queries.lead_detail(_uuid_or_404(lead_id))
     if lead is None:
         abort(404)
-    return render("crm/lead.html", lead=lead, tags=queries.active_tags(lead))
+    return lead
+
+
+def _assignee_choices():
+    return [(str(u.id), u.full_name) for u in queries.assignable_users()]
+
+
+def _task_form(*, blank: bool) -> TaskForm:
+    form = TaskForm(formdata=None) if blank else TaskForm()
+    form.assigned_to.choices = _assignee_choices()
+    if not form.assigned_to.data:
+        form.assigned_to.data = str(current_user.id)
+    return form
+
+
+def _tag_form(lead) -> TagForm:
+    form = TagForm()
+    applied = {t.tag_slug for t in queries.active_tags(lead)}
+    form.slug.choices = [(t.slug, t.name) for t in tagging.catalog() if t.is_active and t.slug not in applied]
+    return form
+
+
+def _lead_page(lead, block=None, *, status=200, task_form=None, tag_error=None):
+    db.session.expire(lead)
+    lead = queries.lead_detail(lead.id)
+    return render("crm/lead.html", block, lead=lead, tags=queries.active_tags(lead),
+                  tag_form=_tag_form(lead), task_form=task_form or _task_form(blank=True),
+                  tag_error=tag_error, labels=moves.STAGE_LABELS, status=status)
+
+
+@bp.get("/leads/<lead_id>")
+@require(SALES)
+def lead(lead_id: str):
+    return _lead_page(_lead_or_404(lead_id))
+
+
+@bp.post("/leads/<lead_id>/tags")
+@require(SALES)
+def apply_tag(lead_id: str):
+    lead = _lead_or_404(lead_id)
+    form = _tag_form(lead)
+    if not form.validate_on_submit():
+        return _lead_page(lead, "tags", status=422, tag_error="Pick a tag from the list.")
+    tagging.apply_tag(lead, form.slug.data, actor=current_user)
+    db.session.commit()
+    return _lead_page(lead, "tags")
+
+
+@bp.post("/leads/<lead_id>/tags/<slug>/remove")
+@require(SALES)
+def remove_tag(lead_id: str, slug: str):
+    lead = _lead_or_404(lead_id)
+    tagging.remove_tag(lead, slug, actor=current_user)
+    db.session.commit()
+    return _lead_page(lead, "tags")
+
+
+@bp.post("/leads/<lead_id>/tasks")
+@require(SALES)
+def create_task(lead_id: str):
+    lead = _lead_or_404(lead_id)
+    form = _task_form(blank=False)
+    if not form.validate_on_submit():
+        return _lead_page(lead, "tasks", status=422, task_form=form)
+    from app.auth.models import User
+    from app.crm.models import TaskPriority, TaskType
+
+    due = form.due_at.data.replace(tzinfo=UTC) if form.due_at.data else None
+    tasking.create_task(title=form.title.data, actor=current_user, lead=lead,
+                        assigned_to=db.session.get(User, uuid.UUID(form.assigned_to.data)),
+                        task_type=TaskType(form.task_type.data), priority=TaskPriority(form.priority.data),
+                        due_at=due)
+    db.session.commit()
+    return add_trigger(_lead_page(lead, "tasks"), {"toast": {"message": "Task added", "level": "success"}})
+
+
+def _task_or_404(task_id: str):
+    from app.crm.models import Task
+
+    task = db.session.get(Task, _uuid_or_404(task_id))
+    if task is None:
+        abort(404)
+    return task
+
+
+@bp.post("/tasks/<task_id>/complete")
+@require(SALES)
+def complete_task(task_id: str):
+    task = _task_or_404(task_id)
+    tasking.complete_task(task, actor=current_user)
+    db.session.commit()
+    return render("crm/_task_item.html", task=task, users=queries.assignable_users())
+
+
+@bp.post("/tasks/<task_id>/reopen")
+@require(SALES)
+def reopen_task(task_id: str):
+    task = _task_or_404(task_id)
+    tasking.reopen_task(task, actor=current_user)
+    db.session.commit()
+    return render("crm/_task_item.html", task=task, users=queries.assignable_users())
+
+
+@bp.post("/tasks/<task_id>/reassign")
+@require(SALES)
+def reassign_task(task_id: str):
+    from app.auth.models import User
+
+    task = _task_or_404(task_id)
+    try:
+        user = db.session.get(User, uuid.UUID(request.form.get("user_id", "")))
+    except ValueError:
+        user = None
+    if user is None or not user.is_active:
+        abort(422)
+    tasking.reassign_task(task, user, actor=current_user)
+    db.session.commit()
+    response = render("crm/_task_item.html", task=task, users=queries.assignable_users())
+    return add_trigger(response, {"toast": {"message": f"Reassigned to {user.full_name}", "level": "success"}})
 
 
 @bp.get("/tasks")
 @require(SALES)
 def tasks():
-    return render("crm/tasks.html", groups=queries.my_open_tasks(current_user.id))
+    return render("crm/tasks.html", groups=queries.my_open_tasks(current_user.id),
+                  users=queries.assignable_users())
 
 
 @bp.get("/search")

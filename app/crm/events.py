@@ -1,0 +1,24 @@
+"""Domain events other packages listen to, without the CRM importing them.
+
+Applying a DISPOSITION tag is what starts automation sequences: the sequences
+package registers a listener with `@on_disposition_applied`; `tags.apply_tag`
+emits through `disposition_applied`. Listeners run inside the caller's unit of
+work (they flush, enqueue jobs; they never commit).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_disposition_listeners: list[Callable] = []
+
+
+def on_disposition_applied(listener: Callable) -> Callable:
+    """Register `listener(lead, tag, actor)`; usable as a decorator."""
+    if listener not in _disposition_listeners:
+        _disposition_listeners.append(listener)
+    return listener
+
+
+def disposition_applied(lead, tag, actor) -> None:
+    for listener in list(_disposition_listeners):
+        listener(lead, tag, actor)
