@@ -65,8 +65,11 @@ def enqueue(queue: str, func: str, *args: Any, job_id: str | None = None, retrie
     from app.extensions import db
 
     session = session or db.session()
+    pending = session.info.setdefault(PENDING_KEY, [])
+    if job_id and any(p.job_id == job_id for p in pending):
+        return next(p for p in pending if p.job_id == job_id)  # already coming with this commit
     job = PendingJob(queue, func, tuple(str(a) if _is_uuid(a) else a for a in args), kwargs, job_id, retries)
-    session.info.setdefault(PENDING_KEY, []).append(job)
+    pending.append(job)
     return job
 
 

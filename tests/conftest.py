@@ -101,6 +101,17 @@ def app(databases, redis_url):
     return app
 
 
+class _SharedSession(scoped_session):
+    """The test's session: request teardown and jobs (run in-process by a real
+    SimpleWorker) call remove(); keep the one session alive until the test ends."""
+
+    def remove(self):
+        pass
+
+    def really_remove(self):
+        super().remove()
+
+
 @pytest.fixture
 def db_session(app) -> Iterator[scoped_session]:
     """A session inside an outer transaction rolled back after the test.
@@ -116,11 +127,11 @@ def db_session(app) -> Iterator[scoped_session]:
     outer = connection.begin()
     original = db.session
     factory = sessionmaker(bind=connection, class_=Session, join_transaction_mode="create_savepoint")
-    db.session = scoped_session(factory)
+    db.session = _SharedSession(factory)
     try:
         yield db.session
     finally:
-        db.session.remove()
+        db.session.really_remove()
         db.session = original
         if outer.is_active:
             outer.rollback()

@@ -65,6 +65,12 @@ def record(
     if occurred_at is not None:
         activity.occurred_at = occurred_at
     db.session.add(activity)
+    if activity.lead_id is not None:
+        # A lead's activity changed: its score follows, once per lead per commit.
+        from app.queue import enqueue
+
+        enqueue("scoring", "app.crm.jobs.score_lead", activity.lead_id,
+                job_id=f"score-lead-{activity.lead_id}")
     return activity
 
 

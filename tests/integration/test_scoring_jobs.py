@@ -1,0 +1,35 @@
+"""Scores are recomputed by a real worker when a lead's activity changes, and nightly."""
+from __future__ import annotations
+
+from rq import SimpleWorker
+from sqlalchemy import select
+
+from app.activity.services import record
+from app.crm.jobs import NIGHTLY_JOB_ID, score_all_leads
+from app.crm.models import LeadScore
+from app.queue import QUEUES, get_queue, redis_connection
+
+
+def work():
+    SimpleWorker([get_queue(n) for n in QUEUES], connection=redis_connection()).work(burst=True)
+
+
+def test_activity_change_rescores_the_lead_once(app, db_session, factory):
+    lead = factory.lead(company=factory.company(fleet_size=30, industry="Towing"))
+    for _ in range(3):
+        record("call.logged", "Talked about 30 trackers", lead=lead)
+    db_session.commit()
+    assert get_queue("scoring").count == 1  # three activities, one job
+    work()
+    score = db_session.scalar(select(LeadScore).where(LeadScore.lead_id == lead.id))
+    assert score.quality_score >= 70 and score.engagement_score == 45 and score.days_since_contact == 0
+
+
+def test_nightly_scores_every_lead_and_books_the_next_night(app, db_session, factory):
+    leads = [factory.lead() for _ in range(3)]
+    assert score_all_leads() >= 3
+    scored = db_session.scalars(select(LeadScore.lead_id)).all()
+    assert {lead.id for lead in leads} <= set(scored)
+    assert NIGHTLY_JOB_ID in get_queue("scoring").scheduled_job_registry.get_job_ids()
+    assert score_all_leads() >= 3  # twice: upserts, no duplicates
+    assert len(db_session.scalars(select(LeadScore.lead_id)).all()) == len(set(scored))
