@@ -1,8 +1,18 @@
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    DecimalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.crm.models import TaskPriority, TaskType
+from app.crm.models import CompanyStatus, LeadStage, TaskPriority, TaskType
 
 TASK_TYPES = [(t.value, t.value.replace("_", " ").title()) for t in TaskType]
 PRIORITIES = [(p.value, p.value.title()) for p in TaskPriority]
@@ -18,3 +28,38 @@ class TaskForm(FlaskForm):
 
 class TagForm(FlaskForm):
     slug = SelectField("Tag", choices=[], validate_choice=True)
+
+COMPANY_STATUSES = [(s.value, s.value.title()) for s in CompanyStatus]
+
+
+class CompanyForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(message="A company needs a name."), Length(max=200)])
+    website = StringField("Website", validators=[Optional(), Length(max=300)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    industry = SelectField("Industry", choices=[], validate_choice=False)
+    fleet_size = IntegerField("Fleet size", validators=[Optional(), NumberRange(min=0, max=100000)])
+    source = SelectField("Source", choices=[], validate_choice=False)
+    assigned_rep_id = SelectField("Assigned rep", choices=[], validate_choice=True)
+    status = SelectField("Status", choices=COMPANY_STATUSES, default=CompanyStatus.LEAD.value)
+    google_place_id = StringField("Google place id", validators=[Optional(), Length(max=200)])
+    taxable = BooleanField("Taxable", default=True)
+    sales_note = TextAreaField("Sales note", validators=[Optional(), Length(max=4000)])
+    confirm_duplicate = HiddenField()
+
+
+class ContactForm(FlaskForm):
+    first_name = StringField("First name", validators=[Optional(), Length(max=80)])
+    last_name = StringField("Last name", validators=[Optional(), Length(max=80)])
+    title = StringField("Title", validators=[Optional(), Length(max=120)])
+    email = EmailField("E-mail", validators=[Optional(), Length(max=254)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    confirm_duplicate = HiddenField()
+
+
+class LeadForm(FlaskForm):
+    contact_id = SelectField("Contact", choices=[], validate_choice=True)
+    stage = SelectField("Stage", choices=[(s.value, s.value) for s in LeadStage], default=LeadStage.NEW_LEAD.value)
+    source = SelectField("Source", choices=[], validate_choice=False)
+    estimated_units = IntegerField("Estimated units", validators=[Optional(), NumberRange(min=0, max=100000)])
+    estimated_revenue = DecimalField("Estimated revenue ($)", places=2,
+                                     validators=[Optional(), NumberRange(min=0, max=99999999)])

@@ -85,7 +85,7 @@ def test_drag_keyboard_and_lost_reason(live_app, live_server, page):
     assert not page.get_by_role("dialog").is_visible()
 
     # 3. the keyboard: focus the stage menu of a card and pick Quoted
-    menu = page.get_by_label(f"Stage of Keyboard HVAC", exact=False)
+    menu = page.get_by_label("Stage of Keyboard HVAC", exact=False)
     menu.focus()
     menu.select_option("QUOTED")
     page.locator(f"#cards-QUOTED #lead-{leads['Keyboard HVAC']}").wait_for()

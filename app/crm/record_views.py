@@ -1,0 +1,212 @@
+"""Company, contact and lead forms, duplicate warnings and merges."""
+import uuid
+from datetime import UTC, datetime
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.auth.permissions import SALES, require
+from app.crm import bp, queries, records
+from app.crm.forms import CompanyForm, ContactForm, LeadForm
+from app.crm.models import Company, Contact, Lead, LeadStage, TaxonomyType, TaxonomyValue
+from app.crm.pipeline import STAGE_LABELS
+from app.extensions import db
+from app.htmx import render
+
+
+def _uuid(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        abort(404)
+
+
+def _company_or_404(company_id) -> Company:
+    company = db.session.get(Company, _uuid(company_id))
+    if company is None:
+        abort(404)
+    return company
+
+
+def taxonomy_choices(kind: TaxonomyType, current: str | None = None):
+    values = db.session.scalars(select(TaxonomyValue.value).where(
+        TaxonomyValue.type == kind, TaxonomyValue.active.is_(True)).order_by(TaxonomyValue.sort_order)).all()
+    choices = [("", "—")] + [(v, v) for v in values]
+    if current and current not in values:  # an inactive value stays on old records
+        choices.append((current, current))
+    return choices
+
+
+def _company_form(company: Company | None = None) -> CompanyForm:
+    form = CompanyForm(obj=company) if request.method == "GET" else CompanyForm()
+    form.industry.choices = taxonomy_choices(TaxonomyType.INDUSTRY, company.industry if company else None)
+    form.source.choices = taxonomy_choices(TaxonomyType.SOURCE, company.source if company else None)
+    form.assigned_rep_id.choices = [("", "Unassigned")] + [(str(u.id), u.full_name)
+                                                            for u in queries.assignable_users()]
+    if request.method == "GET":
+        if company is not None:
+            form.assigned_rep_id.data = str(company.assigned_rep_id or "")
+            form.status.data = company.status.value
+        else:
+            form.assigned_rep_id.data = str(current_user.id)
+    return form
+
+
+def _company_data(form: CompanyForm) -> dict:
+    from app.crm.models import CompanyStatus
+
+    return {
+        "name": form.name.data, "website": form.website.data, "phone": form.phone.data,
+        "industry": form.industry.data, "fleet_size": form.fleet_size.data, "source": form.source.data,
+        "assigned_rep_id": uuid.UUID(form.assigned_rep_id.data) if form.assigned_rep_id.data else None,
+        "status": CompanyStatus(form.status.data), "google_place_id": form.google_place_id.data,
+        "taxable": form.taxable.data, "sales_note": form.sales_note.data,
+    }
+
+
+def _save_company_view(company: Company | None):
+    form = _company_form(company)
+    duplicates, error = [], None
+    if form.validate_on_submit():
+        try:
+            saved, duplicates = records.save_company(
+                _company_data(form), actor=current_user, company=company,
+                allow_duplicates=form.confirm_duplicate.data == "yes")
+        except records.RecordError as exc:
+            saved, error = None, str(exc)
+            if exc.field and hasattr(form, exc.field):
+                getattr(form, exc.field).errors.append(str(exc))
+        if saved is not None:
+            db.session.commit()
+            flash(f"{saved.name} is saved.", "success")
+            return redirect(url_for("crm.company", company_id=saved.id))
+        form.confirm_duplicate.data = "yes" if duplicates and not any(d.blocking for d in duplicates) else ""
+    status = 422 if request.method == "POST" else 200
+    return render("crm/company_form.html", "company_form", form=form, company=company,
+                  duplicates=duplicates, error=error, status=status)
+
+
+@bp.route("/companies/new", methods=["GET", "POST"])
+@require(SALES)
+def new_company():
+    return _save_company_view(None)
+
+
+@bp.route("/companies/<company_id>/edit", methods=["GET", "POST"])
+@require(SALES)
+def edit_company(company_id):
+    return _save_company_view(_company_or_404(company_id))
+
+
+@bp.get("/companies/check-duplicates")
+@require(SALES)
+def check_company_duplicates():
+    """Inline warning while typing the name (htmx, on change)."""
+    exclude = request.args.get("exclude")
+    duplicates = records.company_duplicates(
+        name=request.args.get("name"), phone=request.args.get("phone"),
+        google_place_id=request.args.get("google_place_id"),
+        exclude_id=_uuid(exclude) if exclude else None)
+    return render("crm/_duplicates.html", duplicates=duplicates, confirmable=False)
+
+
+def _save_contact_view(company: Company | None, contact: Contact | None):
+    form = ContactForm(obj=contact) if request.method == "GET" else ContactForm()
+    duplicates, error = [], None
+    if form.validate_on_submit():
+        data = {k: getattr(form, k).data for k in ("first_name", "last_name", "title", "email", "phone")}
+        if company is not None:
+            data["company_id"] = company.id
+        try:
+            saved, duplicates = records.save_contact(data, actor=current_user, contact=contact,
+                                                     allow_duplicates=form.confirm_duplicate.data == "yes")
+        except records.RecordError as exc:
+            saved, error = None, str(exc)
+            if exc.field and hasattr(form, exc.field):
+                getattr(form, exc.field).errors.append(str(exc))
+        if saved is not None:
+            db.session.commit()
+            flash(f"{saved.display_name} is saved.", "success")
+            target = saved.company_id
+            return redirect(url_for("crm.company", company_id=target) if target else url_for("crm.companies"))
+        form.confirm_duplicate.data = "yes" if duplicates and not any(d.blocking for d in duplicates) else ""
+    status = 422 if request.method == "POST" else 200
+    return render("crm/contact_form.html", "contact_form", form=form, company=company, contact=contact,
+                  duplicates=duplicates, error=error, status=status)
+
+
+@bp.route("/companies/<company_id>/contacts/new", methods=["GET", "POST"])
+@require(SALES)
+def new_contact(company_id):
+    return _save_contact_view(_company_or_404(company_id), None)
+
+
+@bp.route("/contacts/<contact_id>/edit", methods=["GET", "POST"])
+@require(SALES)
+def edit_contact(contact_id):
+    contact = db.session.get(Contact, _uuid(contact_id))
+    if contact is None:
+        abort(404)
+    return _save_contact_view(contact.company, contact)
+
+
+@bp.route("/companies/<company_id>/leads/new", methods=["GET", "POST"])
+@require(SALES)
+def new_lead(company_id):
+    from app.activity.services import record
+
+    company = _company_or_404(company_id)
+    form = LeadForm()
+    form.contact_id.choices = [(str(c.id), c.display_name) for c in company.contacts]
+    form.stage.choices = [(s.value, STAGE_LABELS[s]) for s in LeadStage]
+    form.source.choices = taxonomy_choices(TaxonomyType.SOURCE)
+    if not form.contact_id.choices:
+        flash("Add a contact first: every lead needs one.", "warning")
+        return redirect(url_for("crm.new_contact", company_id=company.id))
+    if form.validate_on_submit():
+        stage = LeadStage(form.stage.data)
+        if stage in (LeadStage.LOST, LeadStage.BOGUS, LeadStage.WON):
+            form.stage.errors.append("Start a lead in an open stage; move it on the board later.")
+        else:
+            now = datetime.now(UTC)
+            lead = Lead(company_id=company.id, contact_id=uuid.UUID(form.contact_id.data), stage=stage,
+                        source=form.source.data or None, estimated_units=form.estimated_units.data,
+                        estimated_revenue=form.estimated_revenue.data, stage_changed_at=now)
+            db.session.add(lead)
+            db.session.flush()
+            record("lead.created", f"{current_user.full_name} opened a lead", actor=current_user, lead=lead,
+                   company=company, contact=lead.contact_id, detail={"stage": stage})
+            db.session.commit()
+            return redirect(url_for("crm.lead", lead_id=lead.id))
+    status = 422 if request.method == "POST" else 200
+    return render("crm/lead_form.html", form=form, company=company, status=status)
+
+
+@bp.route("/companies/<company_id>/merge", methods=["GET", "POST"])
+@require(SALES)
+def merge_company(company_id):
+    """Merge another company into this one (this one survives)."""
+    company = _company_or_404(company_id)
+    other = db.session.get(Company, _uuid(request.values["with"])) if request.values.get("with") else None
+    if request.method == "POST":
+        if other is None:
+            abort(422)
+        try:
+            moved = records.merge_companies(company, other, actor=current_user)
+        except records.RecordError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("crm.merge_company", company_id=company.id))
+        db.session.commit()
+        total = sum(moved.values())
+        flash(f"Merged. {total} related record{'s' if total != 1 else ''} moved to {company.name}.", "success")
+        return redirect(url_for("crm.company", company_id=company.id))
+    candidates = db.session.scalars(
+        select(Company).where(Company.id != company.id,
+                              Company.name.op("%")(company.name) | (Company.normalized_name == company.normalized_name))
+        .order_by(func.similarity(Company.name, company.name).desc()).limit(10)
+    ).all()
+    counts = {}
+    if other is not None:
+        counts = {"contacts": len(other.contacts), "leads": len(other.leads), "addresses": len(other.addresses)}
+    return render("crm/company_merge.html", company=company, other=other, candidates=candidates, counts=counts)

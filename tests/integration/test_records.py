@@ -1,0 +1,150 @@
+"""Companies and contacts: derived keys, duplicate warnings, merges that move every child row."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.activity.models import Activity
+from app.activity.services import record
+from app.crm.models import Company, Contact, Lead, Note, Task
+from app.crm.records import (
+    RecordError,
+    merge_companies,
+    merge_contacts,
+    save_company,
+    save_contact,
+)
+
+
+def test_company_keys_and_duplicate_warnings(db_session, factory):
+    rep = factory.user()
+    first, dups = save_company({"name": "ABC Towing, LLC", "phone": "(214) 555-0142",
+                                "google_place_id": "ChIJabc"}, actor=rep)
+    assert dups == [] and first.normalized_name == "abc towing"
+    second, dups = save_company({"name": "abc towing llc"}, actor=rep)
+    assert second is None and dups[0].record.id == first.id and dups[0].reasons == ["same name"]
+    assert not dups[0].blocking
+    forced, dups = save_company({"name": "abc towing llc"}, actor=rep, allow_duplicates=True)
+    assert forced is not None and dups == []
+    blocked, dups = save_company({"name": "Other", "google_place_id": "ChIJabc"}, actor=rep,
+                                 allow_duplicates=True)
+    assert blocked is None and dups[0].blocking and "same Google place" in dups[0].reasons
+    with pytest.raises(RecordError):
+        save_company({"name": "  "}, actor=rep)
+
+
+def test_contact_keys_and_duplicates(db_session, factory):
+    rep = factory.user()
+    contact, _ = save_contact({"first_name": "Mike", "last_name": "Delgado", "email": " Mike@ABC.example.com ",
+                               "phone": "214-555-0142"}, actor=rep)
+    assert contact.email_normalized == "mike@abc.example.com"
+    assert contact.phone_e164 == "+12145550142" and contact.full_name == "Mike Delgado"
+    again, dups = save_contact({"first_name": "M", "email": "mike@abc.example.com"}, actor=rep,
+                               allow_duplicates=True)
+    assert again is None and dups[0].blocking  # e-mail is unique in the database
+    phone_twin, dups = save_contact({"first_name": "Front desk", "phone": "+1 214 555 0142"}, actor=rep)
+    assert phone_twin is None and dups[0].reasons == ["same phone"] and not dups[0].blocking
+    with pytest.raises(RecordError) as exc:
+        save_contact({"first_name": "X", "email": "not-an-email"}, actor=rep)
+    assert exc.value.field == "email"
+    with pytest.raises(RecordError):
+        save_contact({"first_name": "Y", "phone": "12"}, actor=rep)
+
+
+def test_merge_companies_moves_every_child_row(db_session, factory):
+    rep = factory.user()
+    keep = factory.company(name="ABC Towing")
+    dupe = factory.company(name="A.B.C. Towing", fleet_size=12, google_place_id="ChIJdupe")
+    contact = factory.contact(dupe)
+    lead = factory.lead(company=dupe, contact=contact)
+    db_session.add(Note(company_id=dupe.id, author_id=rep.id, body="Call after 3pm"))
+    db_session.add(Task(company_id=dupe.id, title="Follow up"))
+    record("call.logged", "Called", company=dupe, lead=lead)
+    db_session.flush()
+    moved = merge_companies(keep, dupe, actor=rep)
+    assert moved["contacts"] == 1 and moved["leads"] == 1 and moved["notes"] == 1 and moved["tasks"] == 1
+    assert db_session.get(Company, dupe.id) is None
+    db_session.expire_all()
+    assert db_session.get(Lead, lead.id).company_id == keep.id
+    assert keep.fleet_size == 12 and keep.google_place_id == "ChIJdupe"
+    assert db_session.scalar(select(func.count()).select_from(Activity).where(
+        Activity.company_id == keep.id, Activity.activity_type == "company.merged")) == 1
+
+
+def test_merge_contacts_moves_leads(db_session, factory):
+    rep = factory.user()
+    company = factory.company()
+    keep = factory.contact(company, email=None, email_normalized=None)
+    dupe = factory.contact(company)
+    lead = factory.lead(company=company, contact=dupe)
+    email = dupe.email
+    merge_contacts(keep, dupe, actor=rep)
+    db_session.expire_all()
+    assert db_session.get(Lead, lead.id).contact_id == keep.id
+    assert db_session.get(Contact, dupe.id) is None
+    assert db_session.get(Contact, keep.id).email == email
+
+
+from tests.factories import csrf_token, login  # noqa: E402
+
+
+def test_company_form_validates_warns_and_saves(app, client, db_session, factory):
+    rep = factory.user()
+    existing = factory.company(name="Cool Breeze Heating & Air", normalized_name="cool breeze heating and air")
+    login(client, rep)
+    assert client.get("/companies/new").status_code == 200
+    empty = client.post("/companies/new", data={"name": "", "status": "LEAD", "assigned_rep_id": "", "csrf_token": csrf_token(client, app)})
+    assert empty.status_code == 422 and b"A company needs a name." in empty.data
+    bad = client.post("/companies/new", data={"name": "X", "fleet_size": "-3", "status": "LEAD", "assigned_rep_id": "",
+                                              "csrf_token": csrf_token(client, app)})
+    assert bad.status_code == 422
+    warned = client.post("/companies/new", data={"name": "Cool Breeze Heating and Air", "status": "LEAD", "assigned_rep_id": "",
+                                                 "csrf_token": csrf_token(client, app)})
+    assert warned.status_code == 422 and b"Possible duplicate" in warned.data
+    assert str(existing.id).encode() in warned.data and b"Save anyway" in warned.data
+    count_before = db_session.scalar(select(func.count()).select_from(Company))
+    saved = client.post("/companies/new", data={"name": "Cool Breeze Heating and Air", "status": "LEAD", "assigned_rep_id": "",
+                                                "confirm_duplicate": "yes", "csrf_token": csrf_token(client, app)})
+    assert saved.status_code == 302
+    assert db_session.scalar(select(func.count()).select_from(Company)) == count_before + 1
+
+
+def test_contact_form_and_lead_form(app, client, db_session, factory):
+    rep = factory.user()
+    company = factory.company()
+    login(client, rep)
+    redirect_first = client.get(f"/companies/{company.id}/leads/new")
+    assert redirect_first.status_code == 302 and "/contacts/new" in redirect_first.headers["Location"]
+    bad = client.post(f"/companies/{company.id}/contacts/new", data={
+        "first_name": "Tanya", "email": "tanya@", "csrf_token": csrf_token(client, app)})
+    assert bad.status_code == 422 and b"does not look right" in bad.data
+    ok = client.post(f"/companies/{company.id}/contacts/new", data={
+        "first_name": "Tanya", "last_name": "Brooks", "email": "Tanya@CoolBreeze.example.com",
+        "phone": "(602) 555-0117", "csrf_token": csrf_token(client, app)})
+    assert ok.status_code == 302
+    contact = db_session.scalar(select(Contact).where(Contact.email_normalized == "tanya@coolbreeze.example.com"))
+    assert contact.phone_e164 == "+16025550117"
+    lost = client.post(f"/companies/{company.id}/leads/new", data={
+        "contact_id": str(contact.id), "stage": "LOST", "csrf_token": csrf_token(client, app)})
+    assert lost.status_code == 422
+    made = client.post(f"/companies/{company.id}/leads/new", data={
+        "contact_id": str(contact.id), "stage": "HOT", "estimated_units": "22", "estimated_revenue": "1738.00",
+        "csrf_token": csrf_token(client, app)})
+    assert made.status_code == 302
+    lead = db_session.scalar(select(Lead).where(Lead.contact_id == contact.id))
+    assert str(lead.estimated_revenue) == "1738.00"
+
+
+def test_merge_through_the_page(app, client, db_session, factory):
+    rep = factory.user()
+    keep = factory.company(name="Harbor Plumbing")
+    dupe = factory.company(name="Harbor Plumbing & Drain")
+    factory.lead(company=dupe)
+    login(client, rep)
+    page = client.get(f"/companies/{keep.id}/merge")
+    assert page.status_code == 200 and b"Harbor Plumbing &amp; Drain" in page.data
+    confirm = client.get(f"/companies/{keep.id}/merge?with={dupe.id}")
+    assert b"cannot be undone" in confirm.data
+    done = client.post(f"/companies/{keep.id}/merge", data={"with": str(dupe.id), "csrf_token": csrf_token(client, app)})
+    assert done.status_code == 302
+    assert db_session.get(Company, dupe.id) is None
