@@ -33,12 +33,18 @@ def nav_items():
     return items
 
 
+_CENT = Decimal("0.01")
+
+
 def money(value) -> str:
+    """$1,234.50 — display only; amounts are rounded where they are computed."""
     if value is None:
         return "—"
-    amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"
+    if not isinstance(value, Decimal):
+        value = Decimal(value)
+    if value.as_tuple().exponent != -2:
+        value = value.quantize(_CENT, rounding=ROUND_HALF_UP)
+    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
 
 
 def ago(value) -> str:

@@ -61,6 +61,7 @@ class Context:
     busy_lead_activities: int
     misspelled_company: str  # an existing company name with two letters swapped
     company_name: str  # ...and the name it was made from
+    database_url: str = ""  # libpq form, for scenarios that look a value up
 
 
 @dataclass
@@ -148,7 +149,35 @@ def _search_params(ctx: Context) -> dict[str, Any]:
 
 # --------------------------------------------------------------------- scenarios
 
+_MOVE_STATE: dict[str, str] = {}
+MOVE_FLOOR = """
+SELECT id, stage FROM leads WHERE id = %(lead_id)s FOR UPDATE;
+"""
+
+
+def _board_move(ctx: Context):
+    """Move the busy lead back and forth between two open stages, as a rep would
+    (the full path: lock, conflict check, activity, counts, card)."""
+    if "stage" not in _MOVE_STATE:
+        with psycopg.connect(ctx.database_url) as conn:
+            _MOVE_STATE["stage"] = conn.execute("SELECT stage::text FROM leads WHERE id = %s",
+                                                (ctx.busy_lead_id,)).fetchone()[0]
+    current = _MOVE_STATE["stage"]
+    target = "QUALIFIED" if current != "QUALIFIED" else "HOT"
+    response = ctx.client.post(f"/pipeline/leads/{ctx.busy_lead_id}/move", data={
+        "stage": target, "from_stage": current, "csrf_token": csrf_token(ctx.client, ctx.app)},
+        headers={"HX-Request": "true"})
+    if response.status_code == 200:
+        _MOVE_STATE["stage"] = target
+    return response
+
+
 SCENARIOS: list[Scenario] = [
+    Scenario(
+        "POST board move",
+        _board_move,
+        floor=lambda ctx: [(MOVE_FLOOR, {"lead_id": ctx.busy_lead_id})],
+    ),
     Scenario(
         "GET /pipeline",
         lambda ctx: ctx.client.get("/pipeline"),
@@ -264,7 +293,7 @@ def load_context(conn: psycopg.Connection, app, client) -> Context:
         "SELECT name FROM companies WHERE name ~ '^[A-Z][a-z]{4,} [A-Z][a-z]+$' ORDER BY id LIMIT 1"
     ).fetchone() or conn.execute("SELECT name FROM companies ORDER BY id LIMIT 1").fetchone()
     return Context(app=app, client=client, busy_lead_id=str(row[0]), busy_lead_activities=row[1],
-                   misspelled_company=misspell(name), company_name=name)
+                   misspelled_company=misspell(name), company_name=name, database_url=conn.info.dsn)
 
 
 def database_counts(conn: psycopg.Connection) -> dict[str, int]:

@@ -15,10 +15,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, exists, func, or_, select, union_all
-from sqlalchemy.orm import aliased, contains_eager
 
 from app.auth.models import User
-from app.crm.models import Company, Contact, Lead, LeadStage, LeadTag
+from app.crm.models import Company, Contact, Lead, LeadScore, LeadStage, LeadStageTotal, LeadTag
 from app.extensions import db
 from app.settings.models import Setting
 
@@ -81,9 +80,21 @@ def _apply(query, filters: BoardFilters, user_id: uuid.UUID | None):
 
 @dataclass
 class Card:
-    lead: Lead
+    """What a card shows: plain values, no ORM objects (250 cards per page)."""
+
+    id: uuid.UUID
+    stage: LeadStage
+    name: str
+    contact_name: str | None
+    units: int | None
+    revenue: Decimal | None
+    updated_at: datetime
+    stage_changed_at: datetime
+    quality: int | None
+    engagement: int | None
+    rep_name: str | None
+    rep_initials: str | None
     tags: list[str]
-    rep: User | None
     days_in_stage: int
     stale: bool
 
@@ -97,15 +108,33 @@ class Column:
     next_cursor: str | None = None
 
 
+_stale_cache: tuple[float, int] | None = None
+STALE_CACHE_SECONDS = 60
+
+
 def stale_after_days() -> int:
+    """The setting, read at most once a minute per process (every board load needs it)."""
+    import time
+
+    global _stale_cache
+    if _stale_cache and time.monotonic() - _stale_cache[0] < STALE_CACHE_SECONDS:
+        return _stale_cache[1]
     value = db.session.scalar(select(Setting.value).where(Setting.key == STALE_SETTING))
     try:
-        return max(1, int(value))
+        days = max(1, int(value))
     except (TypeError, ValueError):
-        return DEFAULT_STALE_DAYS
+        days = DEFAULT_STALE_DAYS
+    _stale_cache = (time.monotonic(), days)
+    return days
 
 
 def column_totals(filters: BoardFilters, user_id=None, stages=None) -> dict[LeadStage, tuple[int, Decimal]]:
+    """Count and revenue per stage: the maintained totals when unfiltered, else a GROUP BY."""
+    if not filters.active:
+        query = select(LeadStageTotal.stage, LeadStageTotal.lead_count, LeadStageTotal.revenue)
+        if stages:
+            query = query.where(LeadStageTotal.stage.in_(stages))
+        return {stage: (count, revenue) for stage, count, revenue in db.session.execute(query)}
     query = select(Lead.stage, func.count(), func.coalesce(func.sum(Lead.estimated_revenue), 0))
     if stages:
         query = query.where(Lead.stage.in_(stages))
@@ -113,8 +142,8 @@ def column_totals(filters: BoardFilters, user_id=None, stages=None) -> dict[Lead
     return {stage: (count, revenue) for stage, count, revenue in rows}
 
 
-def encode_cursor(lead: Lead) -> str:
-    return f"{lead.updated_at.isoformat()}|{lead.id}"
+def encode_cursor(card: Card) -> str:
+    return f"{card.updated_at.isoformat()}|{card.id}"
 
 
 def _decode_cursor(cursor: str | None):
@@ -127,33 +156,46 @@ def _decode_cursor(cursor: str | None):
         return None
 
 
+def _display_name(full, first, last, email, phone) -> str:
+    return full or " ".join(p for p in (first, last) if p) or email or phone or "Unnamed contact"
+
+
 def _cards(stage_queries, now: datetime, stale_days: int) -> list[Card]:
     ids = union_all(*stage_queries).subquery()
-    rep = aliased(User)
     rows = db.session.execute(
-        select(Lead, rep)
+        select(Lead.id, Lead.stage, Lead.estimated_units, Lead.estimated_revenue, Lead.updated_at,
+               Lead.stage_changed_at, Company.name, Contact.full_name, Contact.first_name,
+               Contact.last_name, Contact.email, Contact.phone_e164, LeadScore.quality_score,
+               LeadScore.engagement_score, User.first_name, User.last_name)
+        .select_from(Lead)
         .join(ids, ids.c.id == Lead.id)
-        .join(Lead.contact)
-        .outerjoin(Lead.company)
-        .outerjoin(rep, rep.id == Company.assigned_rep_id)
-        .outerjoin(Lead.score)
-        .options(contains_eager(Lead.contact), contains_eager(Lead.company), contains_eager(Lead.score))
+        .join(Contact, Contact.id == Lead.contact_id)
+        .outerjoin(Company, Company.id == Lead.company_id)
+        .outerjoin(User, User.id == Company.assigned_rep_id)
+        .outerjoin(LeadScore, LeadScore.lead_id == Lead.id)
         .order_by(Lead.updated_at.desc(), Lead.id.desc())
-    ).unique().all()
-    lead_ids = [lead.id for lead, _ in rows]
+    ).all()
     tags: dict[uuid.UUID, list[str]] = {}
-    if lead_ids:
+    if rows:
         for lead_id, slug in db.session.execute(
             select(LeadTag.lead_id, LeadTag.tag_slug)
-            .where(LeadTag.lead_id.in_(lead_ids), LeadTag.removed_at.is_(None))
+            .where(LeadTag.lead_id.in_([r[0] for r in rows]), LeadTag.removed_at.is_(None))
             .order_by(LeadTag.applied_at)
         ):
             tags.setdefault(lead_id, []).append(slug)
     cards = []
-    for lead, rep_user in rows:
-        days = max(0, (now - lead.stage_changed_at).days)
-        cards.append(Card(lead, tags.get(lead.id, []), rep_user, days,
-                          stale=lead.stage not in CLOSED_STAGES and days >= stale_days))
+    for (lead_id, stage, units, revenue, updated, changed, company_name, full, first, last, email,
+         phone, quality, engagement, rep_first, rep_last) in rows:
+        contact = _display_name(full, first, last, email, phone)
+        days = max(0, (now - changed).days)
+        cards.append(Card(
+            id=lead_id, stage=stage, name=company_name or contact,
+            contact_name=contact if company_name else None, units=units, revenue=revenue,
+            updated_at=updated, stage_changed_at=changed, quality=quality, engagement=engagement,
+            rep_name=f"{rep_first} {rep_last}" if rep_first else None,
+            rep_initials=(rep_first[:1] + (rep_last or "")[:1]).upper() if rep_first else None,
+            tags=tags.get(lead_id, []), days_in_stage=days,
+            stale=stage not in CLOSED_STAGES and days >= stale_days))
     return cards
 
 
@@ -167,6 +209,13 @@ def _stage_page(stage: LeadStage, filters, user_id, after=None, limit=PAGE_SIZE)
     return query.order_by(Lead.updated_at.desc(), Lead.id.desc()).limit(limit + 1)
 
 
+def _page(column: Column) -> Column:
+    if len(column.cards) > PAGE_SIZE:
+        column.cards = column.cards[:PAGE_SIZE]
+        column.next_cursor = encode_cursor(column.cards[-1])
+    return column
+
+
 def board(filters: BoardFilters, user_id=None, now: datetime | None = None) -> list[Column]:
     now = now or datetime.now(UTC)
     columns = {stage: Column(stage) for stage in LeadStage}
@@ -174,12 +223,8 @@ def board(filters: BoardFilters, user_id=None, now: datetime | None = None) -> l
         columns[stage].count, columns[stage].revenue = count, revenue
     cards = _cards([_stage_page(s, filters, user_id) for s in LeadStage], now, stale_after_days())
     for card in cards:
-        columns[card.lead.stage].cards.append(card)
-    for column in columns.values():
-        if len(column.cards) > PAGE_SIZE:
-            column.cards = column.cards[:PAGE_SIZE]
-            column.next_cursor = encode_cursor(column.cards[-1].lead)
-    return list(columns.values())
+        columns[card.stage].cards.append(card)
+    return [_page(column) for column in columns.values()]
 
 
 def more_cards(stage: LeadStage, filters: BoardFilters, after: str, user_id=None,
@@ -187,10 +232,7 @@ def more_cards(stage: LeadStage, filters: BoardFilters, after: str, user_id=None
     now = now or datetime.now(UTC)
     column = Column(stage)
     column.cards = _cards([_stage_page(stage, filters, user_id, after)], now, stale_after_days())
-    if len(column.cards) > PAGE_SIZE:
-        column.cards = column.cards[:PAGE_SIZE]
-        column.next_cursor = encode_cursor(column.cards[-1].lead)
-    return column
+    return _page(column)
 
 
 def card(lead_id: uuid.UUID, now: datetime | None = None) -> Card | None:
@@ -207,8 +249,12 @@ def filter_choices() -> dict:
         select(User).where(User.is_active.is_(True), User.role.in_([UserRole.REP, UserRole.ADMIN, UserRole.NICK]))
         .order_by(User.first_name)
     ).all()
-    sources = db.session.scalars(select(Lead.source).where(Lead.source.is_not(None)).distinct()
-                                 .order_by(Lead.source)).all()
+    # Sources from the taxonomy (what the dropdowns offer), not a DISTINCT over all leads.
+    from app.crm.models import TaxonomyType, TaxonomyValue
+
+    sources = db.session.scalars(select(TaxonomyValue.value).where(
+        TaxonomyValue.type == TaxonomyType.SOURCE, TaxonomyValue.active.is_(True))
+        .order_by(TaxonomyValue.sort_order)).all()
     tags = db.session.execute(select(Tag.slug, Tag.name).where(Tag.is_active.is_(True))
                               .order_by(Tag.category, Tag.sort_order)).all()
     return {"reps": reps, "sources": sources, "tags": tags}

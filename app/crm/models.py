@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Enum,
     ForeignKey,
@@ -112,6 +113,7 @@ class Company(db.Model):
     __table_args__ = (
         Index("ix_companies_name_trgm", "name", postgresql_using="gin",
               postgresql_ops={"name": "gin_trgm_ops"}),
+        Index("ix_companies_name_id", "name", "id"),  # the list's keyset order
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -322,6 +324,17 @@ class Lead(db.Model):
 
     def __repr__(self) -> str:
         return f"<Lead {self.id} {self.stage.value if self.stage else None}>"
+
+
+class LeadStageTotal(db.Model):
+    """Not in the spec: per-stage count and revenue of all leads, kept exact by
+    a trigger on leads (migration 0003). Read by the unfiltered board."""
+
+    __tablename__ = "lead_stage_totals"
+
+    stage: Mapped[LeadStage] = mapped_column(Enum(LeadStage, name="lead_stage"), primary_key=True)
+    lead_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    revenue: Mapped[Decimal] = mapped_column(Numeric(14, 2), server_default=text("0"))
 
 
 class Note(db.Model):

@@ -71,10 +71,11 @@ def move_lead_to_stage(lead_id: uuid.UUID, to_stage, *, actor, expected_stage=No
 
     target = parse_stage(to_stage)
     expected = parse_stage(expected_stage) if expected_stage else None
-    lead = db.session.scalar(select(Lead).where(Lead.id == lead_id).with_for_update())
+    # populate_existing: the row as locked, not a stale identity-map copy
+    lead = db.session.scalar(select(Lead).where(Lead.id == lead_id).with_for_update()
+                             .execution_options(populate_existing=True))
     if lead is None:
         raise LookupError(lead_id)
-    db.session.refresh(lead)  # the row as locked, not a stale identity-map copy
     if expected is not None and lead.stage != expected:
         raise StageConflict(lead)
     source = lead.stage

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.crm.models import Company, Lead, LeadTag, Task
@@ -22,8 +22,15 @@ def companies_page(q: str | None, after: str | None, limit: int = 50) -> Company
     """Keyset-paged by (name, id); `q` matches the name by similarity or substring."""
     query = select(Company).options(joinedload(Company.assigned_rep))
     if q:
-        pattern = f"%{q.strip()}%"
-        query = query.where(or_(Company.name.ilike(pattern), Company.name.op("%")(q.strip())))
+        # A search shows the best matches first (no further pages): misspellings
+        # through pg_trgm, substrings through ILIKE, both on the trigram index.
+        q = q.strip()
+        pattern = f"%{q}%"
+        rows = db.session.scalars(
+            query.where(or_(Company.name.ilike(pattern), Company.name.op("%")(q)))
+            .order_by(func.similarity(Company.name, q).desc(), Company.name).limit(limit)
+        ).all()
+        return CompanyPage(list(rows), None)
     if after:
         name, _, ident = after.rpartition("|")
         try:

@@ -147,7 +147,7 @@ def test_board_filters_and_stale_flag(db_session, factory):
     db_session.flush()
 
     def ids(filters, user=None):
-        return {c.lead.id for col in board.board(filters, user) for c in col.cards}
+        return {c.id for col in board.board(filters, user) for c in col.cards}
 
     assert {mine.id, theirs.id} <= ids(board.BoardFilters())
     assert ids(board.BoardFilters(mine=True), rep.id) == {mine.id}
@@ -169,7 +169,7 @@ def test_board_counts_sums_and_pages(app, client, db_session, factory):
     assert hot.count >= 30 and hot.revenue >= Decimal("300.30")
     assert len(hot.cards) == board.PAGE_SIZE and hot.next_cursor
     rest = board.more_cards(LeadStage.HOT, board.BoardFilters(), hot.next_cursor)
-    seen = {c.lead.id for c in hot.cards} | {c.lead.id for c in rest.cards}
+    seen = {c.id for c in hot.cards} | {c.id for c in rest.cards}
     assert len(seen) == len(hot.cards) + len(rest.cards)
     login(client, factory.user())
     page = client.get(f"/pipeline/columns/HOT?after={hot.next_cursor}")
@@ -205,3 +205,25 @@ def test_search_finds_a_company_by_a_misspelled_name(app, client, db_session, fa
     assert b"Nothing matches" in client.get("/search?q=zzzzqqqq", headers={"HX-Request": "true"}).data
     page = client.get("/search?q=brooks")
     assert page.status_code == 200 and b"<html" in page.data
+
+
+def test_maintained_stage_totals_equal_a_fresh_count(db_session, factory):
+    from sqlalchemy import func
+
+    from app.crm.models import Lead, LeadStageTotal
+
+    rep = factory.user()
+    leads = [factory.lead(estimated_revenue=Decimal("100.10")) for _ in range(4)]
+    move_lead_to_stage(leads[0].id, "HOT", actor=rep)
+    move_lead_to_stage(leads[1].id, "LOST", actor=rep, lost_reason="No")
+    leads[2].estimated_revenue = Decimal("7.77")
+    leads[3].estimated_revenue = None
+    db_session.flush()
+    db_session.delete(leads[1])
+    db_session.flush()
+    db_session.expire_all()
+    live = {s: (c, r) for s, c, r in db_session.execute(
+        select(Lead.stage, func.count(), func.coalesce(func.sum(Lead.estimated_revenue), 0)).group_by(Lead.stage))}
+    kept = {t.stage: (t.lead_count, t.revenue) for t in db_session.scalars(select(LeadStageTotal))}
+    for stage in LeadStage:
+        assert kept[stage] == live.get(stage, (0, Decimal("0"))), stage

@@ -148,3 +148,16 @@ def test_merge_through_the_page(app, client, db_session, factory):
     done = client.post(f"/companies/{keep.id}/merge", data={"with": str(dupe.id), "csrf_token": csrf_token(client, app)})
     assert done.status_code == 302
     assert db_session.get(Company, dupe.id) is None
+
+
+def test_companies_list_pages_and_searches_by_similarity(app, client, db_session, factory):
+    login(client, factory.user())
+    target = factory.company(name="Gaines Electricians")
+    for i in range(3):
+        factory.company(name=f"ABC Electric {i}")
+    html = client.get("/companies?q=Ganies Electricians", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert str(target.id) in html
+    if "ABC Electric" in html:
+        assert html.index("Gaines Electricians") < html.index("ABC Electric")
+    first = client.get("/companies")
+    assert first.status_code == 200
