@@ -65,18 +65,25 @@ def _company_data(form: CompanyForm) -> dict:
     }
 
 
+def _attempt(form, save, data: dict, existing):
+    """Run a records.save_* service for a form: (saved, duplicates, form-level error).
+    A refused field gets its message under that field."""
+    kind = "company" if save is records.save_company else "contact"
+    try:
+        saved, duplicates = save(data, actor=current_user, allow_duplicates=form.confirm_duplicate.data == "yes",
+                                 **{kind: existing})
+        return saved, duplicates, None
+    except records.RecordError as exc:
+        if exc.field and hasattr(form, exc.field):
+            getattr(form, exc.field).errors.append(str(exc))
+        return None, [], str(exc)
+
+
 def _save_company_view(company: Company | None):
     form = _company_form(company)
     duplicates, error = [], None
     if form.validate_on_submit():
-        try:
-            saved, duplicates = records.save_company(
-                _company_data(form), actor=current_user, company=company,
-                allow_duplicates=form.confirm_duplicate.data == "yes")
-        except records.RecordError as exc:
-            saved, error = None, str(exc)
-            if exc.field and hasattr(form, exc.field):
-                getattr(form, exc.field).errors.append(str(exc))
+        saved, duplicates, error = _attempt(form, records.save_company, _company_data(form), company)
         if saved is not None:
             db.session.commit()
             flash(f"{saved.name} is saved.", "success")
@@ -118,13 +125,7 @@ def _save_contact_view(company: Company | None, contact: Contact | None):
         data = {k: getattr(form, k).data for k in ("first_name", "last_name", "title", "email", "phone")}
         if company is not None:
             data["company_id"] = company.id
-        try:
-            saved, duplicates = records.save_contact(data, actor=current_user, contact=contact,
-                                                     allow_duplicates=form.confirm_duplicate.data == "yes")
-        except records.RecordError as exc:
-            saved, error = None, str(exc)
-            if exc.field and hasattr(form, exc.field):
-                getattr(form, exc.field).errors.append(str(exc))
+        saved, duplicates, error = _attempt(form, records.save_contact, data, contact)
         if saved is not None:
             db.session.commit()
             flash(f"{saved.display_name} is saved.", "success")
