@@ -59,7 +59,7 @@ class BoardFilters:
         return bool(self.as_args())
 
 
-def _apply(query, filters: BoardFilters, user_id: uuid.UUID | None):
+def apply_filters(query, filters: BoardFilters, user_id: uuid.UUID | None):
     rep_ids = [r for r in (filters.rep_id, user_id if filters.mine else None) if r]
     for rep_id in rep_ids:
         query = query.where(Lead.company_id.in_(select(Company.id).where(Company.assigned_rep_id == rep_id)))
@@ -138,7 +138,7 @@ def column_totals(filters: BoardFilters, user_id=None, stages=None) -> dict[Lead
     query = select(Lead.stage, func.count(), func.coalesce(func.sum(Lead.estimated_revenue), 0))
     if stages:
         query = query.where(Lead.stage.in_(stages))
-    rows = db.session.execute(_apply(query, filters, user_id).group_by(Lead.stage)).all()
+    rows = db.session.execute(apply_filters(query, filters, user_id).group_by(Lead.stage)).all()
     return {stage: (count, revenue) for stage, count, revenue in rows}
 
 
@@ -156,7 +156,7 @@ def _decode_cursor(cursor: str | None):
         return None
 
 
-def _display_name(full, first, last, email, phone) -> str:
+def display_name(full, first, last, email, phone) -> str:
     return full or " ".join(p for p in (first, last) if p) or email or phone or "Unnamed contact"
 
 
@@ -186,7 +186,7 @@ def _cards(stage_queries, now: datetime, stale_days: int) -> list[Card]:
     cards = []
     for (lead_id, stage, units, revenue, updated, changed, company_name, full, first, last, email,
          phone, quality, engagement, rep_first, rep_last) in rows:
-        contact = _display_name(full, first, last, email, phone)
+        contact = display_name(full, first, last, email, phone)
         days = max(0, (now - changed).days)
         cards.append(Card(
             id=lead_id, stage=stage, name=company_name or contact,
@@ -205,7 +205,7 @@ def _stage_page(stage: LeadStage, filters, user_id, after=None, limit=PAGE_SIZE)
     if position:
         stamp, ident = position
         query = query.where(or_(Lead.updated_at < stamp, and_(Lead.updated_at == stamp, Lead.id < ident)))
-    query = _apply(query, filters, user_id)
+    query = apply_filters(query, filters, user_id)
     return query.order_by(Lead.updated_at.desc(), Lead.id.desc()).limit(limit + 1)
 
 
