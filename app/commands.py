@@ -65,9 +65,10 @@ def worker_command(with_scheduler, burst, queues):
 
     names = queues or QUEUES
     if with_scheduler and "scoring" in names:
-        from app.crm.jobs import schedule_nightly_scores
+        from app.crm.jobs import schedule_marked_scoring, schedule_nightly_scores
 
         schedule_nightly_scores()
+        schedule_marked_scoring()
     worker = Worker([get_queue(n) for n in names], connection=redis_connection())
     current_app.logger.info("worker on queues %s", ", ".join(names))
     worker.work(with_scheduler=with_scheduler, burst=burst)

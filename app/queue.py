@@ -24,6 +24,7 @@ log = logging.getLogger("crm.jobs")
 QUEUES = ("default", "mail", "sms", "billing", "import", "scoring")
 DEFAULT_TIMEOUT = 600
 PENDING_KEY = "crm_pending_jobs"
+PENDING_MARKS = "crm_pending_marks"
 
 
 @dataclass
@@ -92,8 +93,28 @@ def enqueue_now(job: PendingJob):
     )
 
 
+def mark_after_commit(set_key: str, member, *, session: Session | None = None) -> None:
+    """Add `member` to the Redis set `set_key` once the session commits.
+
+    Cheaper than a job per change (one SADD per commit): a periodic job drains
+    the set in batches (e.g. the leads whose score must be recomputed)."""
+    from app.extensions import db
+
+    session = session or db.session()
+    session.info.setdefault(PENDING_MARKS, {}).setdefault(set_key, set()).add(str(member))
+
+
 @event.listens_for(Session, "after_commit")
 def _flush_pending_jobs(session: Session) -> None:
+    marks = session.info.pop(PENDING_MARKS, None)
+    if marks:
+        try:
+            with redis_connection().pipeline(transaction=False) as pipe:
+                for key, members in marks.items():
+                    pipe.sadd(key, *members)
+                pipe.execute()
+        except Exception:  # committed data stays right; the nightly job catches up
+            log.exception("marking after commit failed keys=%s", list(marks))
     jobs = session.info.pop(PENDING_KEY, None)
     if not jobs:
         return
@@ -110,6 +131,7 @@ def _drop_pending_jobs(session: Session, previous_transaction) -> None:
     # work does not cancel the jobs that unit of work will still commit.
     if previous_transaction.parent is None:
         session.info.pop(PENDING_KEY, None)
+        session.info.pop(PENDING_MARKS, None)
 
 
 _worker_app = None

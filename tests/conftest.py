@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,12 +47,16 @@ def databases(tmp_path_factory) -> Iterator[Databases]:
         admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
         yield Databases(admin, url.render_as_string(hide_password=False))
         return
+    # Not under pytest's basetemp: pytest prunes old basetemps, which would pull
+    # the data directory from under a concurrent run.
     from app.devservices import start_postgres
 
-    server, url = start_postgres(tmp_path_factory.mktemp("pg") / "data", "crm_admin", cleanup="delete")
+    base = Path(tempfile.mkdtemp(prefix="crm-test-pg-"))
+    server, url = start_postgres(base / "data", "crm_admin", cleanup="delete")
     admin = make_url(url).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     yield Databases(admin, url)
     server.cleanup()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +67,7 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
         return
     from app.devservices import start_redis, stop_redis
 
-    client, url = start_redis(tmp_path_factory.mktemp("redis") / "test.rdb")
+    client, url = start_redis(Path(tempfile.mkdtemp(prefix="crm-test-redis-")) / "test.rdb")
     yield url
     stop_redis(client)
 

@@ -19,6 +19,7 @@ from app.activity.models import Activity
 from app.extensions import db
 
 PAGE_SIZE = 20
+LEADS_TO_SCORE = "crm:leads-to-score"
 
 
 def _jsonable(value: Any) -> Any:
@@ -66,11 +67,11 @@ def record(
         activity.occurred_at = occurred_at
     db.session.add(activity)
     if activity.lead_id is not None:
-        # A lead's activity changed: its score follows, once per lead per commit.
-        from app.queue import enqueue
+        # A lead's activity changed: its score follows (app.crm.jobs drains this
+        # set every few seconds; one SADD per commit keeps writes fast).
+        from app.queue import mark_after_commit
 
-        enqueue("scoring", "app.crm.jobs.score_lead", activity.lead_id,
-                job_id=f"score-lead-{activity.lead_id}")
+        mark_after_commit(LEADS_TO_SCORE, activity.lead_id)
     return activity
 
 

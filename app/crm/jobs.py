@@ -13,13 +13,44 @@ from app.extensions import db
 BATCH = 2000
 NIGHTLY_JOB_ID = "crm-nightly-lead-scores"
 NIGHTLY_AT = time(3, 0)  # UTC
+MARKED_JOB_ID = "crm-score-marked-leads"
+MARKED_EVERY = timedelta(seconds=15)
 
 
 def score_lead(lead_id: str) -> int:
-    """Rescore one lead (enqueued when its activity changes)."""
+    """Rescore one lead now."""
     written = score_leads([uuid.UUID(lead_id)])
     db.session.commit()
     return written
+
+
+def score_marked_leads(reschedule: bool = True) -> int:
+    """Rescore the leads whose activity changed (the set activity.record() fills),
+    then book the next run. A lead popped but not scored (crash) is rescored by
+    its next change or by the nightly run."""
+    from app.activity.services import LEADS_TO_SCORE
+    from app.queue import redis_connection
+
+    redis = redis_connection()
+    total = 0
+    try:
+        while True:
+            raw = redis.spop(LEADS_TO_SCORE, BATCH)
+            if not raw:
+                break
+            total += score_leads([uuid.UUID(m.decode() if isinstance(m, bytes) else m) for m in raw])
+            db.session.commit()
+    finally:
+        if reschedule:
+            schedule_marked_scoring()
+    return total
+
+
+def schedule_marked_scoring() -> None:
+    from app.queue import get_queue
+
+    _schedule_once(get_queue("scoring"), MARKED_JOB_ID, datetime.now(UTC) + MARKED_EVERY,
+                   "app.crm.jobs.score_marked_leads", "rescore leads with new activity")
 
 
 def score_all_leads() -> int:
@@ -46,12 +77,15 @@ def next_nightly_run(now: datetime | None = None) -> datetime:
 
 
 def schedule_nightly_scores() -> None:
-    """Book the nightly scoring once (the job id makes a second booking a no-op)."""
     from app.queue import get_queue
 
-    queue = get_queue("scoring")
-    existing = queue.fetch_job(NIGHTLY_JOB_ID)
-    if existing is not None and existing.get_status(refresh=True) in ("scheduled", "queued", "started"):
+    _schedule_once(get_queue("scoring"), NIGHTLY_JOB_ID, next_nightly_run(),
+                   "app.crm.jobs.score_all_leads", "nightly lead scores")
+
+
+def _schedule_once(queue, job_id: str, when: datetime, func: str, description: str) -> None:
+    """Book a periodic job once (the job id makes a second booking a no-op)."""
+    existing = queue.fetch_job(job_id)
+    if existing is not None and existing.get_status(refresh=True) in ("scheduled", "queued", "deferred"):
         return
-    queue.enqueue_at(next_nightly_run(), "app.queue.run_job", "app.crm.jobs.score_all_leads",
-                     job_id=NIGHTLY_JOB_ID, description="nightly lead scores")
+    queue.enqueue_at(when, "app.queue.run_job", func, job_id=job_id, description=description)

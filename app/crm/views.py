@@ -96,14 +96,15 @@ def move_lead(lead_id: str):
         response = render("crm/_board_refresh.html", columns=board.board(filters, current_user.id),
                           filters=filters, labels=moves.STAGE_LABELS, kit=board_kit(filters), status=status)
         return add_trigger(response, {"toast": {"message": str(exc), "level": "error"}})
+    user_id = current_user.id  # read before the commit expires the session's objects
     db.session.commit()
-    totals = board.column_totals(filters, current_user.id, [result.from_stage, result.to_stage])
-    card = board.card(result.lead.id)
+    totals = board.column_totals(filters, user_id, [result.from_stage, result.to_stage])
+    card = board.card(lead_uuid)
     response = render("crm/_moved.html", card=card, result=result, totals=totals, filters=filters,
                       labels=moves.STAGE_LABELS, kit=board_kit(filters))
     if result.changed:
         add_trigger(response, {"toast": {"message": f"Moved to {moves.STAGE_LABELS[result.to_stage]}",
-                                         "level": "success"}, "leadMoved": {"id": str(result.lead.id)}})
+                                         "level": "success"}, "leadMoved": {"id": str(lead_uuid)}})
     return response
 
 

@@ -15,12 +15,18 @@ def work():
 
 
 def test_activity_change_rescores_the_lead_once(app, db_session, factory):
+    from app.activity.services import LEADS_TO_SCORE
+    from app.crm.jobs import MARKED_JOB_ID, score_marked_leads
+
     lead = factory.lead(company=factory.company(fleet_size=30, industry="Towing"))
     for _ in range(3):
         record("call.logged", "Talked about 30 trackers", lead=lead)
+    assert redis_connection().scard(LEADS_TO_SCORE) == 0  # nothing before the commit
     db_session.commit()
-    assert get_queue("scoring").count == 1  # three activities, one job
-    work()
+    assert redis_connection().smembers(LEADS_TO_SCORE) == {str(lead.id).encode()}  # three activities, one mark
+    assert score_marked_leads() == 1
+    assert redis_connection().scard(LEADS_TO_SCORE) == 0
+    assert MARKED_JOB_ID in get_queue("scoring").scheduled_job_registry.get_job_ids()
     score = db_session.scalar(select(LeadScore).where(LeadScore.lead_id == lead.id))
     assert score.quality_score >= 70 and score.engagement_score == 45 and score.days_since_contact == 0
 
