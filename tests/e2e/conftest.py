@@ -32,7 +32,9 @@ def chromium_path() -> str | None:
 def live_app(databases, redis_url):
     from flask_migrate import upgrade
 
-    app = make_app(databases.create("crm_e2e"), redis_url, RATELIMIT_ENABLED=False)
+    # generous limits, not RATELIMIT_ENABLED=False: the limiter is shared by every app in the run
+    app = make_app(databases.create("crm_e2e"), redis_url, LOGIN_LIMIT_PER_IP="1000 per minute",
+                   LOGIN_LIMIT_PER_EMAIL="1000 per minute")
     with app.app_context():
         upgrade()
     return app
