@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, Numeric, text
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Index, Integer, Numeric, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -362,3 +362,18 @@ __all__ = [
     "TaxRate",
     "TaxRateCategory",
 ]
+
+
+class InvoiceNumberCounter(db.Model):
+    """Not in the spec (migration 0005): the last invoice number handed out per year.
+
+    `app.billing.invoices.next_invoice_number` bumps the year's row with an upsert
+    (INSERT ... ON CONFLICT DO UPDATE ... RETURNING), which holds the row lock until the
+    invoice's own transaction ends, so numbers are sequential without gaps: concurrent
+    creators queue, and a rolled-back creation gives its number back."""
+
+    __tablename__ = "invoice_number_counters"
+    __table_args__ = (CheckConstraint("last_number >= 0", name="last_number_nonneg"),)
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
