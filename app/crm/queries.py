@@ -18,31 +18,82 @@ class CompanyPage:
     next_after: str | None
 
 
-def companies_page(q: str | None, after: str | None, limit: int = 50) -> CompanyPage:
-    """Keyset-paged by (name, id); `q` matches the name by similarity or substring."""
+COMPANY_SORTS = {
+    "name": (Company.name, False),
+    "newest": (Company.created_at, True),
+    "fleet": (func.coalesce(Company.fleet_size, -1), True),
+}
+
+
+@dataclass(frozen=True)
+class CompanyFilters:
+    q: str | None = None
+    status: str | None = None
+    rep_id: uuid.UUID | None = None
+    industry: str | None = None
+    sort: str = "name"
+
+    @classmethod
+    def from_args(cls, args) -> CompanyFilters:
+        from app.crm.models import CompanyStatus
+
+        status = args.get("status") if args.get("status") in CompanyStatus.__members__ else None
+        try:
+            rep_id = uuid.UUID(args["rep"]) if args.get("rep") else None
+        except ValueError:
+            rep_id = None
+        sort = args.get("sort") if args.get("sort") in COMPANY_SORTS else "name"
+        q = (args.get("q") or "").strip()[:100] or None
+        return cls(q, status, rep_id, (args.get("industry") or "").strip() or None, sort)
+
+    def as_args(self, **extra) -> dict:
+        args = {"q": self.q, "status": self.status, "rep": str(self.rep_id) if self.rep_id else None,
+                "industry": self.industry, "sort": None if self.sort == "name" else self.sort, **extra}
+        return {k: v for k, v in args.items() if v}
+
+
+def companies_page(filters: CompanyFilters, after: str | None, limit: int = 50) -> CompanyPage:
+    """Filters and a sort, keyset-paged on (sort value, id). A text search shows the
+    best matches first (misspellings via pg_trgm, substrings via ILIKE) without pages."""
+    from app.crm.models import CompanyStatus
+
     query = select(Company).options(joinedload(Company.assigned_rep))
-    if q:
-        # A search shows the best matches first (no further pages): misspellings
-        # through pg_trgm, substrings through ILIKE, both on the trigram index.
-        q = q.strip()
-        pattern = f"%{q}%"
+    if filters.status:
+        query = query.where(Company.status == CompanyStatus[filters.status])
+    if filters.rep_id:
+        query = query.where(Company.assigned_rep_id == filters.rep_id)
+    if filters.industry:
+        query = query.where(Company.industry == filters.industry)
+    if filters.q:
+        q = filters.q
         rows = db.session.scalars(
-            query.where(or_(Company.name.ilike(pattern), Company.name.op("%")(q)))
+            query.where(or_(Company.name.ilike(f"%{q}%"), Company.name.op("%")(q)))
             .order_by(func.similarity(Company.name, q).desc(), Company.name).limit(limit)
         ).all()
         return CompanyPage(list(rows), None)
+    column, descending = COMPANY_SORTS[filters.sort]
     if after:
-        name, _, ident = after.rpartition("|")
+        raw, _, ident = after.rpartition("|")
         try:
-            query = query.where(
-                or_(Company.name > name, and_(Company.name == name, Company.id > uuid.UUID(ident)))
-            )
+            value = raw if filters.sort == "name" else (
+                datetime.fromisoformat(raw) if filters.sort == "newest" else int(raw))
+            ident = uuid.UUID(ident)
+            if descending:
+                query = query.where(or_(column < value, and_(column == value, Company.id < ident)))
+            else:
+                query = query.where(or_(column > value, and_(column == value, Company.id > ident)))
         except ValueError:
             pass
-    rows = db.session.scalars(query.order_by(Company.name, Company.id).limit(limit + 1)).all()
+    order = (column.desc(), Company.id.desc()) if descending else (column.asc(), Company.id.asc())
+    rows = db.session.scalars(query.order_by(*order).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = list(rows[:limit])
-    return CompanyPage(rows, f"{rows[-1].name}|{rows[-1].id}" if more else None)
+    if not more:
+        return CompanyPage(rows, None)
+    last = rows[-1]
+    value = {"name": last.name, "newest": last.created_at.isoformat() if last.created_at else "",
+             "fleet": str(last.fleet_size if last.fleet_size is not None else -1)}[filters.sort]
+    return CompanyPage(rows, f"{value}|{last.id}")
 
 
 def company_detail(company_id: uuid.UUID) -> Company | None:

@@ -111,9 +111,14 @@ def move_lead(lead_id: str):
 @bp.get("/companies")
 @require(SALES)
 def companies():
-    q = (request.args.get("q") or "").strip()[:100]
-    page = queries.companies_page(q or None, request.args.get("after"))
-    return render("crm/companies.html", "company_rows", page=page, q=q)
+    filters = queries.CompanyFilters.from_args(request.args)
+    page = queries.companies_page(filters, request.args.get("after"))
+    from app.crm.models import CompanyStatus, TaxonomyType
+    from app.crm.record_views import taxonomy_choices
+
+    return render("crm/companies.html", "company_rows", page=page, filters=filters, q=filters.q or "",
+                  reps=queries.assignable_users(), statuses=list(CompanyStatus),
+                  industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v])
 
 
 @bp.get("/companies/<company_id>")

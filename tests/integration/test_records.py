@@ -161,3 +161,24 @@ def test_companies_list_pages_and_searches_by_similarity(app, client, db_session
         assert html.index("Gaines Electricians") < html.index("ABC Electric")
     first = client.get("/companies")
     assert first.status_code == 200
+
+
+def test_companies_list_filters_sorts_and_pages(app, client, db_session, factory, monkeypatch):
+    from app.crm import queries
+    from app.crm.models import CompanyStatus
+
+    rep = factory.user()
+    big = factory.company(name="Zulu Freight", fleet_size=90, assigned_rep_id=rep.id, industry="Trucking")
+    small = factory.company(name="Alpha Freight", fleet_size=3, assigned_rep_id=rep.id, industry="Trucking",
+                            status=CompanyStatus.CUSTOMER)
+    login(client, rep)
+    html = client.get(f"/companies?rep={rep.id}&sort=fleet", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert html.index("Zulu Freight") < html.index("Alpha Freight")
+    html = client.get(f"/companies?rep={rep.id}&status=CUSTOMER", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Alpha Freight" in html and "Zulu Freight" not in html
+    page = queries.companies_page(queries.CompanyFilters(rep_id=rep.id, sort="fleet"), None, limit=1)
+    assert [c.id for c in page.companies] == [big.id] and page.next_after
+    rest = queries.companies_page(queries.CompanyFilters(rep_id=rep.id, sort="fleet"), page.next_after, limit=1)
+    assert [c.id for c in rest.companies] == [small.id]
+    full = client.get("/companies")
+    assert full.status_code == 200 and b"Import CSV" in full.data
