@@ -108,13 +108,17 @@ def register_blueprints(app: Flask) -> None:
     from app.activity import bp as activity_bp
     from app.auth import bp as auth_bp
     from app.billing import bp as billing_bp
+    from app.billing.public import bp as pay_bp
     from app.crm import bp as crm_bp
     from app.fulfillment import bp as fulfillment_bp
     from app.inbox import bp as inbox_bp
+    from app.integrations.outbox_views import bp as outbox_bp
     from app.main import bp as main_bp
     from app.settings import bp as settings_bp
+    from app.webhooks import bp as webhooks_bp
 
-    for bp in (main_bp, auth_bp, activity_bp, crm_bp, inbox_bp, billing_bp, fulfillment_bp, settings_bp):
+    for bp in (main_bp, auth_bp, activity_bp, crm_bp, inbox_bp, billing_bp, fulfillment_bp, settings_bp,
+               pay_bp, webhooks_bp, outbox_bp):
         app.register_blueprint(bp)
 
 

@@ -67,6 +67,13 @@ class Config:
         self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "outbox")
         self.PAYMENTS_BACKEND = os.environ.get("PAYMENTS_BACKEND", "sandbox")
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "GPS Leaders <sales@example.com>")
+        self.SMTP_HOST = os.environ.get("SMTP_HOST", "")
+        self.SMTP_PORT = int(os.environ.get("SMTP_PORT", "587"))
+        self.SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
+        self.SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+        self.SMTP_STARTTLS = _bool("SMTP_STARTTLS", True)
+        # How many proxies in front of the app may set X-Forwarded-For (0: ignore it).
+        self.TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
         self.STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
         self.CALCOM_WEBHOOK_SECRET = os.environ.get("CALCOM_WEBHOOK_SECRET", "")

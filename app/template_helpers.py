@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
 from app.auth import permissions
@@ -26,7 +26,11 @@ def nav_items():
     if not current_user.is_authenticated:
         return []
     items = []
-    for label, endpoint, permission, icon in NAVIGATION:
+    navigation = list(NAVIGATION)
+    if current_app.config.get("MAIL_BACKEND", "outbox") == "outbox":
+        # dev and tests: e-mails are kept here instead of being sent
+        navigation.insert(-1, ("Outbox", "outbox.index", permissions.INBOX, "inbox"))
+    for label, endpoint, permission, icon in navigation:
         if permissions.can(current_user, permission):
             url = url_for(endpoint)
             active = request.path == url or request.path.startswith(url.rstrip("/") + "/")

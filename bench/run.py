@@ -172,7 +172,47 @@ def _board_move(ctx: Context):
     return response
 
 
+_SCAN_STATE: dict[str, object] = {}
+SCAN_FLOOR = """
+SELECT id, status FROM fulfillment_orders WHERE id = %(order_id)s;
+SELECT id, serial_number, imei, status, sim_card_id FROM devices
+ WHERE serial_number = %(code)s OR imei = %(code)s;
+"""
+
+
+def _warehouse_scan(ctx: Context):
+    """A packer's scan into the bench order, then the next call undoes it (steady state):
+    both are scans through the same endpoint (the undo is the scanned command code)."""
+    if "order" not in _SCAN_STATE:
+        with psycopg.connect(ctx.database_url) as conn:
+            row = conn.execute("SELECT o.id FROM fulfillment_orders o JOIN invoices i ON i.id = o.invoice_id "
+                               "WHERE i.invoice_number = 'INV-BENCH-00001'").fetchone()
+            if row is None:
+                raise ScenarioFailed("no bench order: run `python -m bench.generate_inventory`")
+            _SCAN_STATE["order"] = str(row[0])
+            # start from an empty order whatever an earlier run left behind
+            conn.execute("UPDATE devices SET status = 'IN_STOCK' WHERE id IN "
+                         "(SELECT device_id FROM fulfillment_items WHERE fulfillment_order_id = %s)", (row[0],))
+            conn.execute("DELETE FROM fulfillment_items WHERE fulfillment_order_id = %s", (row[0],))
+            conn.execute("UPDATE fulfillment_orders SET status = 'PICKING' WHERE id = %s", (row[0],))
+            _SCAN_STATE["imei"] = conn.execute(
+                "SELECT imei FROM devices WHERE status = 'IN_STOCK' ORDER BY serial_number OFFSET 50000 LIMIT 1"
+            ).fetchone()[0]
+            _SCAN_STATE["next"] = "device"
+    code = _SCAN_STATE["imei"] if _SCAN_STATE["next"] == "device" else "*UNDO*"
+    _SCAN_STATE["next"] = "undo" if _SCAN_STATE["next"] == "device" else "device"
+    return ctx.client.post(f"/warehouse/orders/{_SCAN_STATE['order']}/scan",
+                           data={"code": code, "csrf_token": csrf_token(ctx.client, ctx.app)},
+                           headers={"HX-Request": "true"})
+
+
 SCENARIOS: list[Scenario] = [
+    Scenario(
+        "POST warehouse scan",
+        _warehouse_scan,
+        floor=lambda ctx: [(sql, {"order_id": _SCAN_STATE.get("order"), "code": _SCAN_STATE.get("imei")})
+                           for sql in SCAN_FLOOR.strip().split(";\n") if sql.strip()],
+    ),
     Scenario(
         "POST board move",
         _board_move,
@@ -205,6 +245,112 @@ SCENARIOS: list[Scenario] = [
                                    headers={"HX-Request": "true"}),
         floor=lambda ctx: [(TIMELINE_PAGE, {"lead_id": ctx.busy_lead_id})],
     ),
+]
+
+
+# ------------------------------------------ customer page /pay/<token> and the Stripe webhook
+# One sent and signed invoice per run, made through the services (only the token's hash is
+# stored, so a link can't be reused across runs). Each request comes from its own client IP
+# (the public pages are rate limited per IP, as customers are different people).
+
+_PAY_STATE: dict[str, Any] = {}
+
+
+def _pay_invoice(ctx: Context) -> dict[str, Any]:
+    if "token" in _PAY_STATE:
+        return _PAY_STATE
+    import uuid
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from app.billing import invoices as invoice_services
+    from app.billing.models import AgreementTemplate, Product, ProductType
+    from app.billing.sending import send_invoice, token_hash
+    from app.billing.signing import shown_hashes, sign_invoice
+    from app.crm.models import Company, Contact
+    from app.extensions import db
+
+    with ctx.app.app_context():
+        contact = db.session.scalar(select(Contact).where(
+            Contact.company_id.is_not(None), Contact.email.is_not(None)).order_by(Contact.id).limit(1))
+        company = db.session.get(Company, contact.company_id)
+        invoice = invoice_services.create_invoice(company, actor=None)
+        tracker = Product(qb_item_id=f"bench-{uuid.uuid4().hex[:12]}", name="GL300 4G LTE GPS Tracker",
+                          unit_price=Decimal("79.00"), category="Hardware", type=ProductType.ONE_TIME)
+        plan = Product(qb_item_id=f"bench-{uuid.uuid4().hex[:12]}", name="Fleet Tracking Service",
+                       unit_price=Decimal("24.95"), category="Service Plans", type=ProductType.RECURRING)
+        db.session.add_all([tracker, plan])
+        for product in (tracker, plan):
+            invoice_services.add_line(invoice, actor=None, product=product, quantity=22, unit_price=None)
+        template = db.session.scalar(select(AgreementTemplate).order_by(AgreementTemplate.sort_order).limit(1))
+        if template is None:
+            template = AgreementTemplate(slug=f"bench-{uuid.uuid4().hex[:8]}", name="Service Agreement",
+                                         body="{{company_name}} buys {{device_count}} device(s) at "
+                                              "{{monthly_rate}} per month. " * 40, variables=[])
+            db.session.add(template)
+        invoice.agreement_template = template
+        token = send_invoice(invoice, actor=None).rsplit("/", 1)[1]
+        agreement_hash, content_hash, _ = shown_hashes(invoice)
+        sign_invoice(invoice, name="Bench Customer", consent=True, ip_addr="192.0.2.1",
+                     user_agent="bench", agreement_sha256=agreement_hash,
+                     content_sha256_shown=content_hash)
+        db.session.commit()
+        _PAY_STATE.update(token=token, hash=token_hash(token), invoice_id=str(invoice.id), n=0)
+        db.session.remove()
+    return _PAY_STATE
+
+
+def _client_ip() -> dict[str, str]:
+    _PAY_STATE["n"] = _PAY_STATE.get("n", 0) + 1
+    n = _PAY_STATE["n"]
+    return {"REMOTE_ADDR": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"}
+
+
+def _pay_page(ctx: Context):
+    state = _pay_invoice(ctx)
+    return ctx.client.get(f"/pay/{state['token']}", environ_base=_client_ip())
+
+
+PAY_PAGE_FLOOR = [
+    """SELECT i.*, c.name, c.taxable FROM invoices i JOIN companies c ON c.id = i.company_id
+       WHERE i.payment_token = %(hash)s""",
+    "SELECT * FROM invoice_line_items WHERE invoice_id = %(invoice_id)s ORDER BY created_at",
+    "SELECT * FROM agreement_templates a JOIN invoices i ON i.agreement_template_id = a.id "
+    "WHERE i.id = %(invoice_id)s",
+    "SELECT * FROM invoice_signatures WHERE invoice_id = %(invoice_id)s",
+    "SELECT value FROM settings WHERE key IN ('company.profile', 'pricing.defaults')",
+]
+
+
+def _stripe_webhook(ctx: Context):
+    """A signed event delivery (a type the job ignores), acknowledged: verify, store, enqueue."""
+    import json
+
+    from app.integrations.sandbox_checkout import stripe_signature
+
+    state = _pay_invoice(ctx)
+    state["events"] = state.get("events", 0) + 1
+    event = {"id": f"evt_bench_{state['hash'][:12]}_{state['events']}", "object": "event",
+             "api_version": "2025-09-30.clover", "created": int(time.time()), "livemode": False,
+             "type": "charge.updated", "pending_webhooks": 1,
+             "data": {"object": {"id": f"ch_bench_{state['events']}", "object": "charge", "amount": 230490,
+                                 "currency": "usd", "metadata": {"invoice_id": state["invoice_id"]}}}}
+    body = json.dumps(event, separators=(",", ":")).encode()
+    secret = ctx.app.config.get("STRIPE_WEBHOOK_SECRET") or "whsec_dev_sandbox"
+    return ctx.client.post("/webhooks/stripe", data=body,
+                           headers={"Stripe-Signature": stripe_signature(body, secret),
+                                    "Content-Type": "application/json"})
+
+
+SCENARIOS += [
+    Scenario(
+        "GET /pay/<token> (signed, with agreement)",
+        _pay_page,
+        floor=lambda ctx: [(sql, {"hash": _pay_invoice(ctx)["hash"],
+                                  "invoice_id": _pay_invoice(ctx)["invoice_id"]}) for sql in PAY_PAGE_FLOOR],
+    ),
+    Scenario("POST /webhooks/stripe (acknowledge)", _stripe_webhook),
 ]
 
 

@@ -377,3 +377,35 @@ class InvoiceNumberCounter(db.Model):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_number: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+
+
+class InvoiceSignature(db.Model):
+    """Not in the spec (migration 0006): the evidence of one signing, one per invoice."""
+
+    __tablename__ = "invoice_signatures"
+
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), primary_key=True)
+    signed_name: Mapped[str]
+    signed_at: Mapped[datetime]
+    signed_ip_addr: Mapped[str | None]
+    signed_user_agent: Mapped[str | None]
+    consent_text: Mapped[str]
+    agreement_sha256: Mapped[str]
+    content_sha256: Mapped[str]
+    content_snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = created_at()
+
+
+class InvoicePaymentOptions(db.Model):
+    """Not in the spec (migration 0006). Per-invoice payment flags; no row = both off."""
+
+    __tablename__ = "invoice_payment_options"
+
+    invoice_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True
+    )
+    allow_partial: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(False), default=False)
+    allow_overpayment: Mapped[bool] = mapped_column(
+        Boolean, server_default=sql_bool(False), default=False
+    )
+    updated_at: Mapped[datetime] = updated_at()

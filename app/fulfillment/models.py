@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, text
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import created_at, sql_bool, updated_at, uuid_pk
@@ -175,3 +175,24 @@ __all__ = [
     "SimCard",
     "SimStatus",
 ]
+
+
+class FulfillmentScan(db.Model):
+    """Not in the spec: the packing screen's scan log, one row per accepted scan.
+
+    It is what "undo last scan" undoes and what tells a scanner's double Enter
+    (the same code twice within a second) from a real second scan."""
+
+    __tablename__ = "fulfillment_scans"
+    __table_args__ = (Index(None, "fulfillment_order_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    fulfillment_order_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("fulfillment_orders.id", ondelete="CASCADE"))
+    code: Mapped[str]
+    kind: Mapped[str]  # device | sim
+    item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fulfillment_items.id", ondelete="SET NULL"))
+    paired_new: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(False), default=False)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    undone_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at()

@@ -1,18 +1,48 @@
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+"""The warehouse: the queue of orders, the scan-first packing screen, inventory."""
+import csv
+import io
+import uuid
 
-from app.auth.permissions import WAREHOUSE, require
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.auth.permissions import INVENTORY, INVOICES, SALES, WAREHOUSE, require
+from app.billing.models import Invoice
 from app.extensions import db
-from app.fulfillment import bp
+from app.fulfillment import bp, codes, inventory, packing
 from app.fulfillment.models import (
     Device,
     DeviceStatus,
+    FulfillmentItem,
     FulfillmentOrder,
     FulfillmentStatus,
     SimCard,
     SimStatus,
 )
-from app.htmx import render
+from app.htmx import add_trigger, render
+
+MAX_INTAKE_BYTES = 2 * 1024 * 1024
+
+
+def _uuid(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        abort(404)
+
+
+def _order(order_id) -> FulfillmentOrder:
+    order = db.session.scalar(
+        select(FulfillmentOrder).where(FulfillmentOrder.id == _uuid(order_id))
+        .options(joinedload(FulfillmentOrder.company), joinedload(FulfillmentOrder.invoice).joinedload(Invoice.ship_to_address),
+                 selectinload(FulfillmentOrder.items).options(
+                     joinedload(FulfillmentItem.device).joinedload(Device.sim_card),
+                     joinedload(FulfillmentItem.sim_card))))
+    if order is None:
+        abort(404)
+    return order
 
 
 @bp.get("/warehouse")
@@ -22,9 +52,261 @@ def warehouse():
     sim_counts = dict(db.session.execute(select(SimCard.status, func.count()).group_by(SimCard.status)).all())
     queue = db.session.scalars(
         select(FulfillmentOrder)
-        .where(FulfillmentOrder.status.in_([FulfillmentStatus.PENDING, FulfillmentStatus.PICKING]))
-        .options(joinedload(FulfillmentOrder.company))
-        .order_by(FulfillmentOrder.created_at).limit(50)
+        .where(FulfillmentOrder.status.in_(packing.OPEN + (FulfillmentStatus.PACKED,)))
+        .options(joinedload(FulfillmentOrder.company),
+                 joinedload(FulfillmentOrder.invoice).joinedload(Invoice.ship_to_address),
+                 joinedload(FulfillmentOrder.invoice).joinedload(Invoice.shipping_type))
+        .order_by(FulfillmentOrder.created_at).limit(100)
     ).all()
     return render("fulfillment/warehouse.html", device_counts=device_counts, sim_counts=sim_counts,
                   device_statuses=list(DeviceStatus), sim_statuses=list(SimStatus), queue=queue)
+
+
+def _packing_page(order, *, message=None, ok=True, status=200, block="pack_state"):
+    db.session.expire_all()  # the order's items as they are after the scan
+    order_id = order if isinstance(order, uuid.UUID) else order.id
+    return render("fulfillment/pack.html", block, order=_order(order_id), message=message, ok=ok,
+                  carriers=packing.CARRIERS, status=status)
+
+
+@bp.get("/warehouse/orders/<order_id>")
+@require(WAREHOUSE)
+def pack_order(order_id):
+    return _packing_page(_order(order_id), block=None)
+
+
+@bp.post("/warehouse/orders/<order_id>/scan")
+@require(WAREHOUSE)
+def scan(order_id):
+    order_uuid = _uuid(order_id)  # the service locks and loads what it needs
+    try:
+        with db.session.begin_nested():  # a refused scan leaves nothing behind
+            result = packing.scan(order_uuid, request.form.get("code", ""), actor=current_user)
+    except LookupError:
+        abort(404)
+    except packing.PackingError as exc:
+        return _packing_page(order_uuid, message=str(exc), ok=False, status=422)
+    db.session.commit()
+    return _packing_page(order_uuid, message=result.message, ok=True)
+
+
+@bp.post("/warehouse/orders/<order_id>/undo")
+@require(WAREHOUSE)
+def undo(order_id):
+    return _step(order_id, lambda order: packing.undo_last(packing._lock_order(order.id), actor=current_user).message)
+
+
+@bp.post("/warehouse/orders/<order_id>/pack")
+@require(WAREHOUSE)
+def pack(order_id):
+    def do(order):
+        packing.pack(packing._lock_order(order.id), actor=current_user)
+        return "Packed. Enter the tracking number to ship."
+    return _step(order_id, do)
+
+
+@bp.post("/warehouse/orders/<order_id>/ship")
+@require(WAREHOUSE)
+def ship(order_id):
+    def do(order):
+        packing.ship(order.id, carrier=request.form.get("carrier", ""),
+                     tracking_number=request.form.get("tracking_number", ""), actor=current_user)
+        return "Shipped. The customer gets the tracking number by e-mail."
+    return _step(order_id, do)
+
+
+@bp.post("/warehouse/orders/<order_id>/cancel")
+@require(WAREHOUSE)
+def cancel(order_id):
+    return _step(order_id, lambda order: (packing.cancel(order.id, actor=current_user,
+                                                         reason=request.form.get("reason", "")), "Canceled.")[1])
+
+
+def _step(order_id, action):
+    order = _order(order_id)
+    try:
+        with db.session.begin_nested():
+            message = action(order)
+    except packing.PackingError as exc:
+        return _packing_page(order, message=str(exc), ok=False, status=422)
+    db.session.commit()
+    return _packing_page(order, message=message, ok=True)
+
+
+@bp.get("/warehouse/orders/<order_id>/slip")
+@require(WAREHOUSE)
+def packing_slip(order_id):
+    return render("fulfillment/slip.html", order=_order(order_id))
+
+
+@bp.post("/invoices/<invoice_id>/release")
+@require(INVOICES)
+def release_invoice(invoice_id):
+    """A rep sends an invoice's devices to the warehouse before payment (who and why recorded)."""
+    invoice = db.session.get(Invoice, _uuid(invoice_id))
+    if invoice is None:
+        abort(404)
+    try:
+        order = packing.create_order_for_invoice(invoice, actor=current_user, released_by_hand=True,
+                                                 reason=request.form.get("reason", ""))
+    except packing.PackingError as exc:
+        flash(str(exc), "error")
+        return redirect(request.referrer or url_for("billing.invoices"))
+    db.session.commit()
+    flash(f"Sent to the warehouse: {order.device_count} devices to pack.", "success")
+    return redirect(request.referrer or url_for("billing.invoices"))
+
+
+# ---------------------------------------------------------------- inventory
+
+INVENTORY_PAGE = 100
+
+
+@bp.get("/warehouse/inventory")
+@require(INVENTORY)
+def inventory_page():
+    q = codes.clean(request.args.get("q"))
+    kind = request.args.get("kind", "devices")
+    status = request.args.get("status") or None
+    if kind == "sims":
+        query = select(SimCard).options(joinedload(SimCard.device)).order_by(SimCard.created_at.desc())
+        if q:
+            query = query.where(or_(SimCard.iccid.contains(q), SimCard.phone_number.contains(q)))
+        if status in SimStatus.__members__:
+            query = query.where(SimCard.status == SimStatus[status])
+        statuses = list(SimStatus)
+    else:
+        query = select(Device).options(joinedload(Device.sim_card), joinedload(Device.company)) \
+            .order_by(Device.created_at.desc())
+        if q:
+            query = query.where(or_(Device.serial_number.contains(q), Device.imei.contains(q)))
+        if status in DeviceStatus.__members__:
+            query = query.where(Device.status == DeviceStatus[status])
+        statuses = list(DeviceStatus)
+    rows = db.session.scalars(query.limit(INVENTORY_PAGE)).unique().all()
+    return render("fulfillment/inventory.html", "inventory_rows", rows=rows, kind=kind, q=q, status=status,
+                  statuses=statuses)
+
+
+def _intake_rows(kind: str) -> list[dict]:
+    """Scanned codes (one per line) or an uploaded CSV with a header row."""
+    upload = request.files.get("file")
+    if upload and upload.filename:
+        data = upload.read(MAX_INTAKE_BYTES + 1)
+        if len(data) > MAX_INTAKE_BYTES:
+            raise inventory.InventoryError("That file is larger than 2 MB.")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise inventory.InventoryError("The file is not UTF-8 text (save it as CSV UTF-8).") from None
+        reader = csv.DictReader(io.StringIO(text))
+        fields = {(f or "").strip().lower() for f in reader.fieldnames or []}
+        needed = {"iccid"} if kind == "sims" else {"serial_number", "imei"}
+        if not fields & needed:
+            raise inventory.InventoryError(f"The CSV needs a column named {' or '.join(sorted(needed))}.")
+        return [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
+    lines = [line.strip() for line in request.form.get("codes", "").splitlines() if line.strip()]
+    if kind == "sims":
+        return [{"iccid": line} for line in lines]
+    return [{"imei": line, "serial_number": line} if codes.clean(line).isdigit() else {"serial_number": line}
+            for line in lines]
+
+
+@bp.post("/warehouse/inventory/intake")
+@require(INVENTORY)
+def intake():
+    kind = request.form.get("kind", "devices")
+    try:
+        rows = _intake_rows(kind)
+        if not rows:
+            raise inventory.InventoryError("Scan or paste at least one code, or choose a CSV file.")
+        if kind == "sims":
+            result = inventory.intake_sims(rows, actor=current_user, carrier=request.form.get("carrier") or None)
+        else:
+            result = inventory.intake_devices(rows, actor=current_user, model=request.form.get("model") or "GL300")
+    except inventory.InventoryError as exc:
+        return render("fulfillment/_intake_result.html", error=str(exc), result=None, status=422)
+    db.session.commit()
+    response = render("fulfillment/_intake_result.html", error=None, result=result, kind=kind,
+                      status=200 if result.created or not result.problems else 422)
+    return add_trigger(response, {"toast": {"message": f"{len(result.created)} added", "level": "success"}})
+
+
+@bp.post("/warehouse/inventory/pair")
+@require(INVENTORY)
+def pair():
+    device = inventory.find_device(request.form.get("device", ""), lock=True)
+    sim = inventory.find_sim(request.form.get("iccid", ""), lock=True)
+    try:
+        if device is None or sim is None:
+            raise inventory.InventoryError("Unknown device or SIM.")
+        inventory.pair(device, sim, actor=current_user)
+    except inventory.InventoryError as exc:
+        return render("fulfillment/_intake_result.html", error=str(exc), result=None, status=422)
+    db.session.commit()
+    return render("fulfillment/_intake_result.html", error=None, result=None,
+                  message=f"Paired {device.serial_number} with SIM …{sim.iccid[-6:]}.")
+
+
+@bp.post("/warehouse/inventory/status")
+@require(INVENTORY)
+def change_status():
+    code = request.form.get("code", "")
+    target = request.form.get("status", "")
+    try:
+        if target == "DEACTIVATED":
+            sim = inventory.find_sim(code, lock=True)
+            if sim is None:
+                raise inventory.InventoryError("No SIM with this ICCID.")
+            inventory.deactivate_sim(sim, actor=current_user, reason=request.form.get("reason", ""))
+        else:
+            device = inventory.find_device(code, lock=True)
+            if device is None or target not in ("RETURNED", "DEFECTIVE"):
+                raise inventory.InventoryError("No device with this serial number or IMEI.")
+            inventory.mark_device(device, DeviceStatus[target], actor=current_user,
+                                  reason=request.form.get("reason", ""))
+    except inventory.InventoryError as exc:
+        return render("fulfillment/_intake_result.html", error=str(exc), result=None, status=422)
+    db.session.commit()
+    return render("fulfillment/_intake_result.html", error=None, result=None, message="Updated.")
+
+
+@bp.route("/warehouse/activate", methods=["GET", "POST"])
+@require(INVENTORY)
+def activate():
+    result = None
+    if request.method == "POST":
+        lines = [line for line in request.form.get("codes", "").splitlines() if line.strip()]
+        result = inventory.activate(lines, actor=current_user)
+        db.session.commit()
+    return render("fulfillment/activate.html", result=result,
+                  status=422 if result and result.problems and not result.created else 200)
+
+
+# ------------------------------------------------- what others see of the warehouse
+
+@bp.get("/companies/<company_id>/devices")
+@require(SALES)
+def company_devices(company_id):
+    """The company page's devices, SIMs and shipments (lazy-loaded partial)."""
+    company_uuid = _uuid(company_id)
+    devices = db.session.scalars(
+        select(Device).where(Device.company_id == company_uuid).options(joinedload(Device.sim_card))
+        .order_by(Device.status, Device.serial_number).limit(200)).all()
+    orders = db.session.scalars(
+        select(FulfillmentOrder).where(FulfillmentOrder.company_id == company_uuid)
+        .options(joinedload(FulfillmentOrder.invoice)).order_by(FulfillmentOrder.created_at.desc()).limit(50)).all()
+    return render("fulfillment/_company_devices.html", devices=devices, orders=orders)
+
+
+@bp.get("/invoices/<invoice_id>/fulfillment")
+@require(INVOICES)
+def invoice_fulfillment(invoice_id):
+    """The invoice page's fulfillment status (lazy-loaded partial), with release by hand."""
+    invoice = db.session.get(Invoice, _uuid(invoice_id))
+    if invoice is None:
+        abort(404)
+    orders = db.session.scalars(select(FulfillmentOrder).where(FulfillmentOrder.invoice_id == invoice.id)
+                                .order_by(FulfillmentOrder.created_at.desc())).all()
+    return render("fulfillment/_invoice_fulfillment.html", invoice=invoice, orders=orders,
+                  device_count=packing.device_count_for(invoice))

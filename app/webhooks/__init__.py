@@ -1,0 +1,10 @@
+"""Inbound webhooks: verify the signature, store the raw event once, enqueue a job,
+answer 2xx. Nothing else happens in the request (see ARCHITECTURE.md)."""
+from flask import Blueprint
+
+from app.extensions import csrf
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+csrf.exempt(bp)  # authenticated by the provider's signature, not a session
+
+from app.webhooks import views  # noqa: E402,F401

@@ -1,0 +1,30 @@
+"""Warehouse jobs: ids in, idempotent."""
+from __future__ import annotations
+
+import uuid
+
+
+def send_tracking_email(order_id: str) -> None:
+    """Tell the customer their trackers are on the way (once per order: message_key)."""
+    from app.extensions import db
+    from app.fulfillment.models import FulfillmentOrder
+    from app.integrations.mail import MailMessage, default_sender, get_mail_backend
+
+    order = db.session.get(FulfillmentOrder, uuid.UUID(order_id))
+    if order is None or order.tracking_number is None:
+        return
+    company = order.company
+    contact = next((c for c in company.contacts if c.email), None)
+    if contact is None:
+        return
+    greeting = f"Hi {contact.first_name}," if contact.first_name else "Hello,"
+    body = (f"{greeting}\n\nYour {order.device_count} GPS tracker{'s' if order.device_count != 1 else ''} "
+            f"for {company.name} shipped today by {order.carrier}.\n"
+            f"Tracking number: {order.tracking_number}\n\n"
+            "Each tracker comes with its SIM card installed. We'll activate them as soon as you're ready.\n\n"
+            "— GPS Leaders")
+    get_mail_backend().send(MailMessage(
+        to=contact.email, subject=f"Your trackers shipped: {order.carrier} {order.tracking_number}",
+        body_text=body, from_address=default_sender(), invoice_id=str(order.invoice_id),
+        message_key=f"tracking-{order.id}"))
+    db.session.commit()

@@ -1,0 +1,280 @@
+"""Fulfillment orders and the packing screen's rules.
+
+Every scan goes through `scan()`: it locks the order row (one packer's scans
+are serialized, a double Enter is recognised), then the device or SIM row, and
+moves a device into the order with a conditional UPDATE (IN_STOCK -> ASSIGNED):
+when two packers race for one device the database decides and the loser is told.
+Services flush; callers commit.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from app.activity.services import record
+from app.billing.models import Invoice, Product
+from app.extensions import db
+from app.fulfillment import codes, inventory
+from app.fulfillment.models import (
+    Device,
+    DeviceStatus,
+    FulfillmentItem,
+    FulfillmentOrder,
+    FulfillmentScan,
+    FulfillmentStatus,
+    SimStatus,
+)
+
+DEVICE_CATEGORY = "Hardware"  # products whose lines ship a device each
+DOUBLE_SCAN_WINDOW = timedelta(seconds=1)
+OPEN = (FulfillmentStatus.PENDING, FulfillmentStatus.PICKING)
+CARRIERS = ("UPS", "FedEx", "USPS", "DHL")
+
+
+class PackingError(Exception):
+    """A scan or step the rules refuse; shown in red on the packing screen."""
+
+
+@dataclass
+class ScanResult:
+    ok: bool
+    message: str
+    ignored: bool = False
+
+
+def device_count_for(invoice: Invoice) -> int:
+    """Units on the invoice's device lines (lines whose product is hardware)."""
+    skus = set(db.session.scalars(select(Product.sku).where(Product.category == DEVICE_CATEGORY)))
+    skus |= set(db.session.scalars(select(Product.qb_item_id).where(Product.category == DEVICE_CATEGORY)))
+    return sum(line.quantity for line in invoice.line_items if line.product_code in skus)
+
+
+def create_order_for_invoice(invoice: Invoice, *, actor, released_by_hand: bool = False,
+                             reason: str | None = None) -> FulfillmentOrder | None:
+    """One open order per invoice. By hand (before payment) needs a reason, recorded."""
+    existing = db.session.scalar(select(FulfillmentOrder).where(
+        FulfillmentOrder.invoice_id == invoice.id, FulfillmentOrder.status != FulfillmentStatus.CANCELED))
+    if existing is not None:
+        return existing
+    count = device_count_for(invoice)
+    if count == 0:
+        if released_by_hand:
+            raise PackingError("This invoice has no device lines to ship.")
+        return None
+    if released_by_hand and not (reason or "").strip():
+        raise PackingError("Say why the order is released before it is paid.")
+    order = FulfillmentOrder(invoice_id=invoice.id, company_id=invoice.company_id, device_count=count,
+                             status=FulfillmentStatus.PENDING,
+                             notes=f"Released by hand: {reason.strip()}" if released_by_hand else None)
+    db.session.add(order)
+    db.session.flush()
+    summary = (f"Released {invoice.invoice_number} to the warehouse by hand: {reason.strip()}" if released_by_hand
+               else f"{invoice.invoice_number} is ready to pack ({count} devices)")
+    record("fulfillment.created", summary, actor=actor, company=invoice.company_id, lead=invoice.lead_id,
+           detail={"order_id": order.id, "invoice_id": invoice.id, "devices": count,
+                   "released_by_hand": released_by_hand})
+    return order
+
+
+def _lock_order(order_id: uuid.UUID) -> FulfillmentOrder:
+    order = db.session.scalar(select(FulfillmentOrder).where(FulfillmentOrder.id == order_id)
+                              .with_for_update().execution_options(populate_existing=True))
+    if order is None:
+        raise LookupError(order_id)
+    return order
+
+
+def _items(order: FulfillmentOrder) -> list[FulfillmentItem]:
+    return list(db.session.scalars(select(FulfillmentItem).where(FulfillmentItem.fulfillment_order_id == order.id)
+                                   .order_by(FulfillmentItem.created_at, FulfillmentItem.id)))
+
+
+def _last_scan(order: FulfillmentOrder) -> FulfillmentScan | None:
+    return db.session.scalar(select(FulfillmentScan).where(
+        FulfillmentScan.fulfillment_order_id == order.id, FulfillmentScan.undone_at.is_(None))
+        .order_by(FulfillmentScan.created_at.desc(), FulfillmentScan.id.desc()).limit(1))
+
+
+def scan(order_id: uuid.UUID, raw_code: str, *, actor, now: datetime | None = None) -> ScanResult:
+    now = now or datetime.now(UTC)
+    code = codes.clean(raw_code)
+    order = _lock_order(order_id)
+    kind = codes.kind_of(code) if code else "pack"  # Enter on an empty input packs
+    if kind == "pack":
+        pack(order, actor=actor)
+        return ScanResult(True, f"Packed: {order.device_count} devices ready to ship.")
+    if kind == "undo":
+        return undo_last(order, actor=actor)
+    if order.status not in OPEN:
+        raise PackingError(f"This order is {order.status.value.lower()}: nothing more can be scanned into it.")
+    last = _last_scan(order)
+    if last is not None and last.code == code and now - last.created_at < DOUBLE_SCAN_WINDOW:
+        return ScanResult(True, "Same code scanned twice: counted once.", ignored=True)
+    if order.status == FulfillmentStatus.PENDING:
+        order.status = FulfillmentStatus.PICKING
+    if kind == "iccid":
+        return _scan_sim(order, code, actor=actor)
+    return _scan_device(order, code, actor=actor)
+
+
+def _scan_device(order: FulfillmentOrder, code: str, *, actor) -> ScanResult:
+    items = _items(order)
+    if len(items) >= order.device_count:
+        raise PackingError(f"All {order.device_count} devices are scanned. Pack the order, or undo a scan.")
+    if items and items[-1].sim_card_id is None:
+        raise PackingError(f"Scan the SIM of {items[-1].device.serial_number} first.")
+    if codes.kind_of(code) == "imei" and (problem := codes.imei_problem(code)):
+        raise PackingError(f"{code}: {problem}.")
+    device = inventory.find_device(code, lock=True)
+    if device is None:
+        raise PackingError(f"{code}: no device with this serial number or IMEI.")
+    if device.status != DeviceStatus.IN_STOCK:
+        where = ""
+        other = db.session.scalar(select(FulfillmentItem.fulfillment_order_id).join(FulfillmentOrder)
+                                  .where(FulfillmentItem.device_id == device.id,
+                                         FulfillmentOrder.status.in_(OPEN + (FulfillmentStatus.PACKED,))))
+        if other is not None and other != order.id:
+            where = " in another order"
+        raise PackingError(f"{device.serial_number} is {device.status.value.lower()}{where}, not in stock.")
+    taken = db.session.execute(
+        update(Device).where(Device.id == device.id, Device.status == DeviceStatus.IN_STOCK)
+        .values(status=DeviceStatus.ASSIGNED).execution_options(synchronize_session="fetch"))
+    if taken.rowcount != 1:  # another packer got it between our read and write
+        raise PackingError(f"{device.serial_number} was just put into another order.")
+    # Explicit stamps (not the transaction's now()): scan order is the order of these.
+    item = FulfillmentItem(fulfillment_order_id=order.id, device_id=device.id, created_at=datetime.now(UTC))
+    db.session.add(item)
+    db.session.flush()
+    db.session.add(FulfillmentScan(fulfillment_order_id=order.id, code=code, kind="device", item_id=item.id,
+                                   user_id=getattr(actor, "id", None), created_at=datetime.now(UTC)))
+    db.session.flush()
+    hint = f" Now scan its SIM (…{device.sim_card.iccid[-6:]})." if device.sim_card else " Now scan its SIM."
+    return ScanResult(True, f"Device {device.serial_number} added ({len(items) + 1} of {order.device_count}).{hint}")
+
+
+def _scan_sim(order: FulfillmentOrder, code: str, *, actor) -> ScanResult:
+    if problem := codes.iccid_problem(code):
+        raise PackingError(f"{code}: {problem}.")
+    items = _items(order)
+    if not items or items[-1].sim_card_id is not None:
+        raise PackingError("Scan a device first; a SIM goes with the device scanned just before it.")
+    item = items[-1]
+    sim = inventory.find_sim(code, lock=True)
+    if sim is None:
+        raise PackingError(f"…{code[-6:]}: no SIM card with this ICCID.")
+    device = db.session.scalar(select(Device).where(Device.id == item.device_id).with_for_update())
+    paired_new = False
+    if device.sim_card_id == sim.id:
+        pass  # the device's existing SIM, confirmed
+    elif device.sim_card_id is not None:
+        raise PackingError(f"{device.serial_number} already has SIM …{device.sim_card.iccid[-6:]}: scan that one.")
+    else:
+        if sim.status != SimStatus.IN_STOCK:
+            raise PackingError(f"SIM …{code[-6:]} is {sim.status.value.lower()}, not in stock.")
+        if db.session.scalar(select(Device.serial_number).where(Device.sim_card_id == sim.id)):
+            raise PackingError(f"SIM …{code[-6:]} is already paired with another device.")
+        device.sim_card_id = sim.id
+        paired_new = True
+    item.sim_card_id = sim.id
+    db.session.add(FulfillmentScan(fulfillment_order_id=order.id, code=code, kind="sim", item_id=item.id,
+                                   paired_new=paired_new, user_id=getattr(actor, "id", None),
+                                   created_at=datetime.now(UTC)))
+    db.session.flush()
+    done = sum(1 for i in items if i.sim_card_id)
+    return ScanResult(True, f"SIM …{code[-6:]} {'paired with' if paired_new else 'confirmed for'} "
+                            f"{device.serial_number} ({done} of {order.device_count} complete).")
+
+
+def undo_last(order: FulfillmentOrder, *, actor) -> ScanResult:
+    if order.status not in OPEN:
+        raise PackingError(f"This order is {order.status.value.lower()}: nothing to undo.")
+    last = _last_scan(order)
+    if last is None:
+        raise PackingError("Nothing to undo.")
+    item = db.session.get(FulfillmentItem, last.item_id) if last.item_id else None
+    last.undone_at = datetime.now(UTC)
+    if item is not None and last.kind == "sim":
+        if last.paired_new:
+            db.session.execute(update(Device).where(Device.id == item.device_id).values(sim_card_id=None)
+                               .execution_options(synchronize_session="fetch"))
+        item.sim_card_id = None
+        message = f"Undid the SIM scan …{last.code[-6:]}."
+    elif item is not None:
+        db.session.execute(update(Device).where(Device.id == item.device_id).values(status=DeviceStatus.IN_STOCK)
+                           .execution_options(synchronize_session="fetch"))
+        db.session.delete(item)
+        message = f"Undid {last.code}: back in stock."
+    else:
+        message = "Undid the last scan."
+    db.session.flush()
+    return ScanResult(True, message)
+
+
+def pack(order: FulfillmentOrder, *, actor) -> None:
+    if order.status == FulfillmentStatus.PACKED:
+        return
+    if order.status not in OPEN:
+        raise PackingError(f"This order is {order.status.value.lower()}.")
+    items = _items(order)
+    if len(items) < order.device_count:
+        raise PackingError(f"{len(items)} of {order.device_count} devices scanned: scan the rest first.")
+    missing = [i.device.serial_number for i in items if i.sim_card_id is None]
+    if missing:
+        raise PackingError(f"Scan the SIM of {', '.join(missing)} first.")
+    order.status = FulfillmentStatus.PACKED
+    db.session.flush()
+    record("fulfillment.packed", f"Packed {order.device_count} devices", actor=actor, company=order.company_id,
+           detail={"order_id": order.id})
+
+
+def ship(order_id: uuid.UUID, *, carrier: str, tracking_number: str, actor) -> FulfillmentOrder:
+    from app.queue import enqueue
+
+    order = _lock_order(order_id)
+    if order.status != FulfillmentStatus.PACKED:
+        raise PackingError("Pack the order before shipping it." if order.status in OPEN
+                           else f"This order is {order.status.value.lower()}.")
+    carrier_name = next((c for c in CARRIERS if c.lower() == (carrier or "").strip().lower()), None)
+    if carrier_name is None:
+        raise PackingError(f"Pick a carrier: {', '.join(CARRIERS)}.")
+    number = codes.clean(tracking_number)
+    if problem := codes.tracking_problem(carrier_name, number):
+        raise PackingError(problem[0].upper() + problem[1:] + ".")
+    now = datetime.now(UTC)
+    items = _items(order)
+    for item in items:
+        item.device.status = DeviceStatus.SHIPPED
+        item.device.company_id = order.company_id
+        item.device.invoice_id = order.invoice_id
+        if item.sim_card is not None:
+            item.sim_card.status = SimStatus.ASSIGNED
+    order.status = FulfillmentStatus.SHIPPED
+    order.carrier = carrier_name
+    order.tracking_number = number
+    order.shipped_at = now
+    db.session.flush()
+    record("fulfillment.shipped", f"Shipped {len(items)} devices by {carrier_name}, tracking {number}",
+           actor=actor, company=order.company_id,
+           detail={"order_id": order.id, "invoice_id": order.invoice_id, "carrier": carrier_name,
+                   "tracking_number": number, "devices": [i.device.serial_number for i in items]})
+    enqueue("mail", "app.fulfillment.jobs.send_tracking_email", order.id, job_id=f"tracking-mail-{order.id}")
+    return order
+
+
+def cancel(order_id: uuid.UUID, *, actor, reason: str) -> FulfillmentOrder:
+    order = _lock_order(order_id)
+    if order.status not in OPEN + (FulfillmentStatus.PACKED,):
+        raise PackingError(f"This order is {order.status.value.lower()} and cannot be canceled.")
+    if not (reason or "").strip():
+        raise PackingError("Say why the order is canceled.")
+    for item in _items(order):
+        db.session.execute(update(Device).where(Device.id == item.device_id).values(status=DeviceStatus.IN_STOCK)
+                           .execution_options(synchronize_session="fetch"))
+    order.status = FulfillmentStatus.CANCELED
+    db.session.flush()
+    record("fulfillment.canceled", f"Canceled the shipment: {reason.strip()}", actor=actor,
+           company=order.company_id, detail={"order_id": order.id, "reason": reason.strip()})
+    return order

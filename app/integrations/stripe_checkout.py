@@ -1,0 +1,72 @@
+"""The `stripe` payments backend: Stripe Checkout (card and US bank account).
+
+- One Stripe Customer per company, created once: idempotency key `company-<uuid>`,
+  its id stored in companies.stripe_customer_id.
+- Every object we create for an invoice carries `metadata.invoice_id` (the Session
+  and, through payment_intent_data, the PaymentIntent and its Charge).
+- Amounts cross this boundary as integer cents.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import stripe
+
+from app.billing.payments import to_cents
+from app.integrations.payments import CheckoutRequest
+
+
+@dataclass
+class StripeCheckout:
+    api_key: str
+
+    @classmethod
+    def from_config(cls, config) -> StripeCheckout:
+        key = config.get("STRIPE_SECRET_KEY") or ""
+        if not key:
+            raise RuntimeError("PAYMENTS_BACKEND=stripe needs STRIPE_SECRET_KEY")
+        return cls(api_key=key)
+
+    def ensure_customer(self, checkout: CheckoutRequest) -> str:
+        from app.crm.models import Company
+        from app.extensions import db
+
+        company = db.session.get(Company, checkout.company_id)
+        if company.stripe_customer_id:
+            return company.stripe_customer_id
+        customer = stripe.Customer.create(
+            api_key=self.api_key,
+            idempotency_key=f"company-{company.id}",
+            name=company.name,
+            email=checkout.customer_email,
+            metadata={"company_id": str(company.id)},
+        )
+        company.stripe_customer_id = customer["id"]
+        db.session.flush()
+        return company.stripe_customer_id
+
+    def create_checkout(self, checkout: CheckoutRequest) -> str:
+        customer = self.ensure_customer(checkout)
+        metadata = {"invoice_id": checkout.invoice_id, "source": "crm"}
+        description = f"Invoice {checkout.invoice_number} - {checkout.company_name}"
+        session = stripe.checkout.Session.create(
+            api_key=self.api_key,
+            idempotency_key=checkout.idempotency_key,
+            mode="payment",
+            customer=customer,
+            client_reference_id=checkout.invoice_id,
+            payment_method_types=["card", "us_bank_account"],
+            line_items=[{
+                "quantity": 1,
+                "price_data": {
+                    "currency": "usd",
+                    "unit_amount": to_cents(checkout.amount),
+                    "product_data": {"name": description},
+                },
+            }],
+            metadata=metadata,
+            payment_intent_data={"metadata": metadata, "description": description},
+            success_url=checkout.success_url,
+            cancel_url=checkout.cancel_url,
+        )
+        return session["url"]

@@ -1,0 +1,316 @@
+"""POST /webhooks/stripe with the sample payloads (../shared/samples/stripe), adapted to a
+test invoice and signed with a test secret; bad signatures; duplicates; concurrency."""
+from __future__ import annotations
+
+import copy
+import json
+import statistics
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.activity.models import Activity
+from app.billing.models import InvoiceStatus, Payment
+from app.integrations.sandbox_checkout import encode_event, stripe_signature
+from app.webhooks.models import WebhookEvent
+from tests.conftest import make_app
+from tests.integration.test_payments import make_invoice, payments_of, work_all
+
+SECRET = "whsec_test_0123456789abcdef"
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "stripe"
+SAMPLE_INVOICE_ID = "7d3f5a2e-9c41-4b8e-a6d2-3f1e8c9b0a57"
+ORDER = ["checkout.session.completed", "payment_intent.succeeded",
+         "checkout.session.async_payment_succeeded", "charge.refunded"]
+
+# The README's test vectors: (file, t, v1) with secret whsec_sampleOnly0NotARealSecret0000000.
+VECTORS = [
+    ("checkout.session.completed.json", 1794939753,
+     "60856eed9d616f512199c4ba1f69491dc3ff03c3b5c3fdb98361b8ad3a98823d"),
+    ("charge.refunded.json", 1795279229,
+     "fc38361d57638076592f651f594a9e7df99cd2b5abb162a751c50853f190785d"),
+]
+
+
+def sample(name: str) -> dict:
+    path = SAMPLES / f"{name}.json"
+    if not path.exists():
+        pytest.skip(f"sample {path} is missing")
+    return json.loads(path.read_text())
+
+
+def adapted(name: str, invoice, *, suffix: str = "", **changes) -> dict:
+    """The sample event with our invoice's id (and unique ids per test)."""
+    event = copy.deepcopy(sample(name))
+    raw = json.dumps(event).replace(SAMPLE_INVOICE_ID, str(invoice.id))
+    for old in ("pi_3ST7kQHf2mXv9Lp01aB4cD7e", "py_3ST7kQHf2mXv9Lp01xY6zQ2w"):
+        raw = raw.replace(old, f"{old}{suffix}")
+    event = json.loads(raw)
+    event["id"] = f"{event['id']}{suffix}"
+    event["data"]["object"].update(changes)
+    return event
+
+
+def signed(event: dict, *, secret: str = SECRET, timestamp: int | None = None) -> tuple[bytes, dict]:
+    body = encode_event(event)
+    return body, {"Stripe-Signature": stripe_signature(body, secret, timestamp),
+                  "Content-Type": "application/json"}
+
+
+def post(client, event: dict, **kw):
+    body, headers = signed(event, **kw)
+    return client.post("/webhooks/stripe", data=body, headers=headers)
+
+
+@pytest.fixture
+def secret(app, monkeypatch):
+    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", SECRET)
+    return SECRET
+
+
+def stored_count(session) -> int:
+    return session.scalar(select(func.count()).select_from(WebhookEvent))
+
+
+@pytest.mark.parametrize("name, t, v1", VECTORS)
+def test_our_signer_reproduces_the_sample_vectors(name, t, v1):
+    path = SAMPLES / name
+    if not path.exists():
+        pytest.skip("samples missing")
+    header = stripe_signature(path.read_bytes(), "whsec_sampleOnly0NotARealSecret0000000", t)
+    assert header == f"t={t},v1={v1}"
+
+
+def test_the_sample_story_pays_once_then_refunds(client, factory, db_session, secret):
+    invoice, _ = make_invoice(factory)  # $2,304.90, as in the samples
+    for name in ORDER[:3]:
+        response = post(client, adapted(name, invoice, suffix="a"))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        work_all()
+        if name == "checkout.session.completed":  # ACH: "unpaid" -> nothing yet
+            assert payments_of(db_session, invoice) == []
+    db_session.refresh(invoice)
+    [payment] = payments_of(db_session, invoice)
+    assert payment.amount == Decimal("2304.90") and payment.stripe_payment_id.startswith("pi_")
+    assert invoice.status is InvoiceStatus.PAID and invoice.paid_at is not None
+    assert post(client, adapted("charge.refunded", invoice, suffix="a")).status_code == 200
+    work_all()
+    db_session.refresh(invoice)
+    amounts = [p.amount for p in payments_of(db_session, invoice)]
+    assert amounts == [Decimal("2304.90"), Decimal("-158.00")]
+    assert invoice.status is InvoiceStatus.PARTIAL and invoice.balance_due == Decimal("158.00")
+    events = db_session.scalars(select(WebhookEvent).where(WebhookEvent.provider_event_id.like("%a"))).all()
+    assert len(events) == 4 and all(e.processed_at and e.error is None for e in events)
+
+
+def test_a_duplicate_delivery_is_acknowledged_and_stores_nothing(client, factory, db_session, secret):
+    invoice, _ = make_invoice(factory)
+    event = adapted("payment_intent.succeeded", invoice, suffix="d")
+    before = stored_count(db_session)
+    assert post(client, event).get_json() == {"received": True, "duplicate": False}
+    assert post(client, event).get_json() == {"received": True, "duplicate": True}
+    assert stored_count(db_session) == before + 1
+    work_all()
+    work_all()
+    assert len(payments_of(db_session, invoice)) == 1
+
+
+def test_refused_deliveries_store_nothing(client, factory, db_session, secret):
+    invoice, _ = make_invoice(factory)
+    event = adapted("payment_intent.succeeded", invoice, suffix="r")
+    before = stored_count(db_session)
+    body, headers = signed(event, secret="whsec_wrong")
+    assert client.post("/webhooks/stripe", data=body, headers=headers).status_code == 400
+    body, headers = signed(event, timestamp=int(time.time()) - 301)  # too old
+    assert client.post("/webhooks/stripe", data=body, headers=headers).status_code == 400
+    body, headers = signed(event)
+    reserialized = json.dumps(json.loads(body), indent=2).encode()  # same JSON, other bytes
+    assert client.post("/webhooks/stripe", data=reserialized, headers=headers).status_code == 400
+    assert client.post("/webhooks/stripe", data=body).status_code == 400  # no header
+    assert client.post("/webhooks/stripe", data=body,
+                       headers={"Stripe-Signature": "t=1,v1=zz"}).status_code == 400
+    assert stored_count(db_session) == before
+    assert payments_of(db_session, invoice) == []
+
+
+@pytest.mark.parametrize("changes, reason", [
+    ({"amount_received": 230491, "amount": 230491}, "more than the balance"),
+    ({"currency": "eur"}, "currency"),
+])
+def test_a_payment_that_does_not_fit_marks_the_event_and_changes_nothing(
+        client, factory, db_session, secret, changes, reason):
+    invoice, _ = make_invoice(factory)
+    event = adapted("payment_intent.succeeded", invoice, suffix="m", **changes)
+    assert post(client, event).status_code == 200
+    work_all()
+    stored = db_session.scalar(select(WebhookEvent).where(WebhookEvent.provider_event_id == event["id"]))
+    assert reason in stored.error and stored.processed_at is not None
+    db_session.refresh(invoice)
+    assert payments_of(db_session, invoice) == [] and invoice.status is InvoiceStatus.SENT
+    note = db_session.scalar(select(Activity).where(Activity.activity_type == "payment.rejected",
+                                                    Activity.company_id == invoice.company_id))
+    assert note is not None and invoice.invoice_number in note.summary
+
+
+def test_unknown_invoice_and_other_event_types(client, factory, db_session, secret):
+    invoice, _ = make_invoice(factory)
+    event = adapted("payment_intent.succeeded", invoice, suffix="u")
+    event["data"]["object"]["metadata"] = {"invoice_id": "not-a-uuid"}
+    other = adapted("payment_intent.succeeded", invoice, suffix="o")
+    other["type"] = "customer.created"
+    assert post(client, event).status_code == 200 and post(client, other).status_code == 200
+    work_all()
+    rows = {e.provider_event_id: e for e in db_session.scalars(select(WebhookEvent).where(
+        WebhookEvent.provider_event_id.in_([event["id"], other["id"]])))}
+    assert "invoice_id" in rows[event["id"]].error and rows[other["id"]].error is None
+    assert payments_of(db_session, invoice) == []
+
+
+def test_acknowledgement_is_fast(client, factory, db_session, secret):
+    """p99 of the webhook's answer (verify + store + enqueue + commit), in process."""
+    invoice, _ = make_invoice(factory)
+    timings = []
+    for i in range(120):
+        body, headers = signed(adapted("payment_intent.succeeded", invoice, suffix=f"t{i}"))
+        started = time.perf_counter()
+        response = client.post("/webhooks/stripe", data=body, headers=headers)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200
+    timings = sorted(timings[20:])
+    p99 = timings[max(0, int(len(timings) * 0.99) - 1)]
+    print(f"\nwebhook ack: p50={statistics.median(timings):.1f} ms p99={p99:.1f} ms (n={len(timings)})")
+    # The target is p99 < 20 ms (see bench/run.py for the number on the bench data); a
+    # shared test machine's p99 is noise, so only a gross regression fails here.
+    assert statistics.median(timings) < 100
+
+
+# ------------------------------------------------------------------ concurrency (own database)
+
+@pytest.fixture(scope="module")
+def committed_app(databases, redis_url):
+    from flask_migrate import upgrade
+
+    app = make_app(databases.create("crm_webhook_race"), redis_url, STRIPE_WEBHOOK_SECRET=SECRET,
+                   RATELIMIT_ENABLED=False)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        from app.extensions import db
+
+        db.engine.dispose()
+
+
+def test_five_concurrent_replays_of_every_event_make_one_payment(committed_app):
+    from app.extensions import db
+    from app.queue import redis_connection
+    from tests.factories import Factory
+
+    app = committed_app
+    with app.app_context():
+        invoice, _ = make_invoice(Factory(db.session))
+        db.session.commit()
+        invoice_id = invoice.id
+        events = [adapted(name, invoice, suffix="c") for name in ORDER[:3]]
+        events[0]["data"]["object"]["payment_status"] = "paid"  # a card: the session pays too
+        db.session.remove()
+
+    bodies = [signed(e) for e in events]
+    barrier = threading.Barrier(5 * len(bodies))
+    statuses: list[int] = []
+
+    def deliver(body, headers):
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post("/webhooks/stripe", data=body, headers=headers).status_code)
+
+    threads = [threading.Thread(target=deliver, args=b) for b in bodies for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 15
+
+    # The three stored events applied at the same time by three "workers".
+    with app.app_context():
+        ids = db.session.scalars(select(WebhookEvent.id).where(
+            WebhookEvent.provider_event_id.in_([e["id"] for e in events]))).all()
+        db.session.remove()
+        assert len(ids) == 3
+        redis_connection().flushdb()  # the enqueued jobs: applied by hand below, in parallel
+    start = threading.Barrier(len(ids) * 2)
+    errors: list[BaseException] = []
+
+    def apply(event_id):
+        from app.billing.jobs import apply_stripe_event
+
+        with app.app_context():
+            try:
+                start.wait()
+                apply_stripe_event(str(event_id))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    workers = [threading.Thread(target=apply, args=(i,)) for i in ids for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    with app.app_context():
+        rows = db.session.scalars(select(Payment).where(Payment.invoice_id == invoice_id)).all()
+        assert [p.amount for p in rows] == [Decimal("2304.90")]
+        from app.billing.models import Invoice
+
+        invoice = db.session.get(Invoice, invoice_id)
+        assert invoice.status is InvoiceStatus.PAID and invoice.amount_paid == Decimal("2304.90")
+        assert all(e.processed_at for e in db.session.scalars(
+            select(WebhookEvent).where(WebhookEvent.id.in_(ids))))
+        db.session.remove()
+
+
+def test_the_stripe_backend_creates_checkout_with_metadata_and_idempotency_keys(
+        app, client, factory, db_session, monkeypatch):
+    """The `stripe` backend against a fake SDK: one Customer per company (idempotency key
+    `company-<uuid>`, stored), a Checkout Session with card + us_bank_account, cents, and
+    metadata.invoice_id on the Session and its PaymentIntent."""
+    import stripe
+
+    from tests.integration.test_public_page import page_csrf, sign
+
+    calls: dict[str, list[dict]] = {"customer": [], "session": []}
+
+    def customer_create(**kw):
+        calls["customer"].append(kw)
+        return {"id": "cus_test_1"}
+
+    def session_create(**kw):
+        calls["session"].append(kw)
+        return {"id": "cs_test_1", "url": "https://checkout.stripe.com/c/pay/cs_test_1"}
+
+    monkeypatch.setattr(stripe.Customer, "create", staticmethod(customer_create))
+    monkeypatch.setattr(stripe.checkout.Session, "create", staticmethod(session_create))
+    monkeypatch.setitem(app.config, "PAYMENTS_BACKEND", "stripe")
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_fake")
+    invoice, token = make_invoice(factory)
+    sign(client, token)
+    for _ in range(2):
+        response = client.post(f"/pay/{token}/checkout", data={"csrf_token": page_csrf(client, token)})
+        assert response.status_code == 303
+        assert response.location == "https://checkout.stripe.com/c/pay/cs_test_1"
+    db_session.refresh(invoice)
+    assert invoice.company.stripe_customer_id == "cus_test_1"
+    [customer] = calls["customer"]  # the second checkout reuses the stored customer
+    assert customer["idempotency_key"] == f"company-{invoice.company_id}"
+    session = calls["session"][0]
+    assert session["payment_method_types"] == ["card", "us_bank_account"]
+    assert session["line_items"][0]["price_data"]["unit_amount"] == 230490
+    assert session["metadata"]["invoice_id"] == str(invoice.id)
+    assert session["payment_intent_data"]["metadata"]["invoice_id"] == str(invoice.id)
+    assert session["idempotency_key"] == calls["session"][1]["idempotency_key"]
+    assert session["success_url"].endswith(f"/pay/{token}/thanks")
