@@ -65,7 +65,10 @@ def warehouse():
 def _packing_page(order, *, message=None, ok=True, status=200, block="pack_state"):
     db.session.expire_all()  # the order's items as they are after the scan
     order_id = order if isinstance(order, uuid.UUID) else order.id
+    from app.htmx import wants_fragment
+
     return render("fulfillment/pack.html", block, order=_order(order_id), message=message, ok=ok,
+                  fragment=block is not None and wants_fragment(),
                   carriers=packing.CARRIERS, status=status)
 
 

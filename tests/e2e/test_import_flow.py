@@ -19,9 +19,7 @@ from app.auth.models import UserRole
 
 pytestmark = pytest.mark.e2e
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
-if not SAMPLES.exists():
-    SAMPLES = Path("/work/shared/samples")
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"  # copies of ../shared/samples
 MAPS = SAMPLES / "google-maps-scrape.csv"
 PASSWORD = "import pass 123"
 

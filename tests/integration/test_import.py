@@ -22,9 +22,7 @@ from app.crm.models import Company, CompanyAddress, Contact, Lead, LeadStage
 from app.queue import get_queue, redis_connection
 from tests.factories import csrf_token, login
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
-if not SAMPLES.exists():
-    SAMPLES = Path("/work/shared/samples")
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"  # copies of ../shared/samples
 MAPS = SAMPLES / "google-maps-scrape.csv"
 PLUSVIBE = SAMPLES / "plusvibe-leads-export.csv"
 

@@ -21,7 +21,7 @@ from tests.conftest import make_app
 from tests.integration.test_payments import make_invoice, payments_of, work_all
 
 SECRET = "whsec_test_0123456789abcdef"
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "stripe"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "stripe"  # copies of ../shared/samples
 SAMPLE_INVOICE_ID = "7d3f5a2e-9c41-4b8e-a6d2-3f1e8c9b0a57"
 ORDER = ["checkout.session.completed", "payment_intent.succeeded",
          "checkout.session.async_payment_succeeded", "charge.refunded"]
@@ -38,7 +38,7 @@ VECTORS = [
 def sample(name: str) -> dict:
     path = SAMPLES / f"{name}.json"
     if not path.exists():
-        pytest.skip(f"sample {path} is missing")
+        pytest.fail(f"sample {path} is missing")
     return json.loads(path.read_text())
 
 
@@ -79,7 +79,7 @@ def stored_count(session) -> int:
 def test_our_signer_reproduces_the_sample_vectors(name, t, v1):
     path = SAMPLES / name
     if not path.exists():
-        pytest.skip("samples missing")
+        pytest.fail("samples missing")
     header = stripe_signature(path.read_bytes(), "whsec_sampleOnly0NotARealSecret0000000", t)
     assert header == f"t={t},v1={v1}"
 
