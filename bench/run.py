@@ -502,9 +502,12 @@ def profile(scenario: Scenario, ctx: Context) -> None:
     import pstats
 
     profiler = cProfile.Profile()
-    profiler.runcall(scenario.request, ctx)
-    print(f"\n--- cProfile: {scenario.name}")
-    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(25)
+    for _ in range(20):  # several requests: one is too few to see where the time goes
+        profiler.runcall(scenario.request, ctx)
+    print(f"\n--- cProfile: {scenario.name} (20 requests)")
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats("cumulative").print_stats(25)
+    stats.sort_stats("tottime").print_stats(15)
 
 
 def format_table(results: list[dict[str, Any]]) -> str:

@@ -160,15 +160,15 @@ def display_name(full, first, last, email, phone) -> str:
     return full or " ".join(p for p in (first, last) if p) or email or phone or "Unnamed contact"
 
 
-def _cards(stage_queries, now: datetime, stale_days: int) -> list[Card]:
-    ids = union_all(*stage_queries).subquery()
+def _cards(stage_queries, now: datetime, stale_days: int, *, lead_id: uuid.UUID | None = None) -> list[Card]:
+    """The cards of the leads the per-stage queries pick (one UNION ALL), or of one lead."""
     rows = db.session.execute(
         select(Lead.id, Lead.stage, Lead.estimated_units, Lead.estimated_revenue, Lead.updated_at,
                Lead.stage_changed_at, Company.name, Contact.full_name, Contact.first_name,
                Contact.last_name, Contact.email, Contact.phone_e164, LeadScore.quality_score,
                LeadScore.engagement_score, User.first_name, User.last_name)
         .select_from(Lead)
-        .join(ids, ids.c.id == Lead.id)
+        .where(Lead.id == lead_id if lead_id is not None else Lead.id.in_(union_all(*stage_queries).scalar_subquery()))
         .join(Contact, Contact.id == Lead.contact_id)
         .outerjoin(Company, Company.id == Lead.company_id)
         .outerjoin(User, User.id == Company.assigned_rep_id)
@@ -236,7 +236,7 @@ def more_cards(stage: LeadStage, filters: BoardFilters, after: str, user_id=None
 
 
 def card(lead_id: uuid.UUID, now: datetime | None = None) -> Card | None:
-    cards = _cards([select(Lead.id).where(Lead.id == lead_id)], now or datetime.now(UTC), stale_after_days())
+    cards = _cards([], now or datetime.now(UTC), stale_after_days(), lead_id=lead_id)
     return cards[0] if cards else None
 
 

@@ -24,22 +24,30 @@ def _uuid_or_404(value: str) -> uuid.UUID:
         abort(404)
 
 
+def _stage_options() -> dict:
+    """Each stage's <option> markup for the cards' stage menu (escaped; built once)."""
+    from markupsafe import escape
+
+    return {
+        stage: "".join(f'<option value="{s.value}"{" selected" if s == stage else ""}>{escape(label)}</option>'
+                       for s, label in moves.STAGE_LABELS.items())
+        for stage in moves.STAGE_LABELS
+    }
+
+
+STAGE_OPTIONS = _stage_options()
+
+
 def board_kit(filters: board.BoardFilters) -> dict:
     """What every card shares, built once per response instead of 250 times."""
     from urllib.parse import urlencode
 
     from flask import url_for
     from flask_wtf.csrf import generate_csrf
-    from markupsafe import escape
 
-    options = {
-        stage: "".join(f'<option value="{s.value}"{" selected" if s == stage else ""}>{escape(label)}</option>'
-                       for s, label in moves.STAGE_LABELS.items())
-        for stage in moves.STAGE_LABELS
-    }
     return {"lead_url": url_for("crm.lead", lead_id="__ID__"),
             "move_url": url_for("crm.move_lead", lead_id="__ID__"),
-            "csrf": generate_csrf(), "board_query": urlencode(filters.as_args()), "options": options}
+            "csrf": generate_csrf(), "board_query": urlencode(filters.as_args()), "options": STAGE_OPTIONS}
 
 
 @bp.get("/pipeline")
