@@ -64,6 +64,11 @@ def worker_command(with_scheduler, burst, queues):
     from app.queue import QUEUES, get_queue, redis_connection
 
     names = queues or QUEUES
+    import logging
+
+    # One line per job comes from app.queue.run_job; RQ's own five per job are noise.
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("rq.worker").setLevel(logging.WARNING)
     if with_scheduler and "scoring" in names:
         from app.crm.jobs import schedule_marked_scoring, schedule_nightly_scores
 
