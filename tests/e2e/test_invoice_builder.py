@@ -20,7 +20,7 @@ SCREENSHOTS = os.environ.get("INVOICE_SCREENSHOTS")  # a folder to keep screensh
 def seed(app):
     from app.auth.services import create_user
     from app.billing.models import Product, ProductType, ShippingType, TaxRate, TaxRateCategory
-    from app.crm.models import AddressType, Company, CompanyAddress
+    from app.crm.models import AddressType, Company, CompanyAddress, Contact
     from app.extensions import db
 
     with app.app_context():
@@ -30,6 +30,8 @@ def seed(app):
         company = Company(name=f"Builder Towing {tag}", normalized_name=f"builder towing {tag}")
         db.session.add(company)
         db.session.flush()
+        db.session.add(Contact(company_id=company.id, first_name="Dana", full_name="Dana Buyer",
+                               email=f"dana-{tag}@example.com", email_normalized=f"dana-{tag}@example.com"))
         db.session.add(CompanyAddress(company_id=company.id, label="HQ", type=AddressType.BOTH,
                                       address_line1="1 Main St", city="San Jose", state="CA", zip="95110",
                                       is_default_billing=True, is_default_shipping=True))
@@ -127,3 +129,40 @@ def test_rep_builds_an_invoice_and_sees_live_totals(live_app, live_server, page)
     page.reload()
     expect(total(page, "total")).to_have_text("$1,704.88")  # 1598.00 + 88.88 tax + 18.00
     shot(page, "invoice-reloaded")
+
+    # ...then sends it; the customer opens the link from the outbox, signs and pays
+    # through the sandbox, and the invoice is PAID with one payment.
+    from tests.e2e.test_pay_flow import run_jobs
+
+    invoice_id = page.url.rsplit("/", 1)[-1]
+    live_app.config["APP_BASE_URL"] = live_server  # e-mailed links and sandbox events come here
+    number = re.search(r"INV-\d{4}-\d{5}", page.locator(".topbar").inner_text()).group(0)
+    page.get_by_role("link", name="Send to customer").click()
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_text("Sent to")).to_be_visible()
+    run_jobs(live_app)
+    page.goto(f"{live_server}/outbox")
+    page.get_by_role("link", name=f"Invoice {number}").first.click()
+    link = page.locator(".outbox-message__links a").first.get_attribute("href")
+    customer = page.context.browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    customer.goto(link)
+    expect(customer.locator("#balance-due")).to_have_text("$1,704.88")
+    customer.get_by_label("I agree to sign electronically").check()
+    customer.get_by_label("Your full name").fill("Dana Buyer")
+    customer.get_by_role("button", name="Sign").click()
+    customer.get_by_role("button", name="Pay $1,704.88").click()
+    customer.get_by_role("button", name="Pay $1,704.88").click()
+    run_jobs(live_app)  # the sandbox posts Stripe-signed events; the webhook job applies them
+    customer.reload()
+    expect(customer.get_by_role("heading", name="Paid — thank you!")).to_be_visible()
+
+    from sqlalchemy import select
+
+    from app.billing.models import Invoice, InvoiceStatus, Payment
+    from app.extensions import db
+
+    with live_app.app_context():
+        invoice = db.session.get(Invoice, uuid.UUID(invoice_id))
+        payments = db.session.scalars(select(Payment).where(Payment.invoice_id == invoice.id)).all()
+        assert invoice.status is InvoiceStatus.PAID
+        assert [p.amount for p in payments] == [invoice.total]
