@@ -641,6 +641,19 @@ def skip_row_triggers(conn: psycopg.Connection) -> bool:
     return True
 
 
+REFRESH_STAGE_TOTALS = """
+UPDATE lead_stage_totals t SET lead_count = c.n, revenue = c.revenue
+FROM (SELECT s.stage, count(l.id) AS n, COALESCE(sum(l.estimated_revenue), 0) AS revenue
+      FROM unnest(enum_range(NULL::lead_stage)) AS s(stage)
+      LEFT JOIN leads l ON l.stage = s.stage GROUP BY s.stage) c
+WHERE t.stage = c.stage
+"""
+
+
+def has_table(conn: psycopg.Connection, table: str) -> bool:
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]
+
+
 def check_foreign_keys(conn: psycopg.Connection) -> None:
     """Every single-column foreign key of the filled tables, checked set-wise (hash anti-joins)."""
     fks = conn.execute("""
@@ -693,6 +706,9 @@ def generate(url: str, plan: Plan, *, out=sys.stdout) -> dict[str, tuple[int, fl
         step("tasks", tasks_sql(plan))
         for first in range(1, plan.activities + 1, ACTIVITY_CHUNK):
             step("activities", activities_sql(plan, first, min(plan.activities, first + ACTIVITY_CHUNK - 1)))
+        if has_table(conn, "lead_stage_totals"):
+            # replica mode also skipped the trigger that keeps the board's totals: recount once
+            step("lead_stage_totals", REFRESH_STAGE_TOTALS)
         if deferred_fk_check:
             started = time.perf_counter()
             check_foreign_keys(conn)
