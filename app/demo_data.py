@@ -1443,7 +1443,67 @@ def load_demo_data(companies: int = 500, if_empty: bool = False,
                company=item["company"], contact=item["contact"], detail=item["detail"],
                occurred_at=item["occurred_at"])
     db.session.commit()
-    return data.counts()
+    counts = data.counts()
+    from sqlalchemy import func
+
+    from app.activity.models import Activity
+
+    before = db.session.scalar(select(func.count()).select_from(Activity))
+    counts["invoices"] = _demo_invoices(seed)
+    counts["activities"] += db.session.scalar(select(func.count()).select_from(Activity)) - before
+    db.session.commit()
+    return counts
+
+
+def _demo_invoices(seed: int) -> int:
+    """A few invoices made through the real services, so every screen has something:
+    a draft, one sent and waiting, one signed and paid (its devices wait in the warehouse)."""
+    from sqlalchemy import select
+
+    from app.auth.models import User, UserRole
+    from app.billing import invoices, payments, signing
+    from app.billing.models import PaymentMethod, Product, ShippingType, TaxRate
+    from app.billing.totals import recompute_invoice
+    from app.crm.models import Company, CompanyStatus, Contact
+    from app.extensions import db
+
+    rng = random.Random(seed + 7)
+    rep = db.session.scalar(select(User).where(User.role == UserRole.REP).order_by(User.email))
+    tracker = db.session.scalar(select(Product).where(Product.sku == "GL300"))
+    service = db.session.scalar(select(Product).where(Product.sku == "SVC-MONTHLY"))
+    shipping = db.session.scalar(select(ShippingType).order_by(ShippingType.sort_order))
+    tax = db.session.scalar(select(TaxRate).where(TaxRate.rate > 0).order_by(TaxRate.sort_order))
+    customers = db.session.scalars(
+        select(Company).where(Company.status == CompanyStatus.CUSTOMER,
+                              Company.id.in_(select(Contact.company_id).where(Contact.email.is_not(None))))
+        .order_by(Company.name).limit(3)).all()
+    if rep is None or tracker is None or service is None or len(customers) < 3:
+        return 0
+    for n, company in enumerate(customers):
+        units = rng.randint(3, 8)
+        invoice = invoices.create_invoice(company, actor=rep)
+        invoices.add_line(invoice, actor=rep, product=tracker, quantity=units, unit_price=tracker.unit_price)
+        invoices.add_line(invoice, actor=rep, product=service, quantity=units, unit_price=service.unit_price)
+        invoices.update_invoice_terms(
+            invoice, actor=rep, tax_rate=tax if company.taxable else None, shipping_type=shipping,
+            shipping_cost=shipping.default_cost if shipping else None, payment_term=invoice.payment_term,
+            contract_term=invoice.contract_term, backend=invoice.backend, carrier=invoice.carrier,
+            agreement_template=invoice.agreement_template, bill_to=invoice.bill_to_address,
+            ship_to=invoice.ship_to_address, notes=None, due_date=invoice.due_date)
+        recompute_invoice(invoice)
+        if n >= 1:  # sent (the link is e-mailed through the outbox job)
+            from app.billing.sending import send_invoice
+
+            send_invoice(invoice, actor=rep)
+        if n == 2:  # the customer signed, then paid by check: its devices go to the warehouse
+            agreement, content, _ = signing.shown_hashes(invoice)
+            signing.sign_invoice(invoice, name=company.contacts[0].full_name or "Customer", consent=True,
+                                 ip_addr="203.0.113.7", user_agent="demo", agreement_sha256=agreement,
+                                 content_sha256_shown=content)
+            payments.record_manual_payment(invoice, actor=rep, amount=invoice.balance_due,
+                                           method=PaymentMethod.CHECK, reference=f"Check #{rng.randint(1000, 9999)}")
+    db.session.flush()
+    return len(customers)
 
 
 __all__ = [

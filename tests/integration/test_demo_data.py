@@ -212,3 +212,17 @@ def test_luhn():
     assert luhn_valid("490154203237518")
     assert not luhn_valid("490154203237517")
     assert luhn_check_digit("7992739871") == "3"
+
+
+def test_demo_invoices_go_through_the_real_services(db_session):
+    from app.billing.models import Invoice, InvoiceStatus
+    from app.fulfillment.models import FulfillmentOrder
+
+    counts = load_demo_data(companies=120)
+    assert counts["invoices"] == 3
+    statuses = Counter(i.status for i in db_session.scalars(select(Invoice)))
+    assert statuses == {InvoiceStatus.DRAFT: 1, InvoiceStatus.SENT: 1, InvoiceStatus.PAID: 1}
+    paid = db_session.scalar(select(Invoice).where(Invoice.status == InvoiceStatus.PAID))
+    assert paid.signed_at is not None and paid.balance_due == 0
+    order = db_session.scalar(select(FulfillmentOrder).where(FulfillmentOrder.invoice_id == paid.id))
+    assert order is not None and order.device_count > 0
