@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import statistics
-import time
 from decimal import Decimal
 from html import unescape
 
@@ -226,25 +224,3 @@ def test_public_pages_are_rate_limited_per_ip(client):
     assert other_ip.status_code == 404
 
 
-def test_public_page_server_time(client, factory):
-    """p99 of GET /pay/<token> (signed invoice with agreement), in process."""
-    from app.extensions import limiter
-
-    invoice, token = make_invoice(factory)
-    sign(client, token)
-    limiter.enabled = False
-    try:
-        timings = []
-        for _ in range(220):
-            started = time.perf_counter()
-            response = client.get(f"/pay/{token}")
-            timings.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200
-    finally:
-        limiter.enabled = True
-    timings = sorted(timings[20:])
-    p99 = timings[max(0, int(len(timings) * 0.99) - 1)]
-    print(f"\n/pay/<token>: p50={statistics.median(timings):.1f} ms p99={p99:.1f} ms (n={len(timings)})")
-    # The target is p99 < 50 ms (see bench/run.py for the number on the bench data); a
-    # shared test machine's p99 is noise, so only a gross regression fails here.
-    assert statistics.median(timings) < 100

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import statistics
 import threading
 import time
 from decimal import Decimal
@@ -167,24 +166,6 @@ def test_unknown_invoice_and_other_event_types(client, factory, db_session, secr
         WebhookEvent.provider_event_id.in_([event["id"], other["id"]])))}
     assert "invoice_id" in rows[event["id"]].error and rows[other["id"]].error is None
     assert payments_of(db_session, invoice) == []
-
-
-def test_acknowledgement_is_fast(client, factory, db_session, secret):
-    """p99 of the webhook's answer (verify + store + enqueue + commit), in process."""
-    invoice, _ = make_invoice(factory)
-    timings = []
-    for i in range(120):
-        body, headers = signed(adapted("payment_intent.succeeded", invoice, suffix=f"t{i}"))
-        started = time.perf_counter()
-        response = client.post("/webhooks/stripe", data=body, headers=headers)
-        timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200
-    timings = sorted(timings[20:])
-    p99 = timings[max(0, int(len(timings) * 0.99) - 1)]
-    print(f"\nwebhook ack: p50={statistics.median(timings):.1f} ms p99={p99:.1f} ms (n={len(timings)})")
-    # The target is p99 < 20 ms (see bench/run.py for the number on the bench data); a
-    # shared test machine's p99 is noise, so only a gross regression fails here.
-    assert statistics.median(timings) < 100
 
 
 # ------------------------------------------------------------------ concurrency (own database)
