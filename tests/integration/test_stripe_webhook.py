@@ -174,8 +174,8 @@ def test_unknown_invoice_and_other_event_types(client, factory, db_session, secr
 def committed_app(databases, redis_url):
     from flask_migrate import upgrade
 
-    app = make_app(databases.create("crm_webhook_race"), redis_url, STRIPE_WEBHOOK_SECRET=SECRET,
-                   RATELIMIT_ENABLED=False)
+    # (no RATELIMIT_ENABLED=False: Flask-Limiter's one limiter would stay off for every later test)
+    app = make_app(databases.create("crm_webhook_race"), redis_url, STRIPE_WEBHOOK_SECRET=SECRET)
     with app.app_context():
         upgrade()
     yield app
