@@ -1,6 +1,5 @@
 """Company, contact and lead forms, duplicate warnings and merges."""
 import uuid
-from datetime import UTC, datetime
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
@@ -9,7 +8,7 @@ from sqlalchemy import func, select
 from app.auth.permissions import SALES, require
 from app.crm import bp, queries, records
 from app.crm.forms import CompanyForm, ContactForm, LeadForm
-from app.crm.models import Company, Contact, Lead, LeadStage, TaxonomyType, TaxonomyValue
+from app.crm.models import Company, Contact, LeadStage, TaxonomyType, TaxonomyValue
 from app.crm.pipeline import STAGE_LABELS
 from app.extensions import db
 from app.htmx import render
@@ -155,8 +154,6 @@ def edit_contact(contact_id):
 @bp.route("/companies/<company_id>/leads/new", methods=["GET", "POST"])
 @require(SALES)
 def new_lead(company_id):
-    from app.activity.services import record
-
     company = _company_or_404(company_id)
     form = LeadForm()
     form.contact_id.choices = [(str(c.id), c.display_name) for c in company.contacts]
@@ -166,18 +163,14 @@ def new_lead(company_id):
         flash("Add a contact first: every lead needs one.", "warning")
         return redirect(url_for("crm.new_contact", company_id=company.id))
     if form.validate_on_submit():
-        stage = LeadStage(form.stage.data)
-        if stage in (LeadStage.LOST, LeadStage.BOGUS, LeadStage.WON):
-            form.stage.errors.append("Start a lead in an open stage; move it on the board later.")
+        try:
+            lead = records.open_lead(company, contact_id=uuid.UUID(form.contact_id.data),
+                                     stage=LeadStage(form.stage.data), source=form.source.data or None,
+                                     estimated_units=form.estimated_units.data,
+                                     estimated_revenue=form.estimated_revenue.data, actor=current_user)
+        except records.RecordError as exc:
+            getattr(form, exc.field or "stage").errors.append(str(exc))
         else:
-            now = datetime.now(UTC)
-            lead = Lead(company_id=company.id, contact_id=uuid.UUID(form.contact_id.data), stage=stage,
-                        source=form.source.data or None, estimated_units=form.estimated_units.data,
-                        estimated_revenue=form.estimated_revenue.data, stage_changed_at=now)
-            db.session.add(lead)
-            db.session.flush()
-            record("lead.created", f"{current_user.full_name} opened a lead", actor=current_user, lead=lead,
-                   company=company, contact=lead.contact_id, detail={"stage": stage})
             db.session.commit()
             return redirect(url_for("crm.lead", lead_id=lead.id))
     status = 422 if request.method == "POST" else 200

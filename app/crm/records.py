@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select, update
 
 from app.activity.services import record
-from app.crm.models import Company, Contact
+from app.crm.models import Company, Contact, Lead, LeadStage
 from app.crm.normalize import normalize_company_name, normalize_email, phone_to_e164
 from app.extensions import db
 
@@ -187,6 +187,28 @@ def save_contact(data: dict, *, actor, contact: Contact | None = None,
         record("contact.updated", f"Updated contact {contact.display_name}: {', '.join(changes)}",
                actor=actor, company=contact.company_id, contact=contact, detail={"changes": changes})
     return contact, []
+
+
+def open_lead(company: Company, *, contact_id, stage, source=None, estimated_units=None,
+              estimated_revenue=None, actor) -> Lead:
+    """A new pursuit for one of the company's contacts, in an open stage (a lead is
+    won or lost on the board, where the rules for that live)."""
+    from datetime import UTC, datetime
+
+    from app.crm.pipeline import LOST_STAGES
+
+    if stage in LOST_STAGES or stage == LeadStage.WON:
+        raise RecordError("Start a lead in an open stage; move it on the board later.", "stage")
+    if contact_id not in {c.id for c in company.contacts}:
+        raise RecordError("Pick one of this company's contacts.", "contact_id")
+    now = datetime.now(UTC)
+    lead = Lead(company_id=company.id, contact_id=contact_id, stage=stage, source=source,
+                estimated_units=estimated_units, estimated_revenue=estimated_revenue, stage_changed_at=now)
+    db.session.add(lead)
+    db.session.flush()
+    record("lead.created", f"{getattr(actor, 'full_name', 'System')} opened a lead", actor=actor, lead=lead,
+           company=company, contact=contact_id, detail={"stage": stage})
+    return lead
 
 
 # Every table pointing at a company / contact, moved on a merge.
