@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -63,8 +63,9 @@ def record(
         contact_id=_id(contact),
         detail=_jsonable(detail) if detail is not None else None,
     )
-    if occurred_at is not None:
-        activity.occurred_at = occurred_at
+    # Python's clock, not the transaction's now(): activities of one transaction keep
+    # their order on the timeline.
+    activity.occurred_at = occurred_at or datetime.now(UTC)
     db.session.add(activity)
     if activity.lead_id is not None:
         # A lead's activity changed: its score follows (app.crm.jobs drains this

@@ -20,7 +20,7 @@ def make_tag(db_session, slug, category=TagCategory.CUSTOM, **kw):
 
 def activity_types(db_session, lead):
     return [a.activity_type for a in db_session.scalars(
-        select(Activity).where(Activity.lead_id == lead.id).order_by(Activity.created_at))]
+        select(Activity).where(Activity.lead_id == lead.id).order_by(Activity.occurred_at))]
 
 
 def test_remove_then_reapply_revives_the_same_row(db_session, factory):
