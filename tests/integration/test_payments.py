@@ -90,7 +90,7 @@ def work_all():
 
 def payments_of(session, invoice):
     return session.scalars(select(Payment).where(Payment.invoice_id == invoice.id)
-                           .order_by(Payment.created_at)).all()
+                           .order_by(Payment.paid_at, Payment.created_at)).all()
 
 
 # ------------------------------------------------------------------ the ledger
