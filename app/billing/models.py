@@ -258,87 +258,62 @@ class TaxRate(db.Model):
     invoices: Mapped[list[Invoice]] = relationship(back_populates="tax_rate", passive_deletes=True)
 
 
-class Backend(db.Model):
+class ReferenceRow:
+    """The columns every invoice reference table shares (backends, carriers, shipping
+    types, payment and contract terms): the spec gives each the same shape."""
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    slug: Mapped[str] = mapped_column(unique=True)
+    name: Mapped[str]
+    sort_order: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(True), default=True)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class Backend(ReferenceRow, db.Model):
     """A GPS tracking-software backend platform."""
 
     __tablename__ = "backends"
     __table_args__ = (Index(None, "active", "sort_order"),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    slug: Mapped[str] = mapped_column(unique=True)
-    name: Mapped[str]
-    sort_order: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
-    active: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(True), default=True)
-    created_at: Mapped[datetime] = created_at()
-    updated_at: Mapped[datetime] = updated_at()
-
     invoices: Mapped[list[Invoice]] = relationship(back_populates="backend", passive_deletes=True)
 
 
-class Carrier(db.Model):
+class Carrier(ReferenceRow, db.Model):
     """A cellular carrier (SIM / airtime) for the devices."""
 
     __tablename__ = "carriers"
     __table_args__ = (Index(None, "active", "sort_order"),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    slug: Mapped[str] = mapped_column(unique=True)
-    name: Mapped[str]
-    sort_order: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
-    active: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(True), default=True)
-    created_at: Mapped[datetime] = created_at()
-    updated_at: Mapped[datetime] = updated_at()
-
     invoices: Mapped[list[Invoice]] = relationship(back_populates="carrier", passive_deletes=True)
 
 
-class ShippingType(db.Model):
+class ShippingType(ReferenceRow, db.Model):
     __tablename__ = "shipping_types"
     __table_args__ = (Index(None, "active", "sort_order"),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    slug: Mapped[str] = mapped_column(unique=True)
-    name: Mapped[str]
     default_cost: Mapped[Decimal | None]
-    sort_order: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
-    active: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(True), default=True)
-    created_at: Mapped[datetime] = created_at()
-    updated_at: Mapped[datetime] = updated_at()
 
     invoices: Mapped[list[Invoice]] = relationship(
         back_populates="shipping_type", passive_deletes=True
     )
 
 
-class PaymentTerm(db.Model):
+class PaymentTerm(ReferenceRow, db.Model):
     __tablename__ = "payment_terms"
     __table_args__ = (Index(None, "active", "sort_order"),)
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    slug: Mapped[str] = mapped_column(unique=True)
-    name: Mapped[str]
-    sort_order: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
-    active: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(True), default=True)
-    created_at: Mapped[datetime] = created_at()
-    updated_at: Mapped[datetime] = updated_at()
 
     invoices: Mapped[list[Invoice]] = relationship(
         back_populates="payment_term", passive_deletes=True
     )
 
 
-class ContractTerm(db.Model):
+class ContractTerm(ReferenceRow, db.Model):
     __tablename__ = "contract_terms"
     __table_args__ = (Index(None, "active", "sort_order"),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    slug: Mapped[str] = mapped_column(unique=True)
-    name: Mapped[str]
     months: Mapped[int | None] = mapped_column(Integer)
-    sort_order: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
-    active: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(True), default=True)
-    created_at: Mapped[datetime] = created_at()
-    updated_at: Mapped[datetime] = updated_at()
 
     invoices: Mapped[list[Invoice]] = relationship(
         back_populates="contract_term", passive_deletes=True
