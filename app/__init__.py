@@ -22,6 +22,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(Config().as_dict())
     if config:
         app.config.update(config)
+    if app.config["ENV"] == "production" and not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in production (it signs sessions and links)")
     _ensure_backing_services(app)
 
     configure_logging(app)

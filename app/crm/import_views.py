@@ -12,7 +12,6 @@ import logging
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
-from app.activity.services import record
 from app.auth.permissions import SALES, require
 from app.crm import bp, importing
 from app.crm.import_forms import RunForm, UploadForm, mapping_form, mapping_from
@@ -136,12 +135,7 @@ def import_run(token: str):
     form = RunForm()
     if not form.validate_on_submit():
         abort(400)
-    if store.claim(token, "run", meta.row_count):
-        store.keep(token)
-        record("import.started", f"CSV import of {meta.filename} ({meta.row_count} rows, "
-               f"{meta.source_label})", actor=current_user.id,
-               detail={"import": token, "rows": meta.row_count, "source": meta.source_label})
-        enqueue("import", "app.crm.import_jobs.run_import", token, job_id=f"import-run-{token}")
+    importing.start_import(meta, store, actor=current_user)
     db.session.commit()  # the activity, and enqueue() reaches Redis on commit
     return redirect(url_for("crm.import_status", token=token), 303)
 

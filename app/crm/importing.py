@@ -894,6 +894,21 @@ def run_import(meta: UploadMeta, rows: list[list[str]], *, dry_run: bool, actor_
     return importer.stats
 
 
+def start_import(meta: UploadMeta, store: UploadStore, *, actor) -> bool:
+    """Queue the run of an upload once (a second click or tab changes nothing).
+    The activity and the job reach the database and Redis with the caller's commit."""
+    from app.activity.services import record
+    from app.queue import enqueue
+
+    if not store.claim(meta.token, "run", meta.row_count):
+        return False
+    store.keep(meta.token)
+    record("import.started", f"CSV import of {meta.filename} ({meta.row_count} rows, {meta.source_label})",
+           actor=actor, detail={"import": meta.token, "rows": meta.row_count, "source": meta.source_label})
+    enqueue("import", "app.crm.import_jobs.run_import", meta.token, job_id=f"import-run-{meta.token}")
+    return True
+
+
 def preview_now(meta: UploadMeta, store: UploadStore) -> dict:
     """The dry run inside the request (small files): counts, nothing written."""
     rows = store.rows(meta)

@@ -121,8 +121,10 @@ def ship(order_id):
 @bp.post("/warehouse/orders/<order_id>/cancel")
 @require(WAREHOUSE)
 def cancel(order_id):
-    return _step(order_id, lambda order: (packing.cancel(order.id, actor=current_user,
-                                                         reason=request.form.get("reason", "")), "Canceled.")[1])
+    def do(order):
+        packing.cancel(order.id, actor=current_user, reason=request.form.get("reason", ""))
+        return "Canceled. Its devices are back in stock."
+    return _step(order_id, do)
 
 
 def _step(order_id, action):

@@ -238,13 +238,19 @@ def test_change_password_keeps_this_session_and_ends_others(app, factory):
 
 
 def test_session_cookie_flags_outside_local_dev(monkeypatch):
+    import pytest
+
+    from app import create_app
     from app.config import Config
 
     monkeypatch.setenv("CRM_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
     config = Config()
     assert config.SESSION_COOKIE_SECURE and config.SESSION_COOKIE_HTTPONLY
     assert config.SESSION_COOKIE_SAMESITE == "Lax"
-    assert config.SECRET_KEY is None or config.SECRET_KEY  # must come from the environment
+    assert config.SECRET_KEY is None  # no built-in key outside development
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
 
 
 def test_create_user_command(app, db_session):

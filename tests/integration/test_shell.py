@@ -67,8 +67,6 @@ def test_healthz_reports_database_and_redis(app, client):
 
 
 def test_healthz_says_which_part_is_down(app, client, monkeypatch):
-    from app import queue
-
     class DeadRedis:
         def ping(self):
             raise ConnectionError("refused")
@@ -77,7 +75,6 @@ def test_healthz_says_which_part_is_down(app, client, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json["checks"] == {"database": "ok", "redis": "down"}
-    _ = queue
 
 
 def test_htmx_is_served_pinned_from_static(client):

@@ -215,3 +215,19 @@ def test_rep_releases_an_unpaid_invoice_by_hand(app, client, db_session, factory
     assert done.status_code == 302
     order = db_session.scalar(select(FulfillmentOrder).where(FulfillmentOrder.invoice_id == invoice.id))
     assert order.device_count == 2 and "Net-30" in order.notes
+
+
+def test_cancel_from_the_packing_screen(app, client, db_session, factory):
+    op = factory.user(UserRole.OPERATOR)
+    order = packing.create_order_for_invoice(invoice_with_devices(db_session, factory, units=1), actor=op)
+    (device,) = stock(db_session, 1)
+    packing.scan(order.id, device.imei, actor=op)
+    login(client, op)
+    no_reason = client.post(f"/warehouse/orders/{order.id}/cancel", data={"csrf_token": csrf_token(client, app)},
+                            headers={"HX-Request": "true"})
+    assert no_reason.status_code == 422 and b"Say why" in no_reason.data
+    done = client.post(f"/warehouse/orders/{order.id}/cancel", data={
+        "reason": "Customer changed the order", "csrf_token": csrf_token(client, app)}, headers={"HX-Request": "true"})
+    assert done.status_code == 200 and b"back in stock" in done.data
+    db_session.refresh(device)
+    assert order.status is FulfillmentStatus.CANCELED and device.status is DeviceStatus.IN_STOCK
