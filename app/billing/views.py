@@ -234,19 +234,23 @@ def add_line(invoice_id):
         return _changed(inv, 422, add_form=form, show_add_form=True)
     product = db.session.get(Product, uuid.UUID(form.product_id.data)) if form.product_id.data else None
     try:
-        line = svc.add_line(inv, actor=current_user, product=product, description=form.description.data,
-                                 quantity=form.quantity.data, unit_price=form.unit_price.data)
+        with db.session.begin_nested():  # a refused change leaves nothing behind
+            line = svc.add_line(inv, actor=current_user, product=product, description=form.description.data,
+                                quantity=form.quantity.data, unit_price=form.unit_price.data)
     except svc.InvoiceLocked as exc:
         return _locked(inv, exc)
     except svc.InvoiceError as exc:
         _field_error(form, exc)
-        db.session.rollback()
-        inv = _get_or_404(Invoice, invoice_id)
         return _changed(inv, 422, add_form=form, show_add_form=True)
+    return _saved(inv, new_line=line, show_add_form=True)
+
+
+def _saved(inv: Invoice, **ctx):
+    """Commit an invoice change; answer the page (plain post) or its changed parts (htmx)."""
     db.session.commit()
     if not is_htmx():
         return redirect(url_for("billing.invoice", invoice_id=inv.id), code=303)
-    return _changed(inv, new_line=line, show_add_form=True)
+    return _changed(inv, **ctx)
 
 
 def _field_error(form, exc: svc.InvoiceError) -> None:
@@ -273,20 +277,15 @@ def update_line(invoice_id, line_id):
     if not form.validate_on_submit():
         return _changed(inv, 422, line=line, line_forms={line.id: form})
     try:
-        svc.update_line(inv, line, actor=current_user, description=form.description.data,
-                             quantity=form.quantity.data, unit_price=form.unit_price.data)
+        with db.session.begin_nested():
+            svc.update_line(inv, line, actor=current_user, description=form.description.data,
+                            quantity=form.quantity.data, unit_price=form.unit_price.data)
     except svc.InvoiceLocked as exc:
         return _locked(inv, exc)
     except svc.InvoiceError as exc:
         _field_error(form, exc)
-        db.session.rollback()
-        inv = _get_or_404(Invoice, invoice_id)
-        line = _line_or_404(inv, line_id)
         return _changed(inv, 422, line=line, line_forms={line.id: form})
-    db.session.commit()
-    if not is_htmx():
-        return redirect(url_for("billing.invoice", invoice_id=inv.id), code=303)
-    return _changed(inv, line_total_of=line)
+    return _saved(inv, line_total_of=line)
 
 
 @bp.post("/invoices/<invoice_id>/lines/<line_id>/delete")
@@ -298,10 +297,7 @@ def remove_line(invoice_id, line_id):
         svc.remove_line(inv, line, actor=current_user)
     except svc.InvoiceLocked as exc:
         return _locked(inv, exc)
-    db.session.commit()
-    if not is_htmx():
-        return redirect(url_for("billing.invoice", invoice_id=inv.id), code=303)
-    return _changed(inv, removed_line_id=line_id)
+    return _saved(inv, removed_line_id=line_id)
 
 
 def _ref(model, raw):
@@ -316,28 +312,24 @@ def update_terms(invoice_id):
     if not form.validate_on_submit():
         return _changed(inv, 422, terms_form=form, show_terms=True)
     try:
-        svc.update_invoice_terms(
-            inv, actor=current_user,
-            tax_rate=_ref(TaxRate, form.tax_rate_id.data),
-            shipping_type=_ref(ShippingType, form.shipping_type_id.data),
-            shipping_cost=form.shipping_cost.data,
-            payment_term=_ref(PaymentTerm, form.payment_term_id.data),
-            contract_term=_ref(ContractTerm, form.contract_term_id.data),
-            backend=_ref(Backend, form.backend_id.data), carrier=_ref(Carrier, form.carrier_id.data),
-            agreement_template=_ref(AgreementTemplate, form.agreement_template_id.data),
-            bill_to=_ref(CompanyAddress, form.bill_to_id.data), ship_to=_ref(CompanyAddress, form.ship_to_id.data),
-            notes=form.notes.data, due_date=form.due_date.data)
+        with db.session.begin_nested():
+            svc.update_invoice_terms(
+                inv, actor=current_user,
+                tax_rate=_ref(TaxRate, form.tax_rate_id.data),
+                shipping_type=_ref(ShippingType, form.shipping_type_id.data),
+                shipping_cost=form.shipping_cost.data,
+                payment_term=_ref(PaymentTerm, form.payment_term_id.data),
+                contract_term=_ref(ContractTerm, form.contract_term_id.data),
+                backend=_ref(Backend, form.backend_id.data), carrier=_ref(Carrier, form.carrier_id.data),
+                agreement_template=_ref(AgreementTemplate, form.agreement_template_id.data),
+                bill_to=_ref(CompanyAddress, form.bill_to_id.data), ship_to=_ref(CompanyAddress, form.ship_to_id.data),
+                notes=form.notes.data, due_date=form.due_date.data)
     except svc.InvoiceLocked as exc:
         return _locked(inv, exc)
     except svc.InvoiceError as exc:
         _field_error(form, exc)
-        db.session.rollback()
-        inv = _get_or_404(Invoice, invoice_id)
         return _changed(inv, 422, terms_form=form, show_terms=True)
-    db.session.commit()
-    if not is_htmx():
-        return redirect(url_for("billing.invoice", invoice_id=inv.id), code=303)
-    return _changed(inv, show_terms=True)
+    return _saved(inv, show_terms=True)
 
 
 @bp.post("/invoices/<invoice_id>/void")
