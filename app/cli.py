@@ -21,6 +21,17 @@ def _flask(*args: str) -> list[str]:
     return [sys.executable, "-m", "flask", "--app", "wsgi", *args]
 
 
+def _running_pid(pidfile: Path) -> int | None:
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    except PermissionError:
+        return pid
+    return pid if pid != os.getpid() else None
+
+
 def _wait_until_serving(host: str, port: int, children, timeout: float = 60) -> None:
     import urllib.request
 
@@ -54,6 +65,14 @@ def run(host: str = "127.0.0.1", port: int = 5000) -> int:
     started = time.monotonic()
     instance = Path(os.environ.get("CRM_INSTANCE_PATH", ROOT / "instance"))
     instance.mkdir(parents=True, exist_ok=True)
+    pidfile = instance / "crm-run.pid"
+    other = _running_pid(pidfile)
+    if other:
+        # Two runs on one instance would share (and stop) each other's PostgreSQL and Redis.
+        print(f"! another `crm run` (pid {other}) is using {instance}: stop it first, or wait "
+              "a few seconds if it is shutting down", file=sys.stderr)
+        return 1
+    pidfile.write_text(str(os.getpid()))
     print("• starting backing services (embedded PostgreSQL and Redis unless configured)…", flush=True)
     services = ensure_services(instance)
     env = dict(os.environ)
@@ -95,6 +114,7 @@ def run(host: str = "127.0.0.1", port: int = 5000) -> int:
         return exc.returncode
     finally:
         stop_all()
+        pidfile.unlink(missing_ok=True)
         print("• stopped", flush=True)
 
 

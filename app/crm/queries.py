@@ -65,11 +65,11 @@ def companies_page(filters: CompanyFilters, after: str | None, limit: int = 50) 
     if filters.industry:
         query = query.where(Company.industry == filters.industry)
     if filters.q:
-        q = filters.q
-        rows = db.session.scalars(
-            query.where(or_(Company.name.ilike(f"%{q}%"), Company.name.op("%")(q)))
-            .order_by(func.similarity(Company.name, q).desc(), Company.name).limit(limit)
-        ).all()
+        from app.crm.search import company_name_matches, lenient_word_similarity
+
+        lenient_word_similarity()
+        where, order = company_name_matches(filters.q)
+        rows = db.session.scalars(query.where(where).order_by(order, Company.name).limit(limit)).all()
         return CompanyPage(list(rows), None)
     column, descending = COMPANY_SORTS[filters.sort]
     if after:

@@ -36,22 +36,30 @@ def _like(q: str) -> str:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def lenient_word_similarity() -> None:
+    """A short misspelled word ("Brroks") scores 0.4 against the right one ("Brooks");
+    pg_trgm's default 0.6 misses it. Local to the current transaction."""
+    db.session.execute(text("SET LOCAL pg_trgm.word_similarity_threshold = 0.35"))
+
+
+def company_name_matches(q: str):
+    """(where, order by) for companies whose name matches `q`: a misspelling of the
+    whole name or of a word in it, or a substring. The header search and the
+    companies list both use it. Call lenient_word_similarity() first."""
+    where = or_(Company.name.op("%")(q), Company.name.op("%>")(q), Company.name.ilike(_like(q)))
+    score = func.greatest(func.similarity(Company.name, q), func.word_similarity(q, Company.name))
+    return where, score.desc()
+
+
 def search(q: str, limit: int = LIMIT) -> SearchResults:
     q = (q or "").strip()[:100]
     if len(q) < MIN_LENGTH:
         return SearchResults(q, [], [], [])
     pattern = _like(q)
     folded = q.lower()
-    # A short misspelled word ("Brroks") scores 0.4 against the
-    # right one ("Brooks"); the default 0.6 misses it. Local to this transaction.
-    db.session.execute(text("SET LOCAL pg_trgm.word_similarity_threshold = 0.35"))
-    name_score = func.greatest(func.similarity(Company.name, q), func.word_similarity(q, Company.name))
-    companies = db.session.scalars(
-        select(Company)
-        .where(or_(Company.name.op("%")(q), Company.name.op("%>")(q), Company.name.ilike(pattern)))
-        .order_by(name_score.desc(), Company.name)
-        .limit(limit)
-    ).all()
+    lenient_word_similarity()
+    where, order = company_name_matches(q)
+    companies = db.session.scalars(select(Company).where(where).order_by(order, Company.name).limit(limit)).all()
 
     contact_filters = [
         Contact.full_name.op("%")(q), Contact.full_name.op("%>")(q), Contact.full_name.ilike(pattern),

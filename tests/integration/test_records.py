@@ -182,3 +182,10 @@ def test_companies_list_filters_sorts_and_pages(app, client, db_session, factory
     assert [c.id for c in rest.companies] == [small.id]
     full = client.get("/companies")
     assert full.status_code == 200 and b"Import CSV" in full.data
+
+
+def test_companies_list_finds_a_misspelled_word_like_the_header_search(app, client, db_session, factory):
+    target = factory.company(name="Brooks Plumbing & Drain Inc.")
+    login(client, factory.user())
+    html = client.get("/companies?q=brroks", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert str(target.id) in html
