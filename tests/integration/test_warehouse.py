@@ -231,3 +231,41 @@ def test_cancel_from_the_packing_screen(app, client, db_session, factory):
     assert done.status_code == 200 and b"back in stock" in done.data
     db_session.refresh(device)
     assert order.status is FulfillmentStatus.CANCELED and device.status is DeviceStatus.IN_STOCK
+
+
+def test_intake_over_http_by_scanning_or_csv(app, client, db_session, factory):
+    import io
+
+    login(client, factory.user(UserRole.OPERATOR))
+    good, bad = imei(), "490154203237519"
+    scanned = client.post("/warehouse/inventory/intake", data={
+        "kind": "devices", "codes": f"{good}\n{bad}\n", "csrf_token": csrf_token(client, app)},
+        headers={"HX-Request": "true"})
+    assert scanned.status_code == 200 and b"<strong>1</strong> added" in scanned.data and b"check digit" in scanned.data
+    sim = iccid()
+    csv_file = (io.BytesIO(f"iccid,phone_number,carrier\n{sim},+12145550100,AT&T\n".encode()), "sims.csv")
+    uploaded = client.post("/warehouse/inventory/intake", data={
+        "kind": "sims", "file": csv_file, "csrf_token": csrf_token(client, app)},
+        headers={"HX-Request": "true"}, content_type="multipart/form-data")
+    assert uploaded.status_code == 200
+    assert db_session.scalar(select(SimCard).where(SimCard.iccid == sim)).carrier == "AT&T"
+    wrong = client.post("/warehouse/inventory/intake", data={
+        "kind": "sims", "file": (io.BytesIO(b"serial\nabc\n"), "x.csv"), "csrf_token": csrf_token(client, app)},
+        headers={"HX-Request": "true"}, content_type="multipart/form-data")
+    assert wrong.status_code == 422 and b"iccid" in wrong.data
+    listing = client.get(f"/warehouse/inventory?q={good}")
+    assert listing.status_code == 200 and good.encode() in listing.data
+
+
+def test_activation_by_scanning_shipped_devices(app, client, db_session, factory):
+    op = factory.user(UserRole.OPERATOR)
+    shipped, in_stock = stock(db_session, 2, paired=True)
+    shipped.status = DeviceStatus.SHIPPED
+    db_session.flush()
+    login(client, op)
+    page = client.post("/warehouse/activate", data={
+        "codes": f"{shipped.sim_card.iccid}\n{in_stock.imei}\nnope", "csrf_token": csrf_token(client, app)})
+    assert page.status_code == 200 and b"not shipped" in page.data and b"unknown code" in page.data
+    db_session.refresh(shipped)
+    assert shipped.status is DeviceStatus.ACTIVATED and shipped.activation_date is not None
+    assert shipped.sim_card.status is SimStatus.ACTIVE and shipped.tracking_active
