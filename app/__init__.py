@@ -83,10 +83,19 @@ def configure_logging(app: Flask) -> None:
                 request.path,
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
-                getattr(g.get("_login_user"), "id", "-"),
+                _user_id(g.get("_login_user")),
             )
         response.headers["X-Request-ID"] = g.get("request_id", "")
         return response
+
+
+def _user_id(user) -> str:
+    """The signed-in user's id without touching its attributes: after a commit they are
+    expired, and reading `user.id` would cost a SELECT just for this log line."""
+    from sqlalchemy import inspect
+
+    state = inspect(user, raiseerr=False) if user is not None else None
+    return str(state.identity[0]) if state is not None and state.identity else "-"
 
 
 def register_extensions(app: Flask) -> None:

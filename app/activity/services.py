@@ -2,7 +2,8 @@
 
 `record()` is the one way to write an activity; the database refuses UPDATE and
 DELETE on the table (trigger in the initial migration). Services call it inside
-their unit of work; it flushes nothing itself and the caller commits.
+their unit of work; it flushes nothing itself and the caller commits. The board
+move, whose whole write is one statement, inserts the row `activity_values` shapes.
 """
 from __future__ import annotations
 
@@ -42,6 +43,43 @@ def _id(obj) -> uuid.UUID | None:
     return obj.id
 
 
+def activity_values(
+    activity_type: str,
+    summary: str,
+    *,
+    actor=None,
+    lead=None,
+    company=None,
+    contact=None,
+    detail: dict | None = None,
+    occurred_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The columns of one activity row. `record()` adds them through the session; a hot
+    path that writes its activity inside its own statement (the board move) inserts
+    them itself and calls `mark_lead_for_scoring`."""
+    return {
+        "id": uuid.uuid4(),
+        "activity_type": activity_type,
+        "summary": summary[:500],
+        "user_id": _id(actor),
+        "lead_id": _id(lead),
+        "company_id": _id(company),
+        "contact_id": _id(contact),
+        "detail": _jsonable(detail) if detail is not None else None,
+        # Python's clock, not the transaction's now(): activities of one transaction
+        # keep their order on the timeline.
+        "occurred_at": occurred_at or datetime.now(UTC),
+    }
+
+
+def mark_lead_for_scoring(lead_id: uuid.UUID) -> None:
+    """A lead's activity changed: its score follows (app.crm.jobs drains this set every
+    few seconds; one SADD per commit keeps writes fast)."""
+    from app.queue import mark_after_commit
+
+    mark_after_commit(LEADS_TO_SCORE, lead_id)
+
+
 def record(
     activity_type: str,
     summary: str,
@@ -54,25 +92,11 @@ def record(
     occurred_at: datetime | None = None,
 ) -> Activity:
     """Append one activity. `actor` None means the system (a job, a webhook)."""
-    activity = Activity(
-        activity_type=activity_type,
-        summary=summary[:500],
-        user_id=_id(actor),
-        lead_id=_id(lead),
-        company_id=_id(company),
-        contact_id=_id(contact),
-        detail=_jsonable(detail) if detail is not None else None,
-    )
-    # Python's clock, not the transaction's now(): activities of one transaction keep
-    # their order on the timeline.
-    activity.occurred_at = occurred_at or datetime.now(UTC)
+    activity = Activity(**activity_values(activity_type, summary, actor=actor, lead=lead, company=company,
+                                          contact=contact, detail=detail, occurred_at=occurred_at))
     db.session.add(activity)
     if activity.lead_id is not None:
-        # A lead's activity changed: its score follows (app.crm.jobs drains this
-        # set every few seconds; one SADD per commit keeps writes fast).
-        from app.queue import mark_after_commit
-
-        mark_after_commit(LEADS_TO_SCORE, activity.lead_id)
+        mark_lead_for_scoring(activity.lead_id)
     return activity
 
 

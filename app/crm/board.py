@@ -4,8 +4,7 @@ A constant number of statements whatever the number of leads or stages:
 1. counts and revenue per stage (one GROUP BY),
 2. the first N cards of every stage (one UNION ALL of per-stage index scans on
    ix_leads_stage_updated_at_id, the LATERAL-style top-N) with company,
-   contact, score and rep joined,
-3. the active tags of those cards (one IN query).
+   contact, score, rep and active tags (an array subquery per card) joined.
 """
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, exists, func, or_, select, union_all
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.auth.models import User
 from app.crm.models import Company, Contact, Lead, LeadScore, LeadStage, LeadStageTotal, LeadTag
@@ -160,43 +160,50 @@ def display_name(full, first, last, email, phone) -> str:
     return full or " ".join(p for p in (first, last) if p) or email or phone or "Unnamed contact"
 
 
-def _cards(stage_queries, now: datetime, stale_days: int, *, lead_id: uuid.UUID | None = None) -> list[Card]:
-    """The cards of the leads the per-stage queries pick (one UNION ALL), or of one lead."""
+# The lead columns a card needs: a move's UPDATE returns these, so its answer reads
+# the card in the same statement (see card_select).
+CARD_LEAD_COLUMNS = ("id", "stage", "estimated_units", "estimated_revenue", "updated_at",
+                     "stage_changed_at", "company_id", "contact_id")
+
+
+def card_select(leads=None):
+    """A SELECT of card rows from `leads`: the leads table, or a CTE with CARD_LEAD_COLUMNS
+    (a move's UPDATE ... RETURNING). Company, contact, rep, score and active tags joined."""
+    leads = Lead.__table__ if leads is None else leads
+    tags = (select(func.array_agg(aggregate_order_by(LeadTag.tag_slug, LeadTag.applied_at)))
+            .where(LeadTag.lead_id == leads.c.id, LeadTag.removed_at.is_(None)).scalar_subquery())
+    return (select(leads.c.id, leads.c.stage, leads.c.estimated_units, leads.c.estimated_revenue,
+                   leads.c.updated_at, leads.c.stage_changed_at, Company.name, Contact.full_name,
+                   Contact.first_name, Contact.last_name, Contact.email, Contact.phone_e164,
+                   LeadScore.quality_score, LeadScore.engagement_score, User.first_name, User.last_name, tags)
+            .select_from(leads)
+            .join(Contact, Contact.id == leads.c.contact_id)
+            .outerjoin(Company, Company.id == leads.c.company_id)
+            .outerjoin(User, User.id == Company.assigned_rep_id)
+            .outerjoin(LeadScore, LeadScore.lead_id == leads.c.id))
+
+
+def card_from_row(row, now: datetime, stale_days: int) -> Card:
+    (lead_id, stage, units, revenue, updated, changed, company_name, full, first, last, email,
+     phone, quality, engagement, rep_first, rep_last, tag_slugs) = row
+    contact = display_name(full, first, last, email, phone)
+    days = max(0, (now - changed).days)
+    return Card(
+        id=lead_id, stage=stage, name=company_name or contact,
+        contact_name=contact if company_name else None, units=units, revenue=revenue,
+        updated_at=updated, stage_changed_at=changed, quality=quality, engagement=engagement,
+        rep_name=f"{rep_first} {rep_last}" if rep_first else None,
+        rep_initials=(rep_first[:1] + (rep_last or "")[:1]).upper() if rep_first else None,
+        tags=tag_slugs or [], days_in_stage=days,
+        stale=stage not in CLOSED_STAGES and days >= stale_days)
+
+
+def _cards(stage_queries, now: datetime, stale_days: int) -> list[Card]:
+    """The cards of the leads the per-stage queries pick (one UNION ALL)."""
     rows = db.session.execute(
-        select(Lead.id, Lead.stage, Lead.estimated_units, Lead.estimated_revenue, Lead.updated_at,
-               Lead.stage_changed_at, Company.name, Contact.full_name, Contact.first_name,
-               Contact.last_name, Contact.email, Contact.phone_e164, LeadScore.quality_score,
-               LeadScore.engagement_score, User.first_name, User.last_name)
-        .select_from(Lead)
-        .where(Lead.id == lead_id if lead_id is not None else Lead.id.in_(union_all(*stage_queries).scalar_subquery()))
-        .join(Contact, Contact.id == Lead.contact_id)
-        .outerjoin(Company, Company.id == Lead.company_id)
-        .outerjoin(User, User.id == Company.assigned_rep_id)
-        .outerjoin(LeadScore, LeadScore.lead_id == Lead.id)
-        .order_by(Lead.updated_at.desc(), Lead.id.desc())
-    ).all()
-    tags: dict[uuid.UUID, list[str]] = {}
-    if rows:
-        for lead_id, slug in db.session.execute(
-            select(LeadTag.lead_id, LeadTag.tag_slug)
-            .where(LeadTag.lead_id.in_([r[0] for r in rows]), LeadTag.removed_at.is_(None))
-            .order_by(LeadTag.applied_at)
-        ):
-            tags.setdefault(lead_id, []).append(slug)
-    cards = []
-    for (lead_id, stage, units, revenue, updated, changed, company_name, full, first, last, email,
-         phone, quality, engagement, rep_first, rep_last) in rows:
-        contact = display_name(full, first, last, email, phone)
-        days = max(0, (now - changed).days)
-        cards.append(Card(
-            id=lead_id, stage=stage, name=company_name or contact,
-            contact_name=contact if company_name else None, units=units, revenue=revenue,
-            updated_at=updated, stage_changed_at=changed, quality=quality, engagement=engagement,
-            rep_name=f"{rep_first} {rep_last}" if rep_first else None,
-            rep_initials=(rep_first[:1] + (rep_last or "")[:1]).upper() if rep_first else None,
-            tags=tags.get(lead_id, []), days_in_stage=days,
-            stale=stage not in CLOSED_STAGES and days >= stale_days))
-    return cards
+        card_select().where(Lead.id.in_(union_all(*stage_queries).scalar_subquery()))
+        .order_by(Lead.updated_at.desc(), Lead.id.desc())).all()
+    return [card_from_row(row, now, stale_days) for row in rows]
 
 
 def _stage_page(stage: LeadStage, filters, user_id, after=None, limit=PAGE_SIZE):
@@ -235,9 +242,13 @@ def more_cards(stage: LeadStage, filters: BoardFilters, after: str, user_id=None
     return _page(column)
 
 
-def card(lead_id: uuid.UUID, now: datetime | None = None) -> Card | None:
-    cards = _cards([], now or datetime.now(UTC), stale_after_days(), lead_id=lead_id)
-    return cards[0] if cards else None
+def moved_card(result, now: datetime | None = None) -> Card | None:
+    """The card of a lead just moved: the row its move statement read back (card_select),
+    or, for a move that changed nothing, a fresh read."""
+    row = result.row
+    if row is None:
+        row = db.session.execute(card_select().where(Lead.id == result.lead_id)).first()
+    return card_from_row(row, now or datetime.now(UTC), stale_after_days()) if row else None
 
 
 def filter_choices() -> dict:

@@ -138,6 +138,7 @@ def bulk_apply(lead_ids: list[uuid.UUID], action: str, *, actor, rep_id=None, ta
         target = pipeline.parse_stage(stage)
         if target in pipeline.LOST_STAGES and not (lost_reason or "").strip():
             raise pipeline.LostReasonRequired(f"Say why these leads are {pipeline.STAGE_LABELS[target].lower()}.")
+        pipeline.lock_stage_totals()
     if action == "assign":
         rep = db.session.get(User, rep_id) if rep_id else None
         if rep is None or not rep.is_active:

@@ -89,7 +89,7 @@ def move_lead(lead_id: str):
         result = moves.move_lead_to_stage(
             lead_uuid, request.form.get("stage", ""), actor=current_user,
             expected_stage=request.form.get("from_stage") or None,
-            lost_reason=request.form.get("lost_reason"))
+            lost_reason=request.form.get("lost_reason"), read_back=board.card_select)
     except LookupError:
         abort(404)
     except moves.LostReasonRequired as exc:
@@ -106,8 +106,10 @@ def move_lead(lead_id: str):
         return add_trigger(response, {"toast": {"message": str(exc), "level": "error"}})
     user_id = current_user.id  # read before the commit expires the session's objects
     db.session.commit()
-    totals = board.column_totals(filters, user_id, [result.from_stage, result.to_stage])
-    card = board.card(lead_uuid)
+    # The move read the board-wide totals; a filtered board counts its own.
+    totals = board.column_totals(filters, user_id, [result.from_stage, result.to_stage]) \
+        if filters.active or not result.changed else result.totals
+    card = board.moved_card(result)
     response = render("crm/_moved.html", card=card, result=result, totals=totals, filters=filters,
                       labels=moves.STAGE_LABELS, kit=board_kit(filters))
     if result.changed:
