@@ -67,9 +67,9 @@ def companies_page(filters: CompanyFilters, after: str | None, limit: int = 50) 
     if filters.q:
         from app.crm.search import company_name_matches, lenient_word_similarity
 
-        lenient_word_similarity()
+        lenient_word_similarity(filters.q)
         where, order = company_name_matches(filters.q)
-        rows = db.session.scalars(query.where(where).order_by(order, Company.name).limit(limit)).all()
+        rows = db.session.scalars(query.where(where).order_by(*order, Company.name).limit(limit)).all()
         return CompanyPage(list(rows), None)
     column, descending = COMPANY_SORTS[filters.sort]
     if after:

@@ -36,19 +36,25 @@ def _like(q: str) -> str:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def lenient_word_similarity() -> None:
+def lenient_word_similarity(q: str) -> None:
     """A short misspelled word ("Brroks") scores 0.4 against the right one ("Brooks");
-    pg_trgm's default 0.6 misses it. Local to the current transaction."""
-    db.session.execute(text("SET LOCAL pg_trgm.word_similarity_threshold = 0.35"))
+    pg_trgm's default 0.6 misses it. Only for a one-word query: with several words the
+    whole-name similarity catches misspellings, and a lenient word match would pull
+    in every company sharing a common word ("Electricians"), thousands at 100k
+    companies, each scored. Local to the current transaction."""
+    if len(q.split()) == 1:
+        db.session.execute(text("SET LOCAL pg_trgm.word_similarity_threshold = 0.35"))
 
 
 def company_name_matches(q: str):
     """(where, order by) for companies whose name matches `q`: a misspelling of the
     whole name or of a word in it, or a substring. The header search and the
-    companies list both use it. Call lenient_word_similarity() first."""
+    companies list both use it. Call lenient_word_similarity(q) first. Ties of the
+    best score go to the closer whole name ("Gaines Electricians" before "Flores
+    Electricians LLC" for "Ganies Electricians": both contain the word)."""
     where = or_(Company.name.op("%")(q), Company.name.op("%>")(q), Company.name.ilike(_like(q)))
-    score = func.greatest(func.similarity(Company.name, q), func.word_similarity(q, Company.name))
-    return where, score.desc()
+    whole = func.similarity(Company.name, q)
+    return where, (func.greatest(whole, func.word_similarity(q, Company.name)).desc(), whole.desc())
 
 
 def search(q: str, limit: int = LIMIT) -> SearchResults:
@@ -57,9 +63,9 @@ def search(q: str, limit: int = LIMIT) -> SearchResults:
         return SearchResults(q, [], [], [])
     pattern = _like(q)
     folded = q.lower()
-    lenient_word_similarity()
+    lenient_word_similarity(q)
     where, order = company_name_matches(q)
-    companies = db.session.scalars(select(Company).where(where).order_by(order, Company.name).limit(limit)).all()
+    companies = db.session.scalars(select(Company).where(where).order_by(*order, Company.name).limit(limit)).all()
 
     contact_filters = [
         Contact.full_name.op("%")(q), Contact.full_name.op("%>")(q), Contact.full_name.ilike(pattern),
