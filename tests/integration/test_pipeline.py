@@ -286,3 +286,14 @@ def test_a_move_on_a_filtered_board_answers_with_the_filtered_counts(app, client
     assert response.status_code == 200
     head = html[html.index('id="col-head-HOT"'):]
     assert '<span class="badge" data-count>2</span>' in head and "$42.00" in head
+
+
+def test_a_misspelled_name_ranks_the_closest_company_first(db_session, factory):
+    from app.crm import search as searching
+
+    for name in ("Flores Electricians LLC", "Abbott Electricians", "Gaines Electricians of Tucson"):
+        factory.company(name=name)
+    meant = factory.company(name="Gaines Electricians")
+    results = searching.search("Ganies Electricians")
+    # every one shares the word "Electricians"; the whole name decides
+    assert results.companies[0].id == meant.id
