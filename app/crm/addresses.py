@@ -5,6 +5,10 @@ shipping address, and has one as soon as it has an address that can serve (a
 BILLING or BOTH address can be the default billing one; SHIPPING or BOTH the
 default shipping one). Setting a default clears the others; removing or retyping
 the default hands it to the oldest remaining address that can serve.
+
+An address printed on an invoice the customer signed or paid is part of what they
+agreed to (the signature's content hash covers it): it is neither edited nor
+deleted; the rep adds the new address and makes it the default.
 """
 from __future__ import annotations
 
@@ -138,8 +142,30 @@ def add_address(company: Company, data: dict, *, actor) -> CompanyAddress:
     return address
 
 
+# What invoices print of an address (app.billing.signing._address): the type, the
+# notes and the default flags may change under a signed invoice.
+PRINTED = ("label", "address_line1", "address_line2", "city", "state", "zip", "country")
+
+
+def _agreed_invoice_number(address: CompanyAddress) -> str | None:
+    """The number of a signed or paid invoice that prints this address, if any."""
+    from app.billing.models import Invoice, InvoiceStatus
+
+    return db.session.scalar(
+        select(Invoice.invoice_number)
+        .where(or_(Invoice.bill_to_address_id == address.id, Invoice.ship_to_address_id == address.id),
+               or_(Invoice.signed_at.is_not(None), Invoice.amount_paid > 0,
+                   Invoice.status.in_([InvoiceStatus.PAID, InvoiceStatus.PARTIAL])))
+        .order_by(Invoice.created_at).limit(1))
+
+
 def update_address(address: CompanyAddress, data: dict, *, actor) -> CompanyAddress:
     values = clean(data)
+    if any(values.get(key) != getattr(address, key) for key in PRINTED if key in values):
+        number = _agreed_invoice_number(address)
+        if number:
+            raise AddressError(f"{address.label} is on {number}, which the customer signed or paid, so it "
+                               "can't change. Add the new address and make it the default instead.")
     before = _state(address)
     for key, value in values.items():
         setattr(address, key, value)

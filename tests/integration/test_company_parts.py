@@ -306,3 +306,31 @@ def test_only_the_author_or_an_admin_edits_a_note(client, app, db_session, rep, 
     assert post(client, app, f"/notes/{note.id}/edit", {"edit-body": "Tidied by admin"}).status_code == 200
     assert note.body == "Tidied by admin" and note.author_id == rep.id
 
+
+
+def test_an_address_on_a_signed_invoice_keeps_what_was_signed(client, app, db_session, rep, factory):
+    from app.billing.models import Invoice
+
+    company = factory.company()
+    main = address(db_session, company, "Main", billing=True, shipping=True)
+    invoice = Invoice(company_id=company.id, bill_to_address_id=main.id, invoice_number=f"T-{uuid.uuid4().hex[:8]}",
+                      subtotal=Decimal("10.00"), total=Decimal("10.00"), balance_due=Decimal("10.00"),
+                      signed_at=datetime.now(UTC))
+    db_session.add(invoice)
+    db_session.flush()
+    form = {"label": "Main", "type": "BOTH", "address_line1": "Main St 1", "address_line2": "",
+            "city": "Austin", "state": "TX", "zip": "78701", "country": "", "notes": ""}
+    moved = post(client, app, f"/addresses/{main.id}/edit", {**form, "address_line1": "9 Elsewhere Rd"})
+    assert moved.status_code == 422
+    assert f"Main is on {invoice.invoice_number}, which the customer signed or paid" in moved.get_data(as_text=True)
+    db_session.refresh(main)
+    assert main.address_line1 == "Main St 1"
+    # what the invoice does not print may still change
+    noted = post(client, app, f"/addresses/{main.id}/edit", {**form, "notes": "Dock at the back"})
+    assert noted.status_code == 200, noted.get_data(as_text=True)
+    db_session.refresh(main)
+    assert main.notes == "Dock at the back"
+    # an unsigned, unpaid draft follows the company's address as before
+    invoice.signed_at = None
+    db_session.flush()
+    assert post(client, app, f"/addresses/{main.id}/edit", {**form, "address_line1": "9 Elsewhere Rd"}).status_code == 200
