@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, select, tuple_
+from sqlalchemy import and_, exists, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import joinedload
 
@@ -116,9 +116,18 @@ def lock_reason(invoice: Invoice) -> str | None:
         return "This invoice is void. Reissue it to make a new draft."
     if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.PARTIAL) or (invoice.amount_paid or ZERO) > 0:
         return "This invoice has payments and can't be changed."
+    if invoice.paid_at is not None or (invoice.id is not None and _has_payment_rows(invoice.id)):
+        # Refunded to zero: the ledger still shows what was taken against these lines.
+        return "This invoice was paid and refunded, so it can't be changed: reissue it instead."
     if invoice.signed_at is not None:
         return "This invoice is signed and can't be changed: void and reissue instead."
     return None
+
+
+def _has_payment_rows(invoice_id) -> bool:
+    from app.billing.models import Payment
+
+    return db.session.scalar(select(exists().where(Payment.invoice_id == invoice_id)))
 
 
 def is_editable(invoice: Invoice) -> bool:

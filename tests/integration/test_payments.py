@@ -303,3 +303,21 @@ def test_record_payment_route(app, client, factory, db_session):
     assert ok.status_code == 303 and invoice.status is InvoiceStatus.PAID
     assert client.get(f"/invoices/{invoice.id}/sharing").status_code == 200
     assert client.get(f"/invoices/{invoice.id}/certificate").status_code == 404  # not signed
+
+
+def test_a_fully_refunded_invoice_stays_locked_and_can_be_reissued(factory, db_session):
+    from app.billing.invoices import lock_reason, reissue_invoice
+
+    invoice, _ = make_invoice(factory)
+    record_stripe_payment(invoice.id, payment_intent_id="pi_test_1", amount_cents=230490, currency="usd")
+    _refund(invoice, 230490)
+    assert invoice.amount_paid == Decimal("0.00") and invoice.status is InvoiceStatus.SENT
+    assert "paid and refunded" in lock_reason(invoice)
+    # a partial payment refunded before the invoice was ever paid in full: locked too
+    other, _ = make_invoice(factory)
+    record_stripe_payment(other.id, payment_intent_id="pi_test_2", amount_cents=1000, currency="usd")
+    record_stripe_refund(other.id, charge_id="py_test_2", payment_intent_id="pi_test_2", amount_refunded_cents=1000,
+                         charge_amount_cents=1000, currency="usd", refunded_at=datetime.now(UTC))
+    assert other.paid_at is None and "paid and refunded" in lock_reason(other)
+    copy = reissue_invoice(invoice, actor=factory.user())
+    assert invoice.status is InvoiceStatus.VOID and lock_reason(copy) is None
