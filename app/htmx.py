@@ -41,5 +41,17 @@ def add_trigger(response: Response, events: dict) -> Response:
     return response
 
 
+# Sent with every answer that wrote activity; the lead page's timeline reloads on it
+# (hx-trigger="activityChanged from:body").
+ACTIVITY_CHANGED = "activityChanged"
+
+
+def activity_changed(response: Response, message: str | None = None) -> Response:
+    events: dict = {ACTIVITY_CHANGED: True}
+    if message:
+        events["toast"] = {"message": message, "level": "success"}
+    return add_trigger(response, events)
+
+
 def toast(response: Response, message: str, level: str = "success") -> Response:
     return add_trigger(response, {"toast": {"message": message, "level": level}})

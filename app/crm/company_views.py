@@ -21,6 +21,7 @@ from app.auth.permissions import SALES, require
 from app.crm import addresses as addressing
 from app.crm import bp, queries
 from app.crm import notes as noting
+from app.crm.forms import NoteBodyForm
 from app.crm.models import AddressType, Company, CompanyAddress, Lead, Note
 from app.crm.pipeline import STAGE_LABELS
 from app.errors import abort_with
@@ -68,11 +69,6 @@ class NoteForm(FlaskForm):
     body = TextAreaField("Note", validators=[DataRequired(message="Write something first."),
                                              Length(max=noting.MAX_BODY)])
     lead_id = SelectField("About", choices=[], validate_choice=True)
-
-
-class NoteEditForm(FlaskForm):
-    body = TextAreaField("Note", validators=[DataRequired(message="Write something first."),
-                                             Length(max=noting.MAX_BODY)])
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -274,9 +270,9 @@ def edit_note(note_id: str):
     if not noting.can_edit(note, current_user):
         abort_with(403, "Only the author of a note or an administrator can edit it.")
     if not _posted():
-        form = NoteEditForm(formdata=None, prefix="edit", data={"body": note.body})
+        form = NoteBodyForm(formdata=None, prefix="edit", data={"body": note.body})
         return _notes_section(company, note_edit_form=form, note_editing=note.id)
-    form = NoteEditForm(prefix="edit")
+    form = NoteBodyForm(prefix="edit")
     if form.validate_on_submit():
         try:
             noting.edit_note(note, form.body.data, actor=current_user)

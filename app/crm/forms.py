@@ -13,6 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.crm.models import CompanyStatus, LeadStage, TaskPriority, TaskType
+from app.crm.notes import MAX_BODY as MAX_NOTE
 
 TASK_TYPES = [(t.value, t.value.replace("_", " ").title()) for t in TaskType]
 PRIORITIES = [(p.value, p.value.title()) for p in TaskPriority]
@@ -56,10 +57,30 @@ class ContactForm(FlaskForm):
     confirm_duplicate = HiddenField()
 
 
-class LeadForm(FlaskForm):
+class _LeadFields(FlaskForm):
     contact_id = SelectField("Contact", choices=[], validate_choice=True)
-    stage = SelectField("Stage", choices=[(s.value, s.value) for s in LeadStage], default=LeadStage.NEW_LEAD.value)
     source = SelectField("Source", choices=[], validate_choice=False)
     estimated_units = IntegerField("Estimated units", validators=[Optional(), NumberRange(min=0, max=100000)])
     estimated_revenue = DecimalField("Estimated revenue ($)", places=2,
                                      validators=[Optional(), NumberRange(min=0, max=99999999)])
+
+
+class LeadForm(_LeadFields):
+    """Open a lead (its first stage is chosen here; later moves go through the pipeline)."""
+    stage = SelectField("Stage", choices=[(s.value, s.value) for s in LeadStage], default=LeadStage.NEW_LEAD.value)
+
+
+class LeadEditForm(_LeadFields):
+    source_campaign = StringField("Campaign", validators=[Optional(), Length(max=200)])
+    is_dnc = BooleanField("Do not contact (no calls, e-mails or texts)")
+
+
+class StageForm(FlaskForm):
+    """The lead page's stage control; `from_stage` is the stage the rep saw."""
+    stage = SelectField("Stage", choices=[], validate_choice=False)
+    from_stage = HiddenField()
+    lost_reason = StringField("Reason (for Lost or Bogus)", validators=[Optional(), Length(max=500)])
+
+
+class NoteBodyForm(FlaskForm):
+    body = TextAreaField("Note", validators=[DataRequired(message="Write something first."), Length(max=MAX_NOTE)])

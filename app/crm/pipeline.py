@@ -15,7 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, String, Uuid, bindparam, case, cast, func, insert, select, true, update
+from sqlalchemy import (
+    DateTime,
+    String,
+    Uuid,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm.util import identity_key
 

@@ -1,5 +1,6 @@
-"""Companies and contacts: create and edit with their derived keys, find
-duplicates before saving, and merge two records into one.
+"""Companies, contacts and leads: create and edit with their derived keys, find
+duplicates before saving, and merge two records into one. (A lead's stage is not
+edited here: moves go through app.crm.pipeline, where their rules live.)
 
 Derived keys are computed here and nowhere else: `normalized_name`,
 `email_normalized`, `phone_e164`, `phone_type`, `is_sms_eligible`.
@@ -209,6 +210,33 @@ def open_lead(company: Company, *, contact_id, stage, source=None, estimated_uni
     record("lead.created", f"{getattr(actor, 'full_name', 'System')} opened a lead", actor=actor, lead=lead,
            company=company, contact=contact_id, detail={"stage": stage})
     return lead
+
+
+LEAD_FIELDS = ("contact_id", "source", "source_campaign", "estimated_units", "estimated_revenue", "is_dnc")
+_LEAD_LABELS = {"contact_id": "contact", "source": "source", "source_campaign": "campaign",
+                "estimated_units": "units", "estimated_revenue": "value", "is_dnc": "do not contact"}
+
+
+def update_lead(lead: Lead, data: dict, *, actor) -> dict:
+    """Edit what a rep may edit of a lead; returns the changes ({} when none)."""
+    if "contact_id" in data and lead.company is not None \
+            and data["contact_id"] not in {c.id for c in lead.company.contacts}:
+        raise RecordError("Pick one of this company's contacts.", "contact_id")
+    changes = {}
+    for name in LEAD_FIELDS:
+        if name in data:
+            value = _clean(data[name])
+            if name == "is_dnc":
+                value = bool(value)
+            if getattr(lead, name) != value:
+                changes[name] = {"before": getattr(lead, name), "after": value}
+                setattr(lead, name, value)
+    if changes:
+        db.session.flush()
+        record("lead.updated", f"{getattr(actor, 'full_name', 'System')} changed the lead's "
+               f"{', '.join(_LEAD_LABELS[n] for n in changes)}", actor=actor, lead=lead,
+               company=lead.company_id, contact=lead.contact_id, detail={"changes": changes})
+    return changes
 
 
 # Every table pointing at a company / contact, moved on a merge.

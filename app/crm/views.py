@@ -1,5 +1,4 @@
 import uuid
-from datetime import UTC
 from urllib.parse import parse_qs
 
 from flask import abort, request
@@ -10,11 +9,9 @@ from app.auth.permissions import SALES, require
 from app.crm import board, bp, lead_list, queries
 from app.crm import pipeline as moves
 from app.crm import search as searching
-from app.crm import tags as tagging
 from app.crm import tasks as tasking
-from app.crm.forms import TagForm, TaskForm
 from app.extensions import db
-from app.htmx import add_trigger, render
+from app.htmx import activity_changed, add_trigger, render
 
 
 def _uuid_or_404(value: str) -> uuid.UUID:
@@ -140,87 +137,6 @@ def company(company_id: str):
     return render("crm/company.html", company=company)
 
 
-def _lead_or_404(lead_id: str):
-    lead = queries.lead_detail(_uuid_or_404(lead_id))
-    if lead is None:
-        abort(404)
-    return lead
-
-
-def _assignee_choices():
-    return [(str(u.id), u.full_name) for u in queries.assignable_users()]
-
-
-def _task_form(*, blank: bool) -> TaskForm:
-    form = TaskForm(formdata=None) if blank else TaskForm()
-    form.assigned_to.choices = _assignee_choices()
-    if not form.assigned_to.data:
-        form.assigned_to.data = str(current_user.id)
-    return form
-
-
-def _tag_form(lead) -> TagForm:
-    form = TagForm()
-    applied = {t.tag_slug for t in queries.active_tags(lead)}
-    form.slug.choices = [(t.slug, t.name) for t in tagging.catalog() if t.is_active and t.slug not in applied]
-    return form
-
-
-def _lead_page(lead, block=None, *, status=200, task_form=None, tag_error=None, reload=True):
-    if reload:  # after a change: the collections as they are now
-        db.session.expire(lead)
-        lead = queries.lead_detail(lead.id)
-    return render("crm/lead.html", block, lead=lead, tags=queries.active_tags(lead),
-                  tag_form=_tag_form(lead), task_form=task_form or _task_form(blank=True),
-                  tag_error=tag_error, labels=moves.STAGE_LABELS, status=status)
-
-
-@bp.get("/leads/<lead_id>")
-@require(SALES)
-def lead(lead_id: str):
-    return _lead_page(_lead_or_404(lead_id), reload=False)
-
-
-@bp.post("/leads/<lead_id>/tags")
-@require(SALES)
-def apply_tag(lead_id: str):
-    lead = _lead_or_404(lead_id)
-    form = _tag_form(lead)
-    if not form.validate_on_submit():
-        return _lead_page(lead, "tags", status=422, tag_error="Pick a tag from the list.")
-    tagging.apply_tag(lead, form.slug.data, actor=current_user)
-    db.session.commit()
-    return _lead_page(lead, "tags")
-
-
-@bp.post("/leads/<lead_id>/tags/<slug>/remove")
-@require(SALES)
-def remove_tag(lead_id: str, slug: str):
-    lead = _lead_or_404(lead_id)
-    tagging.remove_tag(lead, slug, actor=current_user)
-    db.session.commit()
-    return _lead_page(lead, "tags")
-
-
-@bp.post("/leads/<lead_id>/tasks")
-@require(SALES)
-def create_task(lead_id: str):
-    lead = _lead_or_404(lead_id)
-    form = _task_form(blank=False)
-    if not form.validate_on_submit():
-        return _lead_page(lead, "tasks", status=422, task_form=form)
-    from app.auth.models import User
-    from app.crm.models import TaskPriority, TaskType
-
-    due = form.due_at.data.replace(tzinfo=UTC) if form.due_at.data else None
-    tasking.create_task(title=form.title.data, actor=current_user, lead=lead,
-                        assigned_to=db.session.get(User, uuid.UUID(form.assigned_to.data)),
-                        task_type=TaskType(form.task_type.data), priority=TaskPriority(form.priority.data),
-                        due_at=due)
-    db.session.commit()
-    return add_trigger(_lead_page(lead, "tasks"), {"toast": {"message": "Task added", "level": "success"}})
-
-
 def _task_or_404(task_id: str):
     from app.crm.models import Task
 
@@ -236,7 +152,7 @@ def complete_task(task_id: str):
     task = _task_or_404(task_id)
     tasking.complete_task(task, actor=current_user)
     db.session.commit()
-    return render("crm/_task_item.html", task=task, users=queries.assignable_users())
+    return activity_changed(render("crm/_task_item.html", task=task, users=queries.assignable_users()))
 
 
 @bp.post("/tasks/<task_id>/reopen")
@@ -245,7 +161,7 @@ def reopen_task(task_id: str):
     task = _task_or_404(task_id)
     tasking.reopen_task(task, actor=current_user)
     db.session.commit()
-    return render("crm/_task_item.html", task=task, users=queries.assignable_users())
+    return activity_changed(render("crm/_task_item.html", task=task, users=queries.assignable_users()))
 
 
 @bp.post("/tasks/<task_id>/reassign")
@@ -263,7 +179,7 @@ def reassign_task(task_id: str):
     tasking.reassign_task(task, user, actor=current_user)
     db.session.commit()
     response = render("crm/_task_item.html", task=task, users=queries.assignable_users())
-    return add_trigger(response, {"toast": {"message": f"Reassigned to {user.full_name}", "level": "success"}})
+    return activity_changed(response, f"Reassigned to {user.full_name}")
 
 
 @bp.get("/tasks")

@@ -1,0 +1,113 @@
+"""The lead page: stage menu, edit form, notes, and the timeline that follows changes."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.activity.models import Activity
+from app.crm.models import LeadStage, Note
+from tests.factories import csrf_token, login
+
+HX = {"HX-Request": "true"}
+
+
+def post(client, app, url, data, headers=HX):
+    return client.post(url, data={"csrf_token": csrf_token(client, app), **data}, headers=headers)
+
+
+def activities(db_session, lead, kind):
+    return db_session.scalars(select(Activity).where(
+        Activity.lead_id == lead.id, Activity.activity_type == kind)).all()
+
+
+def triggers(response) -> dict:
+    return json.loads(response.headers.get("HX-Trigger", "{}"))
+
+
+def test_the_page_offers_stage_edit_and_notes_and_its_timeline_follows_changes(app, client, db_session, factory):
+    lead = factory.lead()
+    login(client, factory.user())
+    html = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert f'action="/leads/{lead.id}/stage"' in html and 'name="from_stage" type="hidden" value="NEW_LEAD"' in html
+    assert f'href="/leads/{lead.id}/edit"' in html
+    assert f'action="/leads/{lead.id}/notes"' in html
+    assert 'hx-trigger="load, activityChanged from:body"' in html
+
+
+def test_stage_menu_moves_through_the_pipeline_rules(app, client, db_session, factory):
+    lead = factory.lead()
+    login(client, factory.user())
+    url = f"/leads/{lead.id}/stage"
+
+    lost = post(client, app, url, {"stage": "LOST", "from_stage": "NEW_LEAD", "lost_reason": ""})
+    assert lost.status_code == 422 and "Say why this lead is lost" in lost.get_data(as_text=True)
+    db_session.refresh(lead)
+    assert lead.stage is LeadStage.NEW_LEAD and activities(db_session, lead, "lead.stage_changed") == []
+
+    moved = post(client, app, url, {"stage": "QUOTED", "from_stage": "NEW_LEAD"})
+    assert moved.status_code == 200
+    assert triggers(moved)["activityChanged"] and triggers(moved)["toast"]["message"] == "Moved to Quoted"
+    html = moved.get_data(as_text=True)
+    assert 'id="lead-summary"' not in html and "Quoted" in html  # the summary block alone
+    db_session.refresh(lead)
+    assert lead.stage is LeadStage.QUOTED and len(activities(db_session, lead, "lead.stage_changed")) == 1
+
+    # a second tab still showing New lead: told, and shown the stage as it is now
+    stale = post(client, app, url, {"stage": "HOT", "from_stage": "NEW_LEAD"})
+    assert stale.status_code == 409
+    assert "moved to Quoted by someone else" in stale.get_data(as_text=True)
+    assert 'name="from_stage" type="hidden" value="QUOTED"' in stale.get_data(as_text=True)
+    db_session.refresh(lead)
+    assert lead.stage is LeadStage.QUOTED
+
+
+def test_edit_lead_records_what_changed_and_refuses_bad_input(app, client, db_session, factory):
+    company = factory.company()
+    first, second = factory.contact(company), factory.contact(company)
+    stranger = factory.contact(factory.company())
+    lead = factory.lead(company=company, contact=first, estimated_units=10, estimated_revenue=Decimal("790.00"),
+                        source="Google Maps")
+    login(client, factory.user())
+    url = f"/leads/{lead.id}/edit"
+    page = client.get(url).get_data(as_text=True)
+    assert 'value="790.00"' in page and "Google Maps" in page  # an imported source stays a choice
+
+    good = {"contact_id": str(second.id), "source": "Google Maps", "source_campaign": "towing Austin",
+            "estimated_units": "25", "estimated_revenue": "1975.00", "is_dnc": "y"}
+    for bad, message in (({"estimated_units": "-3"}, "Number must be"),
+                         ({"estimated_revenue": "lots"}, "Not a valid decimal"),
+                         ({"contact_id": str(stranger.id)}, "Not a valid choice")):
+        response = post(client, app, url, {**good, **bad}, headers={})
+        assert response.status_code == 422 and message in response.get_data(as_text=True), bad
+    db_session.refresh(lead)
+    assert lead.contact_id == first.id and lead.estimated_units == 10 and not lead.is_dnc
+    assert activities(db_session, lead, "lead.updated") == []
+
+    saved = post(client, app, url, good, headers={})
+    assert saved.status_code == 302 and saved.headers["Location"].endswith(f"/leads/{lead.id}")
+    db_session.refresh(lead)
+    assert (lead.contact_id, lead.estimated_units, lead.estimated_revenue, lead.is_dnc, lead.source_campaign) == (
+        second.id, 25, Decimal("1975.00"), True, "towing Austin")
+    (activity,) = activities(db_session, lead, "lead.updated")
+    assert set(activity.detail["changes"]) == {"contact_id", "source_campaign", "estimated_units",
+                                               "estimated_revenue", "is_dnc"}
+    assert activity.detail["changes"]["estimated_revenue"] == {"before": "790.00", "after": "1975.00"}
+    # the same form again changes nothing and records nothing
+    assert post(client, app, url, good, headers={}).status_code == 302
+    assert len(activities(db_session, lead, "lead.updated")) == 1
+
+
+def test_notes_from_the_lead_page(app, client, db_session, factory):
+    lead = factory.lead()
+    login(client, factory.user())
+    url = f"/leads/{lead.id}/notes"
+    empty = post(client, app, url, {"note-body": "   "})
+    assert empty.status_code == 422 and "Write something first." in empty.get_data(as_text=True)
+    added = post(client, app, url, {"note-body": "Asked for a 30-day trial on 3 trucks"})
+    assert added.status_code == 200 and "Asked for a 30-day trial" in added.get_data(as_text=True)
+    assert triggers(added)["activityChanged"]
+    (note,) = db_session.scalars(select(Note).where(Note.lead_id == lead.id)).all()
+    assert note.company_id == lead.company_id
+    assert len(activities(db_session, lead, "note.added")) == 1
