@@ -128,8 +128,7 @@ def _save_contact_view(company: Company | None, contact: Contact | None):
         if saved is not None:
             db.session.commit()
             flash(f"{saved.display_name} is saved.", "success")
-            target = saved.company_id
-            return redirect(url_for("crm.company", company_id=target) if target else url_for("crm.companies"))
+            return redirect(url_for("crm.contact", contact_id=saved.id))
         form.confirm_duplicate.data = "yes" if duplicates and not any(d.blocking for d in duplicates) else ""
     status = 422 if request.method == "POST" else 200
     return render("crm/contact_form.html", "contact_form", form=form, company=company, contact=contact,

@@ -251,6 +251,13 @@ _CONTACT_CHILDREN = [
 ]
 
 
+def _forget_moved_rows() -> None:
+    """The children were moved by SQL: every object the session holds may still point at
+    the duplicate (a loaded `duplicate.addresses` would even be cascade-deleted with it).
+    Expire them all so they reload as the database now has them."""
+    db.session.expire_all()
+
+
 def _move_children(children, column_value_from, column_value_to) -> dict[str, int]:
     moved = {}
     for table_name, column in children:
@@ -278,9 +285,9 @@ def merge_companies(survivor: Company, duplicate: Company, *, actor) -> dict[str
             filled.append(name)
     place_id = duplicate.google_place_id if not survivor.google_place_id else None
     db.session.flush()
-    moved = _move_children(_COMPANY_CHILDREN, duplicate.id, survivor.id)
     snapshot = {"id": duplicate.id, "name": duplicate.name}
-    db.session.expire(survivor)
+    moved = _move_children(_COMPANY_CHILDREN, duplicate.id, survivor.id)
+    _forget_moved_rows()
     db.session.delete(duplicate)
     db.session.flush()
     if place_id:
@@ -301,9 +308,9 @@ def merge_contacts(survivor: Contact, duplicate: Contact, *, actor) -> dict[str,
             setattr(survivor, name, getattr(duplicate, name))
     survivor.is_sms_eligible = survivor.is_sms_eligible or duplicate.is_sms_eligible
     db.session.flush()
-    moved = _move_children(_CONTACT_CHILDREN, duplicate.id, survivor.id)
     snapshot = {"id": duplicate.id, "name": duplicate.display_name, "email": duplicate.email}
-    db.session.expire(survivor)
+    moved = _move_children(_CONTACT_CHILDREN, duplicate.id, survivor.id)
+    _forget_moved_rows()
     db.session.delete(duplicate)
     db.session.flush()
     if email_to_take:

@@ -1,6 +1,8 @@
 """Companies and contacts: derived keys, duplicate warnings, merges that move every child row."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import func, select
 
@@ -189,3 +191,65 @@ def test_companies_list_finds_a_misspelled_word_like_the_header_search(app, clie
     login(client, factory.user())
     html = client.get("/companies?q=brroks", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert str(target.id) in html
+
+
+def test_contact_page_shows_the_person_their_leads_and_activity(app, client, db_session, factory):
+    company = factory.company(name="Gaines Electricians")
+    contact = factory.contact(company, full_name="Dana Gaines", title="Owner", phone="+15125550134",
+                              phone_e164="+15125550134", phone_type="MOBILE", is_sms_eligible=True)
+    lead = factory.lead(company=company, contact=contact, estimated_revenue=Decimal("1892.00"))
+    login(client, factory.user())
+    page = client.get(f"/contacts/{contact.id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Dana Gaines" in html and "Owner" in html and "Gaines Electricians" in html
+    assert "+15125550134" in html and "Can receive SMS" in html
+    assert f'href="/leads/{lead.id}"' in html and "$1,892.00" in html
+    assert f"/activity/timeline?contact_id={contact.id}" in html
+    assert client.get("/contacts/not-a-uuid").status_code == 404
+
+
+def test_merge_contacts_through_the_page(app, client, db_session, factory):
+    company = factory.company()
+    keep = factory.contact(company, full_name="Carlos O'Connor", phone_e164="+12145550142")
+    dupe = factory.contact(None, full_name="Carlos OConnor", phone_e164="+12145550142", email=None,
+                           email_normalized=None, title="Dispatcher")
+    unrelated = factory.contact(company, full_name="Somebody Else")
+    lead = factory.lead(company=company, contact=dupe)
+    login(client, factory.user())
+    picker = client.get(f"/contacts/{keep.id}/merge").get_data(as_text=True)
+    assert "Carlos OConnor" in picker and "Somebody Else" not in picker
+    confirm = client.get(f"/contacts/{keep.id}/merge?with={dupe.id}").get_data(as_text=True)
+    assert "This cannot be undone" in confirm and "1 lead" in confirm
+    done = client.post(f"/contacts/{keep.id}/merge", data={"with": str(dupe.id), "csrf_token": csrf_token(client, app)})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/contacts/{keep.id}")
+    db_session.expire_all()
+    assert db_session.get(Contact, dupe.id) is None and db_session.get(Contact, unrelated.id) is not None
+    assert db_session.get(Lead, lead.id).contact_id == keep.id
+    assert db_session.get(Contact, keep.id).title == "Dispatcher"  # an empty field filled from the duplicate
+    assert client.post(f"/contacts/{keep.id}/merge", data={"csrf_token": csrf_token(client, app)}).status_code == 422
+
+
+def test_a_merge_keeps_children_the_session_had_loaded_on_the_duplicate(db_session, factory):
+    from app.crm.models import AddressType, CompanyAddress
+
+    rep = factory.user()
+    keep, dupe = factory.company(name="Harbor Plumbing"), factory.company(name="Harbor Plumbing Inc")
+    address = CompanyAddress(company_id=dupe.id, label="Yard", type=AddressType.BOTH, address_line1="1 Dock St", city="Austin",
+                             state="TX", zip="78701")
+    db_session.add(address)
+    db_session.add(Note(company_id=dupe.id, author_id=rep.id, body="Gate code 4411"))
+    person = factory.contact(dupe)
+    lead = factory.lead(company=dupe, contact=person)
+    db_session.flush()
+    # a page that showed the duplicate loaded its collections into the session
+    assert len(dupe.addresses) == 1 and len(dupe.notes) == 1 and len(person.leads) == 1
+    merge_companies(keep, dupe, actor=rep)
+    db_session.expire_all()
+    assert [a.id for a in db_session.get(Company, keep.id).addresses] == [address.id]
+    assert len(db_session.get(Company, keep.id).notes) == 1
+    other = factory.contact(keep)
+    assert len(other.leads) == 0
+    merge_contacts(other, person, actor=rep)
+    db_session.expire_all()
+    assert db_session.get(Lead, lead.id).contact_id == other.id

@@ -1,0 +1,67 @@
+"""The contact page (details, leads, activity) and merging two contacts."""
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.auth.permissions import SALES, require
+from app.crm import bp, records
+from app.crm.models import Contact
+from app.crm.pipeline import STAGE_LABELS
+from app.crm.record_views import _uuid
+from app.extensions import db
+from app.htmx import render
+
+
+def _contact_or_404(contact_id) -> Contact:
+    contact = db.session.scalar(select(Contact).where(Contact.id == _uuid(contact_id)).options(
+        joinedload(Contact.company), selectinload(Contact.leads)))
+    if contact is None:
+        abort(404)
+    return contact
+
+
+@bp.get("/contacts/<contact_id>")
+@require(SALES)
+def contact(contact_id: str):
+    contact = _contact_or_404(contact_id)
+    leads = sorted(contact.leads, key=lambda lead: lead.created_at, reverse=True)
+    return render("crm/contact.html", contact=contact, leads=leads, labels=STAGE_LABELS)
+
+
+def merge_candidates(contact: Contact, limit: int = 10) -> list[Contact]:
+    """Contacts that may be the same person: the same phone, or a similar name."""
+    name = contact.display_name
+    similar = [Contact.phone_e164 == contact.phone_e164] if contact.phone_e164 else []
+    if contact.full_name:
+        similar.append(Contact.full_name.op("%")(name))
+    if not similar:
+        return []
+    return db.session.scalars(
+        select(Contact).options(joinedload(Contact.company))
+        .where(Contact.id != contact.id, or_(*similar))
+        .order_by(func.similarity(func.coalesce(Contact.full_name, ""), name).desc(), Contact.id)
+        .limit(limit)).all()
+
+
+@bp.route("/contacts/<contact_id>/merge", methods=["GET", "POST"])
+@require(SALES)
+def merge_contact(contact_id: str):
+    """Merge another contact into this one (this one survives)."""
+    contact = _contact_or_404(contact_id)
+    other = db.session.get(Contact, _uuid(request.values["with"])) if request.values.get("with") else None
+    if request.method == "POST":
+        if other is None:
+            abort(422)
+        try:
+            moved = records.merge_contacts(contact, other, actor=current_user)
+        except records.RecordError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("crm.merge_contact", contact_id=contact.id))
+        db.session.commit()
+        total = sum(moved.values())
+        flash(f"Merged. {total} related record{'s' if total != 1 else ''} moved to {contact.display_name}.",
+              "success")
+        return redirect(url_for("crm.contact", contact_id=contact.id))
+    return render("crm/contact_merge.html", contact=contact, other=other,
+                  candidates=[] if other else merge_candidates(contact))
