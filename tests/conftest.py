@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -70,6 +71,22 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     client, url = start_redis(Path(tempfile.mkdtemp(prefix="crm-test-redis-")) / "test.rdb")
     yield url
     stop_redis(client)
+
+
+@contextmanager
+def committing_app(databases, redis_url: str, name: str, **overrides):
+    """An app on a database of its own, migrated to head, for tests whose sessions
+    commit for real (concurrency): the rollback-per-test session cannot host them."""
+    from flask_migrate import upgrade
+
+    app = make_app(databases.create(name), redis_url, **overrides)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        from app.extensions import db
+
+        db.engine.dispose()
 
 
 def make_app(database_url: str, redis_url: str, **overrides):
@@ -186,8 +203,6 @@ class StatementCounter:
 @pytest.fixture
 def count_statements(app, db_session):
     """Counts SQL statements run inside the `with` block."""
-    from contextlib import contextmanager
-
     from app.extensions import db
 
     @contextmanager

@@ -26,7 +26,7 @@ from app.crm.models import AddressType, Company, CompanyAddress, Lead, Note
 from app.crm.pipeline import STAGE_LABELS
 from app.errors import abort_with
 from app.extensions import db
-from app.htmx import is_htmx, render, toast
+from app.htmx import activity_changed, is_htmx, render, toast
 
 ADDRESS_TYPES = [(AddressType.BOTH.value, "Billing and shipping"), (AddressType.BILLING.value, "Billing"),
                  (AddressType.SHIPPING.value, "Shipping")]
@@ -105,6 +105,13 @@ def _company_addresses(company_id) -> list[CompanyAddress]:
         .order_by(CompanyAddress.created_at, CompanyAddress.id)))
 
 
+def _answer(response, message: str | None, level: str = "success"):
+    """A section's answer: a success changed something the timeline shows."""
+    if not message:
+        return response
+    return activity_changed(response, message) if level == "success" else toast(response, message, level)
+
+
 def _addresses_section(company: Company, *, status: int = 200, message: str | None = None,
                        level: str = "success", **ctx):
     ctx.setdefault("address_form", None)
@@ -114,7 +121,7 @@ def _addresses_section(company: Company, *, status: int = 200, message: str | No
         return _company_page(company.id, status=status, **ctx)
     response = render("crm/_addresses.html", company=company, addresses=_company_addresses(company.id),
                       status=status, **ctx)
-    return toast(response, message, level) if message else response
+    return _answer(response, message, level)
 
 
 @bp.get("/companies/<company_id>/addresses")
@@ -236,7 +243,7 @@ def _notes_section(company: Company, *, status: int = 200, message: str | None =
         ctx["note_form"] = _note_form(company.id, blank=True)
     response = render("crm/_notes.html", company=company, notes=noting.company_notes(company.id),
                       status=status, **ctx)
-    return toast(response, message) if message else response
+    return _answer(response, message)
 
 
 @bp.get("/companies/<company_id>/notes")

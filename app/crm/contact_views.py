@@ -1,6 +1,5 @@
 """The contact page (details, leads, activity) and merging two contacts."""
-from flask import abort, flash, redirect, request, url_for
-from flask_login import current_user
+from flask import abort, request, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -8,7 +7,7 @@ from app.auth.permissions import SALES, require
 from app.crm import bp, records
 from app.crm.models import Contact
 from app.crm.pipeline import STAGE_LABELS
-from app.crm.record_views import _uuid
+from app.crm.record_views import _uuid, merge_posted
 from app.extensions import db
 from app.htmx import render
 
@@ -51,17 +50,8 @@ def merge_contact(contact_id: str):
     contact = _contact_or_404(contact_id)
     other = db.session.get(Contact, _uuid(request.values["with"])) if request.values.get("with") else None
     if request.method == "POST":
-        if other is None:
-            abort(422)
-        try:
-            moved = records.merge_contacts(contact, other, actor=current_user)
-        except records.RecordError as exc:
-            flash(str(exc), "error")
-            return redirect(url_for("crm.merge_contact", contact_id=contact.id))
-        db.session.commit()
-        total = sum(moved.values())
-        flash(f"Merged. {total} related record{'s' if total != 1 else ''} moved to {contact.display_name}.",
-              "success")
-        return redirect(url_for("crm.contact", contact_id=contact.id))
+        return merge_posted(records.merge_contacts, contact, other, contact.display_name,
+                            again=url_for("crm.merge_contact", contact_id=contact.id),
+                            done=url_for("crm.contact", contact_id=contact.id))
     return render("crm/contact_merge.html", contact=contact, other=other,
                   candidates=[] if other else merge_candidates(contact))

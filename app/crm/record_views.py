@@ -176,6 +176,21 @@ def new_lead(company_id):
     return render("crm/lead_form.html", form=form, company=company, status=status)
 
 
+def merge_posted(merge, survivor, other, survivor_name: str, *, again: str, done: str):
+    """The confirmed merge of `other` into `survivor` (companies or contacts)."""
+    if other is None:
+        abort(422)
+    try:
+        moved = merge(survivor, other, actor=current_user)
+    except records.RecordError as exc:
+        flash(str(exc), "error")
+        return redirect(again)
+    db.session.commit()
+    total = sum(moved.values())
+    flash(f"Merged. {total} related record{'s' if total != 1 else ''} moved to {survivor_name}.", "success")
+    return redirect(done)
+
+
 @bp.route("/companies/<company_id>/merge", methods=["GET", "POST"])
 @require(SALES)
 def merge_company(company_id):
@@ -183,17 +198,9 @@ def merge_company(company_id):
     company = _company_or_404(company_id)
     other = db.session.get(Company, _uuid(request.values["with"])) if request.values.get("with") else None
     if request.method == "POST":
-        if other is None:
-            abort(422)
-        try:
-            moved = records.merge_companies(company, other, actor=current_user)
-        except records.RecordError as exc:
-            flash(str(exc), "error")
-            return redirect(url_for("crm.merge_company", company_id=company.id))
-        db.session.commit()
-        total = sum(moved.values())
-        flash(f"Merged. {total} related record{'s' if total != 1 else ''} moved to {company.name}.", "success")
-        return redirect(url_for("crm.company", company_id=company.id))
+        return merge_posted(records.merge_companies, company, other, company.name,
+                            again=url_for("crm.merge_company", company_id=company.id),
+                            done=url_for("crm.company", company_id=company.id))
     candidates = db.session.scalars(
         select(Company).where(Company.id != company.id,
                               Company.name.op("%")(company.name) | (Company.normalized_name == company.normalized_name))

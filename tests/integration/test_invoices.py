@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.auth.models import UserRole
-from tests.conftest import make_app
+from tests.conftest import committing_app
 from tests.factories import csrf_token, login
 
 
@@ -136,12 +136,8 @@ def test_a_lead_of_another_company_is_refused(db_session, company, rep, factory)
 @pytest.fixture(scope="module")
 def numbering_app(databases, redis_url):
     """A database of its own: the concurrent creators commit for real."""
-    from flask_migrate import upgrade
-
-    app = make_app(databases.create("crm_invoice_numbers"), redis_url)
-    with app.app_context():
-        upgrade()
-    return app
+    with committing_app(databases, redis_url, "crm_invoice_numbers") as app:
+        yield app
 
 
 def test_concurrent_creation_has_no_duplicates_and_no_gaps(numbering_app):

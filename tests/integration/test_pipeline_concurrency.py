@@ -15,21 +15,13 @@ import sqlalchemy as sa
 
 from app.auth.models import UserRole
 from app.crm.models import LeadStage
-from tests.conftest import make_app
+from tests.conftest import committing_app
 
 
 @pytest.fixture(scope="module")
 def moves_app(databases, redis_url):
-    from flask_migrate import upgrade
-
-    app = make_app(databases.create("crm_board_moves"), redis_url)
-    with app.app_context():
-        upgrade()
-    yield app
-    with app.app_context():
-        from app.extensions import db
-
-        db.engine.dispose()
+    with committing_app(databases, redis_url, "crm_board_moves") as app:
+        yield app
 
 
 def recount(session) -> dict:

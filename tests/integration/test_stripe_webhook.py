@@ -16,7 +16,7 @@ from app.activity.models import Activity
 from app.billing.models import InvoiceStatus, Payment
 from app.integrations.sandbox_checkout import encode_event, stripe_signature
 from app.webhooks.models import WebhookEvent
-from tests.conftest import make_app
+from tests.conftest import committing_app
 from tests.integration.test_payments import make_invoice, payments_of, work_all
 
 SECRET = "whsec_test_0123456789abcdef"
@@ -172,17 +172,9 @@ def test_unknown_invoice_and_other_event_types(client, factory, db_session, secr
 
 @pytest.fixture(scope="module")
 def committed_app(databases, redis_url):
-    from flask_migrate import upgrade
-
     # (no RATELIMIT_ENABLED=False: Flask-Limiter's one limiter would stay off for every later test)
-    app = make_app(databases.create("crm_webhook_race"), redis_url, STRIPE_WEBHOOK_SECRET=SECRET)
-    with app.app_context():
-        upgrade()
-    yield app
-    with app.app_context():
-        from app.extensions import db
-
-        db.engine.dispose()
+    with committing_app(databases, redis_url, "crm_webhook_race", STRIPE_WEBHOOK_SECRET=SECRET) as app:
+        yield app
 
 
 def test_five_concurrent_replays_of_every_event_make_one_payment(committed_app):
