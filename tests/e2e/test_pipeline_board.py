@@ -102,3 +102,41 @@ def _shot(name: str):
     out = Path(__file__).resolve().parents[2] / "test-results"
     out.mkdir(exist_ok=True)
     return out / name
+
+
+def test_the_lead_page_timeline_follows_what_the_rep_does(live_app, live_server, page):
+    """Stage menu, note and tag on the lead page: each shows in the timeline at once."""
+    from app.crm.models import Tag, TagCategory
+    from app.extensions import db
+
+    email, leads = seed(live_app)
+    with live_app.app_context():
+        if db.session.query(Tag).filter_by(slug="e2e-callback").first() is None:
+            db.session.add(Tag(slug="e2e-callback", name="E2E callback", category=TagCategory.CUSTOM))
+            db.session.commit()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password", exact=True).fill("board pass 123")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server}/pipeline")
+    page.goto(f"{live_server}/leads/{leads['Drag Towing']}")
+    timeline = page.locator(".timeline li")
+    expect(page.locator(".timeline")).not_to_contain_text("Loading activity")  # loaded after the page
+
+    page.get_by_label("Move to").select_option("LOST")
+    page.get_by_role("button", name="Move", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("Say why this lead is lost.")
+    page.get_by_label("Move to").select_option("QUOTED")
+    page.get_by_role("button", name="Move", exact=True).click()
+    expect(timeline.first).to_contain_text("from New lead to Quoted")
+    expect(page.locator("#lead-summary .badge").first).to_have_text("Quoted")
+
+    page.get_by_label("Note").fill("Wants three trucks on trial first")
+    page.get_by_role("button", name="Add note").click()
+    expect(timeline.first).to_contain_text("Note: Wants three trucks on trial first")
+    expect(page.get_by_label("Note")).to_have_value("")
+
+    page.get_by_label("Tag to add").select_option("e2e-callback")
+    page.get_by_role("button", name="Add tag").click()
+    expect(timeline.first).to_contain_text("Tagged E2E callback")
+    page.screenshot(path=str(_shot("lead-page-live-timeline.png")), full_page=True)
