@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.crm.models import Company, Lead, LeadTag, Task
+from app.crm.models import Company, Lead, LeadTag, Note, Task
 from app.extensions import db
 
 
@@ -119,7 +119,7 @@ def lead_detail(lead_id: uuid.UUID) -> Lead | None:
             joinedload(Lead.score),
             selectinload(Lead.tags),
             selectinload(Lead.tasks).joinedload(Task.assigned_to),
-            selectinload(Lead.notes),
+            selectinload(Lead.notes).joinedload(Note.author),
         )
     )
 

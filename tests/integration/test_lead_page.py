@@ -111,3 +111,32 @@ def test_notes_from_the_lead_page(app, client, db_session, factory):
     (note,) = db_session.scalars(select(Note).where(Note.lead_id == lead.id)).all()
     assert note.company_id == lead.company_id
     assert len(activities(db_session, lead, "note.added")) == 1
+
+
+def test_the_lead_page_reads_a_constant_few_statements(app, client, db_session, factory, count_statements):
+    from app.auth.models import UserRole
+    from app.crm.models import LeadTag, Tag, TagCategory, Task
+
+    rep = factory.user()
+    lead = factory.lead()
+    login(client, rep)
+    client.get(f"/leads/{lead.id}")  # warm-up: first-request work
+    db_session.expire_all()  # (as a new request finds it: nothing loaded)
+    assert lead.id
+    with count_statements() as few:
+        assert client.get(f"/leads/{lead.id}").status_code == 200
+    for i in range(4):  # notes by other, inactive authors (no other query loads them); tasks; tags
+        author = factory.user(UserRole.REP)
+        author.is_active = False
+        db_session.add(Note(company_id=lead.company_id, lead_id=lead.id, author_id=author.id, body=f"n{i}"))
+        db_session.add(Task(lead_id=lead.id, company_id=lead.company_id, title=f"t{i}"))
+        db_session.add(Tag(slug=f"page-{i}", name=f"Page {i}", category=TagCategory.CUSTOM))
+        db_session.flush()
+        db_session.add(LeadTag(lead_id=lead.id, tag_slug=f"page-{i}", applied_by="test"))
+    db_session.flush()
+    db_session.expire_all()
+    assert lead.id  # (reloaded outside the count)
+    with count_statements() as many:
+        page = client.get(f"/leads/{lead.id}")
+    assert page.status_code == 200 and "n3" in page.get_data(as_text=True)
+    assert many.count == few.count, "\n".join(s[:120] for s in many.statements)
