@@ -104,6 +104,7 @@ def company_detail(company_id: uuid.UUID) -> Company | None:
             selectinload(Company.contacts),
             selectinload(Company.addresses),
             selectinload(Company.leads).joinedload(Lead.contact),
+            selectinload(Company.notes).joinedload(Note.author),
             joinedload(Company.assigned_rep),
         )
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from app.activity.models import Activity
@@ -139,4 +140,36 @@ def test_the_lead_page_reads_a_constant_few_statements(app, client, db_session, 
     with count_statements() as many:
         page = client.get(f"/leads/{lead.id}")
     assert page.status_code == 200 and "n3" in page.get_data(as_text=True)
+    assert many.count == few.count, "\n".join(s[:120] for s in many.statements)
+
+
+@pytest.mark.parametrize("page", ["company", "contact"])
+def test_company_and_contact_pages_read_a_constant_few_statements(app, client, db_session, factory,
+                                                                 count_statements, page):
+    from app.auth.models import UserRole
+
+    company = factory.company()
+    person = factory.contact(company)
+    factory.lead(company=company, contact=person)
+    url = f"/companies/{company.id}" if page == "company" else f"/contacts/{person.id}"
+    login(client, factory.user())
+    client.get(url)  # warm-up: first-request work
+
+    def measure():
+        db_session.expire_all()  # as a new request finds it: nothing loaded
+        assert company.id and person.id
+        with count_statements() as counter:
+            assert client.get(url).status_code == 200
+        return counter
+
+    few = measure()
+    for i in range(4):
+        other = factory.contact(company)
+        factory.lead(company=company, contact=other)
+        factory.lead(company=company, contact=person)
+        author = factory.user(UserRole.REP)
+        author.is_active = False
+        db_session.add(Note(company_id=company.id, author_id=author.id, body=f"n{i}"))
+    db_session.flush()
+    many = measure()
     assert many.count == few.count, "\n".join(s[:120] for s in many.statements)
