@@ -241,6 +241,12 @@ SCENARIOS: list[Scenario] = [
         floor=lambda ctx: [(COMPANIES_SEARCH, _search_params(ctx))],
     ),
     Scenario(
+        "GET /search?q=<misspelled name> (header)",
+        lambda ctx: ctx.client.get("/search", query_string={"q": ctx.misspelled_company},
+                                   headers={"HX-Request": "true"}),
+        floor=lambda ctx: [(COMPANIES_SEARCH, _search_params(ctx))],
+    ),
+    Scenario(
         "GET /leads/<busy lead>",
         lambda ctx: ctx.client.get(f"/leads/{ctx.busy_lead_id}"),
         floor=lambda ctx: [(sql, {"lead_id": ctx.busy_lead_id}) for sql in LEAD_DETAIL],

@@ -65,12 +65,9 @@ def companies_page(filters: CompanyFilters, after: str | None, limit: int = 50) 
     if filters.industry:
         query = query.where(Company.industry == filters.industry)
     if filters.q:
-        from app.crm.search import company_name_matches, lenient_word_similarity
+        from app.crm.search import find_companies
 
-        lenient_word_similarity(filters.q)
-        where, order = company_name_matches(filters.q)
-        rows = db.session.scalars(query.where(where).order_by(*order, Company.name).limit(limit)).all()
-        return CompanyPage(list(rows), None)
+        return CompanyPage(find_companies(filters.q, query, limit), None)
     column, descending = COMPANY_SORTS[filters.sort]
     if after:
         raw, _, ident = after.rpartition("|")
