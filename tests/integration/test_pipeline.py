@@ -297,3 +297,23 @@ def test_a_misspelled_name_ranks_the_closest_company_first(db_session, factory):
     results = searching.search("Ganies Electricians")
     # every one shares the word "Electricians"; the whole name decides
     assert results.companies[0].id == meant.id
+
+
+def test_the_companies_list_search_keeps_its_filters_in_both_passes(app, client, db_session, factory):
+    from app.crm.models import CompanyStatus
+
+    lead_one = factory.company(name="Gaines Electricians")
+    customer = factory.company(name="Gaines Electricians Co", status=CompanyStatus.CUSTOMER)
+    long_name = factory.company(name="Brooks Plumbing & Drain of Tucson Inc.", status=CompanyStatus.CUSTOMER)
+    login(client, factory.user())
+
+    def names(**args):
+        html = client.get("/companies", query_string=args).get_data(as_text=True)
+        return {c.name for c in (lead_one, customer, long_name) if f"/companies/{c.id}" in html}
+
+    # a close whole name: the first pass
+    assert names(q="Ganies Electricians") >= {"Gaines Electricians", "Gaines Electricians Co"}
+    assert names(q="Ganies Electricians", status="CUSTOMER") == {"Gaines Electricians Co"}
+    # a misspelled word of a long name: the lenient pass, filtered the same way
+    assert names(q="Brroks", status="CUSTOMER") == {"Brooks Plumbing & Drain of Tucson Inc."}
+    assert names(q="Brroks", status="LEAD") == set()
