@@ -97,7 +97,7 @@ SELECT l.*, ct.full_name, ct.email, co.name AS company_name, rep.first_name, rep
         WHERE lt.lead_id = l.id AND lt.removed_at IS NULL) AS tags
 FROM unnest(enum_range(NULL::lead_stage)) AS s(stage)
 CROSS JOIN LATERAL (SELECT * FROM leads WHERE leads.stage = s.stage
-                    ORDER BY updated_at DESC, id DESC LIMIT {_BOARD_PAGE_SIZE + 1}) AS l
+                    ORDER BY last_activity_at DESC, id DESC LIMIT {_BOARD_PAGE_SIZE + 1}) AS l
 JOIN contacts ct ON ct.id = l.contact_id
 LEFT JOIN companies co ON co.id = l.company_id
 LEFT JOIN users rep ON rep.id = co.assigned_rep_id

@@ -3,7 +3,7 @@
 A constant number of statements whatever the number of leads or stages:
 1. counts and revenue per stage (one GROUP BY),
 2. the first N cards of every stage (one UNION ALL of per-stage index scans on
-   ix_leads_stage_updated_at_id, the LATERAL-style top-N) with company,
+   ix_leads_stage_last_activity_at_id, the LATERAL-style top-N) with company,
    contact, score, rep and active tags (an array subquery per card) joined.
 """
 from __future__ import annotations
@@ -88,7 +88,7 @@ class Card:
     contact_name: str | None
     units: int | None
     revenue: Decimal | None
-    updated_at: datetime
+    last_activity_at: datetime
     stage_changed_at: datetime
     quality: int | None
     engagement: int | None
@@ -143,7 +143,7 @@ def column_totals(filters: BoardFilters, user_id=None, stages=None) -> dict[Lead
 
 
 def encode_cursor(card: Card) -> str:
-    return f"{card.updated_at.isoformat()}|{card.id}"
+    return f"{card.last_activity_at.isoformat()}|{card.id}"
 
 
 def _decode_cursor(cursor: str | None):
@@ -162,7 +162,7 @@ def display_name(full, first, last, email, phone) -> str:
 
 # The lead columns a card needs: a move's UPDATE returns these, so its answer reads
 # the card in the same statement (see card_select).
-CARD_LEAD_COLUMNS = ("id", "stage", "estimated_units", "estimated_revenue", "updated_at",
+CARD_LEAD_COLUMNS = ("id", "stage", "estimated_units", "estimated_revenue", "last_activity_at",
                      "stage_changed_at", "company_id", "contact_id")
 
 
@@ -173,7 +173,7 @@ def card_select(leads=None):
     tags = (select(func.array_agg(aggregate_order_by(LeadTag.tag_slug, LeadTag.applied_at)))
             .where(LeadTag.lead_id == leads.c.id, LeadTag.removed_at.is_(None)).scalar_subquery())
     return (select(leads.c.id, leads.c.stage, leads.c.estimated_units, leads.c.estimated_revenue,
-                   leads.c.updated_at, leads.c.stage_changed_at, Company.name, Contact.full_name,
+                   leads.c.last_activity_at, leads.c.stage_changed_at, Company.name, Contact.full_name,
                    Contact.first_name, Contact.last_name, Contact.email, Contact.phone_e164,
                    LeadScore.quality_score, LeadScore.engagement_score, User.first_name, User.last_name, tags)
             .select_from(leads)
@@ -184,14 +184,14 @@ def card_select(leads=None):
 
 
 def card_from_row(row, now: datetime, stale_days: int) -> Card:
-    (lead_id, stage, units, revenue, updated, changed, company_name, full, first, last, email,
+    (lead_id, stage, units, revenue, active, changed, company_name, full, first, last, email,
      phone, quality, engagement, rep_first, rep_last, tag_slugs) = row
     contact = display_name(full, first, last, email, phone)
     days = max(0, (now - changed).days)
     return Card(
         id=lead_id, stage=stage, name=company_name or contact,
         contact_name=contact if company_name else None, units=units, revenue=revenue,
-        updated_at=updated, stage_changed_at=changed, quality=quality, engagement=engagement,
+        last_activity_at=active, stage_changed_at=changed, quality=quality, engagement=engagement,
         rep_name=f"{rep_first} {rep_last}" if rep_first else None,
         rep_initials=(rep_first[:1] + (rep_last or "")[:1]).upper() if rep_first else None,
         tags=tag_slugs or [], days_in_stage=days,
@@ -202,7 +202,7 @@ def _cards(stage_queries, now: datetime, stale_days: int) -> list[Card]:
     """The cards of the leads the per-stage queries pick (one UNION ALL)."""
     rows = db.session.execute(
         card_select().where(Lead.id.in_(union_all(*stage_queries).scalar_subquery()))
-        .order_by(Lead.updated_at.desc(), Lead.id.desc())).all()
+        .order_by(Lead.last_activity_at.desc(), Lead.id.desc())).all()
     return [card_from_row(row, now, stale_days) for row in rows]
 
 
@@ -211,9 +211,10 @@ def _stage_page(stage: LeadStage, filters, user_id, after=None, limit=PAGE_SIZE)
     position = _decode_cursor(after)
     if position:
         stamp, ident = position
-        query = query.where(or_(Lead.updated_at < stamp, and_(Lead.updated_at == stamp, Lead.id < ident)))
+        query = query.where(or_(Lead.last_activity_at < stamp,
+                                and_(Lead.last_activity_at == stamp, Lead.id < ident)))
     query = apply_filters(query, filters, user_id)
-    return query.order_by(Lead.updated_at.desc(), Lead.id.desc()).limit(limit + 1)
+    return query.order_by(Lead.last_activity_at.desc(), Lead.id.desc()).limit(limit + 1)
 
 
 def _page(column: Column) -> Column:

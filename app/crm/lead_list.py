@@ -17,12 +17,12 @@ from app.extensions import db
 PAGE_SIZE = 50
 # sort key -> (column expression, descending?)
 SORTS = {
-    "updated": (Lead.updated_at, True),
+    "activity": (Lead.last_activity_at, True),
     "created": (Lead.created_at, True),
     "revenue": (func.coalesce(Lead.estimated_revenue, -1), True),
     "stage_age": (Lead.stage_changed_at, False),  # longest in stage first
 }
-DEFAULT_SORT = "updated"
+DEFAULT_SORT = "activity"
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Row:
     revenue: Decimal | None
     rep_name: str | None
     days_in_stage: int
-    updated_at: datetime
+    last_activity_at: datetime
 
 
 @dataclass
@@ -84,7 +84,7 @@ def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> L
     sort_value = column.label("sort_value")
     stmt = (
         select(Lead.id, Lead.stage, Lead.source, Lead.estimated_units, Lead.estimated_revenue,
-               Lead.stage_changed_at, Lead.updated_at, Company.name, Contact.full_name, Contact.first_name,
+               Lead.stage_changed_at, Lead.last_activity_at, Company.name, Contact.full_name, Contact.first_name,
                Contact.last_name, Contact.email, Contact.phone_e164, User.first_name, User.last_name, sort_value)
         .select_from(Lead)
         .join(Contact, Contact.id == Lead.contact_id)
@@ -107,12 +107,12 @@ def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> L
     order = (column.desc(), Lead.id.desc()) if descending else (column.asc(), Lead.id.asc())
     rows = db.session.execute(stmt.order_by(*order).limit(PAGE_SIZE + 1)).all()
     page = LeadPage()
-    for (lead_id, stage, source, units, revenue, changed, updated, company, full, first, last, email,
+    for (lead_id, stage, source, units, revenue, changed, active, company, full, first, last, email,
          phone, rep_first, rep_last, _value) in rows[:PAGE_SIZE]:
         contact = board.display_name(full, first, last, email, phone)
         page.rows.append(Row(lead_id, company or contact, contact if company else None, stage, source, units,
                              revenue, f"{rep_first} {rep_last}" if rep_first else None,
-                             max(0, (now - changed).days), updated))
+                             max(0, (now - changed).days), active))
     if len(rows) > PAGE_SIZE:
         last = rows[PAGE_SIZE - 1]
         value = last[-1]

@@ -255,10 +255,10 @@ class Lead(db.Model):
     """A pipeline pursuit: requires a contact, optionally tied to a company."""
 
     __tablename__ = "leads"
-    # The board takes the most recently touched leads of each stage: one index
+    # The board takes the most recently active leads of each stage: one index
     # range scan per column (see app/crm/board.py).
     __table_args__ = (
-        Index("ix_leads_stage_updated_at_id", "stage", desc("updated_at"), desc("id")),
+        Index("ix_leads_stage_last_activity_at_id", "stage", desc("last_activity_at"), desc("id")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -292,6 +292,9 @@ class Lead(db.Model):
     updated_at: Mapped[datetime] = updated_at()
     # Not in the spec: when `stage` last changed (days in stage, the stale flag).
     stage_changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # The newest activity's occurred_at (a trigger on activities keeps it; migration 0008):
+    # the board's order.
+    last_activity_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     company: Mapped[Company | None] = relationship(back_populates="leads")
     contact: Mapped[Contact] = relationship(back_populates="leads")

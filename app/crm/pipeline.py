@@ -165,7 +165,8 @@ def _move_statement(leaving_won: bool, leaving_lost: bool, target: LeadStage, re
     building this construct costs more than running it)."""
     leads, companies, activities = Lead.__table__, Company.__table__, Activity.__table__
     now = bindparam("now", type_=DateTime(timezone=True))
-    values = {"stage": bindparam("to_stage", type_=leads.c.stage.type), "stage_changed_at": now, "updated_at": now}
+    values = {"stage": bindparam("to_stage", type_=leads.c.stage.type), "stage_changed_at": now, "updated_at": now,
+              "last_activity_at": now}  # (its activity's time: the activities trigger has nothing to do)
     if leaving_won:
         values["won_at"] = None
     if leaving_lost:

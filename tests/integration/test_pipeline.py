@@ -317,3 +317,35 @@ def test_the_companies_list_search_keeps_its_filters_in_both_passes(app, client,
     # a misspelled word of a long name: the lenient pass, filtered the same way
     assert names(q="Brroks", status="CUSTOMER") == {"Brooks Plumbing & Drain of Tucson Inc."}
     assert names(q="Brroks", status="LEAD") == set()
+
+
+def test_columns_order_by_recent_activity_and_an_old_event_does_not_reorder(db_session, factory):
+    from app.activity.services import record
+
+    rep = factory.user()
+    quiet, busy = factory.lead(stage=LeadStage.HOT), factory.lead(stage=LeadStage.HOT)
+    db_session.flush()
+    quiet.estimated_units = 99  # an edit of the row itself is not activity
+    db_session.flush()
+    record("call.logged", "Called: interested", actor=rep, lead=busy)
+    db_session.flush()
+    db_session.expire_all()
+
+    def hot_ids():
+        (hot,) = [c for c in board.board(board.BoardFilters()) if c.stage is LeadStage.HOT]
+        return [c.id for c in hot.cards if c.id in (quiet.id, busy.id)]
+
+    assert hot_ids() == [busy.id, quiet.id]
+    stamp = busy.last_activity_at
+    record("email.sent", "Backfilled from Gmail", lead=busy, occurred_at=datetime.now(UTC) - timedelta(days=30))
+    record("note.added", "Note: old", lead=quiet, occurred_at=datetime.now(UTC) - timedelta(days=30))
+    db_session.flush()
+    db_session.expire_all()
+    assert busy.last_activity_at == stamp and hot_ids() == [busy.id, quiet.id]
+    # a move is activity too: the moved lead leads its new column
+    move_lead_to_stage(quiet.id, "QUALIFIED", actor=rep)
+    move_lead_to_stage(busy.id, "QUALIFIED", actor=rep)
+    move_lead_to_stage(quiet.id, "HOT", actor=rep)
+    move_lead_to_stage(quiet.id, "QUALIFIED", actor=rep)
+    (qualified,) = [c for c in board.board(board.BoardFilters()) if c.stage is LeadStage.QUALIFIED]
+    assert [c.id for c in qualified.cards if c.id in (quiet.id, busy.id)] == [quiet.id, busy.id]

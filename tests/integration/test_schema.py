@@ -127,7 +127,7 @@ def test_only_known_extra_columns(engine):
         f"{t}.{c}" for t, cols in live.items() if t in SPEC_TABLES for c in cols
         if c not in SPEC_TABLES[t]
     }
-    assert extras == {"users.session_version", "leads.stage_changed_at"}
+    assert extras == {"users.session_version", "leads.stage_changed_at", "leads.last_activity_at"}
 
 
 def test_uniques_indexes_and_foreign_keys_of_the_spec(engine):
