@@ -112,6 +112,12 @@ _stale_cache: tuple[float, int] | None = None
 STALE_CACHE_SECONDS = 60
 
 
+def forget_stale_after_days() -> None:
+    """This process reads the setting again on the next board (after a change)."""
+    global _stale_cache
+    _stale_cache = None
+
+
 def stale_after_days() -> int:
     """The setting, read at most once a minute per process (every board load needs it)."""
     import time

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import ColorField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from app.crm.models import TagCategory
 
@@ -28,3 +28,9 @@ class TagEditForm(FlaskForm):
 class TagForm(TagEditForm):
     category = SelectField("Category", choices=[(c.value, c.value.title()) for c in TagCategory],
                            default=TagCategory.CUSTOM.value)
+
+
+class PipelineForm(FlaskForm):
+    stale_after_days = IntegerField("Flag a lead as stale after this many days in one stage", validators=[
+        InputRequired(message="Enter a number of days."),  # (DataRequired would call 0 missing)
+        NumberRange(min=1, max=365, message="Use a number of days from 1 to 365.")])

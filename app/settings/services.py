@@ -1,5 +1,5 @@
-"""Reference data an administrator maintains: the dropdown lists (taxonomy values)
-and the tag catalog.
+"""Reference data an administrator maintains: the dropdown lists (taxonomy values),
+the tag catalog and the pipeline's stale threshold.
 
 Every change records an activity with the state before and after it. Services
 flush; the caller commits. Deleting a tag is `app.crm.tags.delete_tag`.
@@ -181,6 +181,33 @@ def recent_changes(activity_types: tuple[str, ...], limit: int = 8) -> list[Acti
 # -------------------------------------------------------------------- tag catalog
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+STALE_DAYS_RANGE = (1, 365)
+
+
+def set_stale_after_days(days: int, *, actor) -> bool:
+    """After how many days in one stage a lead is flagged stale on the board. Returns
+    whether it changed. Other processes see it within a minute (the board caches it)."""
+    from app.crm import board
+    from app.settings.models import Setting
+
+    low, high = STALE_DAYS_RANGE
+    if not low <= days <= high:
+        raise SettingsError(f"Use a number of days from {low} to {high}.", "stale_after_days")
+    setting = db.session.scalar(select(Setting).where(Setting.key == board.STALE_SETTING))
+    before = setting.value if setting else None
+    if before == days:
+        return False
+    if setting is None:
+        setting = Setting(key=board.STALE_SETTING)
+        db.session.add(setting)
+    setting.value = days
+    db.session.flush()
+    record("settings.changed", f"Leads are now stale after {days} days in a stage", actor=actor,
+           detail={"key": board.STALE_SETTING, "before": before, "after": days})
+    board.forget_stale_after_days()
+    return True
 
 
 def slugify(name: str) -> str:

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.htmx import is_htmx, render, toast
 from app.settings import bp
 from app.settings import services as reference
-from app.settings.forms import MoveForm, TagEditForm, TagForm, TaxonomyValueForm
+from app.settings.forms import MoveForm, PipelineForm, TagEditForm, TagForm, TaxonomyValueForm
 
 
 def _user_or_404(user_id: str) -> User:
@@ -31,6 +31,26 @@ def _user_or_404(user_id: str) -> User:
 @require(SETTINGS)
 def index():
     return render("settings/index.html")
+
+
+@bp.route("/pipeline", methods=["GET", "POST"])
+@require(SETTINGS)
+def pipeline():
+    from app.crm.board import stale_after_days
+
+    form = PipelineForm() if request.method == "POST" else PipelineForm(data={"stale_after_days": stale_after_days()})
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                changed = reference.set_stale_after_days(form.stale_after_days.data, actor=current_user)
+            except reference.SettingsError as exc:
+                form.stale_after_days.errors.append(str(exc))
+            else:
+                db.session.commit()
+                flash("Saved." if changed else "Nothing changed.", "success")
+                return redirect(url_for("settings.pipeline"))
+        return render("settings/pipeline.html", form=form, status=422)
+    return render("settings/pipeline.html", form=form)
 
 
 def _users_page(form: InviteForm, *, invite_link: str | None = None, status: int = 200):

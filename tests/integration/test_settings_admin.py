@@ -65,11 +65,13 @@ def test_only_admins_manage_lists_and_tags(client, app, db_session, factory, rol
                         ("post", f"/settings/lists/values/{vendor.id}/move"),
                         ("post", f"/settings/lists/values/{vendor.id}/deactivate"),
                         ("post", "/settings/tags"), ("get", f"/settings/tags/{tag.id}/edit"),
+                        ("get", "/settings/pipeline"), ("post", "/settings/pipeline"),
                         ("post", f"/settings/tags/{tag.id}/deactivate"), ("post", f"/settings/tags/{tag.id}/delete")]:
         if method == "get":
             response = client.get(url)
         else:
-            response = post(client, app, url, {"value": "Hacked", "direction": "up", "name": "Hacked"})
+            response = post(client, app, url, {"value": "Hacked", "direction": "up", "name": "Hacked",
+                                               "stale_after_days": "2"})
         assert response.status_code == 403, url
     assert values_of(db_session, TaxonomyType.VENDOR) == before
     assert db_session.get(Tag, tag.id).is_active
@@ -318,3 +320,47 @@ def test_deactivate_reactivate_and_delete(client, app, db_session, admin, factor
     assert post(client, app, f"/settings/tags/{unused_id}/delete").status_code == 303
     assert db_session.get(Tag, unused_id) is None
     assert [a.activity_type for a in activities(db_session, "tag.deleted")] == ["tag.deleted"]
+
+
+# ------------------------------------------------------------------ pipeline
+
+
+@pytest.fixture
+def fresh_stale_cache():
+    from app.crm import board
+
+    board.forget_stale_after_days()
+    yield
+    board.forget_stale_after_days()  # the test's setting is rolled back: so is the cache
+
+
+def test_the_stale_threshold_is_set_in_settings_and_flags_the_board(client, app, db_session, admin, factory,
+                                                                    fresh_stale_cache):
+    from datetime import UTC, datetime, timedelta
+
+    from app.crm import board
+    from app.crm.models import LeadStage
+
+    lead = factory.lead(stage=LeadStage.HOT)
+    lead.stage_changed_at = datetime.now(UTC) - timedelta(days=10)
+    db_session.flush()
+    assert "Pipeline" in client.get("/settings/").get_data(as_text=True)
+
+    def stale() -> bool:
+        (card,) = [c for col in board.board(board.BoardFilters()) for c in col.cards if c.id == lead.id]
+        return card.stale
+
+    for bad, message in (("0", "from 1 to 365"), ("400", "from 1 to 365"), ("ten", "Not a valid integer")):
+        response = post(client, app, "/settings/pipeline", {"stale_after_days": bad})
+        assert response.status_code == 422 and message in response.get_data(as_text=True), bad
+    assert not activities(db_session, "settings.changed")
+
+    assert post(client, app, "/settings/pipeline", {"stale_after_days": "30"}).status_code == 302
+    assert not stale()
+    assert post(client, app, "/settings/pipeline", {"stale_after_days": "7"}).status_code == 302
+    assert stale()
+    assert 'value="7"' in client.get("/settings/pipeline").get_data(as_text=True)
+    assert [a.detail["after"] for a in activities(db_session, "settings.changed")] == [30, 7]
+    # the same value again: nothing to record
+    assert post(client, app, "/settings/pipeline", {"stale_after_days": "7"}).status_code == 302
+    assert len(activities(db_session, "settings.changed")) == 2
