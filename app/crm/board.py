@@ -17,7 +17,16 @@ from sqlalchemy import and_, exists, func, or_, select, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.auth.models import User
-from app.crm.models import Company, Contact, Lead, LeadScore, LeadStage, LeadStageTotal, LeadTag
+from app.crm.models import (
+    Company,
+    Contact,
+    Lead,
+    LeadScore,
+    LeadStage,
+    LeadStageTotal,
+    LeadTag,
+    Tag,
+)
 from app.extensions import db
 from app.settings.models import Setting
 
@@ -176,7 +185,10 @@ def card_select(leads=None):
     """A SELECT of card rows from `leads`: the leads table, or a CTE with CARD_LEAD_COLUMNS
     (a move's UPDATE ... RETURNING). Company, contact, rep, score and active tags joined."""
     leads = Lead.__table__ if leads is None else leads
-    tags = (select(func.array_agg(aggregate_order_by(LeadTag.tag_slug, LeadTag.applied_at)))
+    # the tags' names, as the catalog spells them (a slug whose tag is gone shows as is)
+    tags = (select(func.array_agg(aggregate_order_by(func.coalesce(Tag.name, LeadTag.tag_slug),
+                                                     LeadTag.applied_at)))
+            .select_from(LeadTag).outerjoin(Tag, Tag.slug == LeadTag.tag_slug)
             .where(LeadTag.lead_id == leads.c.id, LeadTag.removed_at.is_(None)).scalar_subquery())
     return (select(leads.c.id, leads.c.stage, leads.c.estimated_units, leads.c.estimated_revenue,
                    leads.c.last_activity_at, leads.c.stage_changed_at, Company.name, Contact.full_name,
@@ -261,7 +273,6 @@ def moved_card(result, now: datetime | None = None) -> Card | None:
 def filter_choices() -> dict:
     """The board's filter dropdowns: reps, sources and tags in use."""
     from app.auth.models import UserRole
-    from app.crm.models import Tag
 
     reps = db.session.scalars(
         select(User).where(User.is_active.is_(True), User.role.in_([UserRole.REP, UserRole.ADMIN, UserRole.NICK]))

@@ -41,10 +41,10 @@ def _task_form(*, blank: bool) -> TaskForm:
     return form
 
 
-def _tag_form(lead) -> TagForm:
+def _tag_form(lead, catalog) -> TagForm:
     form = TagForm()
     applied = {t.tag_slug for t in queries.active_tags(lead)}
-    form.slug.choices = [(t.slug, t.name) for t in tagging.catalog() if t.is_active and t.slug not in applied]
+    form.slug.choices = [(t.slug, t.name) for t in catalog if t.is_active and t.slug not in applied]
     return form
 
 
@@ -60,8 +60,9 @@ def _lead_page(lead, block=None, *, status=200, task_form=None, tag_error=None, 
         lead_id = lead.id
         db.session.expire(lead)
         lead = queries.lead_detail(lead_id)
+    catalog = tagging.catalog()
     return render("crm/lead.html", block, lead=lead, tags=queries.active_tags(lead),
-                  tag_form=_tag_form(lead), task_form=task_form or _task_form(blank=True),
+                  tag_names={t.slug: t.name for t in catalog}, tag_form=_tag_form(lead, catalog), task_form=task_form or _task_form(blank=True),
                   tag_error=tag_error, stage_form=stage_form or _stage_form(lead), stage_error=stage_error,
                   note_form=note_form or NoteBodyForm(formdata=None, prefix="note"), labels=moves.STAGE_LABELS,
                   status=status)
@@ -77,7 +78,7 @@ def lead(lead_id: str):
 @require(SALES)
 def apply_tag(lead_id: str):
     lead = _lead_or_404(lead_id)
-    form = _tag_form(lead)
+    form = _tag_form(lead, tagging.catalog())
     if not form.validate_on_submit():
         return _lead_page(lead, "tags", status=422, tag_error="Pick a tag from the list.")
     tagging.apply_tag(lead, form.slug.data, actor=current_user)

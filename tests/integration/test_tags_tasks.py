@@ -78,7 +78,7 @@ def test_tag_endpoints(app, client, db_session, factory):
     lead = factory.lead()
     response = client.post(f"/leads/{lead.id}/tags", data={"slug": "interested", "csrf_token": csrf_token(client, app)},
                            headers={"HX-Request": "true"})
-    assert response.status_code == 200 and b"Remove tag interested" in response.data
+    assert response.status_code == 200 and b"Remove tag Interested" in response.data  # the name, not the slug
     bad = client.post(f"/leads/{lead.id}/tags", data={"slug": "no-such", "csrf_token": csrf_token(client, app)},
                       headers={"HX-Request": "true"})
     assert bad.status_code == 422 and b"Pick a tag" in bad.data
