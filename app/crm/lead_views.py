@@ -62,8 +62,8 @@ def _lead_page(lead, block=None, *, status=200, task_form=None, tag_error=None, 
         lead = queries.lead_detail(lead_id)
     catalog = tagging.catalog()
     return render("crm/lead.html", block, lead=lead, tags=queries.active_tags(lead),
-                  tag_names={t.slug: t.name for t in catalog}, tag_form=_tag_form(lead, catalog), task_form=task_form or _task_form(blank=True),
-                  tag_error=tag_error, stage_form=stage_form or _stage_form(lead), stage_error=stage_error,
+                  tag_names={t.slug: t.name for t in catalog}, tag_form=_tag_form(lead, catalog),
+                  task_form=task_form or _task_form(blank=True), tag_error=tag_error, stage_form=stage_form or _stage_form(lead), stage_error=stage_error,
                   note_form=note_form or NoteBodyForm(formdata=None, prefix="note"), labels=moves.STAGE_LABELS,
                   status=status)
 
