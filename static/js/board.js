@@ -5,6 +5,8 @@
 (function () {
   "use strict";
   var pending = null; // {card, from, index, stage} of the move awaiting an answer
+  var keyboardLead = null; // the lead last moved with its stage menu
+  var refocus = null; // ...whose menu gets the focus back once its card is re-rendered
 
   function moveForm(card) { return card.querySelector("form.move-form"); }
 
@@ -54,11 +56,29 @@
     pending = { card: card, from: card.parentNode,
                 index: Array.prototype.indexOf.call(card.parentNode.children, card),
                 stage: card.querySelector("[name=from_stage]").value };
+    keyboardLead = card.dataset.lead;
   }, true);
+
+  // After a keyboard move the card is re-rendered at the top of its new column: give
+  // the focus back to its stage menu, so the rep keeps their place.
+  function restoreFocus() {
+    if (!refocus) return;
+    var menu = document.getElementById("stage-" + refocus);
+    if (menu) { refocus = null; menu.focus(); }
+  }
+  document.addEventListener("leadMoved", function (evt) {
+    var moved = evt.detail && evt.detail.id;
+    if (moved && moved === keyboardLead) {
+      keyboardLead = null;
+      refocus = moved;
+      setTimeout(restoreFocus, 0); // in case the swap came before this event
+    }
+  });
 
   document.addEventListener("htmx:after:swap", function () {
     var board = document.getElementById("board");
     if (board) init(board);
+    restoreFocus();
     var dialog = document.querySelector("dialog[data-autoshow]");
     if (dialog && !dialog.open) {
       dialog.removeAttribute("data-autoshow");

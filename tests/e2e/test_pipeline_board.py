@@ -90,6 +90,8 @@ def test_drag_keyboard_and_lost_reason(live_app, live_server, page):
     menu.select_option("QUOTED")
     page.locator(f"#cards-QUOTED #lead-{leads['Keyboard HVAC']}").wait_for()
     assert count(page, "QUALIFIED") == 0 and count(page, "QUOTED") == 1
+    # the focus stays on the moved card's menu: the rep keeps their place
+    expect(page.get_by_label("Stage of Keyboard HVAC", exact=False)).to_be_focused()
 
     # the server agrees after a reload
     page.reload()
