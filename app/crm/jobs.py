@@ -15,6 +15,7 @@ NIGHTLY_JOB_ID = "crm-nightly-lead-scores"
 NIGHTLY_AT = time(3, 0)  # UTC
 MARKED_JOB_ID = "crm-score-marked-leads"
 MARKED_EVERY = timedelta(seconds=15)
+SCORING = "crm:leads-scoring"  # the marks being scored now (see score_marked_leads)
 
 
 def score_lead(lead_id: str) -> int:
@@ -26,20 +27,29 @@ def score_lead(lead_id: str) -> int:
 
 def score_marked_leads(reschedule: bool = True) -> int:
     """Rescore the leads whose activity changed (the set activity.record() fills),
-    then book the next run. A lead popped but not scored (crash) is rescored by
-    its next change or by the nightly run."""
+    then book the next run.
+
+    Nothing is lost if the worker dies: the marked set is renamed to a "scoring" set in
+    one atomic step (new marks start a fresh set), and a lead leaves the scoring set only
+    after its score is committed. A run first finishes what a crashed run left there.
+    Scoring twice is harmless (an upsert)."""
     from app.activity.services import LEADS_TO_SCORE
     from app.queue import redis_connection
 
     redis = redis_connection()
     total = 0
     try:
-        while True:
-            raw = redis.spop(LEADS_TO_SCORE, BATCH)
-            if not raw:
-                break
-            total += score_leads([uuid.UUID(m.decode() if isinstance(m, bytes) else m) for m in raw])
-            db.session.commit()
+        for _ in range(2):  # the leftovers of a crashed run, if any, then the new marks
+            if not redis.exists(SCORING):
+                if not redis.exists(LEADS_TO_SCORE):
+                    break
+                redis.rename(LEADS_TO_SCORE, SCORING)  # (this job is the only renamer)
+            members = sorted(redis.smembers(SCORING))
+            for start in range(0, len(members), BATCH):
+                chunk = members[start:start + BATCH]
+                total += score_leads([uuid.UUID(m.decode() if isinstance(m, bytes) else m) for m in chunk])
+                db.session.commit()
+                redis.srem(SCORING, *chunk)
     finally:
         if reschedule:
             schedule_marked_scoring()

@@ -39,3 +39,33 @@ def test_nightly_scores_every_lead_and_books_the_next_night(app, db_session, fac
     assert NIGHTLY_JOB_ID in get_queue("scoring").scheduled_job_registry.get_job_ids()
     assert score_all_leads() >= 3  # twice: upserts, no duplicates
     assert len(db_session.scalars(select(LeadScore.lead_id)).all()) == len(set(scored))
+
+
+def test_a_worker_dying_mid_batch_loses_no_mark(app, db_session, factory, monkeypatch):
+    from app.activity.services import LEADS_TO_SCORE
+    from app.crm import jobs
+
+    redis = redis_connection()
+    redis.delete(LEADS_TO_SCORE, jobs.SCORING)
+    first, second = factory.lead(), factory.lead()
+    record("call.logged", "Called", lead=first)
+    record("call.logged", "Called", lead=second)
+    db_session.commit()
+
+    def die(lead_ids):
+        raise SystemExit("worker killed")  # what a killed work-horse leaves behind
+
+    monkeypatch.setattr(jobs, "score_leads", die)
+    try:
+        jobs.score_marked_leads(reschedule=False)
+    except SystemExit:
+        pass
+    assert redis.scard(jobs.SCORING) == 2  # still there, in the scoring set
+    third = factory.lead()
+    record("call.logged", "Called", lead=third)  # a mark made after the crash
+    db_session.commit()
+    monkeypatch.undo()
+    assert jobs.score_marked_leads(reschedule=False) == 3  # the leftovers, then the new mark
+    assert redis.scard(jobs.SCORING) == 0 and redis.scard(LEADS_TO_SCORE) == 0
+    scored = set(db_session.scalars(select(LeadScore.lead_id)).all())
+    assert {first.id, second.id, third.id} <= scored
