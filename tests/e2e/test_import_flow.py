@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.auth.models import UserRole
+from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -102,11 +103,7 @@ def test_import_the_scrape_twice_creates_nothing_the_second_time(live_app, live_
     email = create_rep(live_app)
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.goto(f"{live_server}/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/pipeline")
+    sign_in(page, live_server, email, PASSWORD)
 
     before = company_count(live_app)
     first = import_once(page, live_server, live_app, shot_prefix="import-first")

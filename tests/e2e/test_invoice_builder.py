@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.auth.models import UserRole
+from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -59,11 +60,7 @@ def shot(page, name):
 
 def test_rep_builds_an_invoice_and_sees_live_totals(live_app, live_server, page):
     email, company_id, tag = seed(live_app)
-    page.goto(f"{live_server}/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password", exact=True).fill("invoice pass 123")
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/pipeline"))
+    sign_in(page, live_server, email, "invoice pass 123")
 
     page.goto(f"{live_server}/invoices/new?company_id={company_id}")
     page.get_by_role("button", name="Create draft invoice").click()

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.auth.models import UserRole
+from tests.e2e.conftest import sign_in
 from tests.integration.test_warehouse import iccid, imei
 
 pytestmark = pytest.mark.e2e
@@ -61,11 +62,7 @@ def seed(app):
 
 def test_packer_scans_packs_and_ships(live_app, live_server, page):
     email, order_id, imeis, iccids, company_id = seed(live_app)
-    page.goto(f"{live_server}/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password", exact=True).fill("packer pass 1")
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server}/warehouse")
+    sign_in(page, live_server, email, "packer pass 1", lands_on="/warehouse")
     page.screenshot(path=str(_shot("warehouse-queue.png")))
     page.get_by_role("link", name="Pack", exact=True).first.click()
     page.wait_for_url(f"{live_server}/warehouse/orders/{order_id}")
@@ -131,10 +128,7 @@ def test_packer_scans_packs_and_ships(live_app, live_server, page):
         rep_email, invoice_id = rep.email, str(order.invoice_id)
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"{live_server}/login")
-    page.get_by_label("E-mail").fill(rep_email)
-    page.get_by_label("Password", exact=True).fill("rep pass 1234")
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server}/pipeline")
+    sign_in(page, live_server, rep_email, "rep pass 1234")
     page.goto(f"{live_server}/companies/{company_id}")
     expect(page.locator("#company-devices")).to_contain_text("1Z999AA10123456784")
     page.goto(f"{live_server}/invoices/{invoice_id}")

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from app.auth.models import UserRole
 from app.billing.models import Invoice, InvoiceStatus, Payment
+from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -65,11 +66,7 @@ def test_customer_reads_signs_and_pays_the_link_from_the_outbox(live_app, live_s
     page = rep.new_page()
     page.set_default_timeout(10_000)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{live_server}/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/pipeline")
+    sign_in(page, live_server, email, PASSWORD)
     page.goto(f"{live_server}/invoices/{invoice_id}/sharing")
     page.get_by_role("button", name="Send", exact=True).click()
     expect(page.get_by_text("Sent to")).to_be_visible()

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.auth.models import UserRole
+from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -48,11 +49,7 @@ def count(page, stage):
 
 def test_drag_keyboard_and_lost_reason(live_app, live_server, page):
     email, leads = seed(live_app)
-    page.goto(f"{live_server}/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password", exact=True).fill("board pass 123")
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server}/pipeline")
+    sign_in(page, live_server, email, "board pass 123")
     page.goto(f"{live_server}/pipeline?mine=1")  # only this test's leads
     assert count(page, "NEW_LEAD") == 1 and count(page, "HOT") == 1
 
@@ -116,11 +113,7 @@ def test_the_lead_page_timeline_follows_what_the_rep_does(live_app, live_server,
         if db.session.query(Tag).filter_by(slug="e2e-callback").first() is None:
             db.session.add(Tag(slug="e2e-callback", name="E2E callback", category=TagCategory.CUSTOM))
             db.session.commit()
-    page.goto(f"{live_server}/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password", exact=True).fill("board pass 123")
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server}/pipeline")
+    sign_in(page, live_server, email, "board pass 123")
     page.goto(f"{live_server}/leads/{leads['Drag Towing']}")
     timeline = page.locator(".timeline li")
     expect(page.locator(".timeline")).not_to_contain_text("Loading activity")  # loaded after the page
