@@ -24,6 +24,7 @@ from app.crm import notes as noting
 from app.crm.forms import NoteBodyForm
 from app.crm.models import AddressType, Company, CompanyAddress, Lead, Note
 from app.crm.pipeline import STAGE_LABELS
+from app.crm.views import add_task_from, new_task_form
 from app.errors import abort_with
 from app.extensions import db
 from app.htmx import activity_changed, is_htmx, render, toast
@@ -85,10 +86,37 @@ def _get_or_404(model, ident: str):
     return row
 
 
-def _company_page(company_id, *, status: int, **ctx):
-    """The whole company page (no htmx), with one section's form open."""
+def _company_page(company_id, *, status: int = 200, **ctx):
+    """The whole company page, maybe with one section's form open (no htmx)."""
     company = queries.company_detail(company_id)
-    return render("crm/company.html", company=company, status=status, **ctx)
+    if company is None:
+        abort(404)
+    return render("crm/company.html", company=company, status=status, **_tasks_context(company), **ctx)
+
+
+@bp.get("/companies/<company_id>")
+@require(SALES)
+def company(company_id: str):
+    return _company_page(_uuid(company_id))
+
+
+# ------------------------------------------------------------------------ tasks
+
+def _tasks_context(company, form=None) -> dict:
+    return {"tasks": queries.company_tasks(company.id), "task_form": form or new_task_form(blank=True),
+            "task_url": url_for("crm.create_company_task", company_id=company.id), "section_id": "company-tasks"}
+
+
+@bp.post("/companies/<company_id>/tasks")
+@require(SALES)
+def create_company_task(company_id: str):
+    company = _get_or_404(Company, company_id)
+    form = new_task_form(blank=False)
+    if not form.validate_on_submit():
+        return render("crm/_tasks.html", status=422, **_tasks_context(company, form))
+    add_task_from(form, company=company)
+    db.session.commit()
+    return activity_changed(render("crm/_tasks.html", **_tasks_context(company)), "Task added")
 
 
 def _back_to_company(company_id, message: str):

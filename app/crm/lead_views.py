@@ -3,7 +3,6 @@ notes and activity timeline, and what a rep changes there. Every change answers
 with the part of the page it touched and an `activityChanged` event, on which the
 timeline reloads."""
 import uuid
-from datetime import UTC
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
@@ -13,10 +12,9 @@ from app.crm import bp, queries, records
 from app.crm import notes as noting
 from app.crm import pipeline as moves
 from app.crm import tags as tagging
-from app.crm import tasks as tasking
-from app.crm.forms import LeadEditForm, NoteBodyForm, StageForm, TagForm, TaskForm
+from app.crm.forms import LeadEditForm, NoteBodyForm, StageForm, TagForm
 from app.crm.models import TaxonomyType
-from app.crm.views import _uuid_or_404
+from app.crm.views import _uuid_or_404, add_task_from, new_task_form
 from app.extensions import db
 from app.htmx import activity_changed as changed
 from app.htmx import render
@@ -27,18 +25,6 @@ def _lead_or_404(lead_id: str):
     if lead is None:
         abort(404)
     return lead
-
-
-def _assignee_choices():
-    return [(str(u.id), u.full_name) for u in queries.assignable_users()]
-
-
-def _task_form(*, blank: bool) -> TaskForm:
-    form = TaskForm(formdata=None) if blank else TaskForm()
-    form.assigned_to.choices = _assignee_choices()
-    if not form.assigned_to.data:
-        form.assigned_to.data = str(current_user.id)
-    return form
 
 
 def _tag_form(lead, catalog) -> TagForm:
@@ -63,7 +49,7 @@ def _lead_page(lead, block=None, *, status=200, task_form=None, tag_error=None, 
     catalog = tagging.catalog()
     return render("crm/lead.html", block, lead=lead, tags=queries.active_tags(lead),
                   tag_names={t.slug: t.name for t in catalog}, tag_form=_tag_form(lead, catalog),
-                  task_form=task_form or _task_form(blank=True), tag_error=tag_error, stage_form=stage_form or _stage_form(lead), stage_error=stage_error,
+                  task_form=task_form or new_task_form(blank=True), tag_error=tag_error, stage_form=stage_form or _stage_form(lead), stage_error=stage_error,
                   note_form=note_form or NoteBodyForm(formdata=None, prefix="note"), labels=moves.STAGE_LABELS,
                   status=status)
 
@@ -99,17 +85,10 @@ def remove_tag(lead_id: str, slug: str):
 @require(SALES)
 def create_task(lead_id: str):
     lead = _lead_or_404(lead_id)
-    form = _task_form(blank=False)
+    form = new_task_form(blank=False)
     if not form.validate_on_submit():
         return _lead_page(lead, "tasks", status=422, task_form=form)
-    from app.auth.models import User
-    from app.crm.models import TaskPriority, TaskType
-
-    due = form.due_at.data.replace(tzinfo=UTC) if form.due_at.data else None
-    tasking.create_task(title=form.title.data, actor=current_user, lead=lead,
-                        assigned_to=db.session.get(User, uuid.UUID(form.assigned_to.data)),
-                        task_type=TaskType(form.task_type.data), priority=TaskPriority(form.priority.data),
-                        due_at=due)
+    add_task_from(form, lead=lead)
     db.session.commit()
     return changed(_lead_page(lead, "tasks"), "Task added")
 

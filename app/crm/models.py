@@ -503,6 +503,9 @@ class Task(db.Model):
     __table_args__ = (
         UniqueConstraint("sequence_run_id", "sequence_step_number", name="task_run_step_unique"),
         Index(None, "is_completed", "due_at"),
+        # not in the spec (migration 0009): a company page's tasks, a rep's open tasks
+        Index("ix_tasks_company_id", "company_id"),
+        Index("ix_tasks_assigned_to_id_is_completed", "assigned_to_id", "is_completed"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -158,6 +158,20 @@ def my_open_tasks(user_id: uuid.UUID, now: datetime | None = None) -> TaskGroups
     return groups
 
 
+def company_tasks(company_id: uuid.UUID, done_limit: int = 10) -> list[Task]:
+    """The company's tasks and its leads' (open ones by due date, then the last few done),
+    with what a task item shows loaded."""
+    options = (joinedload(Task.lead).joinedload(Lead.contact), joinedload(Task.lead).joinedload(Lead.company),
+               joinedload(Task.company))
+    open_ = db.session.scalars(
+        select(Task).where(Task.company_id == company_id, Task.is_completed.is_(False)).options(*options)
+        .order_by(Task.due_at.asc().nulls_last(), Task.created_at)).all()
+    done = db.session.scalars(
+        select(Task).where(Task.company_id == company_id, Task.is_completed.is_(True)).options(*options)
+        .order_by(Task.completed_at.desc().nulls_last()).limit(done_limit)).all()
+    return [*open_, *done]
+
+
 def assignable_users():
     from app.auth.models import User, UserRole
 

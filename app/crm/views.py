@@ -1,7 +1,8 @@
 import uuid
+from datetime import UTC
 from urllib.parse import parse_qs
 
-from flask import abort, request
+from flask import abort, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -10,6 +11,7 @@ from app.crm import board, bp, lead_list, queries
 from app.crm import pipeline as moves
 from app.crm import search as searching
 from app.crm import tasks as tasking
+from app.crm.forms import TaskForm
 from app.extensions import db
 from app.htmx import activity_changed, add_trigger, render
 
@@ -39,7 +41,6 @@ def board_kit(filters: board.BoardFilters) -> dict:
     """What every card shares, built once per response instead of 250 times."""
     from urllib.parse import urlencode
 
-    from flask import url_for
     from flask_wtf.csrf import generate_csrf
 
     return {"lead_url": url_for("crm.lead", lead_id="__ID__"),
@@ -128,13 +129,28 @@ def companies():
                   industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v])
 
 
-@bp.get("/companies/<company_id>")
-@require(SALES)
-def company(company_id: str):
-    company = queries.company_detail(_uuid_or_404(company_id))
-    if company is None:
-        abort(404)
-    return render("crm/company.html", company=company)
+def _assignee_choices():
+    return [(str(u.id), u.full_name) for u in queries.assignable_users()]
+
+
+def new_task_form(*, blank: bool) -> TaskForm:
+    """The new-task form of a lead or company page (assigned to the rep by default)."""
+    form = TaskForm(formdata=None) if blank else TaskForm()
+    form.assigned_to.choices = _assignee_choices()
+    if not form.assigned_to.data:
+        form.assigned_to.data = str(current_user.id)
+    return form
+
+
+def add_task_from(form: TaskForm, *, lead=None, company=None):
+    from app.auth.models import User
+    from app.crm.models import TaskPriority, TaskType
+
+    due = form.due_at.data.replace(tzinfo=UTC) if form.due_at.data else None
+    return tasking.create_task(title=form.title.data, actor=current_user, lead=lead, company=company,
+                               assigned_to=db.session.get(User, uuid.UUID(form.assigned_to.data)),
+                               task_type=TaskType(form.task_type.data),
+                               priority=TaskPriority(form.priority.data), due_at=due)
 
 
 def _task_or_404(task_id: str):

@@ -147,6 +147,7 @@ def test_the_lead_page_reads_a_constant_few_statements(app, client, db_session, 
 def test_company_and_contact_pages_read_a_constant_few_statements(app, client, db_session, factory,
                                                                  count_statements, page):
     from app.auth.models import UserRole
+    from app.crm.models import Task
 
     company = factory.company()
     person = factory.contact(company)
@@ -170,6 +171,35 @@ def test_company_and_contact_pages_read_a_constant_few_statements(app, client, d
         author = factory.user(UserRole.REP)
         author.is_active = False
         db_session.add(Note(company_id=company.id, author_id=author.id, body=f"n{i}"))
+        lead = factory.lead(company=company, contact=other)
+        db_session.add(Task(company_id=company.id, lead_id=lead.id, title=f"t{i}", assigned_to_id=author.id))
+        db_session.add(Task(company_id=company.id, title=f"c{i}", is_completed=True))
     db_session.flush()
     many = measure()
     assert many.count == few.count, "\n".join(s[:120] for s in many.statements)
+
+
+
+def test_tasks_from_the_company_page(app, client, db_session, factory):
+    from app.crm.models import Task
+
+    company = factory.company()
+    lead = factory.lead(company=company)
+    db_session.add(Task(company_id=company.id, lead_id=lead.id, title="Send the GL300 spec sheet"))
+    db_session.flush()
+    rep = factory.user()
+    login(client, rep)
+    page = client.get(f"/companies/{company.id}").get_data(as_text=True)
+    assert 'id="company-tasks"' in page and "Send the GL300 spec sheet" in page  # a lead's task shows too
+    url = f"/companies/{company.id}/tasks"
+    form = {"title": "Call the fleet manager", "task_type": "CALL", "priority": "HIGH", "due_at": "",
+            "assigned_to": str(rep.id)}
+    empty = post(client, app, url, {**form, "title": " "})
+    assert empty.status_code == 422 and 'id="company-tasks"' in empty.get_data(as_text=True)
+    added = post(client, app, url, form)
+    assert added.status_code == 200 and "Call the fleet manager" in added.get_data(as_text=True)
+    assert triggers(added)["activityChanged"]
+    task = db_session.scalar(select(Task).where(Task.title == "Call the fleet manager"))
+    assert task.company_id == company.id and task.lead_id is None and task.assigned_to_id == rep.id
+    assert db_session.scalar(select(Activity).where(Activity.activity_type == "task.created",
+                                                    Activity.company_id == company.id)) is not None
