@@ -113,7 +113,7 @@ def sign(token):
 def checkout(token):
     from app.billing.payments import to_cents
     from app.billing.sending import recipient
-    from app.integrations.payments import CheckoutRequest, get_payments_backend
+    from app.integrations.payments import CheckoutRequest, CheckoutUnavailable, get_payments_backend
 
     invoice = invoice_for_token(token)
     if invoice is None:
@@ -137,16 +137,24 @@ def checkout(token):
         return render("billing/public/invoice.html", block="pay", status=status, **ctx)
     email, _ = recipient(invoice)
     base = _public_base()
-    url = get_payments_backend().create_checkout(CheckoutRequest(
-        invoice_id=str(invoice.id), invoice_number=invoice.invoice_number,
-        company_id=str(invoice.company_id), company_name=invoice.company.name,
-        customer_email=email, amount=amount,
-        success_url=base + url_for("pay.thanks", token=token),
-        cancel_url=base + url_for("pay.invoice_page", token=token, notice="cancelled"),
-        token=token,
-        idempotency_key=f"checkout-{invoice.id}-{invoice.payment_token[:16]}-{to_cents(amount)}"
-                        f"-{to_cents(invoice.amount_paid)}",
-    ))
+    try:
+        url = get_payments_backend().create_checkout(CheckoutRequest(
+            invoice_id=str(invoice.id), invoice_number=invoice.invoice_number,
+            company_id=str(invoice.company_id), company_name=invoice.company.name,
+            customer_email=email, amount=amount,
+            success_url=base + url_for("pay.thanks", token=token),
+            cancel_url=base + url_for("pay.invoice_page", token=token, notice="cancelled"),
+            token=token,
+            idempotency_key=f"checkout-{invoice.id}-{invoice.payment_token[:16]}-{to_cents(amount)}"
+                            f"-{to_cents(invoice.amount_paid)}",
+        ))
+    except CheckoutUnavailable:
+        db.session.rollback()
+        ctx = page_context(invoice_for_token(token), token)
+        ctx.update(errors={"pay": "We couldn't open the payment page just now. Nothing was charged: "
+                                  "please try again in a minute."},
+                   form={"amount": request.form.get("amount", "")})
+        return render("billing/public/invoice.html", block="pay", status=503, **ctx)
     db.session.commit()  # the stripe backend may have stored the company's Customer id
     if request.headers.get("HX-Request") == "true":
         response = current_app.response_class(status=204)

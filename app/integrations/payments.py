@@ -30,6 +30,11 @@ class CheckoutRequest:
     idempotency_key: str
 
 
+class CheckoutUnavailable(Exception):
+    """The payments provider could not start a checkout (down, rate limited, refused):
+    nothing was charged; the customer is asked to try again."""
+
+
 class PaymentsBackend(Protocol):
     def create_checkout(self, checkout: CheckoutRequest) -> str:
         """Start a checkout for `checkout.amount`; returns the URL to send the customer to."""

@@ -8,12 +8,15 @@
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import stripe
 
 from app.billing.payments import to_cents
-from app.integrations.payments import CheckoutRequest
+from app.integrations.payments import CheckoutRequest, CheckoutUnavailable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,6 +49,14 @@ class StripeCheckout:
         return company.stripe_customer_id
 
     def create_checkout(self, checkout: CheckoutRequest) -> str:
+        try:
+            return self._create_checkout(checkout)
+        except stripe.StripeError as exc:  # the SDK's base error: API, network, auth, rate limit
+            log.error("stripe checkout failed for invoice %s: %s (request %s)", checkout.invoice_id,
+                      exc.user_message or exc, getattr(exc, "request_id", None))
+            raise CheckoutUnavailable(str(exc)) from exc
+
+    def _create_checkout(self, checkout: CheckoutRequest) -> str:
         customer = self.ensure_customer(checkout)
         metadata = {"invoice_id": checkout.invoice_id, "source": "crm"}
         description = f"Invoice {checkout.invoice_number} - {checkout.company_name}"

@@ -249,41 +249,75 @@ def test_five_concurrent_replays_of_every_event_make_one_payment(committed_app):
 
 def test_the_stripe_backend_creates_checkout_with_metadata_and_idempotency_keys(
         app, client, factory, db_session, monkeypatch):
-    """The `stripe` backend against a fake SDK: one Customer per company (idempotency key
+    """The `stripe` backend through the official SDK, against Stripe's API served on this
+    machine (tests/stripe_api_fake.py): one Customer per company (idempotency key
     `company-<uuid>`, stored), a Checkout Session with card + us_bank_account, cents, and
-    metadata.invoice_id on the Session and its PaymentIntent."""
+    metadata.invoice_id on the Session and its PaymentIntent, as the SDK puts them on the wire."""
     import stripe
 
     from tests.integration.test_public_page import page_csrf, sign
+    from tests.stripe_api_fake import FakeStripeAPI
 
-    calls: dict[str, list[dict]] = {"customer": [], "session": []}
-
-    def customer_create(**kw):
-        calls["customer"].append(kw)
-        return {"id": "cus_test_1"}
-
-    def session_create(**kw):
-        calls["session"].append(kw)
-        return {"id": "cs_test_1", "url": "https://checkout.stripe.com/c/pay/cs_test_1"}
-
-    monkeypatch.setattr(stripe.Customer, "create", staticmethod(customer_create))
-    monkeypatch.setattr(stripe.checkout.Session, "create", staticmethod(session_create))
-    monkeypatch.setitem(app.config, "PAYMENTS_BACKEND", "stripe")
-    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_fake")
-    invoice, token = make_invoice(factory)
-    sign(client, token)
-    for _ in range(2):
-        response = client.post(f"/pay/{token}/checkout", data={"csrf_token": page_csrf(client, token)})
-        assert response.status_code == 303
-        assert response.location == "https://checkout.stripe.com/c/pay/cs_test_1"
+    api = FakeStripeAPI().start()
+    try:
+        monkeypatch.setattr(stripe, "api_base", api.url)
+        monkeypatch.setitem(app.config, "PAYMENTS_BACKEND", "stripe")
+        monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_fake")
+        invoice, token = make_invoice(factory)
+        sign(client, token)
+        redirects = []
+        for _ in range(2):
+            response = client.post(f"/pay/{token}/checkout", data={"csrf_token": page_csrf(client, token)})
+            assert response.status_code == 303
+            redirects.append(response.location)
+    finally:
+        api.stop()
     db_session.refresh(invoice)
-    assert invoice.company.stripe_customer_id == "cus_test_1"
-    [customer] = calls["customer"]  # the second checkout reuses the stored customer
-    assert customer["idempotency_key"] == f"company-{invoice.company_id}"
-    session = calls["session"][0]
-    assert session["payment_method_types"] == ["card", "us_bank_account"]
-    assert session["line_items"][0]["price_data"]["unit_amount"] == 230490
-    assert session["metadata"]["invoice_id"] == str(invoice.id)
-    assert session["payment_intent_data"]["metadata"]["invoice_id"] == str(invoice.id)
-    assert session["idempotency_key"] == calls["session"][1]["idempotency_key"]
-    assert session["success_url"].endswith(f"/pay/{token}/thanks")
+    [customer] = api.calls("/v1/customers")  # the second checkout reuses the stored customer
+    assert invoice.company.stripe_customer_id.startswith("cus_fake")
+    assert customer["headers"]["Authorization"] == "Bearer sk_test_fake"
+    assert customer["headers"]["Idempotency-Key"] == f"company-{invoice.company_id}"
+    assert customer["form"]["metadata[company_id]"] == str(invoice.company_id)
+    first, second = api.calls("/v1/checkout/sessions")
+    wire = first["form"]
+    assert wire["customer"] == invoice.company.stripe_customer_id and wire["mode"] == "payment"
+    assert (wire["payment_method_types[0]"], wire["payment_method_types[1]"]) == ("card", "us_bank_account")
+    assert wire["line_items[0][price_data][unit_amount]"] == "230490"
+    assert wire["line_items[0][price_data][currency]"] == "usd"
+    assert wire["metadata[invoice_id]"] == str(invoice.id) == wire["client_reference_id"]
+    assert wire["payment_intent_data[metadata][invoice_id]"] == str(invoice.id)
+    assert wire["success_url"].endswith(f"/pay/{token}/thanks")
+    # the same attempt twice: the same key, so Stripe answers with the same Session
+    assert first["headers"]["Idempotency-Key"] == second["headers"]["Idempotency-Key"]
+    assert redirects[0] == redirects[1] and redirects[0].startswith("https://checkout.stripe.com/c/pay/cs_test_fake")
+
+
+def test_a_stripe_outage_tells_the_customer_and_changes_nothing(app, client, factory, db_session, monkeypatch):
+    import stripe
+
+    from tests.integration.test_public_page import page_csrf, sign
+    from tests.stripe_api_fake import FakeStripeAPI
+
+    api = FakeStripeAPI().start()
+    try:
+        monkeypatch.setattr(stripe, "api_base", api.url)
+        monkeypatch.setattr(stripe, "max_network_retries", 0)  # (the SDK would retry a 500 itself)
+        monkeypatch.setitem(app.config, "PAYMENTS_BACKEND", "stripe")
+        monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_fake")
+        invoice, token = make_invoice(factory)
+        sign(client, token)
+        api.failing["/v1/checkout/sessions"] = 1  # the Customer is created, the Session fails
+        down = client.post(f"/pay/{token}/checkout", data={"csrf_token": page_csrf(client, token)})
+        assert down.status_code == 503
+        assert "Nothing was charged" in down.get_data(as_text=True)
+        db_session.refresh(invoice)
+        assert invoice.company.stripe_customer_id is None and invoice.status is InvoiceStatus.SENT
+        up = client.post(f"/pay/{token}/checkout", data={"csrf_token": page_csrf(client, token)})
+        assert up.status_code == 303 and up.location.startswith("https://checkout.stripe.com/")
+    finally:
+        api.stop()
+    # the retry asked for the Customer again with the same key: Stripe answered with the same one
+    first, again = api.calls("/v1/customers")
+    assert first["headers"]["Idempotency-Key"] == again["headers"]["Idempotency-Key"]
+    db_session.refresh(invoice)
+    assert invoice.company.stripe_customer_id and invoice.status is InvoiceStatus.SENT
