@@ -62,6 +62,7 @@ class Context:
     misspelled_company: str  # an existing company name with two letters swapped
     company_name: str  # ...and the name it was made from
     database_url: str = ""  # libpq form, for scenarios that look a value up
+    busy_lead_rep: str = ""  # the rep of the busy lead's company (a filtered board's rep)
     csrf: str = ""  # minted once, as a page hands one token to all its forms
 
     def csrf_token(self) -> str:
@@ -161,9 +162,10 @@ SELECT id, stage FROM leads WHERE id = %(lead_id)s FOR UPDATE;
 """
 
 
-def _board_move(ctx: Context):
+def _board_move(ctx: Context, board_query: str = ""):
     """Move the busy lead back and forth between two open stages, as a rep would
-    (the full path: lock, conflict check, activity, counts, card)."""
+    (the full path: lock, conflict check, activity, counts, card). `board_query` is the
+    board's filter the rep is looking at (its counts are then computed, not maintained)."""
     if "stage" not in _MOVE_STATE:
         with psycopg.connect(ctx.database_url) as conn:
             _MOVE_STATE["stage"] = conn.execute("SELECT stage::text FROM leads WHERE id = %s",
@@ -171,7 +173,7 @@ def _board_move(ctx: Context):
     current = _MOVE_STATE["stage"]
     target = "QUALIFIED" if current != "QUALIFIED" else "HOT"
     response = ctx.client.post(f"/pipeline/leads/{ctx.busy_lead_id}/move", data={
-        "stage": target, "from_stage": current, "csrf_token": ctx.csrf_token()},
+        "stage": target, "from_stage": current, "csrf_token": ctx.csrf_token(), "board_query": board_query},
         headers={"HX-Request": "true"})
     if response.status_code == 200:
         _MOVE_STATE["stage"] = target
@@ -225,10 +227,19 @@ SCENARIOS: list[Scenario] = [
         floor=lambda ctx: [(MOVE_FLOOR, {"lead_id": ctx.busy_lead_id})],
     ),
     Scenario(
+        "POST board move (board filtered by a rep)",
+        lambda ctx: _board_move(ctx, f"rep={ctx.busy_lead_rep}"),
+        floor=lambda ctx: [(MOVE_FLOOR, {"lead_id": ctx.busy_lead_id})],
+    ),
+    Scenario(
         "GET /pipeline",
         lambda ctx: ctx.client.get("/pipeline"),
         floor=lambda ctx: [(sql, {}) for sql in (PIPELINE_COUNTS, PIPELINE_CARDS, PIPELINE_SOURCES,
                                                  *PIPELINE_LISTS)],
+    ),
+    Scenario(
+        "GET /pipeline?rep=<a rep> (filtered)",
+        lambda ctx: ctx.client.get("/pipeline", query_string={"rep": ctx.busy_lead_rep}),
     ),
     Scenario(
         "GET /companies",
@@ -450,8 +461,12 @@ def load_context(conn: psycopg.Connection, app, client) -> Context:
     (name,) = conn.execute(
         "SELECT name FROM companies WHERE name ~ '^[A-Z][a-z]{4,} [A-Z][a-z]+$' ORDER BY id LIMIT 1"
     ).fetchone() or conn.execute("SELECT name FROM companies ORDER BY id LIMIT 1").fetchone()
+    (rep,) = conn.execute(
+        "SELECT co.assigned_rep_id FROM leads l LEFT JOIN companies co ON co.id = l.company_id WHERE l.id = %s",
+        (row[0],)).fetchone()
     return Context(app=app, client=client, busy_lead_id=str(row[0]), busy_lead_activities=row[1],
-                   misspelled_company=misspell(name), company_name=name, database_url=conn.info.dsn)
+                   busy_lead_rep=str(rep or ""), misspelled_company=misspell(name), company_name=name,
+                   database_url=conn.info.dsn)
 
 
 def database_counts(conn: psycopg.Connection) -> dict[str, int]:
