@@ -658,6 +658,14 @@ FROM (SELECT lead_id, max(occurred_at) AS latest FROM activities WHERE lead_id I
 WHERE a.lead_id = l.id
 """
 SET_LAST_ACTIVITY_TO_CREATION = "UPDATE leads SET last_activity_at = created_at"
+# ...and the per-rep totals (a board filtered by a rep): counted once
+REFRESH_REP_TOTALS = """
+INSERT INTO lead_stage_rep_totals (stage, rep_id, lead_count, revenue)
+SELECT l.stage, c.assigned_rep_id, count(*), COALESCE(sum(l.estimated_revenue), 0)
+  FROM leads l JOIN companies c ON c.id = l.company_id
+ WHERE c.assigned_rep_id IS NOT NULL
+ GROUP BY l.stage, c.assigned_rep_id
+"""
 
 
 def has_table(conn: psycopg.Connection, table: str) -> bool:
@@ -719,6 +727,8 @@ def generate(url: str, plan: Plan, *, out=sys.stdout) -> dict[str, tuple[int, fl
         if has_table(conn, "lead_stage_totals"):
             # replica mode also skipped the trigger that keeps the board's totals: recount once
             step("lead_stage_totals", REFRESH_STAGE_TOTALS)
+        if has_table(conn, "lead_stage_rep_totals"):
+            step("rep totals", REFRESH_REP_TOTALS)
         if has_column(conn, "leads", "last_activity_at"):
             step("last activity", SET_LAST_ACTIVITY_TO_CREATION)  # the leads no activity names
             step("last activity", REFRESH_LAST_ACTIVITY)

@@ -607,6 +607,10 @@ def run(url: str, redis_url: str, args) -> int:
         "RATELIMIT_STORAGE_URI": redis_url.replace("unix://", "redis+unix://", 1),
     })
     logging.getLogger("crm.request").setLevel(logging.WARNING)  # one line per request: noise here
+    import gc
+
+    gc.collect()
+    gc.freeze()  # as wsgi.py does for the web and worker processes
     with app.app_context():
         meter = SqlMeter(db.engine)
     # No app context stays open: each request gets its own, as in production, so the

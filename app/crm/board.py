@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, exists, func, or_, select, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import aliased
 
 from app.auth.models import User
 from app.crm.models import (
@@ -23,6 +24,7 @@ from app.crm.models import (
     Lead,
     LeadScore,
     LeadStage,
+    LeadStageRepTotal,
     LeadStageTotal,
     LeadTag,
     Tag,
@@ -67,11 +69,22 @@ class BoardFilters:
     def active(self) -> bool:
         return bool(self.as_args())
 
+    def only_rep(self, user_id: uuid.UUID | None) -> uuid.UUID | None:
+        """The rep, when a rep (or "mine") is the board's only filter: its counts are kept."""
+        if self.source or self.tag or self.q:
+            return None
+        reps = {r for r in (self.rep_id, user_id if self.mine else None) if r}
+        return reps.pop() if len(reps) == 1 else None
+
 
 def apply_filters(query, filters: BoardFilters, user_id: uuid.UUID | None):
     rep_ids = [r for r in (filters.rep_id, user_id if filters.mine else None) if r]
     for rep_id in rep_ids:
-        query = query.where(Lead.company_id.in_(select(Company.id).where(Company.assigned_rep_id == rep_id)))
+        # EXISTS, not IN (subquery): each column's top-N walks its index and probes the
+        # company of each lead, instead of hashing all of the rep's companies per column
+        # (an alias: a query that already joins companies must not correlate this one to it)
+        company = aliased(Company)
+        query = query.where(exists().where(company.id == Lead.company_id, company.assigned_rep_id == rep_id))
     if filters.source:
         query = query.where(Lead.source == filters.source)
     if filters.tag:
@@ -144,11 +157,16 @@ def stale_after_days() -> int:
 
 
 def column_totals(filters: BoardFilters, user_id=None, stages=None) -> dict[LeadStage, tuple[int, Decimal]]:
-    """Count and revenue per stage: the maintained totals when unfiltered, else a GROUP BY."""
-    if not filters.active:
-        query = select(LeadStageTotal.stage, LeadStageTotal.lead_count, LeadStageTotal.revenue)
+    """Count and revenue per stage: maintained totals when unfiltered or filtered by one rep
+    only (lead_stage_totals, lead_stage_rep_totals), else a GROUP BY."""
+    rep = filters.only_rep(user_id)
+    if not filters.active or rep is not None:
+        table = LeadStageTotal if rep is None else LeadStageRepTotal
+        query = select(table.stage, table.lead_count, table.revenue)
+        if rep is not None:
+            query = query.where(LeadStageRepTotal.rep_id == rep)
         if stages:
-            query = query.where(LeadStageTotal.stage.in_(stages))
+            query = query.where(table.stage.in_(stages))
         return {stage: (count, revenue) for stage, count, revenue in db.session.execute(query)}
     query = select(Lead.stage, func.count(), func.coalesce(func.sum(Lead.estimated_revenue), 0))
     if stages:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     UniqueConstraint,
+    Uuid,
     desc,
     func,
     text,
@@ -336,6 +337,19 @@ class LeadStageTotal(db.Model):
     __tablename__ = "lead_stage_totals"
 
     stage: Mapped[LeadStage] = mapped_column(Enum(LeadStage, name="lead_stage"), primary_key=True)
+    lead_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    revenue: Mapped[Decimal] = mapped_column(Numeric(14, 2), server_default=text("0"))
+
+
+class LeadStageRepTotal(db.Model):
+    """Not in the spec: per-stage count and revenue of each rep's leads (the rep being the
+    lead's company's assigned rep), kept exact by triggers on leads and on companies
+    (migration 0010). Read by a board filtered by a rep or "mine"."""
+
+    __tablename__ = "lead_stage_rep_totals"
+
+    stage: Mapped[LeadStage] = mapped_column(Enum(LeadStage, name="lead_stage"), primary_key=True)
+    rep_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
     lead_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     revenue: Mapped[Decimal] = mapped_column(Numeric(14, 2), server_default=text("0"))
 

@@ -349,3 +349,47 @@ def test_columns_order_by_recent_activity_and_an_old_event_does_not_reorder(db_s
     move_lead_to_stage(quiet.id, "QUALIFIED", actor=rep)
     (qualified,) = [c for c in board.board(board.BoardFilters()) if c.stage is LeadStage.QUALIFIED]
     assert [c.id for c in qualified.cards if c.id in (quiet.id, busy.id)] == [quiet.id, busy.id]
+
+
+def test_maintained_rep_totals_equal_a_fresh_count_through_every_kind_of_change(db_session, factory):
+    """Whatever changes a lead or its company's rep, each rep's per-stage totals (what a
+    board filtered by that rep shows) equal a recount."""
+    from sqlalchemy import func, text
+
+    from app.crm.models import Company, Lead, LeadStageRepTotal
+    from app.crm.records import merge_companies
+
+    ann, bob = factory.user(), factory.user()
+    a1, a2 = factory.company(assigned_rep_id=ann.id), factory.company(assigned_rep_id=ann.id)
+    b1, nobody = factory.company(assigned_rep_id=bob.id), factory.company()
+    leads = [factory.lead(company=c, estimated_revenue=Decimal("100.10") * (i + 1))
+             for i, c in enumerate([a1, a1, a2, b1, b1, nobody])]
+    move_lead_to_stage(leads[0].id, "HOT", actor=ann)                            # a move
+    move_lead_to_stage(leads[3].id, "LOST", actor=bob, lost_reason="No budget")
+    leads[1].estimated_revenue = Decimal("7.77")                                   # a revenue edit
+    leads[2].estimated_revenue = None
+    db_session.flush()
+    a2.assigned_rep_id = bob.id                                                     # a reassignment
+    nobody.assigned_rep_id = ann.id                                                 # a first rep
+    db_session.flush()
+    merge_companies(b1, a1, actor=bob)                                              # a merge (ann -> bob)
+    db_session.flush()
+    db_session.delete(db_session.get(Lead, leads[4].id))                            # a deleted lead
+    db_session.flush()
+    factory.lead(company=db_session.get(Company, nobody.id), stage=LeadStage.QUOTED)  # a new lead
+    db_session.flush()
+    db_session.execute(text("DELETE FROM companies WHERE id = :id"), {"id": a2.id})  # a deleted company
+    db_session.expire_all()
+
+    live = {(s, r): (n, v) for s, r, n, v in db_session.execute(
+        select(Lead.stage, Company.assigned_rep_id, func.count(),
+               func.coalesce(func.sum(Lead.estimated_revenue), 0))
+        .join(Company, Company.id == Lead.company_id).where(Company.assigned_rep_id.in_([ann.id, bob.id]))
+        .group_by(Lead.stage, Company.assigned_rep_id))}
+    kept = {(t.stage, t.rep_id): (t.lead_count, t.revenue) for t in db_session.scalars(
+        select(LeadStageRepTotal).where(LeadStageRepTotal.rep_id.in_([ann.id, bob.id])))
+        if t.lead_count or t.revenue}
+    assert kept == live and live  # (and the board filtered by a rep reads these)
+    columns = {c.stage: c for c in board.board(board.BoardFilters(rep_id=bob.id))}
+    assert {s: (c.count, c.revenue) for s, c in columns.items() if c.count} == {
+        s: v for (s, r), v in live.items() if r == bob.id}

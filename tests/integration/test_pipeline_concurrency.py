@@ -37,6 +37,20 @@ def maintained(session) -> dict:
     return {stage: (count, revenue) for stage, count, revenue in rows}
 
 
+def rep_recount(session, rep_id) -> dict:
+    rows = session.execute(sa.text("""
+        SELECT l.stage::text, count(*), COALESCE(sum(l.estimated_revenue), 0) FROM leads l
+          JOIN companies c ON c.id = l.company_id WHERE c.assigned_rep_id = :rep GROUP BY l.stage"""),
+        {"rep": rep_id}).all()
+    return {stage: (count, revenue) for stage, count, revenue in rows}
+
+
+def rep_maintained(session, rep_id) -> dict:
+    rows = session.execute(sa.text("SELECT stage::text, lead_count, revenue FROM lead_stage_rep_totals "
+                                   "WHERE rep_id = :rep AND lead_count <> 0"), {"rep": rep_id}).all()
+    return {stage: (count, revenue) for stage, count, revenue in rows}
+
+
 def test_opposite_moves_at_once_neither_deadlock_nor_drift(moves_app):
     from app.auth.services import create_user
     from app.crm.pipeline import StageConflict, move_lead_to_stage
@@ -48,10 +62,13 @@ def test_opposite_moves_at_once_neither_deadlock_nor_drift(moves_app):
         factory = Factory(db.session)
         rep = create_user(email="mover@example.com", first_name="Mo", last_name="Ver",
                           role=UserRole.REP, password="mover pass 123")
-        hot = [factory.lead(stage=LeadStage.HOT, estimated_revenue=Decimal(f"{100 + i}.25")) for i in range(4)]
-        qualified = [factory.lead(stage=LeadStage.QUALIFIED, estimated_revenue=Decimal(f"{300 + i}.50"))
-                     for i in range(4)]
-        contested = factory.lead(stage=LeadStage.HOT, estimated_revenue=Decimal("999.99"))
+        # all the rep's: their board filtered by "mine" is kept by the per-rep totals too
+        hot = [factory.lead(company=factory.company(assigned_rep_id=rep.id), stage=LeadStage.HOT,
+                            estimated_revenue=Decimal(f"{100 + i}.25")) for i in range(4)]
+        qualified = [factory.lead(company=factory.company(assigned_rep_id=rep.id), stage=LeadStage.QUALIFIED,
+                                  estimated_revenue=Decimal(f"{300 + i}.50")) for i in range(4)]
+        contested = factory.lead(company=factory.company(assigned_rep_id=rep.id), stage=LeadStage.HOT,
+                                 estimated_revenue=Decimal("999.99"))
         db.session.commit()
         rep_id = rep.id
         workers: list[tuple] = [(lead.id, LeadStage.HOT, LeadStage.QUALIFIED) for lead in hot]
@@ -98,6 +115,7 @@ def test_opposite_moves_at_once_neither_deadlock_nor_drift(moves_app):
 
     with app.app_context():
         assert maintained(db.session) == recount(db.session)
+        assert rep_maintained(db.session, rep_id) == rep_recount(db.session, rep_id)
         moves = db.session.scalar(sa.text(
             "SELECT count(*) FROM activities WHERE activity_type = 'lead.stage_changed'"))
         # every move that did not conflict wrote exactly one activity
