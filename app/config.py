@@ -34,10 +34,7 @@ class Config:
         self.DATABASE_URL = os.environ.get("DATABASE_URL", "")
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.SQLALCHEMY_DATABASE_URI = sqlalchemy_url(self.DATABASE_URL) if self.DATABASE_URL else ""
-        # jit=off: PostgreSQL's JIT compiles a query whose estimated cost is high (a filtered
-        # board's cards: ~100k) in ~150 ms, for queries that run in a few ms. An OLTP app
-        # never gains from it.
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "connect_args": {"options": "-c jit=off"}}
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SQLALCHEMY_RECORD_QUERIES = False
 
         local = self.ENV != "production"
