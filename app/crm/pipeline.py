@@ -147,7 +147,8 @@ def _locked_stage(lead_id: uuid.UUID) -> LeadStage:
 
 def _move_params(lead_id, source: LeadStage, target: LeadStage, reason: str, actor, now: datetime) -> dict:
     detail = {"from": source, "to": target}
-    summary = f"{getattr(actor, 'full_name', 'System')} moved the lead from {STAGE_LABELS[source]} to {STAGE_LABELS[target]}"
+    summary = (f"{getattr(actor, 'full_name', 'System')} moved the lead from {STAGE_LABELS[source]} "
+               f"to {STAGE_LABELS[target]}")
     if target in LOST_STAGES:
         detail["lost_reason"] = reason
         summary += f": {reason}"
@@ -155,8 +156,8 @@ def _move_params(lead_id, source: LeadStage, target: LeadStage, reason: str, act
                                occurred_at=now)
     # (no key may be named like a column of leads: an UPDATE would take it as a value to SET)
     return {"lead_id": lead_id, "from_stage": source, "to_stage": target, "now": now, "lost_why": reason,
-            "activity_id": activity["id"], "activity_type": activity["activity_type"], "user_id": activity["user_id"], "summary": activity["summary"],
-            "detail": activity["detail"]}
+            "activity_id": activity["id"], "activity_type": activity["activity_type"],
+            "user_id": activity["user_id"], "summary": activity["summary"], "detail": activity["detail"]}
 
 
 @functools.cache
@@ -165,8 +166,9 @@ def _move_statement(leaving_won: bool, leaving_lost: bool, target: LeadStage, re
     building this construct costs more than running it)."""
     leads, companies, activities = Lead.__table__, Company.__table__, Activity.__table__
     now = bindparam("now", type_=DateTime(timezone=True))
-    values = {"stage": bindparam("to_stage", type_=leads.c.stage.type), "stage_changed_at": now, "updated_at": now,
-              "last_activity_at": now}  # (its activity's time: the activities trigger has nothing to do)
+    # last_activity_at: its activity's time (so the activities trigger has nothing to do)
+    values = {"stage": bindparam("to_stage", type_=leads.c.stage.type), "stage_changed_at": now,
+              "updated_at": now, "last_activity_at": now}
     if leaving_won:
         values["won_at"] = None
     if leaving_lost:
