@@ -66,6 +66,21 @@
     if (box && !evt.target.closest(".global-search")) box.innerHTML = "";
   });
 
+  // A stage menu asks for a lost reason only when Lost or Bogus is picked (without
+  // this script the field is simply always there).
+  function syncReason(select) {
+    var field = document.getElementById(select.dataset.reasonField);
+    if (field) field.hidden = !(select.value === "LOST" || select.value === "BOGUS");
+  }
+  function syncReasons() {
+    document.querySelectorAll("select[data-reason-field]").forEach(syncReason);
+  }
+  document.addEventListener("change", function (evt) {
+    if (evt.target.matches && evt.target.matches("select[data-reason-field]")) syncReason(evt.target);
+  });
+  document.addEventListener("DOMContentLoaded", syncReasons);
+  document.addEventListener("htmx:after:swap", syncReasons);
+
   // Flash messages fade after a while; errors stay.
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".flashes .alert:not(.alert--error)").forEach(function (el) {

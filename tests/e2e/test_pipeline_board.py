@@ -118,9 +118,13 @@ def test_the_lead_page_timeline_follows_what_the_rep_does(live_app, live_server,
     timeline = page.locator(".timeline li")
     expect(page.locator(".timeline")).not_to_contain_text("Loading activity")  # loaded after the page
 
+    reason = page.get_by_placeholder("Reason (for Lost or Bogus)")
+    expect(reason).to_be_hidden()  # asked for only when it is needed
     page.get_by_label("Move to").select_option("LOST")
+    expect(reason).to_be_visible()
     page.get_by_role("button", name="Move", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("Say why this lead is lost.")
+    expect(reason).to_be_visible()
     page.get_by_label("Move to").select_option("QUOTED")
     page.get_by_role("button", name="Move", exact=True).click()
     expect(timeline.first).to_contain_text("from New lead to Quoted")
