@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -74,3 +75,21 @@ def abort_with(status: int, message: str):
     exc = default_exceptions[status](description=message)
     exc._crm_message = True
     raise exc
+
+
+def uuid_or_404(value) -> uuid.UUID:
+    """A URL's id as a UUID; anything else is a page that does not exist."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        abort(404)
+
+
+def get_or_404(model, ident, *, lock: bool = False):
+    """The row with this id (row-locked for the request with `lock`), or 404."""
+    from app.extensions import db
+
+    row = db.session.get(model, uuid_or_404(ident), with_for_update=lock or None, populate_existing=lock)
+    if row is None:
+        abort(404)
+    return row

@@ -31,29 +31,15 @@ from app.billing.models import (
     TaxRate,
 )
 from app.crm.models import Company, CompanyAddress, Lead
+from app.errors import get_or_404, uuid_or_404
 from app.extensions import db
 from app.htmx import add_trigger, is_htmx, render, toast
-
-
-def _uuid(value):
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        abort(404)
-
-
-def _get_or_404(model, object_id, *, lock=False):
-    obj = db.session.get(model, _uuid(object_id), with_for_update=lock or None,
-                         populate_existing=lock)
-    if obj is None:
-        abort(404)
-    return obj
 
 
 def _invoice_for_change(invoice_id) -> Invoice:
     """The invoice, row-locked for the rest of the request: concurrent edits (and
     payments) of one invoice queue, so totals are computed from the current lines."""
-    return _get_or_404(Invoice, invoice_id, lock=True)
+    return get_or_404(Invoice, invoice_id, lock=True)
 
 
 # ------------------------------------------------------------------ the list
@@ -69,7 +55,7 @@ def invoices():
     overdue = args.get("overdue") == "1"
     company = None
     if args.get("company_id"):
-        company = db.session.get(Company, _uuid(args["company_id"]))
+        company = db.session.get(Company, uuid_or_404(args["company_id"]))
     page = svc.list_invoices(status=status_enum, overdue=overdue, company_id=company.id if company else None,
                                   sort=sort, descending=descending, cursor=args.get("cursor"))
     filters = {"status": status, "overdue": "1" if overdue else "", "sort": sort,
@@ -86,7 +72,7 @@ def invoices():
 def new_invoice():
     company_id = request.args.get("company_id")
     if not company_id and request.args.get("lead_id"):
-        lead = _get_or_404(Lead, request.args["lead_id"])
+        lead = get_or_404(Lead, request.args["lead_id"])
         company_id = lead.company_id
     if not company_id:
         from app.crm.search import search
@@ -94,7 +80,7 @@ def new_invoice():
         q = (request.args.get("q") or "").strip()
         companies = search(q).companies if len(q) >= 2 else []
         return render("billing/new_invoice.html", "company_results", company=None, q=q, companies=companies)
-    company = _get_or_404(Company, company_id)
+    company = get_or_404(Company, company_id)
     form = NewInvoiceForm(company_id=str(company.id), lead_id=request.args.get("lead_id") or "")
     _lead_choices(form, company)
     return render("billing/new_invoice.html", company=company, form=form)
@@ -110,7 +96,7 @@ def _lead_choices(form: NewInvoiceForm, company: Company) -> None:
 @require(INVOICES)
 def create_invoice():
     form = NewInvoiceForm()
-    company = db.session.get(Company, _uuid(form.company_id.data)) if form.company_id.data else None
+    company = db.session.get(Company, uuid_or_404(form.company_id.data)) if form.company_id.data else None
     if company is None:
         abort(404)
     _lead_choices(form, company)
@@ -197,7 +183,7 @@ def _taxable_note(invoice: Invoice) -> str | None:
 @bp.get("/invoices/<invoice_id>")
 @require(INVOICES)
 def invoice(invoice_id):
-    inv = _get_or_404(Invoice, invoice_id)
+    inv = get_or_404(Invoice, invoice_id)
     return render("billing/invoice.html", **_page_context(inv))
 
 
@@ -219,9 +205,9 @@ def _locked(invoice: Invoice, exc: svc.InvoiceError):
 @require(INVOICES)
 def new_line_form(invoice_id):
     """The add-line form prefilled from the chosen product (description, price)."""
-    inv = _get_or_404(Invoice, invoice_id)
+    inv = get_or_404(Invoice, invoice_id)
     product_id = request.args.get("product_id")
-    product = db.session.get(Product, _uuid(product_id)) if product_id else None
+    product = db.session.get(Product, uuid_or_404(product_id)) if product_id else None
     return render("billing/invoice.html", "add_line", **_page_context(inv, add_form=_add_form(product=product)))
 
 
@@ -262,7 +248,7 @@ def _field_error(form, exc: svc.InvoiceError) -> None:
 
 
 def _line_or_404(inv: Invoice, line_id) -> InvoiceLineItem:
-    line = db.session.get(InvoiceLineItem, _uuid(line_id))
+    line = db.session.get(InvoiceLineItem, uuid_or_404(line_id))
     if line is None or line.invoice_id != inv.id:
         abort(404)
     return line
@@ -447,7 +433,7 @@ def reference_create(kind):
 @require(SETTINGS)
 def reference_edit(kind, entry_id):
     kind = _kind_or_404(kind)
-    obj = _get_or_404(kind.model, entry_id)
+    obj = get_or_404(kind.model, entry_id)
     return _reference_page(kind, _reference_form(kind, obj), editing=obj)
 
 
@@ -455,7 +441,7 @@ def reference_edit(kind, entry_id):
 @require(SETTINGS)
 def reference_update(kind, entry_id):
     kind = _kind_or_404(kind)
-    obj = _get_or_404(kind.model, entry_id, lock=True)
+    obj = get_or_404(kind.model, entry_id, lock=True)
     form = _reference_form(kind, obj)
     if not form.validate_on_submit():
         return _reference_page(kind, form, editing=obj, status=422)
@@ -464,7 +450,7 @@ def reference_update(kind, entry_id):
     except reference.ReferenceDataError as exc:
         _field_error(form, exc)
         db.session.rollback()
-        obj = _get_or_404(kind.model, entry_id)
+        obj = get_or_404(kind.model, entry_id)
         return _reference_page(kind, form, editing=obj, status=422)
     db.session.commit()
     if not is_htmx():
@@ -478,7 +464,7 @@ def reference_update(kind, entry_id):
 @require(SETTINGS)
 def reference_active(kind, entry_id):
     kind = _kind_or_404(kind)
-    obj = _get_or_404(kind.model, entry_id, lock=True)
+    obj = get_or_404(kind.model, entry_id, lock=True)
     active = request.form.get("active") == "1"
     reference.set_active(kind, obj, active, actor=current_user)
     db.session.commit()

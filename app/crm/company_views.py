@@ -25,7 +25,7 @@ from app.crm.forms import NoteBodyForm
 from app.crm.models import AddressType, Company, CompanyAddress, Lead, Note
 from app.crm.pipeline import STAGE_LABELS
 from app.crm.views import add_task_from, new_task_form
-from app.errors import abort_with
+from app.errors import abort_with, get_or_404, uuid_or_404
 from app.extensions import db
 from app.htmx import activity_changed, is_htmx, render, toast
 
@@ -72,20 +72,6 @@ class NoteForm(FlaskForm):
     lead_id = SelectField("About", choices=[], validate_choice=True)
 
 
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        abort(404)
-
-
-def _get_or_404(model, ident: str):
-    row = db.session.get(model, _uuid(ident))
-    if row is None:
-        abort(404)
-    return row
-
-
 def _company_page(company_id, *, status: int = 200, **ctx):
     """The whole company page, maybe with one section's form open (no htmx)."""
     company = queries.company_detail(company_id)
@@ -97,7 +83,7 @@ def _company_page(company_id, *, status: int = 200, **ctx):
 @bp.get("/companies/<company_id>")
 @require(SALES)
 def company(company_id: str):
-    return _company_page(_uuid(company_id))
+    return _company_page(uuid_or_404(company_id))
 
 
 # ------------------------------------------------------------------------ tasks
@@ -110,7 +96,7 @@ def _tasks_context(company, form=None) -> dict:
 @bp.post("/companies/<company_id>/tasks")
 @require(SALES)
 def create_company_task(company_id: str):
-    company = _get_or_404(Company, company_id)
+    company = get_or_404(Company, company_id)
     form = new_task_form(blank=False)
     if not form.validate_on_submit():
         return render("crm/_tasks.html", status=422, **_tasks_context(company, form))
@@ -155,19 +141,19 @@ def _addresses_section(company: Company, *, status: int = 200, message: str | No
 @bp.get("/companies/<company_id>/addresses")
 @require(SALES)
 def company_addresses(company_id: str):
-    return _addresses_section(_get_or_404(Company, company_id))
+    return _addresses_section(get_or_404(Company, company_id))
 
 
 @bp.get("/companies/<company_id>/addresses/new")
 @require(SALES)
 def new_address(company_id: str):
-    return _addresses_section(_get_or_404(Company, company_id), address_form=AddressForm(formdata=None))
+    return _addresses_section(get_or_404(Company, company_id), address_form=AddressForm(formdata=None))
 
 
 @bp.post("/companies/<company_id>/addresses")
 @require(SALES)
 def add_address(company_id: str):
-    company = _get_or_404(Company, company_id)
+    company = get_or_404(Company, company_id)
     form = AddressForm()
     if form.validate_on_submit():
         try:
@@ -183,7 +169,7 @@ def add_address(company_id: str):
 @bp.route("/addresses/<address_id>/edit", methods=["GET", "POST"])
 @require(SALES)
 def edit_address(address_id: str):
-    address = _get_or_404(CompanyAddress, address_id)
+    address = get_or_404(CompanyAddress, address_id)
     company = address.company
     if not _posted():
         form = AddressForm(obj=address)
@@ -204,7 +190,7 @@ def edit_address(address_id: str):
 @bp.post("/addresses/<address_id>/default/<kind>")
 @require(SALES)
 def make_default_address(address_id: str, kind: str):
-    address = _get_or_404(CompanyAddress, address_id)
+    address = get_or_404(CompanyAddress, address_id)
     if kind not in addressing.KINDS:
         abort(404)
     try:
@@ -219,7 +205,7 @@ def make_default_address(address_id: str, kind: str):
 @bp.post("/addresses/<address_id>/delete")
 @require(SALES)
 def delete_address(address_id: str):
-    address = _get_or_404(CompanyAddress, address_id)
+    address = get_or_404(CompanyAddress, address_id)
     company, label = address.company, address.label
     try:
         addressing.delete_address(address, actor=current_user)
@@ -277,13 +263,13 @@ def _notes_section(company: Company, *, status: int = 200, message: str | None =
 @bp.get("/companies/<company_id>/notes")
 @require(SALES)
 def company_notes(company_id: str):
-    return _notes_section(_get_or_404(Company, company_id))
+    return _notes_section(get_or_404(Company, company_id))
 
 
 @bp.post("/companies/<company_id>/notes")
 @require(SALES)
 def add_note(company_id: str):
-    company = _get_or_404(Company, company_id)
+    company = get_or_404(Company, company_id)
     form = _note_form(company.id, blank=False)
     if form.validate_on_submit():
         lead = db.session.get(Lead, uuid.UUID(form.lead_id.data)) if form.lead_id.data else None
@@ -300,7 +286,7 @@ def add_note(company_id: str):
 @bp.route("/notes/<note_id>/edit", methods=["GET", "POST"])
 @require(SALES)
 def edit_note(note_id: str):
-    note = _get_or_404(Note, note_id)
+    note = get_or_404(Note, note_id)
     company = note.company
     if not noting.can_edit(note, current_user):
         abort_with(403, "Only the author of a note or an administrator can edit it.")

@@ -7,13 +7,14 @@ from app.auth.permissions import SALES, require
 from app.crm import bp, records
 from app.crm.models import Contact
 from app.crm.pipeline import STAGE_LABELS
-from app.crm.record_views import _uuid, merge_posted
+from app.crm.record_views import merge_posted
+from app.errors import uuid_or_404
 from app.extensions import db
 from app.htmx import render
 
 
 def _contact_or_404(contact_id) -> Contact:
-    contact = db.session.scalar(select(Contact).where(Contact.id == _uuid(contact_id)).options(
+    contact = db.session.scalar(select(Contact).where(Contact.id == uuid_or_404(contact_id)).options(
         joinedload(Contact.company), selectinload(Contact.leads)))
     if contact is None:
         abort(404)
@@ -48,7 +49,7 @@ def merge_candidates(contact: Contact, limit: int = 10) -> list[Contact]:
 def merge_contact(contact_id: str):
     """Merge another contact into this one (this one survives)."""
     contact = _contact_or_404(contact_id)
-    other = db.session.get(Contact, _uuid(request.values["with"])) if request.values.get("with") else None
+    other = db.session.get(Contact, uuid_or_404(request.values["with"])) if request.values.get("with") else None
     if request.method == "POST":
         return merge_posted(records.merge_contacts, contact, other, contact.display_name,
                             again=url_for("crm.merge_contact", contact_id=contact.id),

@@ -14,14 +14,15 @@ from app.crm import pipeline as moves
 from app.crm import tags as tagging
 from app.crm.forms import LeadEditForm, NoteBodyForm, StageForm, TagForm
 from app.crm.models import TaxonomyType
-from app.crm.views import _uuid_or_404, add_task_from, new_task_form
+from app.crm.views import add_task_from, new_task_form
+from app.errors import uuid_or_404
 from app.extensions import db
 from app.htmx import activity_changed as changed
 from app.htmx import render
 
 
 def _lead_or_404(lead_id: str):
-    lead = queries.lead_detail(_uuid_or_404(lead_id))
+    lead = queries.lead_detail(uuid_or_404(lead_id))
     if lead is None:
         abort(404)
     return lead

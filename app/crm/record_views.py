@@ -10,22 +10,9 @@ from app.crm import bp, queries, records
 from app.crm.forms import CompanyForm, ContactForm, LeadForm
 from app.crm.models import Company, Contact, LeadStage, TaxonomyType, TaxonomyValue
 from app.crm.pipeline import STAGE_LABELS
+from app.errors import get_or_404, uuid_or_404
 from app.extensions import db
 from app.htmx import render
-
-
-def _uuid(value):
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        abort(404)
-
-
-def _company_or_404(company_id) -> Company:
-    company = db.session.get(Company, _uuid(company_id))
-    if company is None:
-        abort(404)
-    return company
 
 
 def taxonomy_choices(kind: TaxonomyType, current: str | None = None):
@@ -102,7 +89,7 @@ def new_company():
 @bp.route("/companies/<company_id>/edit", methods=["GET", "POST"])
 @require(SALES)
 def edit_company(company_id):
-    return _save_company_view(_company_or_404(company_id))
+    return _save_company_view(get_or_404(Company, company_id))
 
 
 @bp.get("/companies/check-duplicates")
@@ -113,7 +100,7 @@ def check_company_duplicates():
     duplicates = records.company_duplicates(
         name=request.args.get("name"), phone=request.args.get("phone"),
         google_place_id=request.args.get("google_place_id"),
-        exclude_id=_uuid(exclude) if exclude else None)
+        exclude_id=uuid_or_404(exclude) if exclude else None)
     return render("crm/_duplicates.html", duplicates=duplicates, confirmable=False)
 
 
@@ -138,13 +125,13 @@ def _save_contact_view(company: Company | None, contact: Contact | None):
 @bp.route("/companies/<company_id>/contacts/new", methods=["GET", "POST"])
 @require(SALES)
 def new_contact(company_id):
-    return _save_contact_view(_company_or_404(company_id), None)
+    return _save_contact_view(get_or_404(Company, company_id), None)
 
 
 @bp.route("/contacts/<contact_id>/edit", methods=["GET", "POST"])
 @require(SALES)
 def edit_contact(contact_id):
-    contact = db.session.get(Contact, _uuid(contact_id))
+    contact = db.session.get(Contact, uuid_or_404(contact_id))
     if contact is None:
         abort(404)
     return _save_contact_view(contact.company, contact)
@@ -153,7 +140,7 @@ def edit_contact(contact_id):
 @bp.route("/companies/<company_id>/leads/new", methods=["GET", "POST"])
 @require(SALES)
 def new_lead(company_id):
-    company = _company_or_404(company_id)
+    company = get_or_404(Company, company_id)
     form = LeadForm()
     form.contact_id.choices = [(str(c.id), c.display_name) for c in company.contacts]
     form.stage.choices = [(s.value, STAGE_LABELS[s]) for s in LeadStage]
@@ -195,8 +182,8 @@ def merge_posted(merge, survivor, other, survivor_name: str, *, again: str, done
 @require(SALES)
 def merge_company(company_id):
     """Merge another company into this one (this one survives)."""
-    company = _company_or_404(company_id)
-    other = db.session.get(Company, _uuid(request.values["with"])) if request.values.get("with") else None
+    company = get_or_404(Company, company_id)
+    other = db.session.get(Company, uuid_or_404(request.values["with"])) if request.values.get("with") else None
     if request.method == "POST":
         return merge_posted(records.merge_companies, company, other, company.name,
                             again=url_for("crm.merge_company", company_id=company.id),

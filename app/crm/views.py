@@ -12,15 +12,10 @@ from app.crm import pipeline as moves
 from app.crm import search as searching
 from app.crm import tasks as tasking
 from app.crm.forms import TaskForm
+from app.crm.models import Task
+from app.errors import get_or_404, uuid_or_404
 from app.extensions import db
 from app.htmx import activity_changed, add_trigger, render
-
-
-def _uuid_or_404(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        abort(404)
 
 
 def _stage_options() -> dict:
@@ -81,7 +76,7 @@ def _board_filters_from_form() -> board.BoardFilters:
 @bp.post("/pipeline/leads/<lead_id>/move")
 @require(SALES)
 def move_lead(lead_id: str):
-    lead_uuid = _uuid_or_404(lead_id)
+    lead_uuid = uuid_or_404(lead_id)
     filters = _board_filters_from_form()
     try:
         result = moves.move_lead_to_stage(
@@ -153,19 +148,10 @@ def add_task_from(form: TaskForm, *, lead=None, company=None):
                                priority=TaskPriority(form.priority.data), due_at=due)
 
 
-def _task_or_404(task_id: str):
-    from app.crm.models import Task
-
-    task = db.session.get(Task, _uuid_or_404(task_id))
-    if task is None:
-        abort(404)
-    return task
-
-
 @bp.post("/tasks/<task_id>/complete")
 @require(SALES)
 def complete_task(task_id: str):
-    task = _task_or_404(task_id)
+    task = get_or_404(Task, task_id)
     tasking.complete_task(task, actor=current_user)
     db.session.commit()
     return activity_changed(render("crm/_task_item.html", task=task, users=queries.assignable_users()))
@@ -174,7 +160,7 @@ def complete_task(task_id: str):
 @bp.post("/tasks/<task_id>/reopen")
 @require(SALES)
 def reopen_task(task_id: str):
-    task = _task_or_404(task_id)
+    task = get_or_404(Task, task_id)
     tasking.reopen_task(task, actor=current_user)
     db.session.commit()
     return activity_changed(render("crm/_task_item.html", task=task, users=queries.assignable_users()))
@@ -185,7 +171,7 @@ def reopen_task(task_id: str):
 def reassign_task(task_id: str):
     from app.auth.models import User
 
-    task = _task_or_404(task_id)
+    task = get_or_404(Task, task_id)
     try:
         user = db.session.get(User, uuid.UUID(request.form.get("user_id", "")))
     except ValueError:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.permissions import INVENTORY, INVOICES, SALES, WAREHOUSE, require
 from app.billing.models import Invoice
+from app.errors import uuid_or_404
 from app.extensions import db
 from app.fulfillment import bp, codes, inventory, packing
 from app.fulfillment.models import (
@@ -26,16 +27,9 @@ from app.htmx import add_trigger, render
 MAX_INTAKE_BYTES = 2 * 1024 * 1024
 
 
-def _uuid(value):
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        abort(404)
-
-
 def _order(order_id) -> FulfillmentOrder:
     order = db.session.scalar(
-        select(FulfillmentOrder).where(FulfillmentOrder.id == _uuid(order_id))
+        select(FulfillmentOrder).where(FulfillmentOrder.id == uuid_or_404(order_id))
         .options(joinedload(FulfillmentOrder.company), joinedload(FulfillmentOrder.invoice).joinedload(Invoice.ship_to_address),
                  selectinload(FulfillmentOrder.items).options(
                      joinedload(FulfillmentItem.device).joinedload(Device.sim_card),
@@ -81,7 +75,7 @@ def pack_order(order_id):
 @bp.post("/warehouse/orders/<order_id>/scan")
 @require(WAREHOUSE)
 def scan(order_id):
-    order_uuid = _uuid(order_id)  # the service locks and loads what it needs
+    order_uuid = uuid_or_404(order_id)  # the service locks and loads what it needs
     try:
         with db.session.begin_nested():  # a refused scan leaves nothing behind
             result = packing.scan(order_uuid, request.form.get("code", ""), actor=current_user)
@@ -148,7 +142,7 @@ def packing_slip(order_id):
 @require(INVOICES)
 def release_invoice(invoice_id):
     """A rep sends an invoice's devices to the warehouse before payment (who and why recorded)."""
-    invoice = db.session.get(Invoice, _uuid(invoice_id))
+    invoice = db.session.get(Invoice, uuid_or_404(invoice_id))
     if invoice is None:
         abort(404)
     try:
@@ -294,7 +288,7 @@ def activate():
 @require(SALES)
 def company_devices(company_id):
     """The company page's devices, SIMs and shipments (lazy-loaded partial)."""
-    company_uuid = _uuid(company_id)
+    company_uuid = uuid_or_404(company_id)
     devices = db.session.scalars(
         select(Device).where(Device.company_id == company_uuid).options(joinedload(Device.sim_card))
         .order_by(Device.status, Device.serial_number).limit(200)).all()
@@ -308,7 +302,7 @@ def company_devices(company_id):
 @require(INVOICES)
 def invoice_fulfillment(invoice_id):
     """The invoice page's fulfillment status (lazy-loaded partial), with release by hand."""
-    invoice = db.session.get(Invoice, _uuid(invoice_id))
+    invoice = db.session.get(Invoice, uuid_or_404(invoice_id))
     if invoice is None:
         abort(404)
     orders = db.session.scalars(select(FulfillmentOrder).where(FulfillmentOrder.invoice_id == invoice.id)

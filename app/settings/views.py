@@ -1,4 +1,3 @@
-import uuid
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
@@ -10,21 +9,12 @@ from app.auth.models import User, UserRole
 from app.auth.permissions import SETTINGS, require
 from app.crm import tags as tagging
 from app.crm.models import Tag, TagCategory, TaxonomyType, TaxonomyValue
+from app.errors import get_or_404
 from app.extensions import db
 from app.htmx import is_htmx, render, toast
 from app.settings import bp
 from app.settings import services as reference
 from app.settings.forms import MoveForm, PipelineForm, TagEditForm, TagForm, TaxonomyValueForm
-
-
-def _user_or_404(user_id: str) -> User:
-    try:
-        user = db.session.get(User, uuid.UUID(user_id))
-    except ValueError:
-        user = None
-    if user is None:
-        abort(404)
-    return user
 
 
 @bp.get("/")
@@ -101,7 +91,7 @@ def reactivate(user_id: str):
 @bp.post("/users/<user_id>/invite-link")
 @require(SETTINGS)
 def reissue_invite(user_id: str):
-    user = _user_or_404(user_id)
+    user = get_or_404(User, user_id)
     if user.has_password:
         flash(f"{user.full_name} has already set a password.", "warning")
         return redirect(url_for("settings.users"))
@@ -112,7 +102,7 @@ def reissue_invite(user_id: str):
 @bp.post("/users/<user_id>/role")
 @require(SETTINGS)
 def change_role(user_id: str):
-    user = _user_or_404(user_id)
+    user = get_or_404(User, user_id)
     form = RoleForm()
     if not form.validate_on_submit():
         abort(422)
@@ -125,7 +115,7 @@ def change_role(user_id: str):
 
 
 def _lifecycle(user_id: str, action, message: str):
-    user = _user_or_404(user_id)
+    user = get_or_404(User, user_id)
     try:
         action(user, admin=current_user)
     except accounts.AccountError as exc:
@@ -151,16 +141,6 @@ def _kind_or_404(slug: str) -> TaxonomyType:
         return TaxonomyType(slug.upper().replace("-", "_"))
     except ValueError:
         abort(404)
-
-
-def _taxonomy_value_or_404(value_id: str) -> TaxonomyValue:
-    try:
-        tv = db.session.get(TaxonomyValue, uuid.UUID(value_id))
-    except ValueError:
-        tv = None
-    if tv is None:
-        abort(404)
-    return tv
 
 
 def _taxonomy_page(kind: TaxonomyType, *, form: TaxonomyValueForm | None = None,
@@ -211,7 +191,7 @@ def add_taxonomy_value(kind: str):
 @bp.post("/lists/values/<value_id>/rename")
 @require(SETTINGS)
 def rename_taxonomy_value(value_id: str):
-    tv = _taxonomy_value_or_404(value_id)
+    tv = get_or_404(TaxonomyValue, value_id)
     form = TaxonomyValueForm()
     error = None
     if form.validate_on_submit():
@@ -232,7 +212,7 @@ def rename_taxonomy_value(value_id: str):
 @bp.post("/lists/values/<value_id>/move")
 @require(SETTINGS)
 def move_taxonomy_value(value_id: str):
-    tv = _taxonomy_value_or_404(value_id)
+    tv = get_or_404(TaxonomyValue, value_id)
     form = MoveForm()
     if not form.validate_on_submit():
         abort(422)
@@ -244,7 +224,7 @@ def move_taxonomy_value(value_id: str):
 @bp.post("/lists/values/<value_id>/deactivate")
 @require(SETTINGS)
 def deactivate_taxonomy_value(value_id: str):
-    tv = _taxonomy_value_or_404(value_id)
+    tv = get_or_404(TaxonomyValue, value_id)
     reference.set_taxonomy_value_active(tv, False, actor=current_user)
     db.session.commit()
     return _taxonomy_done(tv.type, f"“{tv.value}” no longer appears in the dropdowns")
@@ -253,23 +233,13 @@ def deactivate_taxonomy_value(value_id: str):
 @bp.post("/lists/values/<value_id>/reactivate")
 @require(SETTINGS)
 def reactivate_taxonomy_value(value_id: str):
-    tv = _taxonomy_value_or_404(value_id)
+    tv = get_or_404(TaxonomyValue, value_id)
     reference.set_taxonomy_value_active(tv, True, actor=current_user)
     db.session.commit()
     return _taxonomy_done(tv.type, f"“{tv.value}” is back in the dropdowns")
 
 
 # ------------------------------------------------------------------------ tag catalog
-
-def _tag_or_404(tag_id: str) -> Tag:
-    try:
-        tag = db.session.get(Tag, uuid.UUID(tag_id))
-    except ValueError:
-        tag = None
-    if tag is None:
-        abort(404)
-    return tag
-
 
 def _tags_page(*, form: TagForm | None = None, error: str | None = None, status: int = 200):
     return render("settings/tags.html", "tags_body", groups=reference.tags_by_category(),
@@ -320,7 +290,7 @@ def create_tag():
 @bp.route("/tags/<tag_id>/edit", methods=["GET", "POST"])
 @require(SETTINGS)
 def edit_tag(tag_id: str):
-    tag = _tag_or_404(tag_id)
+    tag = get_or_404(Tag, tag_id)
     form = TagEditForm(obj=tag) if request.method == "GET" else TagEditForm()
     if request.method == "GET" and not tag.color:
         form.color.data = "#94a3b8"  # the swatch shown for a tag without a colour
@@ -343,7 +313,7 @@ def edit_tag(tag_id: str):
 @bp.post("/tags/<tag_id>/deactivate")
 @require(SETTINGS)
 def deactivate_tag(tag_id: str):
-    tag = _tag_or_404(tag_id)
+    tag = get_or_404(Tag, tag_id)
     reference.set_tag_active(tag, False, actor=current_user)
     db.session.commit()
     return _tags_done(f"{tag.name} can no longer be applied")
@@ -352,7 +322,7 @@ def deactivate_tag(tag_id: str):
 @bp.post("/tags/<tag_id>/reactivate")
 @require(SETTINGS)
 def reactivate_tag(tag_id: str):
-    tag = _tag_or_404(tag_id)
+    tag = get_or_404(Tag, tag_id)
     reference.set_tag_active(tag, True, actor=current_user)
     db.session.commit()
     return _tags_done(f"{tag.name} can be applied again")
@@ -361,7 +331,7 @@ def reactivate_tag(tag_id: str):
 @bp.post("/tags/<tag_id>/delete")
 @require(SETTINGS)
 def delete_tag(tag_id: str):
-    tag = _tag_or_404(tag_id)
+    tag = get_or_404(Tag, tag_id)
     name = tag.name
     try:
         tagging.delete_tag(tag, actor=current_user)
