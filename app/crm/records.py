@@ -104,14 +104,21 @@ def contact_duplicates(*, email: str | None, phone: str | None, exclude_id=None)
     return list(found.values())
 
 
-def _apply_company(company: Company, data: dict) -> dict:
+def _assign(obj, data: dict, fields) -> dict:
+    """Set the given fields present in `data` (cleaned); return {field: {before, after}}
+    for those that changed: what the *.updated activity records."""
     changes = {}
-    for name in COMPANY_FIELDS:
+    for name in fields:
         if name in data:
             value = _clean(data[name])
-            if getattr(company, name) != value:
-                changes[name] = {"before": getattr(company, name), "after": value}
-                setattr(company, name, value)
+            if getattr(obj, name) != value:
+                changes[name] = {"before": getattr(obj, name), "after": value}
+                setattr(obj, name, value)
+    return changes
+
+
+def _apply_company(company: Company, data: dict) -> dict:
+    changes = _assign(company, data, COMPANY_FIELDS)
     if not company.name:
         raise RecordError("A company needs a name.", "name")
     company.normalized_name = normalize_company_name(company.name) or company.name.casefold()
@@ -142,13 +149,7 @@ def save_company(data: dict, *, actor, company: Company | None = None,
 
 
 def _apply_contact(contact: Contact, data: dict) -> dict:
-    changes = {}
-    for name in CONTACT_FIELDS:
-        if name in data:
-            value = _clean(data[name])
-            if getattr(contact, name) != value:
-                changes[name] = {"before": getattr(contact, name), "after": value}
-                setattr(contact, name, value)
+    changes = _assign(contact, data, CONTACT_FIELDS)
     if contact.email:
         contact.email_normalized = normalize_email(contact.email)
         if contact.email_normalized is None:
@@ -222,15 +223,9 @@ def update_lead(lead: Lead, data: dict, *, actor) -> dict:
     if "contact_id" in data and lead.company is not None \
             and data["contact_id"] not in {c.id for c in lead.company.contacts}:
         raise RecordError("Pick one of this company's contacts.", "contact_id")
-    changes = {}
-    for name in LEAD_FIELDS:
-        if name in data:
-            value = _clean(data[name])
-            if name == "is_dnc":
-                value = bool(value)
-            if getattr(lead, name) != value:
-                changes[name] = {"before": getattr(lead, name), "after": value}
-                setattr(lead, name, value)
+    if "is_dnc" in data:
+        data = {**data, "is_dnc": bool(data["is_dnc"])}
+    changes = _assign(lead, data, LEAD_FIELDS)
     if changes:
         db.session.flush()
         record("lead.updated", f"{getattr(actor, 'full_name', 'System')} changed the lead's "
