@@ -1,6 +1,6 @@
 """The contact page (details, leads, activity) and merging two contacts."""
 from flask import abort, request, url_for
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.permissions import SALES, require
@@ -29,21 +29,6 @@ def contact(contact_id: str):
     return render("crm/contact.html", contact=contact, leads=leads, labels=STAGE_LABELS)
 
 
-def merge_candidates(contact: Contact, limit: int = 10) -> list[Contact]:
-    """Contacts that may be the same person: the same phone, or a similar name."""
-    name = contact.display_name
-    similar = [Contact.phone_e164 == contact.phone_e164] if contact.phone_e164 else []
-    if contact.full_name:
-        similar.append(Contact.full_name.op("%")(name))
-    if not similar:
-        return []
-    return db.session.scalars(
-        select(Contact).options(joinedload(Contact.company))
-        .where(Contact.id != contact.id, or_(*similar))
-        .order_by(func.similarity(func.coalesce(Contact.full_name, ""), name).desc(), Contact.id)
-        .limit(limit)).all()
-
-
 @bp.route("/contacts/<contact_id>/merge", methods=["GET", "POST"])
 @require(SALES)
 def merge_contact(contact_id: str):
@@ -55,4 +40,4 @@ def merge_contact(contact_id: str):
                             again=url_for("crm.merge_contact", contact_id=contact.id),
                             done=url_for("crm.contact", contact_id=contact.id))
     return render("crm/contact_merge.html", contact=contact, other=other,
-                  candidates=[] if other else merge_candidates(contact))
+                  candidates=[] if other else records.contact_merge_candidates(contact))

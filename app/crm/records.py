@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from app.activity.services import record
 from app.crm.models import Company, Contact, Lead, LeadStage
@@ -102,6 +103,21 @@ def contact_duplicates(*, email: str | None, phone: str | None, exclude_id=None)
         if e164 and contact.phone_e164 == e164:
             dup.reasons.append("same phone")
     return list(found.values())
+
+
+def contact_merge_candidates(contact: Contact, limit: int = 10) -> list[Contact]:
+    """Contacts that may be the same person: the same phone, or a similar name."""
+    name = contact.display_name
+    similar = [Contact.phone_e164 == contact.phone_e164] if contact.phone_e164 else []
+    if contact.full_name:
+        similar.append(Contact.full_name.op("%")(name))
+    if not similar:
+        return []
+    return db.session.scalars(
+        select(Contact).options(joinedload(Contact.company))
+        .where(Contact.id != contact.id, or_(*similar))
+        .order_by(func.similarity(func.coalesce(Contact.full_name, ""), name).desc(), Contact.id)
+        .limit(limit)).all()
 
 
 def _assign(obj, data: dict, fields) -> dict:
