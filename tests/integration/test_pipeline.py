@@ -393,3 +393,18 @@ def test_maintained_rep_totals_equal_a_fresh_count_through_every_kind_of_change(
     columns = {c.stage: c for c in board.board(board.BoardFilters(rep_id=bob.id))}
     assert {s: (c.count, c.revenue) for s, c in columns.items() if c.count} == {
         s: v for (s, r), v in live.items() if r == bob.id}
+
+
+def test_a_lead_in_the_header_search_names_its_contact_and_value(app, client, db_session, factory):
+    company = factory.company(name="Harbor Freight Movers")
+    first = factory.lead(company=company, contact=factory.contact(company, full_name="Ana Ruiz"),
+                         estimated_revenue=Decimal("1892.00"))
+    second = factory.lead(company=company, contact=factory.contact(company, full_name="Ben Ito"),
+                          estimated_revenue=Decimal("756.80"))
+    login(client, factory.user())
+    html = client.get("/search?q=Harbor Freight", headers={"HX-Request": "true"}).get_data(as_text=True)
+    # two leads of one company: told apart by their contact and value
+    for lead, contact, value in ((first, "Ana Ruiz", "$1,892.00"), (second, "Ben Ito", "$756.80")):
+        item = html[html.index(f'/leads/{lead.id}"'):]
+        item = item[:item.index("</a>")]
+        assert contact in item and value in item
