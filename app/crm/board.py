@@ -193,15 +193,10 @@ def display_name(full, first, last, email, phone) -> str:
     return full or " ".join(p for p in (first, last) if p) or email or phone or "Unnamed contact"
 
 
-# The lead columns a card needs: a move's UPDATE returns these, so its answer reads
-# the card in the same statement (see card_select).
-CARD_LEAD_COLUMNS = ("id", "stage", "estimated_units", "estimated_revenue", "last_activity_at",
-                     "stage_changed_at", "company_id", "contact_id")
-
-
 def card_select(leads=None):
-    """A SELECT of card rows from `leads`: the leads table, or a CTE with CARD_LEAD_COLUMNS
-    (a move's UPDATE ... RETURNING). Company, contact, rep, score and active tags joined."""
+    """A SELECT of card rows from `leads`: the leads table, or a CTE with its columns (a
+    move's UPDATE ... RETURNING, so the move reads its card in the same statement).
+    Company, contact, rep, score and active tags joined."""
     leads = Lead.__table__ if leads is None else leads
     # the tags' names, as the catalog spells them (a slug whose tag is gone shows as is)
     tags = (select(func.array_agg(aggregate_order_by(func.coalesce(Tag.name, LeadTag.tag_slug),
