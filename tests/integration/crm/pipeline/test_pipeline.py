@@ -1,6 +1,7 @@
 """The pipeline board and stage moves: rules, conflicts, counts, statement counts."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from app.auth.models import UserRole
 from app.crm.models import CompanyStatus, LeadStage, LeadTag
 from app.crm.pipeline import board
 from app.crm.pipeline.moves import (
+    STAGE_LABELS,
     LostReasonRequired,
     StageConflict,
     UnknownStage,
@@ -174,6 +176,20 @@ def test_board_counts_sums_and_pages(app, client, db_session, factory):
     login(client, factory.user())
     page = client.get(f"/pipeline/columns/HOT?after={hot.next_cursor}")
     assert page.status_code == 200 and b"lead-card" in page.data
+
+
+def test_each_cards_stage_menu_lists_every_stage_with_its_own_selected(app, client, db_session, factory):
+    """The menu comes from the `stage_options` macro, rendered once per stage for a response
+    and shared by the cards: each card still lists every stage in order with its own selected."""
+    login(client, factory.user())
+    quoted, bogus = factory.lead(stage=LeadStage.QUOTED), factory.lead(stage=LeadStage.BOGUS, lost_reason="Spam")
+    page = client.get("/pipeline").get_data(as_text=True)
+    for lead in (quoted, bogus):
+        menu = re.search(rf'<select class="move-form__select" id="stage-{lead.id}" name="stage">(.*?)</select>',
+                         page).group(1)
+        assert menu.count("<option") == len(LeadStage) and menu.count(" selected") == 1
+        assert menu == "".join(f'<option value="{s.value}"{" selected" if s == lead.stage else ""}>{label}</option>'
+                               for s, label in STAGE_LABELS.items())
 
 
 def test_board_statement_count_does_not_grow_with_leads(app, client, db_session, factory, count_statements):
