@@ -19,4 +19,7 @@ from app.crm.records import (  # noqa: E402,F401
     contact_views,
     edit_views,
     lead_views,
+    list_views,
 )
+from app.crm.search import views as _search_views  # noqa: E402,F401
+from app.crm.tasks import views as _tasks_views  # noqa: E402,F401

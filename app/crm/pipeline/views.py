@@ -1,5 +1,3 @@
-import uuid
-from datetime import UTC
 from urllib.parse import parse_qs
 
 from flask import abort, request, url_for
@@ -8,15 +6,10 @@ from werkzeug.datastructures import MultiDict
 
 from app.auth.permissions import SALES, require
 from app.crm import bp
-from app.crm.models import Task
 from app.crm.pipeline import board, moves
-from app.crm.records import lead_list, queries
-from app.crm.records.forms import TaskForm
-from app.crm.search import services as searching
-from app.crm.tasks import services as tasking
-from app.errors import get_or_404, uuid_or_404
+from app.errors import uuid_or_404
 from app.extensions import db
-from app.htmx import activity_changed, add_trigger, render
+from app.htmx import add_trigger, render
 
 
 def board_kit(filters: board.BoardFilters) -> dict:
@@ -102,128 +95,3 @@ def move_lead(lead_id: str):
     return response
 
 
-@bp.get("/companies")
-@require(SALES)
-def companies():
-    filters = queries.CompanyFilters.from_args(request.args)
-    page = queries.companies_page(filters, request.args.get("after"))
-    from app.crm.models import CompanyStatus, TaxonomyType
-    from app.crm.records.edit_views import taxonomy_choices
-
-    return render("crm/records/companies.html", "company_rows", page=page, filters=filters, q=filters.q or "",
-                  reps=queries.assignable_users(), statuses=list(CompanyStatus),
-                  industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v])
-
-
-def _assignee_choices():
-    return [(str(u.id), u.full_name) for u in queries.assignable_users()]
-
-
-def new_task_form(*, blank: bool) -> TaskForm:
-    """The new-task form of a lead or company page (assigned to the rep by default)."""
-    form = TaskForm(formdata=None) if blank else TaskForm()
-    form.assigned_to.choices = _assignee_choices()
-    if not form.assigned_to.data:
-        form.assigned_to.data = str(current_user.id)
-    return form
-
-
-def add_task_from(form: TaskForm, *, lead=None, company=None):
-    from app.auth.models import User
-    from app.crm.models import TaskPriority, TaskType
-
-    due = form.due_at.data.replace(tzinfo=UTC) if form.due_at.data else None
-    return tasking.create_task(title=form.title.data, actor=current_user, lead=lead, company=company,
-                               assigned_to=db.session.get(User, uuid.UUID(form.assigned_to.data)),
-                               task_type=TaskType(form.task_type.data),
-                               priority=TaskPriority(form.priority.data), due_at=due)
-
-
-@bp.post("/tasks/<task_id>/complete")
-@require(SALES)
-def complete_task(task_id: str):
-    task = get_or_404(Task, task_id)
-    tasking.complete_task(task, actor=current_user)
-    db.session.commit()
-    return activity_changed(render("crm/tasks/_task_item.html", task=task, users=queries.assignable_users()))
-
-
-@bp.post("/tasks/<task_id>/reopen")
-@require(SALES)
-def reopen_task(task_id: str):
-    task = get_or_404(Task, task_id)
-    tasking.reopen_task(task, actor=current_user)
-    db.session.commit()
-    return activity_changed(render("crm/tasks/_task_item.html", task=task, users=queries.assignable_users()))
-
-
-@bp.post("/tasks/<task_id>/reassign")
-@require(SALES)
-def reassign_task(task_id: str):
-    from app.auth.models import User
-
-    task = get_or_404(Task, task_id)
-    try:
-        user = db.session.get(User, uuid.UUID(request.form.get("user_id", "")))
-    except ValueError:
-        user = None
-    if user is None or not user.is_active:
-        abort(422)
-    tasking.reassign_task(task, user, actor=current_user)
-    db.session.commit()
-    response = render("crm/tasks/_task_item.html", task=task, users=queries.assignable_users())
-    return activity_changed(response, f"Reassigned to {user.full_name}")
-
-
-@bp.get("/tasks")
-@require(SALES)
-def tasks():
-    return render("crm/tasks/tasks.html", groups=queries.my_open_tasks(current_user.id),
-                  users=queries.assignable_users())
-
-
-@bp.get("/search")
-@require(SALES)
-def search():
-    results = searching.search(request.args.get("q", ""))
-    return render("crm/search/search.html", "results", results=results, labels=moves.STAGE_LABELS)
-
-
-@bp.get("/leads")
-@require(SALES)
-def leads():
-    query = lead_list.ListQuery.from_args(request.args)
-    page = lead_list.leads_page(query, current_user.id)
-    return render("crm/records/leads.html", "lead_rows", page=page, query=query, choices=board.filter_choices(),
-                  labels=moves.STAGE_LABELS, reps=queries.assignable_users(), sorts=list(lead_list.SORTS))
-
-
-@bp.post("/leads/bulk")
-@require(SALES)
-def leads_bulk():
-    """Assign a rep, add a tag or move the stage of the selected leads."""
-    ids = []
-    for raw in request.form.getlist("lead_ids"):
-        try:
-            ids.append(uuid.UUID(raw))
-        except ValueError:
-            continue
-    action = request.form.get("action", "")
-    if not ids:
-        return add_trigger(render("crm/records/_bulk_result.html", message="Select at least one lead.", status=422),
-                           {"toast": {"message": "Select at least one lead.", "level": "error"}})
-    rep = request.form.get("rep_id") or None
-    try:
-        result = lead_list.bulk_apply(
-            ids[:500], action, actor=current_user, rep_id=uuid.UUID(rep) if rep else None,
-            tag=request.form.get("tag") or None, stage=request.form.get("stage") or None,
-            lost_reason=request.form.get("lost_reason"))
-    except (ValueError, moves.MoveError) as exc:
-        return add_trigger(render("crm/records/_bulk_result.html", message=str(exc), status=422),
-                           {"toast": {"message": str(exc), "level": "error"}})
-    db.session.commit()
-    message = f"Updated {result.done} lead{'s' if result.done != 1 else ''}."
-    if result.skipped:
-        message += f" Skipped {len(result.skipped)}: " + "; ".join(result.skipped[:5])
-    response = render("crm/records/_bulk_result.html", message=message)
-    return add_trigger(response, {"toast": {"message": message, "level": "success"}, "leadsChanged": True})

@@ -21,11 +21,12 @@ from app.auth.permissions import SALES, require
 from app.crm import bp
 from app.crm.models import AddressType, Company, CompanyAddress, Lead, Note
 from app.crm.pipeline.moves import STAGE_LABELS
-from app.crm.pipeline.views import add_task_from, new_task_form
 from app.crm.records import addresses as addressing
 from app.crm.records import notes as noting
 from app.crm.records import queries
 from app.crm.records.forms import NoteBodyForm
+from app.crm.tasks import queries as task_queries
+from app.crm.tasks.views import add_task_from, new_task_form
 from app.errors import abort_with, get_or_404, uuid_or_404
 from app.extensions import db
 from app.htmx import activity_changed, is_htmx, render, toast
@@ -90,7 +91,7 @@ def company(company_id: str):
 # ------------------------------------------------------------------------ tasks
 
 def _tasks_context(company, form=None) -> dict:
-    return {"tasks": queries.company_tasks(company.id), "task_form": form or new_task_form(blank=True),
+    return {"tasks": task_queries.company_tasks(company.id), "task_form": form or new_task_form(blank=True),
             "task_url": url_for("crm.create_company_task", company_id=company.id), "section_id": "company-tasks"}
 
 

@@ -1,7 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     DecimalField,
     EmailField,
     HiddenField,
@@ -12,23 +11,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.crm.models import CompanyStatus, LeadStage, TaskPriority, TaskType
+from app.crm.models import CompanyStatus, LeadStage
 from app.crm.records.notes import MAX_BODY as MAX_NOTE
-
-TASK_TYPES = [(t.value, t.value.replace("_", " ").title()) for t in TaskType]
-PRIORITIES = [(p.value, p.value.title()) for p in TaskPriority]
-
-
-class TaskForm(FlaskForm):
-    title = StringField("Task", validators=[DataRequired(message="Say what needs doing."), Length(max=200)])
-    task_type = SelectField("Type", choices=TASK_TYPES, default=TaskType.FOLLOW_UP.value)
-    priority = SelectField("Priority", choices=PRIORITIES, default=TaskPriority.NORMAL.value)
-    due_at = DateTimeLocalField("Due", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    assigned_to = SelectField("Assignee", choices=[], validate_choice=True)
-
-
-class TagForm(FlaskForm):
-    slug = SelectField("Tag", choices=[], validate_choice=True)
 
 COMPANY_STATUSES = [(s.value, s.value.title()) for s in CompanyStatus]
 
@@ -73,13 +57,6 @@ class LeadForm(_LeadFields):
 class LeadEditForm(_LeadFields):
     source_campaign = StringField("Campaign", validators=[Optional(), Length(max=200)])
     is_dnc = BooleanField("Do not contact (no calls, e-mails or texts)")
-
-
-class StageForm(FlaskForm):
-    """The lead page's stage control; `from_stage` is the stage the rep saw."""
-    stage = SelectField("Stage", choices=[], validate_choice=False)
-    from_stage = HiddenField()
-    lost_reason = StringField("Reason (for Lost or Bogus)", validators=[Optional(), Length(max=500)])
 
 
 class NoteBodyForm(FlaskForm):

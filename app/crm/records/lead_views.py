@@ -11,12 +11,14 @@ from app.auth.permissions import SALES, require
 from app.crm import bp
 from app.crm.models import TaxonomyType
 from app.crm.pipeline import moves
-from app.crm.pipeline.views import add_task_from, new_task_form
+from app.crm.pipeline.forms import StageForm
 from app.crm.records import notes as noting
 from app.crm.records import queries
 from app.crm.records import services as records
-from app.crm.records.forms import LeadEditForm, NoteBodyForm, StageForm, TagForm
+from app.crm.records.forms import LeadEditForm, NoteBodyForm
 from app.crm.tags import services as tagging
+from app.crm.tags.forms import TagForm
+from app.crm.tasks.views import add_task_from, new_task_form
 from app.errors import uuid_or_404
 from app.extensions import db
 from app.htmx import activity_changed as changed

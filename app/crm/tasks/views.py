@@ -1,0 +1,85 @@
+"""The tasks page, a task's complete / reopen / reassign, and the new-task form that the lead
+and company pages share."""
+import uuid
+from datetime import UTC
+
+from flask import abort, request
+from flask_login import current_user
+
+from app.auth.permissions import SALES, require
+from app.crm import bp
+from app.crm.models import Task
+from app.crm.records import queries
+from app.crm.tasks import queries as task_queries
+from app.crm.tasks import services as tasking
+from app.crm.tasks.forms import TaskForm
+from app.errors import get_or_404
+from app.extensions import db
+from app.htmx import activity_changed, render
+
+
+def _assignee_choices():
+    return [(str(u.id), u.full_name) for u in queries.assignable_users()]
+
+
+def new_task_form(*, blank: bool) -> TaskForm:
+    """The new-task form of a lead or company page (assigned to the rep by default)."""
+    form = TaskForm(formdata=None) if blank else TaskForm()
+    form.assigned_to.choices = _assignee_choices()
+    if not form.assigned_to.data:
+        form.assigned_to.data = str(current_user.id)
+    return form
+
+
+def add_task_from(form: TaskForm, *, lead=None, company=None):
+    from app.auth.models import User
+    from app.crm.models import TaskPriority, TaskType
+
+    due = form.due_at.data.replace(tzinfo=UTC) if form.due_at.data else None
+    return tasking.create_task(title=form.title.data, actor=current_user, lead=lead, company=company,
+                               assigned_to=db.session.get(User, uuid.UUID(form.assigned_to.data)),
+                               task_type=TaskType(form.task_type.data),
+                               priority=TaskPriority(form.priority.data), due_at=due)
+
+
+@bp.post("/tasks/<task_id>/complete")
+@require(SALES)
+def complete_task(task_id: str):
+    task = get_or_404(Task, task_id)
+    tasking.complete_task(task, actor=current_user)
+    db.session.commit()
+    return activity_changed(render("crm/tasks/_task_item.html", task=task, users=queries.assignable_users()))
+
+
+@bp.post("/tasks/<task_id>/reopen")
+@require(SALES)
+def reopen_task(task_id: str):
+    task = get_or_404(Task, task_id)
+    tasking.reopen_task(task, actor=current_user)
+    db.session.commit()
+    return activity_changed(render("crm/tasks/_task_item.html", task=task, users=queries.assignable_users()))
+
+
+@bp.post("/tasks/<task_id>/reassign")
+@require(SALES)
+def reassign_task(task_id: str):
+    from app.auth.models import User
+
+    task = get_or_404(Task, task_id)
+    try:
+        user = db.session.get(User, uuid.UUID(request.form.get("user_id", "")))
+    except ValueError:
+        user = None
+    if user is None or not user.is_active:
+        abort(422)
+    tasking.reassign_task(task, user, actor=current_user)
+    db.session.commit()
+    response = render("crm/tasks/_task_item.html", task=task, users=queries.assignable_users())
+    return activity_changed(response, f"Reassigned to {user.full_name}")
+
+
+@bp.get("/tasks")
+@require(SALES)
+def tasks():
+    return render("crm/tasks/tasks.html", groups=task_queries.my_open_tasks(current_user.id),
+                  users=queries.assignable_users())
