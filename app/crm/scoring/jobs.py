@@ -94,8 +94,12 @@ def schedule_nightly_scores() -> None:
 
 
 def _schedule_once(queue, job_id: str, when: datetime, func: str, description: str) -> None:
-    """Book a periodic job once (the job id makes a second booking a no-op)."""
+    """Book a periodic job once (the job id makes a second booking a no-op). A booking left by an
+    older release that calls another function (its module moved) is replaced: it would fail when
+    due, and the next run would never be booked."""
     existing = queue.fetch_job(job_id)
     if existing is not None and existing.get_status(refresh=True) in ("scheduled", "queued", "deferred"):
-        return
+        if existing.args[:1] == (func,):
+            return
+        existing.delete()
     queue.enqueue_at(when, "app.queue.run_job", func, job_id=job_id, description=description)

@@ -69,3 +69,21 @@ def test_a_worker_dying_mid_batch_loses_no_mark(app, db_session, factory, monkey
     assert redis.scard(jobs.SCORING) == 0 and redis.scard(LEADS_TO_SCORE) == 0
     scored = set(db_session.scalars(select(LeadScore.lead_id)).all())
     assert {first.id, second.id, third.id} <= scored
+
+
+def test_a_booking_left_by_an_older_release_is_replaced(app, db_session):
+    """Before the crm split the nightly job was booked as app.crm.jobs.score_all_leads; a worker
+    starting the new release must not keep that booking (it would fail, and book no next night)."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.crm.scoring.jobs import schedule_nightly_scores
+
+    queue = get_queue("scoring")
+    queue.enqueue_at(datetime.now(UTC) + timedelta(hours=1), "app.queue.run_job", "app.crm.jobs.score_all_leads",
+                     job_id=NIGHTLY_JOB_ID)
+    schedule_nightly_scores()
+    job = queue.fetch_job(NIGHTLY_JOB_ID)
+    assert job.args == ("app.crm.scoring.jobs.score_all_leads",)
+    assert queue.scheduled_job_registry.get_job_ids().count(NIGHTLY_JOB_ID) == 1
+    schedule_nightly_scores()  # booked with the right function: a no-op
+    assert queue.fetch_job(NIGHTLY_JOB_ID).created_at == job.created_at and job.get_status() == "scheduled"
