@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.auth.permissions import INVOICES, SETTINGS, require
+from app.auth.permissions import BILLING_ADMIN, INVOICES, SETTINGS, can, require
 from app.billing import bp, reference
 from app.billing import invoices as svc
+from app.billing.requests import REASONS
 from app.billing.forms import (
     REFERENCE_FORMS,
     STATUS_CHOICES,
@@ -167,6 +168,8 @@ def _page_context(invoice: Invoice, **overrides) -> dict:
         "line_forms": {},
         "void_form": VoidForm(formdata=None),
         "taxable_note": _taxable_note(invoice),
+        "may_void": can(current_user, BILLING_ADMIN),
+        "reasons": REASONS,
     }
     ctx.update(overrides)
     return ctx
@@ -319,7 +322,7 @@ def update_terms(invoice_id):
 
 
 @bp.post("/invoices/<invoice_id>/void")
-@require(INVOICES)
+@require(BILLING_ADMIN)
 def void_invoice(invoice_id):
     inv = _invoice_for_change(invoice_id)
     form = VoidForm()
@@ -338,6 +341,8 @@ def void_invoice(invoice_id):
 @require(INVOICES)
 def reissue_invoice(invoice_id):
     inv = _invoice_for_change(invoice_id)
+    if inv.status is not InvoiceStatus.VOID and not can(current_user, BILLING_ADMIN):
+        abort(403)  # reissuing a live invoice voids it first
     form = VoidForm()
     reason = (form.reason.data or "").strip() or "Reissued"
     if not form.validate_on_submit() and form.errors.keys() - {"reason"}:

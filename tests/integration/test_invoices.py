@@ -517,10 +517,11 @@ def test_locked_invoice_refuses_edits_through_the_page(app, signed_in, company, 
     assert len(invoice.line_items) == 1
 
 
-def test_void_and_reissue_through_the_page(app, signed_in, company, rep, db_session):
+def test_void_and_reissue_through_the_page(app, signed_in, company, rep, db_session, factory):
     from app.billing.models import Invoice, InvoiceStatus
 
     invoice = _new(company, rep)
+    login(signed_in, factory.user(UserRole.ADMIN))  # voiding is an admin's (a rep asks: test_billing_roles)
     db_session.commit()
     missing = _post(signed_in, app, f"/invoices/{invoice.id}/void", {"reason": ""}, htmx=False)
     assert missing.status_code == 422
