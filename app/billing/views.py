@@ -8,7 +8,6 @@ from flask_login import current_user
 from app.auth.permissions import BILLING_ADMIN, INVOICES, SETTINGS, can, require
 from app.billing import bp, reference
 from app.billing import invoices as svc
-from app.billing.requests import REASONS
 from app.billing.forms import (
     REFERENCE_FORMS,
     STATUS_CHOICES,
@@ -31,6 +30,7 @@ from app.billing.models import (
     ShippingType,
     TaxRate,
 )
+from app.billing.requests import REASONS
 from app.crm.models import Company, CompanyAddress, Lead
 from app.errors import get_or_404, uuid_or_404
 from app.extensions import db
