@@ -51,7 +51,7 @@ def create_admin_task(*, title: str, description: str, actor, company=None, lead
     admin = admin_for_tasks()
     if admin is None:
         raise RequestRefused("There is no active owner or admin to ask.")
-    return create_task(title=title, description=description, actor=actor or admin, company=company,
+    return create_task(title=title, description=description, actor=actor, company=company,
                        lead=lead, assigned_to=admin,
                        priority=TaskPriority.URGENT if urgent else TaskPriority.HIGH)
 
