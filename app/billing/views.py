@@ -31,6 +31,7 @@ from app.billing.models import (
     TaxRate,
 )
 from app.billing.requests import REASONS
+from app.billing.totals import products_by_code
 from app.crm.models import Company, CompanyAddress, Lead
 from app.errors import get_or_404, uuid_or_404
 from app.extensions import db
@@ -153,7 +154,8 @@ def _add_form(*, product: Product | None = None, from_request: bool = False) -> 
             "description": product.name if product else "",
             "unit_price": product.unit_price if product else None})
     form.product_id.choices = [("", "Custom line (type it)")] + [
-        (str(p.id), f"{p.name} — ${p.unit_price:,.2f}") for p in reference.choices(Product)]
+        (str(p.id), f"{p.name} — ${p.unit_price:,.2f}") for p in reference.choices(Product)
+        if not svc.is_shipping_product(p)]  # shipping comes from the terms' shipping method
     return form
 
 
@@ -169,6 +171,7 @@ def _page_context(invoice: Invoice, **overrides) -> dict:
         "void_form": VoidForm(formdata=None),
         "taxable_note": _taxable_note(invoice),
         "may_void": can(current_user, BILLING_ADMIN),
+        "line_products": products_by_code({ln.product_code for ln in invoice.line_items if ln.product_code}),
         "reasons": REASONS,
     }
     ctx.update(overrides)
