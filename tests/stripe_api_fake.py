@@ -1,5 +1,8 @@
 """Stripe's REST API on this machine, as far as the checkout backend uses it.
 
+Also POST /v1/refunds (a refund of a PaymentIntent registered in `payment_intents`, at most
+what is left of it, answered with the documented Refund object).
+
 The official SDK talks to it over HTTP (point `stripe.api_base` at `url`), so what is
 tested is the request the SDK really sends: the form-encoded body with its bracketed keys,
 the Authorization and Idempotency-Key headers. Answers have the documented object shapes
@@ -34,6 +37,10 @@ class FakeStripeAPI:
         self._server = None
         self.url = ""
         self.failing: dict[str, int] = {}  # path -> how many of its next requests get a 500
+        # PaymentIntents that exist (id -> {"amount", "currency", "latest_charge"}): what a
+        # refund may take back; `refunded` counts what each has given back so far.
+        self.payment_intents: dict[str, dict] = {}
+        self.refunded: dict[str, int] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeStripeAPI:
@@ -66,6 +73,8 @@ class FakeStripeAPI:
             status, body = 200, self._customer(form)
         elif request.method == "POST" and request.path == "/v1/checkout/sessions":
             status, body = 200, self._session(form)
+        elif request.method == "POST" and request.path == "/v1/refunds":
+            status, body = self._refund(form)
         else:
             status, body = 404, {"error": {"type": "invalid_request_error",
                                            "message": f"Unrecognized request URL ({request.method}: {request.path})."}}
@@ -104,3 +113,36 @@ class FakeStripeAPI:
             "url": f"https://checkout.stripe.com/c/pay/cs_test_fake{number}",
         })
         return session
+
+    def _refund(self, form: dict) -> tuple[int, dict]:
+        """POST /v1/refunds: `payment_intent` (or `charge`), optional `amount` (default: all
+        that is left), `metadata[...]`, `reason`. Refused as Stripe refuses: an unknown
+        PaymentIntent (resource_missing), more than is left (amount_too_large), nothing left
+        (charge_already_refunded)."""
+        intent_id = form.get("payment_intent")
+        intent = self.payment_intents.get(intent_id or "")
+        if intent is None:
+            return 400, {"error": {"type": "invalid_request_error", "code": "resource_missing",
+                                   "param": "payment_intent",
+                                   "message": f"No such payment_intent: '{intent_id}'"}}
+        left = intent["amount"] - self.refunded.get(intent_id, 0)
+        if left <= 0:
+            return 400, {"error": {"type": "invalid_request_error", "code": "charge_already_refunded",
+                                   "message": f"Charge {intent['latest_charge']} has already been refunded."}}
+        amount = int(form.get("amount", left))
+        if amount <= 0 or amount > left:
+            return 400, {"error": {"type": "invalid_request_error", "code": "amount_too_large",
+                                   "param": "amount",
+                                   "message": f"Refund amount ({amount}) is greater than unrefunded "
+                                              f"amount on charge ({left})"}}
+        self.refunded[intent_id] = self.refunded.get(intent_id, 0) + amount
+        number = next(_ids)
+        return 200, {
+            "id": f"re_fake{number}", "object": "refund", "amount": amount,
+            "balance_transaction": f"txn_fake{number}", "charge": intent["latest_charge"],
+            "created": int(time.time()), "currency": intent["currency"], "description": None,
+            "destination_details": {"card": {"reference_status": "pending", "reference_type": "acquirer_reference_number", "type": "refund"}, "type": "card"},
+            "metadata": self._metadata(form), "payment_intent": intent_id,
+            "reason": form.get("reason"), "receipt_number": None, "source_transfer_reversal": None,
+            "status": "succeeded", "transfer_reversal": None,
+        }

@@ -40,7 +40,7 @@ from app.billing.models import (
     PaymentTerm,
     Product,
 )
-from app.billing.totals import ZERO, line_total, recompute_invoice, round_money
+from app.billing.totals import SHIPPING_CATEGORY, ZERO, line_total, recompute_invoice, round_money
 from app.extensions import db
 
 # Numeric(10,2) holds up to 99,999,999.99.
@@ -147,6 +147,12 @@ def can_void(invoice: Invoice) -> bool:
 
 # ------------------------------------------------------------------ helpers
 
+def is_shipping_product(product: Product) -> bool:
+    """A catalogue item that is shipping (category "Shipping"): the invoice's shipping
+    method charges shipping, so these are not offered as lines."""
+    return (product.category or "").strip().lower() == SHIPPING_CATEGORY
+
+
 def _record(kind: str, summary: str, invoice: Invoice, *, actor, **detail) -> None:
     record(f"invoice.{kind}", summary, actor=actor, company=invoice.company_id, lead=invoice.lead_id,
            detail={"invoice_id": invoice.id, "invoice_number": invoice.invoice_number, **detail})
@@ -221,6 +227,9 @@ def add_line(invoice: Invoice, *, actor, product: Product | None = None, descrip
              quantity: int, unit_price: Decimal | None) -> InvoiceLineItem:
     """Add a line from a product (its name and price unless given) or typed."""
     assert_editable(invoice)
+    if product is not None and is_shipping_product(product):
+        raise InvoiceError("Shipping is charged once, by the invoice's shipping method (Terms), "
+                           "not as a line.", field="product_id")
     if product is not None:
         description = (description or "").strip() or product.name
         if unit_price is None:
@@ -288,7 +297,9 @@ def update_invoice_terms(invoice: Invoice, *, actor, tax_rate, shipping_type, sh
 
     A changed payment term sets the due date from the term (invoice date + days);
     otherwise `due_date` is taken as given, and None means "from the payment term".
-    A changed shipping type whose `shipping_cost` is None takes the type's default cost.
+    Shipping has one source, the shipping method: no method means no shipping charge
+    (the cost is cleared), and a changed method takes its default cost unless a new cost
+    was given with it. (Shipping products are not invoice lines: `add_line` refuses them.)
     """
     assert_editable(invoice)
     for address, name in ((bill_to, "bill_to"), (ship_to, "ship_to")):
@@ -299,7 +310,10 @@ def update_invoice_terms(invoice: Invoice, *, actor, tax_rate, shipping_type, sh
         if shipping_cost < 0 or shipping_cost > MAX_AMOUNT or shipping_cost != round_money(shipping_cost):
             raise InvoiceError("Shipping must be between 0.00 and 99,999,999.99, in cents.",
                                field="shipping_cost")
-    if shipping_type is not None and shipping_type is not invoice.shipping_type and shipping_cost is None:
+    if shipping_type is None:
+        shipping_cost = None
+    elif shipping_type is not invoice.shipping_type and (shipping_cost is None
+                                                         or shipping_cost == invoice.shipping_cost):
         shipping_cost = shipping_type.default_cost
     derived = due_date_for(invoice, payment_term)
     if payment_term is not invoice.payment_term and derived is not None:
@@ -453,7 +467,7 @@ def list_invoices(*, status: InvoiceStatus | None = None, overdue: bool = False,
 
 __all__ = [
     "InvoiceError", "InvoiceLocked", "InvoicePage", "add_line", "is_overdue", "list_invoices", "assert_editable", "can_void", "create_invoice",
-    "due_date_for", "format_invoice_number", "is_editable", "lock_reason", "next_invoice_number",
+    "due_date_for", "format_invoice_number", "is_editable", "is_shipping_product", "lock_reason", "next_invoice_number",
     "payment_term_days", "reissue_invoice", "remove_line", "update_invoice_terms", "update_line",
     "void_invoice",
 ]

@@ -10,7 +10,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Index, Integer, Numeric, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -186,6 +196,39 @@ class Payment(db.Model):
     created_at: Mapped[datetime] = created_at()
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
+
+
+class UnappliedPayment(db.Model):
+    """Money Stripe took that the CRM did not apply to an invoice (more than the balance,
+    another currency, a void or unknown invoice), and its refunds: an append-only ledger
+    (migration 0011_billing_unapplied; corrections are new rows, as for payments).
+
+    The received row is keyed by the PaymentIntent id; a refund row by
+    `<charge id>:refund:<cumulative amount refunded>` and carries a negative amount. The
+    money stays out of `payments` (it never was on the invoice's balance, and may not be
+    dollars). Amounts are the provider's integer minor units of `currency` (the currency
+    can be anything Stripe took, so not Numeric(10,2) dollars)."""
+
+    __tablename__ = "unapplied_payments"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    stripe_key: Mapped[str] = mapped_column(unique=True)
+    payment_intent_id: Mapped[str] = mapped_column(index=True)
+    charge_id: Mapped[str | None]
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str]
+    invoice_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("invoices.id", ondelete="SET NULL"))
+    company_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"))
+    customer_email: Mapped[str | None]
+    reason: Mapped[str | None]
+    webhook_event_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("webhook_events.id", ondelete="SET NULL"))
+    task_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    occurred_at: Mapped[datetime]
+    created_at: Mapped[datetime] = created_at()
+
+    invoice: Mapped[Invoice | None] = relationship()
+    company: Mapped[Company | None] = relationship()
 
 
 class Product(db.Model):

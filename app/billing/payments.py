@@ -130,12 +130,24 @@ def apply_payments(invoice: Invoice) -> None:
         if invoice.paid_at is None:
             invoice.paid_at = datetime.now(UTC)
         if invoice.signed_at is not None and invoice.id is not None:
-            # Signed and paid: its devices go to the warehouse (one order per invoice).
-            from app.fulfillment.packing import create_order_for_invoice
-
-            create_order_for_invoice(invoice, actor=None)
+            signed_and_paid(invoice)
     elif invoice.status is not InvoiceStatus.VOID and invoice.paid_at is not None:
         invoice.paid_at = None
+
+
+def signed_and_paid(invoice: Invoice) -> None:
+    """What a signed, paid invoice sets off (from whichever came last, payment or
+    signature; each step is idempotent): its devices go to the warehouse (one order per
+    invoice), and its lead is won, moved through the pipeline's one mover (its activity)."""
+    from app.fulfillment.packing import create_order_for_invoice
+
+    create_order_for_invoice(invoice, actor=None)
+    if invoice.lead_id is not None:
+        from app.crm.models import Lead, LeadStage
+        from app.crm.pipeline import move_lead_to_stage
+
+        if db.session.scalar(select(Lead.stage).where(Lead.id == invoice.lead_id)) is not LeadStage.WON:
+            move_lead_to_stage(invoice.lead_id, LeadStage.WON, actor=None)
 
 
 def payment_options(invoice: Invoice) -> InvoicePaymentOptions:
@@ -294,5 +306,5 @@ __all__ = [
     "InvoicePaymentOptions", "PaymentMismatch", "PaymentNotYetRecorded", "PaymentRefused",
     "apply_payments", "check_payment_amount", "from_cents", "lock_invoice", "payment_options",
     "record_manual_payment", "record_stripe_payment", "record_stripe_refund", "set_payment_options",
-    "settle", "to_cents", "to_money",
+    "settle", "signed_and_paid", "to_cents", "to_money",
 ]

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 from flask import flash, redirect, request, url_for
 from sqlalchemy import select
 
-from app.auth.permissions import INVOICES, require
+from app.auth.permissions import BILLING_ADMIN, INVOICES, can, require
 from app.billing import bp
 from app.billing.models import Invoice, Payment, PaymentMethod
 from app.billing.payments import (
@@ -18,6 +18,7 @@ from app.billing.payments import (
     record_manual_payment,
     set_payment_options,
 )
+from app.billing.requests import REASONS, RequestRefused, request_admin_action
 from app.billing.sending import SendRefused, recipient, revoke_link, seller_profile, send_invoice
 from app.billing.signing import signature_of
 from app.errors import abort_with
@@ -36,10 +37,13 @@ def panel_context(invoice: Invoice, **extra) -> dict:
     payments = db.session.scalars(
         select(Payment).where(Payment.invoice_id == invoice.id).order_by(Payment.paid_at, Payment.created_at)
     ).all()
+    from flask_login import current_user
+
     to, _ = recipient(invoice)
     return {"invoice": invoice, "payments": payments, "options": payment_options(invoice),
             "recipient": to, "manual_methods": MANUAL_METHODS, "errors": {}, "form": {},
-            "today": date.today().isoformat(), **extra}
+            "today": date.today().isoformat(), "may_decide": can(current_user, BILLING_ADMIN),
+            "reasons": REASONS, **extra}
 
 
 def _answer(invoice: Invoice, message: str, level: str = "success", status: int = 200, **extra):
@@ -98,9 +102,13 @@ def update_payment_options(invoice_id):
     from flask_login import current_user
 
     invoice = _invoice_or_404(invoice_id, lock=True)
+    allow_overpayment = request.form.get("allow_overpayment") == "yes"
+    if not can(current_user, BILLING_ADMIN):
+        if allow_overpayment != bool(payment_options(invoice).allow_overpayment):
+            abort_with(403, REASONS["overpayment"])
     set_payment_options(invoice, actor=current_user,
                         allow_partial=request.form.get("allow_partial") == "yes",
-                        allow_overpayment=request.form.get("allow_overpayment") == "yes")
+                        allow_overpayment=allow_overpayment)
     db.session.commit()
     return _answer(invoice, "Payment options saved.")
 
@@ -119,7 +127,7 @@ def _paid_at(raw: str | None) -> datetime | None:
 
 
 @bp.post("/invoices/<uuid:invoice_id>/payments")
-@require(INVOICES)
+@require(BILLING_ADMIN)
 def record_payment(invoice_id):
     from flask_login import current_user
 
@@ -139,6 +147,26 @@ def record_payment(invoice_id):
                        errors={"payment": message}, form=form)
     db.session.commit()
     return _answer(invoice, f"Recorded ${payment.amount:,.2f}.")
+
+
+@bp.post("/invoices/<uuid:invoice_id>/requests")
+@require(INVOICES)
+def request_action(invoice_id):
+    """A rep asks an admin to void, record a payment, refund or accept an overpayment."""
+    from flask_login import current_user
+
+    invoice = _invoice_or_404(invoice_id)
+    kind = request.form.get("kind", "")
+    back = url_for("billing.invoice" if kind == "void" else "billing.invoice_sharing", invoice_id=invoice.id)
+    try:
+        task = request_admin_action(invoice, kind=kind, actor=current_user, note=request.form.get("note"))
+    except RequestRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(back, code=303)
+    db.session.commit()
+    flash(f"Asked {task.assigned_to.full_name}: “{task.title}” is on their tasks.", "success")
+    return redirect(back, code=303)
 
 
 @bp.get("/invoices/<uuid:invoice_id>/certificate")

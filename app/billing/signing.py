@@ -186,6 +186,10 @@ def sign_invoice(invoice: Invoice, *, name: str | None, consent: bool, ip_addr: 
            company=invoice.company_id, lead=invoice.lead_id,
            detail={"invoice_id": invoice.id, "invoice_number": invoice.invoice_number,
                    "ip": ip_addr, "agreement_sha256": agreement_hash, "content_sha256": content_hash})
+    if invoice.status is InvoiceStatus.PAID:  # paid before it was signed
+        from app.billing.payments import signed_and_paid
+
+        signed_and_paid(invoice)
     return signature
 
 

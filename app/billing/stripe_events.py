@@ -7,7 +7,8 @@
 - `charge.refunded` records the refund as a new negative row (see app.billing.payments).
 - Anything that doesn't fit (unknown invoice, currency, more than the balance, a void
   invoice) marks the event with an error, changes nothing else, and says so in the
-  company's activity.
+  company's activity; money it reports taken is held for an admin (app.billing.unapplied:
+  a task, a refund), and that money's `charge.refunded` is recorded there.
 - Other event types are marked processed and ignored.
 
 The event row is locked (FOR UPDATE) while it is applied, and a processed event is
@@ -29,6 +30,7 @@ from app.billing.payments import (
     record_stripe_payment,
     record_stripe_refund,
 )
+from app.billing.unapplied import held, hold_unapplied_payment, record_unapplied_refund
 from app.extensions import db
 from app.webhooks.models import WebhookEvent
 
@@ -71,6 +73,12 @@ def _apply(payload: dict) -> str:
             currency=obj.get("currency"), paid_at=_when(payload), source=payload.get("id"))
         return "payment recorded" if payment else "payment already recorded"
     if event_type == "charge.refunded":
+        if held(obj.get("payment_intent") or ""):  # money we never applied: its own ledger
+            try:
+                refund = record_unapplied_refund(obj, refunded_at=_when(payload))
+            except ValueError as exc:
+                raise EventNotApplicable(str(exc)) from exc
+            return "unapplied refund recorded" if refund else "unapplied refund already recorded"
         refund = record_stripe_refund(
             _invoice_id(obj), charge_id=obj.get("id"), payment_intent_id=obj.get("payment_intent"),
             amount_refunded_cents=obj.get("amount_refunded"), charge_amount_cents=obj.get("amount"),
@@ -104,6 +112,8 @@ def apply_stripe_event(webhook_event_id) -> str:
         outcome = f"refused: {exc}"
         event.error = str(exc)[:1000]
         _record_refusal(event, str(exc))
+        # Money taken but not applied reaches a person (a task for an admin, a refund).
+        hold_unapplied_payment(event.payload, reason=str(exc), webhook_event_id=event.id)
     else:
         event.error = None
     event.processed_at = datetime.now(UTC)

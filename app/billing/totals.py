@@ -86,7 +86,7 @@ def product_is_taxable(product) -> bool:
     return (product.category or "").strip().lower() != SHIPPING_CATEGORY
 
 
-def _products_by_code(codes: set[str]) -> dict:
+def products_by_code(codes: set[str]) -> dict:
     if not codes:
         return {}
     from sqlalchemy import select
@@ -112,7 +112,7 @@ def recompute_invoice(invoice) -> None:
     invoice from its lines, tax rate and shipping; then the balance (see module doc).
     Idempotent: recomputing an unchanged invoice changes nothing."""
     lines = list(invoice.line_items)
-    products = _products_by_code({ln.product_code for ln in lines if ln.product_code})
+    products = products_by_code({ln.product_code for ln in lines if ln.product_code})
     rate = None
     if invoice.tax_rate is not None and invoice.company.taxable:
         rate = invoice.tax_rate.rate

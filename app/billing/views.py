@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.auth.permissions import INVOICES, SETTINGS, require
+from app.auth.permissions import BILLING_ADMIN, INVOICES, SETTINGS, can, require
 from app.billing import bp, reference
 from app.billing import invoices as svc
 from app.billing.forms import (
@@ -30,6 +30,8 @@ from app.billing.models import (
     ShippingType,
     TaxRate,
 )
+from app.billing.requests import REASONS
+from app.billing.totals import products_by_code
 from app.crm.models import Company, CompanyAddress, Lead
 from app.errors import get_or_404, uuid_or_404
 from app.extensions import db
@@ -152,7 +154,8 @@ def _add_form(*, product: Product | None = None, from_request: bool = False) -> 
             "description": product.name if product else "",
             "unit_price": product.unit_price if product else None})
     form.product_id.choices = [("", "Custom line (type it)")] + [
-        (str(p.id), f"{p.name} — ${p.unit_price:,.2f}") for p in reference.choices(Product)]
+        (str(p.id), f"{p.name} — ${p.unit_price:,.2f}") for p in reference.choices(Product)
+        if not svc.is_shipping_product(p)]  # shipping comes from the terms' shipping method
     return form
 
 
@@ -167,6 +170,9 @@ def _page_context(invoice: Invoice, **overrides) -> dict:
         "line_forms": {},
         "void_form": VoidForm(formdata=None),
         "taxable_note": _taxable_note(invoice),
+        "may_void": can(current_user, BILLING_ADMIN),
+        "line_products": products_by_code({ln.product_code for ln in invoice.line_items if ln.product_code}),
+        "reasons": REASONS,
     }
     ctx.update(overrides)
     return ctx
@@ -319,7 +325,7 @@ def update_terms(invoice_id):
 
 
 @bp.post("/invoices/<invoice_id>/void")
-@require(INVOICES)
+@require(BILLING_ADMIN)
 def void_invoice(invoice_id):
     inv = _invoice_for_change(invoice_id)
     form = VoidForm()
@@ -338,6 +344,8 @@ def void_invoice(invoice_id):
 @require(INVOICES)
 def reissue_invoice(invoice_id):
     inv = _invoice_for_change(invoice_id)
+    if inv.status is not InvoiceStatus.VOID and not can(current_user, BILLING_ADMIN):
+        abort(403)  # reissuing a live invoice voids it first
     form = VoidForm()
     reason = (form.reason.data or "").strip() or "Reissued"
     if not form.validate_on_submit() and form.errors.keys() - {"reason"}:

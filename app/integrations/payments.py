@@ -30,6 +30,24 @@ class CheckoutRequest:
     idempotency_key: str
 
 
+@dataclass(frozen=True)
+class RefundRequest:
+    """Give back `amount_minor` (the provider's minor units) of a PaymentIntent."""
+    payment_intent_id: str
+    charge_id: str | None
+    amount_minor: int
+    currency: str
+    invoice_id: str | None
+    idempotency_key: str  # the same refund asked twice is one refund
+    metadata: dict
+    payment_amount_minor: int = 0  # what the payment took (the sandbox's charge object)
+    already_refunded_minor: int = 0  # refunds of it recorded so far (the sandbox's cumulative)
+
+
+class RefundUnavailable(Exception):
+    """The provider refused or could not take the refund: nothing was refunded."""
+
+
 class CheckoutUnavailable(Exception):
     """The payments provider could not start a checkout (down, rate limited, refused):
     nothing was charged; the customer is asked to try again."""
@@ -38,6 +56,10 @@ class CheckoutUnavailable(Exception):
 class PaymentsBackend(Protocol):
     def create_checkout(self, checkout: CheckoutRequest) -> str:
         """Start a checkout for `checkout.amount`; returns the URL to send the customer to."""
+
+    def refund(self, refund: RefundRequest) -> str:
+        """Ask the provider to refund; returns its refund id. The refund is recorded only
+        when the provider's `charge.refunded` event confirms it."""
 
 
 def get_payments_backend() -> PaymentsBackend:

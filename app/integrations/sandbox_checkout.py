@@ -26,7 +26,7 @@ from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.billing.payments import to_cents
-from app.integrations.payments import CheckoutRequest, webhook_secret
+from app.integrations.payments import CheckoutRequest, RefundRequest, webhook_secret
 
 SALT = "sandbox-checkout"
 SESSION_MAX_AGE = 24 * 3600
@@ -57,6 +57,19 @@ class SandboxCheckout:
         }
         return url_for("pay.sandbox_checkout", token=checkout.token,
                        session=_serializer().dumps(session))
+
+    def refund(self, refund: RefundRequest) -> str:
+        """Like Stripe: the refund is taken now and confirmed later by a signed
+        `charge.refunded` event posted to our webhook (a job). The event id is derived
+        from the payment and the new cumulative refunded amount, so the same refund asked
+        twice delivers one event (the webhook stores an event id once)."""
+        from app.queue import enqueue
+
+        payment = refund_session(refund)
+        cumulative = refund.already_refunded_minor + refund.amount_minor
+        enqueue("billing", "app.integrations.sandbox_checkout.deliver_refund", _webhook_url(), payment,
+                cumulative, job_id=f"sandbox-refund-{refund.idempotency_key}")
+        return "re_sandbox_" + hashlib.sha256(refund.idempotency_key.encode()).hexdigest()[:24]
 
 
 def load_session(blob: str | None) -> dict | None:
@@ -179,6 +192,15 @@ def payment_events(session: dict, method: str = "card", now: int | None = None) 
     ]
 
 
+def refund_session(refund: RefundRequest) -> dict:
+    """The fields of a sandbox "session" a refund event needs, from a refund request."""
+    key = refund.payment_intent_id.removeprefix("pi_sandbox_").removeprefix("pi_")
+    return {"id": refund.payment_intent_id, "payment_intent": refund.payment_intent_id,
+            "charge": refund.charge_id or f"ch_sandbox_{key}",
+            "amount": refund.payment_amount_minor or refund.amount_minor, "currency": refund.currency,
+            "invoice_id": refund.invoice_id or "", "created": int(time.time())}
+
+
 def refund_event(session: dict, amount_refunded: int, now: int | None = None) -> dict:
     event = _event(session, "charge.refunded", charge_refunded_object(session, amount_refunded),
                    now or int(time.time()))
@@ -221,3 +243,15 @@ def deliver_events(url: str, session: dict, method: str = "card") -> list[int]:
         body = encode_event(event)
         statuses.append(post_event(url, body, stripe_signature(body, secret)))
     return statuses
+
+
+def _webhook_url() -> str:
+    base = (current_app.config.get("APP_BASE_URL") or "").rstrip("/")
+    path = url_for("webhooks.stripe_webhook")
+    return base + path if base else url_for("webhooks.stripe_webhook", _external=True)
+
+
+def deliver_refund(url: str, session: dict, amount_refunded: int) -> int:
+    """The job a sandbox refund enqueues: post the signed `charge.refunded` event."""
+    body = encode_event(refund_event(session, amount_refunded))
+    return post_event(url, body, stripe_signature(body, webhook_secret()))

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 import stripe
 
 from app.billing.payments import to_cents
-from app.integrations.payments import CheckoutRequest, CheckoutUnavailable
+from app.integrations.payments import (
+    CheckoutRequest,
+    CheckoutUnavailable,
+    RefundRequest,
+    RefundUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +86,20 @@ class StripeCheckout:
             cancel_url=checkout.cancel_url,
         )
         return session["url"]
+
+    def refund(self, refund: RefundRequest) -> str:
+        """POST /v1/refunds for the PaymentIntent, with the request's idempotency key: asked
+        twice (a retry, a double click), Stripe answers with the first refund."""
+        try:
+            created = stripe.Refund.create(
+                api_key=self.api_key,
+                idempotency_key=refund.idempotency_key,
+                payment_intent=refund.payment_intent_id,
+                amount=refund.amount_minor,
+                metadata={**refund.metadata, **({"invoice_id": refund.invoice_id} if refund.invoice_id else {})},
+            )
+        except stripe.StripeError as exc:
+            log.error("stripe refund failed for %s: %s (request %s)", refund.payment_intent_id,
+                      exc.user_message or exc, getattr(exc, "request_id", None))
+            raise RefundUnavailable(exc.user_message or str(exc)) from exc
+        return created["id"]

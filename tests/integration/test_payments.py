@@ -290,7 +290,7 @@ def test_send_refuses_empty_invoices_and_operators(app, client, factory, db_sess
 
 def test_record_payment_route(app, client, factory, db_session):
     invoice, _ = make_invoice(factory)
-    rep = factory.user(UserRole.REP)
+    rep = factory.user(UserRole.ADMIN)  # manual payments are an admin's (test_billing_roles)
     db_session.commit()
     login(client, rep)
     url = f"/invoices/{invoice.id}/payments"
