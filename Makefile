@@ -13,9 +13,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: the app on http://127.0.0.1:5000 with a worker, embedded PostgreSQL + Redis, demo data
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+## run: the app on http://$(HOST):$(PORT) with a worker, embedded PostgreSQL + Redis, demo data
 run: $(STAMP)
-	$(BIN)/crm run
+	$(BIN)/crm run --host $(HOST) --port $(PORT)
 
 ## test: the whole suite (unit, integration on real PostgreSQL + Redis, e2e in Chromium)
 test: $(STAMP)

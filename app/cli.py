@@ -2,8 +2,9 @@
 
 Starts the embedded PostgreSQL and Redis when DATABASE_URL / REDIS_URL are
 unset, applies migrations, loads demo data on first start, then serves the app
-on http://127.0.0.1:5000 with an RQ worker (and its scheduler). Ctrl-C stops
-everything it started.
+on http://127.0.0.1:5000 (or --host/--port) with an RQ worker (and its scheduler).
+Ctrl-C stops everything it started. Unless APP_BASE_URL is configured, the links the
+app e-mails and redirects to point at the address it serves.
 """
 from __future__ import annotations
 
@@ -55,6 +56,38 @@ def _print_banner(host: str, port: int, seconds: float) -> None:
     print("\n" + "=" * width + "\n" + "\n".join(lines) + "\n" + "=" * width + "\n", flush=True)
 
 
+def _configured(name: str, environ: dict) -> bool:
+    """Set to something in the environment, or in the .env / .flaskenv `flask` reads."""
+    if environ.get(name):
+        return True
+    from dotenv import dotenv_values
+
+    return any(dotenv_values(ROOT / f).get(name) for f in (".env", ".flaskenv"))
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The URL a browser on this machine reaches `host:port` at."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def child_env(environ: dict, *, host: str, port: int, database_url: str, redis_url: str,
+              instance: Path) -> dict:
+    """The environment of the processes `crm run` starts (migrations, worker, web)."""
+    env = dict(environ)
+    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, CRM_INSTANCE_PATH=str(instance))
+    env.setdefault("CRM_ENV", "development")
+    if not _configured("APP_BASE_URL", environ):
+        # E-mailed pay links and the post-payment redirect must reach this server.
+        env["APP_BASE_URL"] = served_base_url(host, port)
+    return env
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -75,10 +108,8 @@ def run(host: str = "127.0.0.1", port: int = 5000) -> int:
     pidfile.write_text(str(os.getpid()))
     print("• starting backing services (embedded PostgreSQL and Redis unless configured)…", flush=True)
     services = ensure_services(instance)
-    env = dict(os.environ)
-    env.update(DATABASE_URL=services.database_url, REDIS_URL=services.redis_url,
-               CRM_INSTANCE_PATH=str(instance))
-    env.setdefault("CRM_ENV", "development")
+    env = child_env(os.environ, host=host, port=port, database_url=services.database_url,
+                    redis_url=services.redis_url, instance=instance)
     children: list[subprocess.Popen] = []
 
     def stop_all(*_):

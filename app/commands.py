@@ -1,8 +1,11 @@
-"""`flask --app wsgi <command>`: create-user, demo-data, worker."""
+"""`flask --app wsgi <command>`: create-user, demo-data, worker, backup, restore."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from app.auth.models import UserRole
 
@@ -11,6 +14,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("create-user")
@@ -77,3 +82,42 @@ def worker_command(with_scheduler, burst, queues):
     worker = Worker([get_queue(n) for n in names], connection=redis_connection())
     current_app.logger.info("worker on queues %s", ", ".join(names))
     worker.work(with_scheduler=with_scheduler, burst=burst)
+
+
+_pg_bin_dir = click.option(
+    "--pg-bin-dir", envvar="PG_BIN_DIR", type=click.Path(file_okay=False),
+    help="Directory of pg_dump/pg_restore [env PG_BIN_DIR]; default: the embedded server's "
+         "in development, else PATH.")
+
+
+@click.command("backup")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@_pg_bin_dir
+@with_appcontext
+def backup_command(path, pg_bin_dir):
+    """Dump the database (pg_dump custom format) to PATH (default instance/backups/<UTC time>.dump)."""
+    from app.backup import BackupError, backup_database, default_backup_path
+
+    path = path or default_backup_path(current_app.instance_path)
+    try:
+        written = backup_database(current_app.config["SQLALCHEMY_DATABASE_URI"], path, bin_dir=pg_bin_dir,
+                                  production=current_app.config["ENV"] == "production")
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup written to {written} ({written.stat().st_size:,} bytes)")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_pg_bin_dir
+@with_appcontext
+def restore_command(file, pg_bin_dir):
+    """Load a dump written by `backup` into the configured database, which must be empty."""
+    from app.backup import BackupError, restore_database
+
+    try:
+        restore_database(current_app.config["SQLALCHEMY_DATABASE_URI"], file, bin_dir=pg_bin_dir,
+                         production=current_app.config["ENV"] == "production")
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {file}")

@@ -75,12 +75,20 @@ def ago(value) -> str:
     return value.strftime("%b %-d, %Y")
 
 
+def enum_label(value) -> str:
+    """IN_STOCK (or DeviceStatus.IN_STOCK) -> "In stock": how a stored enum value reads."""
+    if value is None:
+        return "—"
+    raw = str(getattr(value, "value", value))
+    return raw.replace("_", " ").strip().capitalize()
+
+
 def timestamp(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(nav_items=nav_items, can=permissions.can, P=permissions)
-    app.jinja_env.filters.update(money=money, ago=ago, timestamp=timestamp)
+    app.jinja_env.filters.update(money=money, ago=ago, timestamp=timestamp, label=enum_label)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -63,6 +63,24 @@ def iccid_problem(value: str) -> str | None:
     return None
 
 
+TRACKING_URLS = {
+    "UPS": "https://www.ups.com/track?tracknum={}",
+    "FEDEX": "https://www.fedex.com/fedextrack/?trknbr={}",
+    "USPS": "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
+    "DHL": "https://www.dhl.com/us-en/home/tracking/tracking-express.html?submit=1&tracking-id={}",
+}
+
+
+def tracking_url(carrier: str | None, number: str | None) -> str | None:
+    """The carrier's public tracking page for `number`, or None for an unknown carrier."""
+    from urllib.parse import quote
+
+    template = TRACKING_URLS.get((carrier or "").upper())
+    if template is None or not number:
+        return None
+    return template.format(quote(clean(number), safe=""))
+
+
 def tracking_problem(carrier: str, number: str) -> str | None:
     pattern = TRACKING_FORMATS.get((carrier or "").upper())
     if pattern is None:

@@ -6,7 +6,10 @@ import uuid
 
 def send_tracking_email(order_id: str) -> None:
     """Tell the customer their trackers are on the way (once per order: message_key)."""
+    from flask import render_template
+
     from app.extensions import db
+    from app.fulfillment.codes import tracking_url
     from app.fulfillment.models import FulfillmentOrder
     from app.integrations.mail import MailMessage, default_sender, get_mail_backend
 
@@ -17,14 +20,15 @@ def send_tracking_email(order_id: str) -> None:
     contact = next((c for c in company.contacts if c.email), None)
     if contact is None:
         return
-    greeting = f"Hi {contact.first_name}," if contact.first_name else "Hello,"
-    body = (f"{greeting}\n\nYour {order.device_count} GPS tracker{'s' if order.device_count != 1 else ''} "
-            f"for {company.name} shipped today by {order.carrier}.\n"
-            f"Tracking number: {order.tracking_number}\n\n"
-            "Each tracker comes with its SIM card installed. We'll activate them as soon as you're ready.\n\n"
-            "— GPS Leaders")
+    context = {
+        "order": order,
+        "greeting": f"Hi {contact.first_name}," if contact.first_name else "Hello,",
+        "devices": f"{order.device_count} GPS tracker{'s' if order.device_count != 1 else ''}",
+        "tracking_url": tracking_url(order.carrier, order.tracking_number),
+    }
     get_mail_backend().send(MailMessage(
         to=contact.email, subject=f"Your trackers shipped: {order.carrier} {order.tracking_number}",
-        body_text=body, from_address=default_sender(), invoice_id=str(order.invoice_id),
-        message_key=f"tracking-{order.id}"))
+        body_text=render_template("fulfillment/email_tracking.txt", **context),
+        body_html=render_template("fulfillment/email_tracking.html", **context),
+        from_address=default_sender(), invoice_id=str(order.invoice_id), message_key=f"tracking-{order.id}"))
     db.session.commit()

@@ -45,11 +45,54 @@ class ScanResult:
     ignored: bool = False
 
 
+@dataclass
+class PickLine:
+    """What to take off the shelf for an order: `quantity` devices of `model`."""
+
+    model: str | None  # the device model (the product's SKU); None when the product has none
+    name: str
+    quantity: int
+    picked: int = 0
+
+
+def _device_products(codes_: set[str]) -> dict[str, Product]:
+    """Hardware products by the codes invoice lines use for them (SKU or QuickBooks id)."""
+    if not codes_:
+        return {}
+    products = db.session.scalars(select(Product).where(
+        Product.category == DEVICE_CATEGORY, (Product.sku.in_(codes_)) | (Product.qb_item_id.in_(codes_))))
+    found: dict[str, Product] = {}
+    for product in products:
+        for code in (product.qb_item_id, product.sku):
+            if code in codes_:
+                found.setdefault(code, product)
+    return found
+
+
 def device_count_for(invoice: Invoice) -> int:
     """Units on the invoice's device lines (lines whose product is hardware)."""
-    skus = set(db.session.scalars(select(Product.sku).where(Product.category == DEVICE_CATEGORY)))
-    skus |= set(db.session.scalars(select(Product.qb_item_id).where(Product.category == DEVICE_CATEGORY)))
-    return sum(line.quantity for line in invoice.line_items if line.product_code in skus)
+    return sum(line.quantity for line in pick_list(invoice))
+
+
+def pick_list(invoice: Invoice, items: list[FulfillmentItem] | None = None) -> list[PickLine]:
+    """The invoice's device lines as models to pick, with how many of each `items` holds.
+    Lines of one model are one pick line; lines whose product has no SKU share one."""
+    products = _device_products({line.product_code for line in invoice.line_items if line.product_code})
+    lines: dict[str | None, PickLine] = {}
+    for line in invoice.line_items:
+        product = products.get(line.product_code)
+        if product is None:
+            continue
+        model = (product.sku or "").strip() or None
+        if model in lines:
+            lines[model].quantity += line.quantity
+        else:
+            lines[model] = PickLine(model=model, name=product.name, quantity=line.quantity)
+    for item in items or ():
+        line = lines.get(item.device.model) or lines.get(None)
+        if line is not None:
+            line.picked += 1
+    return list(lines.values())
 
 
 def create_order_for_invoice(invoice: Invoice, *, actor, released_by_hand: bool = False,
@@ -122,15 +165,21 @@ def scan(order_id: uuid.UUID, raw_code: str, *, actor, now: datetime | None = No
 
 def _scan_device(order: FulfillmentOrder, code: str, *, actor) -> ScanResult:
     items = _items(order)
-    if len(items) >= order.device_count:
-        raise PackingError(f"All {order.device_count} devices are scanned. Pack the order, or undo a scan.")
-    if items and items[-1].sim_card_id is None:
-        raise PackingError(f"Scan the SIM of {items[-1].device.serial_number} first.")
     if codes.kind_of(code) == "imei" and (problem := codes.imei_problem(code)):
         raise PackingError(f"{code}: {problem}.")
     device = inventory.find_device(code, lock=True)
     if device is None:
         raise PackingError(f"{code}: no device with this serial number or IMEI.")
+    position = next((n for n, item in enumerate(items, 1) if item.device_id == device.id), None)
+    if position is not None:
+        waiting = "" if items[position - 1].sim_card_id else " Now scan its SIM."
+        raise PackingError(f"{device.serial_number} is already scanned into this order "
+                           f"(device {position} of {order.device_count}).{waiting}")
+    if len(items) >= order.device_count:
+        raise PackingError(f"All {order.device_count} devices are scanned. Pack the order, or undo a scan.")
+    if items and items[-1].sim_card_id is None:
+        raise PackingError(f"Scan the SIM of {items[-1].device.serial_number} first.")
+    _check_model(order, items, device)
     if device.status != DeviceStatus.IN_STOCK:
         where = ""
         other = db.session.scalar(select(FulfillmentItem.fulfillment_order_id).join(FulfillmentOrder)
@@ -155,14 +204,32 @@ def _scan_device(order: FulfillmentOrder, code: str, *, actor) -> ScanResult:
     return ScanResult(True, f"Device {device.serial_number} added ({len(items) + 1} of {order.device_count}).{hint}")
 
 
+def _check_model(order: FulfillmentOrder, items: list[FulfillmentItem], device: Device) -> None:
+    """A device of a model the order does not need, or of a model already all picked, is refused
+    (when every device line names its model)."""
+    lines = pick_list(order.invoice, items)
+    if not lines or any(line.model is None for line in lines):
+        return
+    line = next((line for line in lines if line.model == device.model), None)
+    still = ", ".join(f"{line.quantity - line.picked} × {line.model}" for line in lines
+                      if line.picked < line.quantity)
+    if line is None:
+        raise PackingError(f"{device.serial_number} is a {device.model}; this order needs {still}.")
+    if line.picked >= line.quantity:
+        raise PackingError(f"All {line.quantity} × {line.model} are picked; this order still needs {still}.")
+
+
 def _scan_sim(order: FulfillmentOrder, code: str, *, actor) -> ScanResult:
     if problem := codes.iccid_problem(code):
         raise PackingError(f"{code}: {problem}.")
     items = _items(order)
+    sim = inventory.find_sim(code, lock=True)
+    scanned = next((item for item in items if sim is not None and item.sim_card_id == sim.id), None)
+    if scanned is not None:
+        raise PackingError(f"SIM …{code[-6:]} is already scanned with {scanned.device.serial_number}.")
     if not items or items[-1].sim_card_id is not None:
         raise PackingError("Scan a device first; a SIM goes with the device scanned just before it.")
     item = items[-1]
-    sim = inventory.find_sim(code, lock=True)
     if sim is None:
         raise PackingError(f"…{code[-6:]}: no SIM card with this ICCID.")
     device = db.session.scalar(select(Device).where(Device.id == item.device_id).with_for_update())

@@ -61,9 +61,11 @@ def _packing_page(order, *, message=None, ok=True, status=200, block="pack_state
     order_id = order if isinstance(order, uuid.UUID) else order.id
     from app.htmx import wants_fragment
 
-    return render("fulfillment/pack.html", block, order=_order(order_id), message=message, ok=ok,
-                  fragment=block is not None and wants_fragment(),
-                  carriers=packing.CARRIERS, status=status)
+    order = _order(order_id)
+    return render("fulfillment/pack.html", block, order=order, message=message, ok=ok,
+                  fragment=block is not None and wants_fragment(), picks=packing.pick_list(order.invoice, order.items),
+                  carriers=packing.CARRIERS, tracking_url=codes.tracking_url(order.carrier, order.tracking_number),
+                  status=status)
 
 
 @bp.get("/warehouse/orders/<order_id>")
@@ -135,7 +137,8 @@ def _step(order_id, action):
 @bp.get("/warehouse/orders/<order_id>/slip")
 @require(WAREHOUSE)
 def packing_slip(order_id):
-    return render("fulfillment/slip.html", order=_order(order_id))
+    order = _order(order_id)
+    return render("fulfillment/slip.html", order=order, picks=packing.pick_list(order.invoice, order.items))
 
 
 @bp.post("/invoices/<invoice_id>/release")
