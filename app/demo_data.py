@@ -113,6 +113,7 @@ TAGS = [
     ("trade-show-2026", "Fleet Expo 2026", "CUSTOM", "#db2777", "Met at the booth", False),
     ("spanish-speaking", "Spanish speaking", "CUSTOM", "#ea580c", "Prefers Spanish", False),
 ]
+_TAG_NAMES = {slug: (name, category) for slug, name, category, *_ in TAGS}
 ICP_SLUGS = ["icp-fleet-10-plus", "icp-small-fleet", "icp-high-value", "icp-multi-location"]
 
 # ---------------------------------------------------------------- reference tables
@@ -1006,12 +1007,17 @@ class _Generator:
             applied = self.between(created, end)
             removed = (self.between(applied, self.now)
                        if slug in ("callback", "no-answer") and rng.random() < 0.15 else None)
+            tagger = self.nick if by_nick else rep
             d.lead_tags.append({"id": uuid.uuid4(), "lead_id": lead["id"], "tag_slug": slug,
-                                "applied_at": applied,
-                                "applied_by": "nick" if by_nick else rep["email"],
+                                "applied_at": applied, "applied_by": tagger["email"],
                                 "removed_at": removed})
-            self.activity("tag.applied", f"Tagged {slug}", self.nick if by_nick else rep, lead,
-                          company, contact, applied, {"tag": slug})
+            # As app.crm.tags writes them: the tag's name in the summary, the slug in detail.
+            name, category = _TAG_NAMES[slug]
+            self.activity("tag.applied", f"Tagged {name}", tagger, lead, company, contact,
+                          applied, {"tag": slug, "category": category})
+            if removed is not None:
+                self.activity("tag.removed", f"Removed tag {name}", tagger, lead, company,
+                              contact, removed, {"tag": slug})
         self.notes_for(lctx, created, end)
         sms_odds = {"QUALIFIED": 0.6, "HOT": 0.35, "QUOTED": 0.35, "BUY_PERIOD_30": 0.2}.get(
             stage, 0.0)

@@ -272,3 +272,19 @@ def test_header_score_is_the_last_scored_activity_and_what_the_scoring_job_write
     # The scoring job, run at the same moment over the same timeline, writes the same scores.
     score_leads(list(loaded), now=now)
     assert scores() == loaded
+
+
+def test_tag_activities_name_the_tag_as_the_app_does(db_session):
+    from app.activity.models import Activity
+    from app.crm.models import Tag
+
+    load_demo_data(companies=SMALL)
+
+    names = dict(db_session.execute(select(Tag.slug, Tag.name)).all())
+    activities = db_session.scalars(select(Activity).where(Activity.activity_type.like("tag.%"))).all()
+    assert activities
+    for activity in activities:
+        verb = "Tagged" if activity.activity_type == "tag.applied" else "Removed tag"
+        assert activity.summary == f"{verb} {names[activity.detail['tag']]}"
+    applied_by = set(db_session.scalars(select(LeadTag.applied_by)))
+    assert applied_by <= set(db_session.scalars(select(User.email)))
