@@ -70,7 +70,7 @@ def worker_command(with_scheduler, burst, queues):
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("rq.worker").setLevel(logging.WARNING)
     if with_scheduler and "scoring" in names:
-        from app.crm.jobs import schedule_marked_scoring, schedule_nightly_scores
+        from app.crm.scoring.jobs import schedule_marked_scoring, schedule_nightly_scores
 
         schedule_nightly_scores()
         schedule_marked_scoring()

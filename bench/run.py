@@ -86,7 +86,7 @@ class Scenario:
 # its floor is what the ORM, the templates and the app's own query shapes cost.
 
 try:  # the board shows PAGE_SIZE cards per column and fetches one more (is there a next page?)
-    from app.crm.board import PAGE_SIZE as _BOARD_PAGE_SIZE
+    from app.crm.pipeline.board import PAGE_SIZE as _BOARD_PAGE_SIZE
 except ImportError:  # pragma: no cover - the board module moved
     _BOARD_PAGE_SIZE = 25
 

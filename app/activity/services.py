@@ -73,7 +73,7 @@ def activity_values(
 
 
 def mark_lead_for_scoring(lead_id: uuid.UUID) -> None:
-    """A lead's activity changed: its score follows (app.crm.jobs drains this set every
+    """A lead's activity changed: its score follows (app.crm.scoring.jobs drains this set every
     few seconds; one SADD per commit keeps writes fast)."""
     from app.queue import mark_after_commit
 

@@ -75,7 +75,7 @@ def new_invoice():
         lead = get_or_404(Lead, request.args["lead_id"])
         company_id = lead.company_id
     if not company_id:
-        from app.crm.search import search
+        from app.crm.search.services import search
 
         q = (request.args.get("q") or "").strip()
         companies = search(q).companies if len(q) >= 2 else []

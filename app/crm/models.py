@@ -257,7 +257,7 @@ class Lead(db.Model):
 
     __tablename__ = "leads"
     # The board takes the most recently active leads of each stage: one index
-    # range scan per column (see app/crm/board.py).
+    # range scan per column (see app/crm/pipeline/board.py).
     __table_args__ = (
         Index("ix_leads_stage_last_activity_at_id", "stage", desc("last_activity_at"), desc("id")),
     )

@@ -2,7 +2,7 @@
 the tag catalog and the pipeline's stale threshold.
 
 Every change records an activity with the state before and after it. Services
-flush; the caller commits. Deleting a tag is `app.crm.tags.delete_tag`.
+flush; the caller commits. Deleting a tag is `app.crm.tags.services.delete_tag`.
 """
 from __future__ import annotations
 
@@ -189,7 +189,7 @@ STALE_DAYS_RANGE = (1, 365)
 def set_stale_after_days(days: int, *, actor) -> bool:
     """After how many days in one stage a lead is flagged stale on the board. Returns
     whether it changed. Other processes see it within a minute (the board caches it)."""
-    from app.crm import board
+    from app.crm.pipeline import board
     from app.settings.models import Setting
 
     low, high = STALE_DAYS_RANGE

@@ -7,8 +7,8 @@ from app.auth import services as accounts
 from app.auth.forms import InviteForm, RoleForm
 from app.auth.models import User, UserRole
 from app.auth.permissions import SETTINGS, require
-from app.crm import tags as tagging
 from app.crm.models import Tag, TagCategory, TaxonomyType, TaxonomyValue
+from app.crm.tags import services as tagging
 from app.errors import get_or_404
 from app.extensions import db
 from app.htmx import is_htmx, render, toast
@@ -26,7 +26,7 @@ def index():
 @bp.route("/pipeline", methods=["GET", "POST"])
 @require(SETTINGS)
 def pipeline():
-    from app.crm.board import stale_after_days
+    from app.crm.pipeline.board import stale_after_days
 
     form = PipelineForm() if request.method == "POST" else PipelineForm(data={"stale_after_days": stale_after_days()})
     if request.method == "POST":

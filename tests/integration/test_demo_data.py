@@ -134,7 +134,7 @@ def test_inventory_identifiers_are_valid_and_unique(db_session):
 
 
 def test_each_rep_has_a_real_task_list(db_session):
-    from app.crm.queries import my_open_tasks
+    from app.crm.records.queries import my_open_tasks
 
     load_demo_data(companies=SMALL)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.auth.models import User, UserRole
-from app.crm.tasks import complete_task, create_task
+from app.crm.tasks.services import complete_task, create_task
 from tests.factories import csrf_token, login
 from tests.integration.test_payments import make_invoice
 

@@ -200,7 +200,7 @@ def test_move_up_and_down_renumbers_the_list(client, app, db_session, admin):
 
 
 def test_deactivated_values_leave_the_dropdowns_but_stay_on_records(app, client, db_session, admin):
-    from app.crm.record_views import taxonomy_choices
+    from app.crm.records.edit_views import taxonomy_choices
 
     towing, hvac = add_values(db_session, TaxonomyType.INDUSTRY, "Towing", "HVAC")
     response = post(client, app, f"/settings/lists/values/{hvac.id}/deactivate", headers=HX)
@@ -327,7 +327,7 @@ def test_deactivate_reactivate_and_delete(client, app, db_session, admin, factor
 
 @pytest.fixture
 def fresh_stale_cache():
-    from app.crm import board
+    from app.crm.pipeline import board
 
     board.forget_stale_after_days()
     yield
@@ -338,8 +338,8 @@ def test_the_stale_threshold_is_set_in_settings_and_flags_the_board(client, app,
                                                                     fresh_stale_cache):
     from datetime import UTC, datetime, timedelta
 
-    from app.crm import board
     from app.crm.models import LeadStage
+    from app.crm.pipeline import board
 
     lead = factory.lead(stage=LeadStage.HOT)
     lead.stage_changed_at = datetime.now(UTC) - timedelta(days=10)

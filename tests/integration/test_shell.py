@@ -45,7 +45,7 @@ def test_unauthenticated_htmx_request_redirects_the_page(client):
 
 
 def test_500_page_when_something_breaks(app, client, factory, db_session, monkeypatch):
-    from app.crm import board
+    from app.crm.pipeline import board
 
     def boom(*args, **kwargs):
         raise RuntimeError("kaboom")

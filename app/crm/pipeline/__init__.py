@@ -1,0 +1,1 @@
+"""The pipeline board, stage moves and the maintained stage totals."""

@@ -1,0 +1,86 @@
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    DecimalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.crm.models import CompanyStatus, LeadStage, TaskPriority, TaskType
+from app.crm.records.notes import MAX_BODY as MAX_NOTE
+
+TASK_TYPES = [(t.value, t.value.replace("_", " ").title()) for t in TaskType]
+PRIORITIES = [(p.value, p.value.title()) for p in TaskPriority]
+
+
+class TaskForm(FlaskForm):
+    title = StringField("Task", validators=[DataRequired(message="Say what needs doing."), Length(max=200)])
+    task_type = SelectField("Type", choices=TASK_TYPES, default=TaskType.FOLLOW_UP.value)
+    priority = SelectField("Priority", choices=PRIORITIES, default=TaskPriority.NORMAL.value)
+    due_at = DateTimeLocalField("Due", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    assigned_to = SelectField("Assignee", choices=[], validate_choice=True)
+
+
+class TagForm(FlaskForm):
+    slug = SelectField("Tag", choices=[], validate_choice=True)
+
+COMPANY_STATUSES = [(s.value, s.value.title()) for s in CompanyStatus]
+
+
+class CompanyForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(message="A company needs a name."), Length(max=200)])
+    website = StringField("Website", validators=[Optional(), Length(max=300)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    industry = SelectField("Industry", choices=[], validate_choice=False)
+    fleet_size = IntegerField("Fleet size", validators=[Optional(), NumberRange(min=0, max=100000)])
+    source = SelectField("Source", choices=[], validate_choice=False)
+    assigned_rep_id = SelectField("Assigned rep", choices=[], validate_choice=True)
+    status = SelectField("Status", choices=COMPANY_STATUSES, default=CompanyStatus.LEAD.value)
+    google_place_id = StringField("Google place id", validators=[Optional(), Length(max=200)])
+    taxable = BooleanField("Taxable", default=True)
+    sales_note = TextAreaField("Sales note", validators=[Optional(), Length(max=4000)])
+    confirm_duplicate = HiddenField()
+
+
+class ContactForm(FlaskForm):
+    first_name = StringField("First name", validators=[Optional(), Length(max=80)])
+    last_name = StringField("Last name", validators=[Optional(), Length(max=80)])
+    title = StringField("Title", validators=[Optional(), Length(max=120)])
+    email = EmailField("E-mail", validators=[Optional(), Length(max=254)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    confirm_duplicate = HiddenField()
+
+
+class _LeadFields(FlaskForm):
+    contact_id = SelectField("Contact", choices=[], validate_choice=True)
+    source = SelectField("Source", choices=[], validate_choice=False)
+    estimated_units = IntegerField("Estimated units", validators=[Optional(), NumberRange(min=0, max=100000)])
+    estimated_revenue = DecimalField("Estimated revenue ($)", places=2,
+                                     validators=[Optional(), NumberRange(min=0, max=99999999)])
+
+
+class LeadForm(_LeadFields):
+    """Open a lead (its first stage is chosen here; later moves go through the pipeline)."""
+    stage = SelectField("Stage", choices=[(s.value, s.value) for s in LeadStage], default=LeadStage.NEW_LEAD.value)
+
+
+class LeadEditForm(_LeadFields):
+    source_campaign = StringField("Campaign", validators=[Optional(), Length(max=200)])
+    is_dnc = BooleanField("Do not contact (no calls, e-mails or texts)")
+
+
+class StageForm(FlaskForm):
+    """The lead page's stage control; `from_stage` is the stage the rep saw."""
+    stage = SelectField("Stage", choices=[], validate_choice=False)
+    from_stage = HiddenField()
+    lost_reason = StringField("Reason (for Lost or Bogus)", validators=[Optional(), Length(max=500)])
+
+
+class NoteBodyForm(FlaskForm):
+    body = TextAreaField("Note", validators=[DataRequired(message="Write something first."), Length(max=MAX_NOTE)])

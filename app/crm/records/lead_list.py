@@ -1,0 +1,171 @@
+"""The leads list: filters, sorting and keyset pages (read side), and bulk
+actions on selected leads (each through the one service that owns the rule)."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select
+
+from app.auth.models import User
+from app.crm.models import Company, Contact, Lead, LeadStage
+from app.crm.pipeline import board
+from app.extensions import db
+
+PAGE_SIZE = 50
+# sort key -> (column expression, descending?)
+SORTS = {
+    "activity": (Lead.last_activity_at, True),
+    "created": (Lead.created_at, True),
+    "revenue": (func.coalesce(Lead.estimated_revenue, -1), True),
+    "stage_age": (Lead.stage_changed_at, False),  # longest in stage first
+}
+DEFAULT_SORT = "activity"
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    filters: board.BoardFilters
+    stage: LeadStage | None = None
+    sort: str = DEFAULT_SORT
+    after: str | None = None
+
+    @classmethod
+    def from_args(cls, args) -> ListQuery:
+        stage = args.get("stage") or None
+        try:
+            stage_enum = LeadStage(stage) if stage else None
+        except ValueError:
+            stage_enum = None
+        sort = args.get("sort") if args.get("sort") in SORTS else DEFAULT_SORT
+        return cls(board.BoardFilters.from_args(args), stage_enum, sort, args.get("after") or None)
+
+    def as_args(self, **overrides) -> dict[str, str]:
+        args = dict(self.filters.as_args())
+        if self.stage:
+            args["stage"] = self.stage.value
+        if self.sort != DEFAULT_SORT:
+            args["sort"] = self.sort
+        args.update({k: v for k, v in overrides.items() if v is not None})
+        return {k: v for k, v in args.items() if v}
+
+
+@dataclass
+class Row:
+    id: uuid.UUID
+    name: str
+    contact_name: str | None
+    stage: LeadStage
+    source: str | None
+    units: int | None
+    revenue: Decimal | None
+    rep_name: str | None
+    days_in_stage: int
+    last_activity_at: datetime
+
+
+@dataclass
+class LeadPage:
+    rows: list[Row] = field(default_factory=list)
+    next_after: str | None = None
+
+
+def _cursor_value(sort: str, raw: str):
+    if sort == "revenue":
+        return Decimal(raw)
+    return datetime.fromisoformat(raw)
+
+
+def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> LeadPage:
+    now = now or datetime.now(UTC)
+    column, descending = SORTS[query.sort]
+    sort_value = column.label("sort_value")
+    stmt = (
+        select(Lead.id, Lead.stage, Lead.source, Lead.estimated_units, Lead.estimated_revenue,
+               Lead.stage_changed_at, Lead.last_activity_at, Company.name, Contact.full_name, Contact.first_name,
+               Contact.last_name, Contact.email, Contact.phone_e164, User.first_name, User.last_name, sort_value)
+        .select_from(Lead)
+        .join(Contact, Contact.id == Lead.contact_id)
+        .outerjoin(Company, Company.id == Lead.company_id)
+        .outerjoin(User, User.id == Company.assigned_rep_id)
+    )
+    stmt = board.apply_filters(stmt, query.filters, user_id)
+    if query.stage:
+        stmt = stmt.where(Lead.stage == query.stage)
+    if query.after:
+        try:
+            raw, _, ident = query.after.rpartition("|")
+            value, ident = _cursor_value(query.sort, raw), uuid.UUID(ident)
+            if descending:
+                stmt = stmt.where(or_(column < value, and_(column == value, Lead.id < ident)))
+            else:
+                stmt = stmt.where(or_(column > value, and_(column == value, Lead.id > ident)))
+        except (ValueError, ArithmeticError):
+            pass
+    order = (column.desc(), Lead.id.desc()) if descending else (column.asc(), Lead.id.asc())
+    rows = db.session.execute(stmt.order_by(*order).limit(PAGE_SIZE + 1)).all()
+    page = LeadPage()
+    for (lead_id, stage, source, units, revenue, changed, active, company, full, first, last, email,
+         phone, rep_first, rep_last, _value) in rows[:PAGE_SIZE]:
+        contact = board.display_name(full, first, last, email, phone)
+        page.rows.append(Row(lead_id, company or contact, contact if company else None, stage, source, units,
+                             revenue, f"{rep_first} {rep_last}" if rep_first else None,
+                             max(0, (now - changed).days), active))
+    if len(rows) > PAGE_SIZE:
+        last = rows[PAGE_SIZE - 1]
+        value = last[-1]
+        page.next_after = f"{value.isoformat() if isinstance(value, datetime) else value}|{last[0]}"
+    return page
+
+
+@dataclass
+class BulkResult:
+    done: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def bulk_apply(lead_ids: list[uuid.UUID], action: str, *, actor, rep_id=None, tag=None, stage=None,
+               lost_reason=None) -> BulkResult:
+    """Apply one action to many leads; a lead the rules refuse is skipped with its reason."""
+    from app.activity.services import record
+    from app.crm.pipeline import moves as pipeline
+    from app.crm.tags import services as tags
+
+    result = BulkResult()
+    leads = db.session.scalars(select(Lead).where(Lead.id.in_(lead_ids)).order_by(Lead.id)).all()
+    if action == "move":
+        target = pipeline.parse_stage(stage)
+        if target in pipeline.LOST_STAGES and not (lost_reason or "").strip():
+            raise pipeline.LostReasonRequired(f"Say why these leads are {pipeline.STAGE_LABELS[target].lower()}.")
+        pipeline.lock_stage_totals()
+    if action == "assign":
+        rep = db.session.get(User, rep_id) if rep_id else None
+        if rep is None or not rep.is_active:
+            raise ValueError("Pick an active rep.")
+    for lead in leads:
+        label = lead.company.name if lead.company else str(lead.id)
+        if action == "move":
+            moved = pipeline.move_lead_to_stage(lead.id, target, actor=actor, lost_reason=lost_reason)
+            result.done += int(moved.changed)
+        elif action == "tag":
+            try:
+                tags.apply_tag(lead, tag, actor=actor)
+                result.done += 1
+            except tags.TagError as exc:
+                raise ValueError(str(exc)) from exc
+        elif action == "assign":
+            if lead.company is None:
+                result.skipped.append(f"{label}: no company to assign")
+                continue
+            if lead.company.assigned_rep_id != rep.id:
+                before = lead.company.assigned_rep_id
+                lead.company.assigned_rep_id = rep.id
+                record("company.rep_assigned", f"Assigned to {rep.full_name}", actor=actor, company=lead.company,
+                       lead=lead, detail={"before": before, "after": rep.id})
+            result.done += 1
+        else:
+            raise ValueError(f"Unknown action {action!r}.")
+    db.session.flush()
+    return result

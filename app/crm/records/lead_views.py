@@ -1,0 +1,168 @@
+"""The lead page: one lead with its company, contact, stage, value, tags, tasks,
+notes and activity timeline, and what a rep changes there. Every change answers
+with the part of the page it touched and an `activityChanged` event, on which the
+timeline reloads."""
+import uuid
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from app.auth.permissions import SALES, require
+from app.crm import bp
+from app.crm.models import TaxonomyType
+from app.crm.pipeline import moves
+from app.crm.pipeline.views import add_task_from, new_task_form
+from app.crm.records import notes as noting
+from app.crm.records import queries
+from app.crm.records import services as records
+from app.crm.records.forms import LeadEditForm, NoteBodyForm, StageForm, TagForm
+from app.crm.tags import services as tagging
+from app.errors import uuid_or_404
+from app.extensions import db
+from app.htmx import activity_changed as changed
+from app.htmx import render
+
+
+def _lead_or_404(lead_id: str):
+    lead = queries.lead_detail(uuid_or_404(lead_id))
+    if lead is None:
+        abort(404)
+    return lead
+
+
+def _tag_form(lead, catalog) -> TagForm:
+    form = TagForm()
+    applied = {t.tag_slug for t in queries.active_tags(lead)}
+    form.slug.choices = [(t.slug, t.name) for t in catalog if t.is_active and t.slug not in applied]
+    return form
+
+
+def _stage_form(lead) -> StageForm:
+    form = StageForm(formdata=None, data={"stage": lead.stage.value, "from_stage": lead.stage.value})
+    form.stage.choices = [(s.value, label) for s, label in moves.STAGE_LABELS.items()]
+    return form
+
+
+def _lead_page(lead, block=None, *, status=200, task_form=None, tag_error=None, stage_form=None,
+               stage_error=None, note_form=None, reload=True):
+    if reload:  # after a change: the collections as they are now
+        lead_id = lead.id
+        db.session.expire(lead)
+        lead = queries.lead_detail(lead_id)
+    catalog = tagging.catalog()
+    return render("crm/records/lead.html", block, lead=lead, tags=queries.active_tags(lead),
+                  tag_names={t.slug: t.name for t in catalog}, tag_form=_tag_form(lead, catalog),
+                  task_form=task_form or new_task_form(blank=True), tag_error=tag_error, stage_form=stage_form or _stage_form(lead), stage_error=stage_error,
+                  note_form=note_form or NoteBodyForm(formdata=None, prefix="note"), labels=moves.STAGE_LABELS,
+                  status=status)
+
+
+@bp.get("/leads/<lead_id>")
+@require(SALES)
+def lead(lead_id: str):
+    return _lead_page(_lead_or_404(lead_id), reload=False)
+
+
+@bp.post("/leads/<lead_id>/tags")
+@require(SALES)
+def apply_tag(lead_id: str):
+    lead = _lead_or_404(lead_id)
+    form = _tag_form(lead, tagging.catalog())
+    if not form.validate_on_submit():
+        return _lead_page(lead, "tags", status=422, tag_error="Pick a tag from the list.")
+    tagging.apply_tag(lead, form.slug.data, actor=current_user)
+    db.session.commit()
+    return changed(_lead_page(lead, "tags"))
+
+
+@bp.post("/leads/<lead_id>/tags/<slug>/remove")
+@require(SALES)
+def remove_tag(lead_id: str, slug: str):
+    lead = _lead_or_404(lead_id)
+    tagging.remove_tag(lead, slug, actor=current_user)
+    db.session.commit()
+    return changed(_lead_page(lead, "tags"))
+
+
+@bp.post("/leads/<lead_id>/tasks")
+@require(SALES)
+def create_task(lead_id: str):
+    lead = _lead_or_404(lead_id)
+    form = new_task_form(blank=False)
+    if not form.validate_on_submit():
+        return _lead_page(lead, "tasks", status=422, task_form=form)
+    add_task_from(form, lead=lead)
+    db.session.commit()
+    return changed(_lead_page(lead, "tasks"), "Task added")
+
+
+@bp.post("/leads/<lead_id>/stage")
+@require(SALES)
+def change_stage(lead_id: str):
+    """The stage menu of the lead page: the board's move, with its rules and conflicts."""
+    lead = _lead_or_404(lead_id)
+    form = StageForm()
+    form.stage.choices = [(s.value, label) for s, label in moves.STAGE_LABELS.items()]
+    if not form.validate_on_submit():
+        return _lead_page(lead, "summary", status=422, stage_form=form, reload=False)
+    try:
+        result = moves.move_lead_to_stage(lead.id, form.stage.data, actor=current_user,
+                                          expected_stage=form.from_stage.data or None,
+                                          lost_reason=form.lost_reason.data)
+    except LookupError:
+        abort(404)
+    except moves.StageConflict as exc:
+        # Someone else moved it: show the stage as it is now, with the news.
+        return _lead_page(lead, "summary", status=409, stage_error=f"{exc} Here it is now.")
+    except moves.MoveError as exc:
+        return _lead_page(lead, "summary", status=422, stage_form=form, stage_error=str(exc), reload=False)
+    db.session.commit()
+    if not result.changed:
+        return _lead_page(lead, "summary")
+    return changed(_lead_page(lead, "summary"), f"Moved to {moves.STAGE_LABELS[result.to_stage]}")
+
+
+@bp.route("/leads/<lead_id>/edit", methods=["GET", "POST"])
+@require(SALES)
+def edit_lead(lead_id: str):
+    from app.crm.records.edit_views import taxonomy_choices
+
+    lead = _lead_or_404(lead_id)
+    posted = request.method == "POST"
+    form = LeadEditForm(obj=None if posted else lead)
+    contacts = lead.company.contacts if lead.company else [lead.contact]
+    form.contact_id.choices = [(str(c.id), c.display_name) for c in contacts]
+    form.source.choices = taxonomy_choices(TaxonomyType.SOURCE, lead.source)
+    if not posted:
+        form.contact_id.data = str(lead.contact_id)
+    elif form.validate_on_submit():
+        data = {name: getattr(form, name).data for name in records.LEAD_FIELDS}
+        data["contact_id"] = uuid.UUID(data["contact_id"])
+        try:
+            changes = records.update_lead(lead, data, actor=current_user)
+        except records.RecordError as exc:
+            getattr(form, exc.field or "contact_id").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("Lead saved." if changes else "Nothing changed.", "success")
+            return redirect(url_for("crm.lead", lead_id=lead.id))
+    return render("crm/records/lead_form.html", form=form, lead=lead, company=lead.company,
+                  status=422 if posted else 200)
+
+
+@bp.post("/leads/<lead_id>/notes")
+@require(SALES)
+def add_lead_note(lead_id: str):
+    lead = _lead_or_404(lead_id)
+    form = NoteBodyForm(prefix="note")
+    if lead.company is None:
+        abort(422)  # the page offers no note form: notes are kept on a company
+    if form.validate_on_submit():
+        try:
+            noting.add_note(lead.company, form.body.data, actor=current_user, lead=lead)
+        except noting.NoteError as exc:
+            form.body.errors = [*form.body.errors, str(exc)]
+        else:
+            db.session.commit()
+            return changed(_lead_page(lead, "notes"), "Note added")
+    return _lead_page(lead, "notes", status=422, note_form=form, reload=False)

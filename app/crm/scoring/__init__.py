@@ -1,0 +1,1 @@
+"""Lead scores: the rule and the jobs that keep them current."""

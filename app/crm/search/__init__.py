@@ -1,0 +1,1 @@
+"""The header search over companies, contacts and leads."""

@@ -1,0 +1,1 @@
+"""Tags on leads, and the event a disposition tag emits."""

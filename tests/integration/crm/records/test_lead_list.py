@@ -1,0 +1,63 @@
+"""The leads list: filters, sorting, keyset pages; bulk assign, tag and move."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.crm.models import LeadStage, LeadTag, Tag, TagCategory
+from tests.factories import csrf_token, login
+
+
+def test_list_sorts_filters_and_pages(app, client, db_session, factory, monkeypatch):
+    from app.crm.records import lead_list
+
+    monkeypatch.setattr(lead_list, "PAGE_SIZE", 3)
+    rep = factory.user()
+    company = factory.company(name="Zeta Towing", assigned_rep_id=rep.id)
+    contact = factory.contact(company)
+    made = [factory.lead(company=company, contact=contact, estimated_revenue=Decimal(v), stage=LeadStage.HOT)
+            for v in ("10.00", "30.00", "20.00", "40.00", "5.00")]
+    login(client, rep)
+    seen, url = [], "/leads?stage=HOT&sort=revenue&mine=1"
+    for _ in range(3):
+        html = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+        found = [str(lead.id) for lead in made if str(lead.id) in html]
+        seen += sorted(found, key=html.index)
+        if "Show more" not in html:
+            break
+        url = html.split('hx-get="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    by_value = [str(lead.id) for lead in sorted(made, key=lambda lead: lead.estimated_revenue, reverse=True)]
+    assert seen == by_value
+    other = client.get("/leads?stage=WON&mine=1", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "No leads match" in other
+
+
+def test_bulk_actions(app, client, db_session, factory):
+    rep, other_rep = factory.user(), factory.user()
+    leads = [factory.lead() for _ in range(3)]
+    db_session.add(Tag(slug="fleet-expo", name="Fleet expo", category=TagCategory.CUSTOM))
+    db_session.flush()
+    login(client, rep)
+    ids = [str(lead.id) for lead in leads]
+
+    def bulk(**data):
+        return client.post("/leads/bulk", data={"lead_ids": ids, "csrf_token": csrf_token(client, app), **data},
+                           headers={"HX-Request": "true"})
+
+    assert bulk(action="assign", rep_id=str(other_rep.id)).status_code == 200
+    for lead in leads:
+        db_session.refresh(lead.company)
+        assert lead.company.assigned_rep_id == other_rep.id
+    assert bulk(action="tag", tag="fleet-expo").status_code == 200
+    assert len(db_session.scalars(select(LeadTag).where(LeadTag.tag_slug == "fleet-expo")).all()) == 3
+    refused = bulk(action="move", stage="LOST")
+    assert refused.status_code == 422 and b"Say why" in refused.data
+    moved = bulk(action="move", stage="LOST", lost_reason="Closed the business")
+    assert moved.status_code == 200 and b"Updated 3 leads" in moved.data
+    for lead in leads:
+        db_session.refresh(lead)
+        assert lead.stage is LeadStage.LOST and lead.lost_reason == "Closed the business"
+    none = client.post("/leads/bulk", data={"action": "tag", "tag": "fleet-expo", "csrf_token": csrf_token(client, app)},
+                       headers={"HX-Request": "true"})
+    assert none.status_code == 422
