@@ -1138,7 +1138,7 @@ class _Generator:
         """What production derives from the activities, derived the same way: each lead's
         last_activity_at (the activities trigger's rule) and its score (app.crm.scoring)."""
         from app.crm.models import LeadStage
-        from app.crm.scoring import CONTACT_TYPES, ENGAGEMENT_WINDOW, Inputs, compute
+        from app.crm.scoring.services import CONTACT_TYPES, ENGAGEMENT_WINDOW, Inputs, compute
 
         by_lead: dict[uuid.UUID, list[dict]] = {}
         for item in self.data.activities:

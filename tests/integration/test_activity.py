@@ -85,7 +85,7 @@ def test_timeline_partial_renders_and_pages(client, db_session, factory):
 def test_timeline_names_tags_where_a_summary_shows_the_slug(client, db_session, factory):
     """Issue 9: the timeline showed "Tagged icp-small-fleet" where the rest shows names."""
     from app.crm.models import Tag, TagCategory
-    from app.crm.tags import apply_tag
+    from app.crm.tags.services import apply_tag
 
     rep = factory.user()
     lead = factory.lead()

@@ -251,7 +251,7 @@ def test_header_score_is_the_last_scored_activity_and_what_the_scoring_job_write
     """Issue 9: the header score contradicted the last "Scored" activity."""
     from app.activity.models import Activity
     from app.crm.models import LeadScore
-    from app.crm.scoring import score_leads
+    from app.crm.scoring.services import score_leads
 
     now = datetime.now(UTC)
     load_demo_data(companies=SMALL, now=now)
