@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from app.crm.records.normalize import normalize_company_name
+
 SEED = 20261122
 CENT = Decimal("0.01")
 DEVICE_PRICE = Decimal("79.00")
@@ -460,11 +462,6 @@ def luhn_check_digit(payload: str) -> str:
 
 def luhn_valid(number: str) -> bool:
     return number.isdigit() and len(number) > 1 and luhn_check_digit(number[:-1]) == number[-1]
-
-
-def normalize_company_name(name: str) -> str:
-    """Lowercase, punctuation removed, whitespace collapsed ("A.B.C. Towing" -> "abc towing")."""
-    return " ".join(re.sub(r"[^\w\s]", "", name.lower()).split())
 
 
 def _money(value: Decimal | int | float | str) -> Decimal:
@@ -1547,5 +1544,4 @@ __all__ = [
     "load_demo_data",
     "luhn_check_digit",
     "luhn_valid",
-    "normalize_company_name",
 ]

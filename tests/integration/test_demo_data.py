@@ -20,6 +20,7 @@ from app.crm.models import (
     TaxonomyType,
     TaxonomyValue,
 )
+from app.crm.records.normalize import normalize_company_name
 from app.demo_data import (
     DEMO_LOGINS,
     estimated_revenue,
@@ -27,7 +28,6 @@ from app.demo_data import (
     load_demo_data,
     luhn_check_digit,
     luhn_valid,
-    normalize_company_name,
 )
 from app.fulfillment.models import Device, DeviceStatus, SimCard
 

@@ -3,7 +3,7 @@ import uuid
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.auth.permissions import SALES, require
 from app.crm import bp
@@ -190,11 +190,7 @@ def merge_company(company_id):
         return merge_posted(records.merge_companies, company, other, company.name,
                             again=url_for("crm.merge_company", company_id=company.id),
                             done=url_for("crm.company", company_id=company.id))
-    candidates = db.session.scalars(
-        select(Company).where(Company.id != company.id,
-                              Company.name.op("%")(company.name) | (Company.normalized_name == company.normalized_name))
-        .order_by(func.similarity(Company.name, company.name).desc()).limit(10)
-    ).all()
+    candidates = records.company_merge_candidates(company)
     counts = {}
     if other is not None:
         counts = {"contacts": len(other.contacts), "leads": len(other.leads), "addresses": len(other.addresses)}

@@ -105,6 +105,17 @@ def contact_duplicates(*, email: str | None, phone: str | None, exclude_id=None)
     return list(found.values())
 
 
+def company_merge_candidates(company: Company, limit: int = 10) -> list[Company]:
+    """Companies that may be the same business: the same name key (normalize_company_name:
+    "&"/"and", punctuation, legal suffixes), or a similar name."""
+    return db.session.scalars(
+        select(Company).where(Company.id != company.id,
+                              Company.name.op("%")(company.name) | (Company.normalized_name == company.normalized_name))
+        .order_by((Company.normalized_name == company.normalized_name).desc(),
+                  func.similarity(Company.name, company.name).desc(), Company.id)
+        .limit(limit)).all()
+
+
 def contact_merge_candidates(contact: Contact, limit: int = 10) -> list[Contact]:
     """Contacts that may be the same person: the same phone, or a similar name."""
     name = contact.display_name
