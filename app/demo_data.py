@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from app.crm.records.normalize import normalize_company_name
+
 SEED = 20261122
 CENT = Decimal("0.01")
 DEVICE_PRICE = Decimal("79.00")
@@ -113,6 +115,7 @@ TAGS = [
     ("trade-show-2026", "Fleet Expo 2026", "CUSTOM", "#db2777", "Met at the booth", False),
     ("spanish-speaking", "Spanish speaking", "CUSTOM", "#ea580c", "Prefers Spanish", False),
 ]
+_TAG_NAMES = {slug: (name, category) for slug, name, category, *_ in TAGS}
 ICP_SLUGS = ["icp-fleet-10-plus", "icp-small-fleet", "icp-high-value", "icp-multi-location"]
 
 # ---------------------------------------------------------------- reference tables
@@ -459,11 +462,6 @@ def luhn_check_digit(payload: str) -> str:
 
 def luhn_valid(number: str) -> bool:
     return number.isdigit() and len(number) > 1 and luhn_check_digit(number[:-1]) == number[-1]
-
-
-def normalize_company_name(name: str) -> str:
-    """Lowercase, punctuation removed, whitespace collapsed ("A.B.C. Towing" -> "abc towing")."""
-    return " ".join(re.sub(r"[^\w\s]", "", name.lower()).split())
 
 
 def _money(value: Decimal | int | float | str) -> Decimal:
@@ -1006,12 +1004,17 @@ class _Generator:
             applied = self.between(created, end)
             removed = (self.between(applied, self.now)
                        if slug in ("callback", "no-answer") and rng.random() < 0.15 else None)
+            tagger = self.nick if by_nick else rep
             d.lead_tags.append({"id": uuid.uuid4(), "lead_id": lead["id"], "tag_slug": slug,
-                                "applied_at": applied,
-                                "applied_by": "nick" if by_nick else rep["email"],
+                                "applied_at": applied, "applied_by": tagger["email"],
                                 "removed_at": removed})
-            self.activity("tag.applied", f"Tagged {slug}", self.nick if by_nick else rep, lead,
-                          company, contact, applied, {"tag": slug})
+            # As app.crm.tags writes them: the tag's name in the summary, the slug in detail.
+            name, category = _TAG_NAMES[slug]
+            self.activity("tag.applied", f"Tagged {name}", tagger, lead, company, contact,
+                          applied, {"tag": slug, "category": category})
+            if removed is not None:
+                self.activity("tag.removed", f"Removed tag {name}", tagger, lead, company,
+                              contact, removed, {"tag": slug})
         self.notes_for(lctx, created, end)
         sms_odds = {"QUALIFIED": 0.6, "HOT": 0.35, "QUOTED": 0.35, "BUY_PERIOD_30": 0.2}.get(
             stage, 0.0)
@@ -1115,40 +1118,65 @@ class _Generator:
 
     # -- scores and tasks
     def scores(self) -> None:
+        """Which leads the AI agent scored, and when (a few hours after the lead's last
+        touch; one in five says so on the timeline). The values come from the app's own
+        scoring rules over the finished timeline (`finish_leads`), as the scoring job
+        would write them: the header score and the last "Scored" activity agree."""
         rng = self.rng
-        stage_quality = {"NEW_LEAD": 0, "HOT": 15, "QUALIFIED": 25, "QUOTED": 30,
-                         "BUY_PERIOD_30": 30, "BUY_PERIOD_60": 25, "BUY_PERIOD_90": 20,
-                         "WON": 35, "LOST": -10, "BOGUS": -30}
-        fleets = {c["id"]: c["fleet_size"] for c in self.data.companies}
+        self.scored: dict[uuid.UUID, tuple[datetime, bool]] = {}
         for lead in self.data.leads:
-            stage = lead["stage"]
-            if stage == "NEW_LEAD" and rng.random() < 0.35:
+            if lead["stage"] == "NEW_LEAD" and rng.random() < 0.35:
                 continue
             last = self.lead_last_touch[lead["id"]]
-            days = (self.now - last).days
-            fleet = fleets.get(lead["company_id"], lead["estimated_units"])
-            quality = 25 + min(35, fleet) + stage_quality[stage] + rng.randint(-8, 8)
-            engagement = (10 + stage_quality[stage] * 2 - min(days, 60) // 2
-                          + rng.randint(-10, 10))
-            if stage in ("LOST", "BOGUS"):
-                risk = "HIGH"
-            elif stage == "WON":
-                risk = "LOW"
-            elif stage == "NEW_LEAD" and rng.random() < 0.6:
-                risk = "UNKNOWN"
-            else:
-                risk = "HIGH" if days > 21 else "MEDIUM" if days > 10 else "LOW"
             scored = min(self.now, last + timedelta(hours=rng.uniform(0.1, 6)))
-            self.data.lead_scores.append({
-                "id": uuid.uuid4(), "lead_id": lead["id"],
-                "quality_score": max(0, min(100, quality)),
-                "engagement_score": max(0, min(100, engagement)), "deal_risk": risk,
-                "last_interaction_at": last, "days_since_contact": days, "updated_at": scored,
-            })
-            if rng.random() < 0.2:
-                self.activity("lead.scored", f"Scored: quality {quality}, risk {risk.lower()}",
-                              self.ai_agent, lead, None, None, scored,
-                              {"quality": max(0, min(100, quality)), "deal_risk": risk})
+            self.scored[lead["id"]] = (scored, rng.random() < 0.2)
+
+    def finish_leads(self) -> None:
+        """What production derives from the activities, derived the same way: each lead's
+        last_activity_at (the activities trigger's rule) and its score (app.crm.scoring)."""
+        from app.crm.models import LeadStage
+        from app.crm.scoring.services import CONTACT_TYPES, ENGAGEMENT_WINDOW, Inputs, compute
+
+        by_lead: dict[uuid.UUID, list[dict]] = {}
+        for item in self.data.activities:
+            if item["lead"] is not None:
+                by_lead.setdefault(item["lead"], []).append(item)
+        companies = {c["id"]: c for c in self.data.companies}
+        for lead in self.data.leads:
+            items = by_lead.setdefault(lead["id"], [])
+            scored = self.scored.get(lead["id"])
+            if scored is not None:
+                when, announced = scored
+                announcement = None
+                if announced:
+                    self.activity("lead.scored", "Scored", self.ai_agent, lead, None, None, when)
+                    announcement = self.data.activities[-1]
+                    items.append(announcement)
+                company = companies.get(lead["company_id"]) or {}
+                recent = [a for a in items if a["occurred_at"] >= self.now - ENGAGEMENT_WINDOW]
+                contacts = [a["occurred_at"] for a in items if a["activity_type"] in CONTACT_TYPES]
+                rating = company.get("google_rating")
+                score = compute(Inputs(
+                    stage=LeadStage(lead["stage"]), fleet_size=company.get("fleet_size"),
+                    industry=company.get("industry"),
+                    google_rating=float(rating) if rating is not None else None,
+                    recent_activities=len(recent),
+                    recent_contacts=sum(1 for a in recent if a["activity_type"] in CONTACT_TYPES),
+                    last_contact_at=max(contacts, default=None)), self.now)
+                self.data.lead_scores.append({
+                    "id": uuid.uuid4(), "lead_id": lead["id"], "quality_score": score.quality,
+                    "engagement_score": score.engagement, "deal_risk": score.risk.value,
+                    "last_interaction_at": score.last_interaction_at,
+                    "days_since_contact": score.days_since_contact, "updated_at": when,
+                })
+                if announcement is not None:
+                    announcement["summary"] = (
+                        f"Scored: quality {score.quality}, engagement {score.engagement}, "
+                        f"risk {score.risk.value.lower()}")
+                    announcement["detail"] = {"quality": score.quality,
+                                              "engagement": score.engagement,
+                                              "deal_risk": score.risk.value}
+            lead["last_activity_at"] = max([lead["created_at"], *(a["occurred_at"] for a in items)])
 
     def tasks(self) -> None:
         rng = self.rng
@@ -1337,6 +1365,7 @@ class _Generator:
         self.companies()
         self.scores()
         self.tasks()
+        self.finish_leads()
         self.inventory()
         self.data.activities.sort(key=lambda a: a["occurred_at"])
         return self.data
@@ -1402,9 +1431,10 @@ def _enum_columns(model) -> dict[str, type]:
     return out
 
 
-def load_demo_data(companies: int = 500, if_empty: bool = False,
-                   seed: int = SEED) -> dict[str, int] | None:
-    """Load the demo and commit. With `if_empty`, do nothing (None) when any user exists."""
+def load_demo_data(companies: int = 500, if_empty: bool = False, seed: int = SEED,
+                   now: datetime | None = None) -> dict[str, int] | None:
+    """Load the demo (dated relative to `now`, the wall clock by default) and commit.
+    With `if_empty`, do nothing (None) when any user exists."""
     from sqlalchemy import insert, select
 
     from app.activity.services import record
@@ -1414,7 +1444,7 @@ def load_demo_data(companies: int = 500, if_empty: bool = False,
 
     if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
         return None
-    data = generate(companies=companies, seed=seed, now=datetime.now(UTC))
+    data = generate(companies=companies, seed=seed, now=now or datetime.now(UTC))
     # argon2 is slow on purpose: hash each demo password once, in parallel (it drops the GIL).
     with ThreadPoolExecutor(max_workers=len(data.users)) as pool:
         hashes = list(pool.map(lambda u: hash_password(u["password"]) if u["password"]
@@ -1514,5 +1544,4 @@ __all__ = [
     "load_demo_data",
     "luhn_check_digit",
     "luhn_valid",
-    "normalize_company_name",
 ]

@@ -8,7 +8,7 @@ move, whose whole write is one statement, inserts the row `activity_values` shap
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -104,6 +104,20 @@ def record(
 class TimelinePage:
     items: list[Activity]
     next_cursor: str | None
+    # slug -> name of the tags whose slug an item's summary shows (demo rows written before
+    # summaries named tags); the timeline shows the name, as everywhere else.
+    tag_names: dict[str, str] = field(default_factory=dict)
+
+
+def _slug_tag_names(items: list[Activity]) -> dict[str, str]:
+    from app.crm.models import Tag
+
+    slugs = {item.detail["tag"] for item in items
+             if item.activity_type.startswith("tag.") and isinstance(item.detail, dict)
+             and isinstance(item.detail.get("tag"), str) and item.summary.endswith(item.detail["tag"])}
+    if not slugs:
+        return {}
+    return dict(db.session.execute(select(Tag.slug, Tag.name).where(Tag.slug.in_(slugs))).all())
 
 
 def encode_cursor(activity: Activity) -> str:
@@ -143,4 +157,5 @@ def timeline(*, lead_id=None, company_id=None, contact_id=None, user_id=None,
     ).all()
     more = len(rows) > limit
     items = list(rows[:limit])
-    return TimelinePage(items=items, next_cursor=encode_cursor(items[-1]) if more else None)
+    return TimelinePage(items=items, next_cursor=encode_cursor(items[-1]) if more else None,
+                        tag_names=_slug_tag_names(items))

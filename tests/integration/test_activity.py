@@ -80,3 +80,23 @@ def test_timeline_partial_renders_and_pages(client, db_session, factory):
     assert "Show older" in html and rep.full_name in html
     assert client.get("/activity/timeline").status_code == 400
     assert client.get("/activity/timeline?lead_id=nope").status_code == 400
+
+
+def test_timeline_names_tags_where_a_summary_shows_the_slug(client, db_session, factory):
+    """Issue 9: the timeline showed "Tagged icp-small-fleet" where the rest shows names."""
+    from app.crm.models import Tag, TagCategory
+    from app.crm.tags.services import apply_tag
+
+    rep = factory.user()
+    lead = factory.lead()
+    db_session.add(Tag(slug="icp-tiny-fleet", name="Tiny fleet", category=TagCategory.ICP))
+    db_session.flush()
+    # A row written the old demo way (activities are append-only: it stays), and one by the app.
+    record("tag.applied", "Tagged icp-tiny-fleet", actor=rep, lead=lead, detail={"tag": "icp-tiny-fleet"},
+           occurred_at=datetime.now(UTC) - timedelta(days=3))
+    apply_tag(lead, "icp-tiny-fleet", actor=rep)
+    db_session.flush()
+    login(client, rep)
+    html = client.get(f"/activity/timeline?lead_id={lead.id}").get_data(as_text=True)
+    assert html.count("Tagged Tiny fleet") == 2
+    assert "icp-tiny-fleet" not in html

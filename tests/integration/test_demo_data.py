@@ -20,6 +20,7 @@ from app.crm.models import (
     TaxonomyType,
     TaxonomyValue,
 )
+from app.crm.records.normalize import normalize_company_name
 from app.demo_data import (
     DEMO_LOGINS,
     estimated_revenue,
@@ -27,7 +28,6 @@ from app.demo_data import (
     load_demo_data,
     luhn_check_digit,
     luhn_valid,
-    normalize_company_name,
 )
 from app.fulfillment.models import Device, DeviceStatus, SimCard
 
@@ -226,3 +226,65 @@ def test_demo_invoices_go_through_the_real_services(db_session):
     assert paid.signed_at is not None and paid.balance_due == 0
     order = db_session.scalar(select(FulfillmentOrder).where(FulfillmentOrder.invoice_id == paid.id))
     assert order is not None and order.device_count > 0
+
+
+def test_last_activity_is_the_lead_timelines_latest(db_session):
+    """Issue 9: every demo lead's "Last activity" read "just now" while its timeline was
+    weeks old (the column kept its insert-time default)."""
+    from datetime import timedelta
+
+    from app.activity.models import Activity
+
+    now = datetime.now(UTC)
+    load_demo_data(companies=SMALL, now=now)
+
+    latest = dict(db_session.execute(
+        select(Activity.lead_id, func.max(Activity.occurred_at))
+        .where(Activity.lead_id.is_not(None)).group_by(Activity.lead_id)).all())
+    leads = db_session.scalars(select(Lead)).all()
+    for lead in leads:
+        assert lead.last_activity_at == max(lead.created_at, latest.get(lead.id, lead.created_at))
+    assert sum(1 for lead in leads if now - lead.last_activity_at > timedelta(days=7)) > len(leads) // 4
+
+
+def test_header_score_is_the_last_scored_activity_and_what_the_scoring_job_writes(db_session):
+    """Issue 9: the header score contradicted the last "Scored" activity."""
+    from app.activity.models import Activity
+    from app.crm.models import LeadScore
+    from app.crm.scoring.services import score_leads
+
+    now = datetime.now(UTC)
+    load_demo_data(companies=SMALL, now=now)
+
+    def scores() -> dict:
+        db_session.expire_all()
+        return {s.lead_id: (s.quality_score, s.engagement_score, s.deal_risk, s.last_interaction_at,
+                            s.days_since_contact) for s in db_session.scalars(select(LeadScore))}
+
+    loaded = scores()
+    last_scored = {a.lead_id: a for a in db_session.scalars(
+        select(Activity).where(Activity.activity_type == "lead.scored").order_by(Activity.occurred_at))}
+    assert len(last_scored) >= 3
+    for lead_id, activity in last_scored.items():
+        quality, engagement, risk, _, _ = loaded[lead_id]
+        assert activity.detail == {"quality": quality, "engagement": engagement, "deal_risk": risk.value}
+        assert activity.summary == f"Scored: quality {quality}, engagement {engagement}, risk {risk.value.lower()}"
+    # The scoring job, run at the same moment over the same timeline, writes the same scores.
+    score_leads(list(loaded), now=now)
+    assert scores() == loaded
+
+
+def test_tag_activities_name_the_tag_as_the_app_does(db_session):
+    from app.activity.models import Activity
+    from app.crm.models import Tag
+
+    load_demo_data(companies=SMALL)
+
+    names = dict(db_session.execute(select(Tag.slug, Tag.name)).all())
+    activities = db_session.scalars(select(Activity).where(Activity.activity_type.like("tag.%"))).all()
+    assert activities
+    for activity in activities:
+        verb = "Tagged" if activity.activity_type == "tag.applied" else "Removed tag"
+        assert activity.summary == f"{verb} {names[activity.detail['tag']]}"
+    applied_by = set(db_session.scalars(select(LeadTag.applied_by)))
+    assert applied_by <= set(db_session.scalars(select(User.email)))

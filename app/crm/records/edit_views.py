@@ -3,9 +3,9 @@ import uuid
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.auth.permissions import SALES, require
+from app.auth.permissions import MERGE_RECORDS, SALES, can, require
 from app.crm import bp
 from app.crm.models import Company, Contact, LeadStage, TaxonomyType, TaxonomyValue
 from app.crm.pipeline.moves import STAGE_LABELS
@@ -187,15 +187,37 @@ def merge_company(company_id):
     company = get_or_404(Company, company_id)
     other = db.session.get(Company, uuid_or_404(request.values["with"])) if request.values.get("with") else None
     if request.method == "POST":
+        if not can(current_user, MERGE_RECORDS):
+            abort(403)
         return merge_posted(records.merge_companies, company, other, company.name,
                             again=url_for("crm.merge_company", company_id=company.id),
                             done=url_for("crm.company", company_id=company.id))
-    candidates = db.session.scalars(
-        select(Company).where(Company.id != company.id,
-                              Company.name.op("%")(company.name) | (Company.normalized_name == company.normalized_name))
-        .order_by(func.similarity(Company.name, company.name).desc()).limit(10)
-    ).all()
+    candidates = records.company_merge_candidates(company)
     counts = {}
     if other is not None:
         counts = {"contacts": len(other.contacts), "leads": len(other.leads), "addresses": len(other.addresses)}
-    return render("crm/records/company_merge.html", company=company, other=other, candidates=candidates, counts=counts)
+    return render("crm/records/company_merge.html", company=company, other=other, candidates=candidates, counts=counts,
+                  may_merge=can(current_user, MERGE_RECORDS), refused=records.MERGE_REFUSED["company"])
+
+
+def merge_requested(survivor, other, *, link: str, done: str):
+    """A rep's request for a merge they may not do: a task for an admin."""
+    if other is None:
+        abort(422)
+    try:
+        records.request_merge(survivor, other, actor=current_user, link=link, note=request.form.get("note"))
+    except records.RecordError as exc:
+        flash(str(exc), "error")
+        return redirect(link)
+    db.session.commit()
+    flash("Asked an admin to merge them: it is on their task list.", "success")
+    return redirect(done)
+
+
+@bp.post("/companies/<company_id>/merge/request")
+@require(SALES)
+def request_company_merge(company_id):
+    company = get_or_404(Company, company_id)
+    other = db.session.get(Company, uuid_or_404(request.form["with"])) if request.form.get("with") else None
+    return merge_requested(company, other, done=url_for("crm.company", company_id=company.id),
+                           link=url_for("crm.merge_company", company_id=company.id, **({"with": other.id} if other else {})))

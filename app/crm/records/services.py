@@ -105,6 +105,17 @@ def contact_duplicates(*, email: str | None, phone: str | None, exclude_id=None)
     return list(found.values())
 
 
+def company_merge_candidates(company: Company, limit: int = 10) -> list[Company]:
+    """Companies that may be the same business: the same name key (normalize_company_name:
+    "&"/"and", punctuation, legal suffixes), or a similar name."""
+    return db.session.scalars(
+        select(Company).where(Company.id != company.id,
+                              Company.name.op("%")(company.name) | (Company.normalized_name == company.normalized_name))
+        .order_by((Company.normalized_name == company.normalized_name).desc(),
+                  func.similarity(Company.name, company.name).desc(), Company.id)
+        .limit(limit)).all()
+
+
 def contact_merge_candidates(contact: Contact, limit: int = 10) -> list[Contact]:
     """Contacts that may be the same person: the same phone, or a similar name."""
     name = contact.display_name
@@ -332,3 +343,47 @@ def merge_contacts(survivor: Contact, duplicate: Contact, *, actor) -> dict[str,
     return moved
 
 
+
+
+# What a user who may not merge is told next to the disabled control.
+MERGE_REFUSED = {"company": "Only an owner or admin can merge companies.",
+                 "contact": "Only an owner or admin can merge contacts."}
+MAX_REQUEST_NOTE = 2000
+
+
+def merge_admin():
+    """Who is asked to merge: the first active admin, else the owner."""
+    from sqlalchemy import case
+
+    from app.auth.models import User, UserRole
+
+    return db.session.scalar(
+        select(User).where(User.is_active.is_(True), User.role.in_((UserRole.ADMIN, UserRole.NICK)))
+        .order_by(case((User.role == UserRole.ADMIN, 0), else_=1), User.created_at, User.id).limit(1))
+
+
+def request_merge(survivor: Company | Contact, duplicate: Company | Contact, *, actor, link: str,
+                  note: str | None = None):
+    """A rep's request to merge `duplicate` into `survivor`: a task for an admin, on the
+    survivor's company, saying who asked, what and why, with `link` to the merge page."""
+    from app.crm.models import TaskPriority
+    from app.crm.tasks.services import create_task
+
+    if survivor.id == duplicate.id:
+        raise RecordError("Pick two different records.")
+    note = " ".join((note or "").split())
+    if len(note) > MAX_REQUEST_NOTE:
+        raise RecordError(f"Keep the note under {MAX_REQUEST_NOTE} characters.", "note")
+    admin = merge_admin()
+    if admin is None:
+        raise RecordError("There is no active owner or admin to ask.")
+    is_company = isinstance(survivor, Company)
+    name = (lambda r: r.name) if is_company else (lambda r: r.display_name)
+    kind = "company" if is_company else "contact"
+    title = f"Merge {kind} {name(duplicate)} into {name(survivor)} (asked by {actor.full_name})"
+    description = "\n".join(line for line in (
+        f"{actor.full_name} asks to merge {name(duplicate)} into {name(survivor)}.",
+        f"Why: {note}" if note else None, f"Merge page: {link}") if line)
+    company = survivor if is_company else survivor.company
+    return create_task(title=title, description=description, actor=actor, company=company,
+                       assigned_to=admin, priority=TaskPriority.HIGH)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from app.activity.models import Activity
 from app.activity.services import record
+from app.auth.models import UserRole
 from app.crm.models import Company, Contact, Lead, Note, Task
 from app.crm.records.services import (
     RecordError,
@@ -138,7 +139,7 @@ def test_contact_form_and_lead_form(app, client, db_session, factory):
 
 
 def test_merge_through_the_page(app, client, db_session, factory):
-    rep = factory.user()
+    rep = factory.user(UserRole.ADMIN)  # merges are the owner's and admins' (test_merge_permissions)
     keep = factory.company(name="Harbor Plumbing")
     dupe = factory.company(name="Harbor Plumbing & Drain")
     factory.lead(company=dupe)
@@ -216,7 +217,7 @@ def test_merge_contacts_through_the_page(app, client, db_session, factory):
                            email_normalized=None, title="Dispatcher")
     unrelated = factory.contact(company, full_name="Somebody Else")
     lead = factory.lead(company=company, contact=dupe)
-    login(client, factory.user())
+    login(client, factory.user(UserRole.ADMIN))
     picker = client.get(f"/contacts/{keep.id}/merge").get_data(as_text=True)
     assert "Carlos OConnor" in picker and "Somebody Else" not in picker
     confirm = client.get(f"/contacts/{keep.id}/merge?with={dupe.id}").get_data(as_text=True)
