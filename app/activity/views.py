@@ -25,4 +25,4 @@ def timeline():
     if not any(scope.values()):
         abort(400)
     page = services.timeline(cursor=request.args.get("cursor"), **scope)
-    return render("activity/_timeline.html", page=page, scope={k: v for k, v in scope.items() if v})
+    return render("activity/_timeline.html", context=dict(page=page, scope={k: v for k, v in scope.items() if v}))

@@ -81,7 +81,7 @@ def invoice_page(token):
     if invoice is None:
         return not_available()
     notice = {"cancelled": "Payment cancelled: nothing was charged."}.get(request.args.get("notice", ""))
-    return render("billing/public/invoice.html", notice=notice, **page_context(invoice, token))
+    return render("billing/public/invoice.html", context=dict(notice=notice, **page_context(invoice, token)))
 
 
 @bp.post("/<token>/sign")
@@ -104,7 +104,7 @@ def sign(token):
             return not_available()
         ctx = page_context(invoice, token)
         ctx.update(errors={exc.field or "form": str(exc)}, form=form)
-        return render("billing/public/invoice.html", block="sign", status=exc.status, **ctx)
+        return render("billing/public/invoice.html", block="sign", status=exc.status, context=ctx)
     db.session.commit()
     return redirect(url_for("pay.invoice_page", token=token, _anchor="pay"), code=303)
 
@@ -134,7 +134,7 @@ def checkout(token):
             error, status = str(exc), 422
     if error:
         ctx.update(errors={"pay": error}, form={"amount": request.form.get("amount", "")})
-        return render("billing/public/invoice.html", block="pay", status=status, **ctx)
+        return render("billing/public/invoice.html", block="pay", status=status, context=ctx)
     email, _ = recipient(invoice)
     base = _public_base()
     try:
@@ -154,7 +154,7 @@ def checkout(token):
         ctx.update(errors={"pay": "We couldn't open the payment page just now. Nothing was charged: "
                                   "please try again in a minute."},
                    form={"amount": request.form.get("amount", "")})
-        return render("billing/public/invoice.html", block="pay", status=503, **ctx)
+        return render("billing/public/invoice.html", block="pay", status=503, context=ctx)
     db.session.commit()  # the stripe backend may have stored the company's Customer id
     if request.headers.get("HX-Request") == "true":
         response = current_app.response_class(status=204)
@@ -168,8 +168,8 @@ def thanks(token):
     invoice = invoice_for_token(token)
     if invoice is None:
         return not_available()
-    return render("billing/public/thanks.html", block="status", invoice=invoice, token=token,
-                  seller=seller_profile())
+    return render("billing/public/thanks.html", block="status", context=dict(invoice=invoice, token=token,
+                  seller=seller_profile()))
 
 
 @bp.get("/<token>/certificate")
@@ -177,8 +177,8 @@ def certificate(token):
     invoice = invoice_for_token(token)
     if invoice is None or invoice.signed_at is None:
         return not_available()
-    return render("billing/public/certificate.html", invoice=invoice, seller=seller_profile(),
-                  signature=signature_of(invoice), layout="public_base.html", token=token)
+    return render("billing/public/certificate.html", context=dict(invoice=invoice, seller=seller_profile(),
+                  signature=signature_of(invoice), layout="public_base.html", token=token))
 
 
 @bp.route("/<token>/sandbox-checkout", methods=["GET", "POST"])
@@ -194,8 +194,8 @@ def sandbox_checkout(token):
     if invoice is None or session is None or session.get("invoice_id") != str(invoice.id):
         return not_available()
     if request.method == "GET":
-        return render("billing/public/sandbox_checkout.html", invoice=invoice, token=token,
-                      checkout=session, amount=session["amount"] / 100, methods=METHODS)
+        return render("billing/public/sandbox_checkout.html", context=dict(invoice=invoice, token=token,
+                      checkout=session, amount=session["amount"] / 100, methods=METHODS))
     method = request.form.get("method", "card")
     if method not in METHODS:
         method = "card"

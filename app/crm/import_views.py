@@ -40,7 +40,7 @@ def _limit_upload_size(endpoint, values):
 def _too_large(error):
     if request.endpoint == "crm.import_upload":
         return render("crm/import.html", "upload_form", status=413,
-                      form=UploadForm(formdata=None), error=TOO_LARGE)
+                      context=dict(form=UploadForm(formdata=None), error=TOO_LARGE))
     return error_response(413)
 
 
@@ -52,14 +52,14 @@ def _meta_or_404(token: str) -> importing.UploadMeta:
 
 
 def _expired(token: str):
-    return render("crm/import.html", "upload_form", status=410, form=UploadForm(formdata=None),
-                  error="This upload has expired (uploads are kept for an hour). Upload the file again.")
+    return render("crm/import.html", "upload_form", status=410, context=dict(form=UploadForm(formdata=None),
+                  error="This upload has expired (uploads are kept for an hour). Upload the file again."))
 
 
 @bp.get("/companies/import")
 @require(SALES)
 def import_upload():
-    return render("crm/import.html", "upload_form", form=UploadForm(), error=None)
+    return render("crm/import.html", "upload_form", context=dict(form=UploadForm(), error=None))
 
 
 @bp.post("/companies/import")
@@ -67,7 +67,7 @@ def import_upload():
 def import_upload_post():
     form = UploadForm()
     if not form.validate_on_submit():
-        return render("crm/import.html", "upload_form", status=422, form=form, error=None)
+        return render("crm/import.html", "upload_form", status=422, context=dict(form=form, error=None))
     upload = form.file.data
     raw = upload.stream.read(importing.MAX_UPLOAD_BYTES + 1)
     try:
@@ -76,7 +76,7 @@ def import_upload_post():
         log.info("import upload rejected user=%s size=%s reason=%s", current_user.id, len(raw),
                  exc.message)
         message = TOO_LARGE if exc.status == 413 else exc.message
-        return render("crm/import.html", "upload_form", status=exc.status, form=form, error=message)
+        return render("crm/import.html", "upload_form", status=exc.status, context=dict(form=form, error=message))
     meta = importing.UploadStore().save(parsed, filename=upload.filename or "upload.csv",
                                         size=len(raw), user_id=current_user.id)
     return redirect(url_for("crm.import_mapping", token=meta.token), 303)
@@ -94,8 +94,8 @@ def import_mapping(token: str):
     problems: list[str] = []
     if request.method == "GET":
         problems = importing.mapping_problems(meta.mapping, meta.header)
-        return render("crm/import_mapping.html", "mapping_form", meta=meta, form=form,
-                      problems=problems)
+        return render("crm/import_mapping.html", "mapping_form", context=dict(meta=meta, form=form,
+                      problems=problems))
     if form.validate_on_submit():
         mapping = mapping_from(form)
         problems = importing.mapping_problems(mapping, meta.header)
@@ -116,8 +116,8 @@ def import_mapping(token: str):
                         job_id=f"import-preview-{token}-{version}")
                 db.session.commit()  # enqueue() reaches Redis on commit
             return redirect(url_for("crm.import_preview", token=token), 303)
-    return render("crm/import_mapping.html", "mapping_form", status=422, meta=meta, form=form,
-                  problems=problems)
+    return render("crm/import_mapping.html", "mapping_form", status=422, context=dict(meta=meta, form=form,
+                  problems=problems))
 
 
 @bp.get("/companies/import/<token>/preview")
@@ -159,5 +159,5 @@ def import_progress(token: str, mode: str):
 
 def _status_page(meta: importing.UploadMeta, mode: str):
     state = importing.UploadStore().state(meta.token, mode) or {"status": "missing"}
-    return render("crm/import_status.html", "status", meta=meta, mode=mode, state=state,
-                  run_form=RunForm(), fields=importing.FIELDS)
+    return render("crm/import_status.html", "status", context=dict(meta=meta, mode=mode, state=state,
+                  run_form=RunForm(), fields=importing.FIELDS))

@@ -47,9 +47,9 @@ def board_kit(filters: board.BoardFilters) -> dict:
 @require(SALES)
 def pipeline():
     filters = board.BoardFilters.from_args(request.args)
-    return render("crm/pipeline.html", "board", columns=board.board(filters, current_user.id),
+    return render("crm/pipeline.html", "board", context=dict(columns=board.board(filters, current_user.id),
                   filters=filters, choices=board.filter_choices(), labels=moves.STAGE_LABELS,
-                  kit=board_kit(filters))
+                  kit=board_kit(filters)))
 
 
 @bp.get("/pipeline/columns/<stage>")
@@ -62,8 +62,8 @@ def pipeline_more(stage: str):
         abort(404)
     filters = board.BoardFilters.from_args(request.args)
     column = board.more_cards(stage_enum, filters, request.args.get("after", ""), current_user.id)
-    return render("crm/_board_more.html", column=column, filters=filters, labels=moves.STAGE_LABELS,
-                  kit=board_kit(filters))
+    return render("crm/_board_more.html", context=dict(column=column, filters=filters, labels=moves.STAGE_LABELS,
+                  kit=board_kit(filters)))
 
 
 def _board_filters_from_form() -> board.BoardFilters:
@@ -87,15 +87,15 @@ def move_lead(lead_id: str):
         abort(404)
     except moves.LostReasonRequired as exc:
         target = moves.parse_stage(request.form["stage"])
-        return render("crm/_lost_dialog.html", lead_id=lead_uuid, target=target, message=str(exc),
+        return render("crm/_lost_dialog.html", context=dict(lead_id=lead_uuid, target=target, message=str(exc),
                       from_stage=request.form.get("from_stage"), board_query=request.form.get("board_query", ""),
-                      reason=request.form.get("lost_reason", ""), labels=moves.STAGE_LABELS, status=422)
+                      reason=request.form.get("lost_reason", ""), labels=moves.STAGE_LABELS), status=422)
     except moves.MoveError as exc:
         # Unknown stage or a conflicting move: show the board as it really is.
         # (Nothing was changed; the request's transaction ends unused.)
         status = 409 if isinstance(exc, moves.StageConflict) else 422
-        response = render("crm/_board_refresh.html", columns=board.board(filters, current_user.id),
-                          filters=filters, labels=moves.STAGE_LABELS, kit=board_kit(filters), status=status)
+        response = render("crm/_board_refresh.html", context=dict(columns=board.board(filters, current_user.id),
+                          filters=filters, labels=moves.STAGE_LABELS, kit=board_kit(filters)), status=status)
         return add_trigger(response, {"toast": {"message": str(exc), "level": "error"}})
     user_id = current_user.id  # read before the commit expires the session's objects
     db.session.commit()
@@ -103,8 +103,8 @@ def move_lead(lead_id: str):
     totals = board.column_totals(filters, user_id, [result.from_stage, result.to_stage]) \
         if filters.active or not result.changed else result.totals
     card = board.moved_card(result)
-    response = render("crm/_moved.html", card=card, result=result, totals=totals, filters=filters,
-                      labels=moves.STAGE_LABELS, kit=board_kit(filters))
+    response = render("crm/_moved.html", context=dict(card=card, result=result, totals=totals, filters=filters,
+                      labels=moves.STAGE_LABELS, kit=board_kit(filters)))
     if result.changed:
         add_trigger(response, {"toast": {"message": f"Moved to {moves.STAGE_LABELS[result.to_stage]}",
                                          "level": "success"}, "leadMoved": {"id": str(lead_uuid)}})
@@ -119,9 +119,9 @@ def companies():
     from app.crm.models import CompanyStatus, TaxonomyType
     from app.crm.record_views import taxonomy_choices
 
-    return render("crm/companies.html", "company_rows", page=page, filters=filters, q=filters.q or "",
+    return render("crm/companies.html", "company_rows", context=dict(page=page, filters=filters, q=filters.q or "",
                   reps=queries.assignable_users(), statuses=list(CompanyStatus),
-                  industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v])
+                  industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v]))
 
 
 def _assignee_choices():
@@ -154,7 +154,7 @@ def complete_task(task_id: str):
     task = get_or_404(Task, task_id)
     tasking.complete_task(task, actor=current_user)
     db.session.commit()
-    return activity_changed(render("crm/_task_item.html", task=task, users=queries.assignable_users()))
+    return activity_changed(render("crm/_task_item.html", context=dict(task=task, users=queries.assignable_users())))
 
 
 @bp.post("/tasks/<task_id>/reopen")
@@ -163,7 +163,7 @@ def reopen_task(task_id: str):
     task = get_or_404(Task, task_id)
     tasking.reopen_task(task, actor=current_user)
     db.session.commit()
-    return activity_changed(render("crm/_task_item.html", task=task, users=queries.assignable_users()))
+    return activity_changed(render("crm/_task_item.html", context=dict(task=task, users=queries.assignable_users())))
 
 
 @bp.post("/tasks/<task_id>/reassign")
@@ -180,22 +180,22 @@ def reassign_task(task_id: str):
         abort(422)
     tasking.reassign_task(task, user, actor=current_user)
     db.session.commit()
-    response = render("crm/_task_item.html", task=task, users=queries.assignable_users())
+    response = render("crm/_task_item.html", context=dict(task=task, users=queries.assignable_users()))
     return activity_changed(response, f"Reassigned to {user.full_name}")
 
 
 @bp.get("/tasks")
 @require(SALES)
 def tasks():
-    return render("crm/tasks.html", groups=queries.my_open_tasks(current_user.id),
-                  users=queries.assignable_users())
+    return render("crm/tasks.html", context=dict(groups=queries.my_open_tasks(current_user.id),
+                  users=queries.assignable_users()))
 
 
 @bp.get("/search")
 @require(SALES)
 def search():
     results = searching.search(request.args.get("q", ""))
-    return render("crm/search.html", "results", results=results, labels=moves.STAGE_LABELS)
+    return render("crm/search.html", "results", context=dict(results=results, labels=moves.STAGE_LABELS))
 
 
 @bp.get("/leads")
@@ -203,8 +203,8 @@ def search():
 def leads():
     query = lead_list.ListQuery.from_args(request.args)
     page = lead_list.leads_page(query, current_user.id)
-    return render("crm/leads.html", "lead_rows", page=page, query=query, choices=board.filter_choices(),
-                  labels=moves.STAGE_LABELS, reps=queries.assignable_users(), sorts=list(lead_list.SORTS))
+    return render("crm/leads.html", "lead_rows", context=dict(page=page, query=query, choices=board.filter_choices(),
+                  labels=moves.STAGE_LABELS, reps=queries.assignable_users(), sorts=list(lead_list.SORTS)))
 
 
 @bp.post("/leads/bulk")
@@ -219,7 +219,7 @@ def leads_bulk():
             continue
     action = request.form.get("action", "")
     if not ids:
-        return add_trigger(render("crm/_bulk_result.html", message="Select at least one lead.", status=422),
+        return add_trigger(render("crm/_bulk_result.html", context=dict(message="Select at least one lead."), status=422),
                            {"toast": {"message": "Select at least one lead.", "level": "error"}})
     rep = request.form.get("rep_id") or None
     try:
@@ -228,11 +228,11 @@ def leads_bulk():
             tag=request.form.get("tag") or None, stage=request.form.get("stage") or None,
             lost_reason=request.form.get("lost_reason"))
     except (ValueError, moves.MoveError) as exc:
-        return add_trigger(render("crm/_bulk_result.html", message=str(exc), status=422),
+        return add_trigger(render("crm/_bulk_result.html", context=dict(message=str(exc)), status=422),
                            {"toast": {"message": str(exc), "level": "error"}})
     db.session.commit()
     message = f"Updated {result.done} lead{'s' if result.done != 1 else ''}."
     if result.skipped:
         message += f" Skipped {len(result.skipped)}: " + "; ".join(result.skipped[:5])
-    response = render("crm/_bulk_result.html", message=message)
+    response = render("crm/_bulk_result.html", context=dict(message=message))
     return add_trigger(response, {"toast": {"message": message, "level": "success"}, "leadsChanged": True})
