@@ -27,6 +27,7 @@ from app.billing.signing import (
 )
 from app.extensions import db, limiter
 from app.htmx import render
+from app.urls import absolute_url
 
 bp = Blueprint("pay", __name__, url_prefix="/pay")
 
@@ -49,10 +50,6 @@ limiter.limit(PUBLIC_RATE_LIMIT, key_func=client_ip)(bp)
 
 def not_available():
     return render("billing/public/not_available.html", status=404)
-
-
-def _public_base() -> str:
-    return (current_app.config.get("APP_BASE_URL") or request.host_url).rstrip("/")
 
 
 def page_context(invoice: Invoice, token: str) -> dict:
@@ -136,14 +133,13 @@ def checkout(token):
         ctx.update(errors={"pay": error}, form={"amount": request.form.get("amount", "")})
         return render("billing/public/invoice.html", block="pay", status=status, context=ctx)
     email, _ = recipient(invoice)
-    base = _public_base()
     try:
         url = get_payments_backend().create_checkout(CheckoutRequest(
             invoice_id=str(invoice.id), invoice_number=invoice.invoice_number,
             company_id=str(invoice.company_id), company_name=invoice.company.name,
             customer_email=email, amount=amount,
-            success_url=base + url_for("pay.thanks", token=token),
-            cancel_url=base + url_for("pay.invoice_page", token=token, notice="cancelled"),
+            success_url=absolute_url("pay.thanks", token=token),
+            cancel_url=absolute_url("pay.invoice_page", token=token, notice="cancelled"),
             token=token,
             idempotency_key=f"checkout-{invoice.id}-{invoice.payment_token[:16]}-{to_cents(amount)}"
                             f"-{to_cents(invoice.amount_paid)}",
@@ -199,7 +195,7 @@ def sandbox_checkout(token):
     method = request.form.get("method", "card")
     if method not in METHODS:
         method = "card"
-    webhook_url = url_for("webhooks.stripe_webhook", _external=True)
+    webhook_url = absolute_url("webhooks.stripe_webhook")
     enqueue("billing", "app.integrations.sandbox_checkout.deliver_events", webhook_url, session,
             method, job_id=f"sandbox-deliver-{session['id']}")
     db.session.commit()  # sends the job

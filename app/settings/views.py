@@ -15,6 +15,7 @@ from app.htmx import is_htmx, render, toast
 from app.settings import bp
 from app.settings import services as reference
 from app.settings.forms import MoveForm, PipelineForm, TagEditForm, TagForm, TaxonomyValueForm
+from app.urls import absolute_url
 
 
 @bp.get("/")
@@ -71,7 +72,7 @@ def invite():
         form.email.errors.append(str(exc))
         return _users_page(form, status=422)
     db.session.commit()
-    link = url_for("auth.accept_invite", token=token, _external=True)
+    link = absolute_url("auth.accept_invite", token=token)
     response = _users_page(InviteForm(formdata=None), invite_link=link)
     return toast(response, f"Invitation created for {user.full_name}")
 
@@ -95,7 +96,7 @@ def reissue_invite(user_id: str):
     if user.has_password:
         flash(f"{user.full_name} has already set a password.", "warning")
         return redirect(url_for("settings.users"))
-    link = url_for("auth.accept_invite", token=accounts.invite_token(user), _external=True)
+    link = absolute_url("auth.accept_invite", token=accounts.invite_token(user))
     return _users_page(InviteForm(formdata=None), invite_link=link)
 
 
