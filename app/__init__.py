@@ -8,7 +8,7 @@ import uuid
 
 from flask import Flask, g, request
 
-from app.config import Config
+from app.config import Config, production_problems
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -22,8 +22,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(Config().as_dict())
     if config:
         app.config.update(config)
-    if app.config["ENV"] == "production" and not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set in production (it signs sessions and links)")
+    if app.config["ENV"] == "production":
+        problems = production_problems(app.config)
+        if problems:
+            raise RuntimeError("refusing to start in production:\n  - " + "\n  - ".join(problems))
     _ensure_backing_services(app)
 
     configure_logging(app)
@@ -129,8 +131,10 @@ def register_blueprints(app: Flask) -> None:
     from app.webhooks import bp as webhooks_bp
 
     for bp in (main_bp, auth_bp, activity_bp, crm_bp, inbox_bp, billing_bp, fulfillment_bp, settings_bp,
-               pay_bp, webhooks_bp, outbox_bp):
+               pay_bp, webhooks_bp):
         app.register_blueprint(bp)
+    if app.config["ENV"] != "production":  # the outbox backend's reader: development only
+        app.register_blueprint(outbox_bp)
 
 
 def register_cli(app: Flask) -> None:

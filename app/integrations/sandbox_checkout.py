@@ -26,7 +26,8 @@ from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.billing.payments import to_cents
-from app.integrations.payments import CheckoutRequest, webhook_secret
+from app.integrations.payments import CheckoutRequest
+from app.webhooks.secrets import webhook_secret
 
 SALT = "sandbox-checkout"
 SESSION_MAX_AGE = 24 * 3600
@@ -215,7 +216,7 @@ def post_event(url: str, payload: bytes, signature: str, timeout: float = 10.0) 
 def deliver_events(url: str, session: dict, method: str = "card") -> list[int]:
     """The job the sandbox's "Pay" enqueues: deliver the payment's events to `url`.
     Safe to run twice: the webhook stores each event id once."""
-    secret = webhook_secret()
+    secret = webhook_secret("stripe")
     statuses = []
     for event in payment_events(session, method):
         body = encode_event(event)
