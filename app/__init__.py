@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 import uuid
 
@@ -71,7 +72,7 @@ def configure_logging(app: Flask) -> None:
 
     @app.before_request
     def _start_timer():
-        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
+        g.request_id = request_id(request.headers.get("X-Request-ID"))
         g.request_started = time.perf_counter()
 
     @app.after_request
@@ -82,13 +83,34 @@ def configure_logging(app: Flask) -> None:
                 "request_id=%s method=%s path=%s status=%s ms=%.1f user=%s",
                 g.get("request_id"),
                 request.method,
-                request.path,
+                logged_path(),
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
                 _user_id(g.get("_login_user")),
             )
         response.headers["X-Request-ID"] = g.get("request_id", "")
         return response
+
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+
+
+def request_id(offered: str | None) -> str:
+    """The caller's X-Request-ID when it is a short plain id, else a new one: it is echoed
+    and logged, so nothing else (no spaces, no line breaks) may come through."""
+    if offered and REQUEST_ID.fullmatch(offered):
+        return offered
+    return uuid.uuid4().hex[:16]
+
+
+def logged_path() -> str:
+    """The request's path with its secret token (/pay/<token>, /invite/<token>) redacted:
+    the database keeps only a token's hash, and the logs must not undo that."""
+    path = request.path
+    token = (request.view_args or {}).get("token")
+    if isinstance(token, str) and token:
+        path = path.replace(token, "[token]")
+    return path
 
 
 def _user_id(user) -> str:

@@ -42,7 +42,14 @@ class Config:
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not local)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
-        self.SESSION_COOKIE_NAME = "crm_session"
+        # __Host-: the browser keeps it only if Secure, Path=/ and without Domain (no subdomain
+        # or plain-http page can set or shadow it). Production requires Secure.
+        self.SESSION_COOKIE_NAME = "crm_session" if local else "__Host-crm_session"
+        self.SESSION_COOKIE_PATH = "/"
+        self.SESSION_COOKIE_DOMAIN = None
+        self.REMEMBER_COOKIE_NAME = "remember_token" if local else "__Host-remember_token"
+        self.REMEMBER_COOKIE_PATH = "/"
+        self.REMEMBER_COOKIE_DOMAIN = None
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
@@ -122,6 +129,12 @@ def production_problems(config) -> list[str]:
         for key in BACKEND_SETTINGS.get((setting, name), ()):
             if not config.get(key):
                 problems.append(f"{setting}={name} needs {key}")
+    if not config.get("SESSION_COOKIE_SECURE"):
+        problems.append("SESSION_COOKIE_SECURE must be true in production (serve it over HTTPS)")
+    for name, domain in (("SESSION_COOKIE_NAME", "SESSION_COOKIE_DOMAIN"),
+                         ("REMEMBER_COOKIE_NAME", "REMEMBER_COOKIE_DOMAIN")):
+        if str(config.get(name, "")).startswith("__Host-") and config.get(domain):
+            problems.append(f"a __Host- cookie ({name}) cannot have {domain}")
     if config.get("SMTP_USERNAME") and not config.get("SMTP_PASSWORD"):
         problems.append("SMTP_USERNAME is set without SMTP_PASSWORD")
     if config.get("QBO_CLIENT_ID"):
