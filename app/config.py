@@ -61,6 +61,9 @@ class Config:
         # built from it, never from the request's Host header. Required in production.
         self.APP_BASE_URL = os.environ.get("APP_BASE_URL", "" if not local else "http://127.0.0.1:5000")
 
+        # Every request body; a view may allow more or less with app.security.body_limit.
+        self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
+
         self.WTF_CSRF_ENABLED = _bool("WTF_CSRF_ENABLED", True)
         self.WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
         self.WTF_CSRF_HEADERS = ["X-CSRFToken"]

@@ -19,6 +19,7 @@ from app.errors import error_response
 from app.extensions import db
 from app.htmx import render
 from app.queue import enqueue
+from app.security import body_limit
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +29,9 @@ TOO_LARGE = (f"The file is larger than {importing.MAX_UPLOAD_BYTES // 1024 // 10
              "Split it into smaller files and import them one after the other.")
 
 
-@bp.url_value_preprocessor
-def _limit_upload_size(endpoint, values):
-    # URL value preprocessors run before every before_request hook, CSRF's
-    # included (which reads the form): the limit holds before any byte is parsed.
-    if endpoint == "crm.import_upload":
-        request.max_content_length = REQUEST_LIMIT
-
-
 @bp.errorhandler(413)
 def _too_large(error):
-    if request.endpoint == "crm.import_upload":
+    if request.endpoint == "crm.import_upload_post":
         return render("crm/import.html", "upload_form", status=413,
                       context=dict(form=UploadForm(formdata=None), error=TOO_LARGE))
     return error_response(413)
@@ -64,6 +57,7 @@ def import_upload():
 
 @bp.post("/companies/import")
 @require(SALES)
+@body_limit(REQUEST_LIMIT)
 def import_upload_post():
     form = UploadForm()
     if not form.validate_on_submit():

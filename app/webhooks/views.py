@@ -9,6 +9,7 @@ import stripe
 from flask import jsonify, request
 
 from app.extensions import db, limiter
+from app.security import WEBHOOK_BODY_LIMIT, body_limit
 from app.webhooks import bp
 from app.webhooks.secrets import WebhookSecretMissing, webhook_secret
 from app.webhooks.services import store_event
@@ -47,6 +48,7 @@ def _has_nul(value) -> bool:
 
 @bp.post("/stripe")
 @limiter.exempt
+@body_limit(WEBHOOK_BODY_LIMIT)
 def stripe_webhook():
     raw = request.get_data(cache=False)
     header = request.headers.get("Stripe-Signature")
