@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 import uuid
 
 from flask import Flask, g, request
 
-from app.config import Config
+from app.config import Config, production_problems
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -22,8 +23,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(Config().as_dict())
     if config:
         app.config.update(config)
-    if app.config["ENV"] == "production" and not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set in production (it signs sessions and links)")
+    if app.config["ENV"] == "production":
+        problems = production_problems(app.config)
+        if problems:
+            raise RuntimeError("refusing to start in production:\n  - " + "\n  - ".join(problems))
     _ensure_backing_services(app)
 
     configure_logging(app)
@@ -69,7 +72,7 @@ def configure_logging(app: Flask) -> None:
 
     @app.before_request
     def _start_timer():
-        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
+        g.request_id = request_id(request.headers.get("X-Request-ID"))
         g.request_started = time.perf_counter()
 
     @app.after_request
@@ -80,13 +83,34 @@ def configure_logging(app: Flask) -> None:
                 "request_id=%s method=%s path=%s status=%s ms=%.1f user=%s",
                 g.get("request_id"),
                 request.method,
-                request.path,
+                logged_path(),
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
                 _user_id(g.get("_login_user")),
             )
         response.headers["X-Request-ID"] = g.get("request_id", "")
         return response
+
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+
+
+def request_id(offered: str | None) -> str:
+    """The caller's X-Request-ID when it is a short plain id, else a new one: it is echoed
+    and logged, so nothing else (no spaces, no line breaks) may come through."""
+    if offered and REQUEST_ID.fullmatch(offered):
+        return offered
+    return uuid.uuid4().hex[:16]
+
+
+def logged_path() -> str:
+    """The request's path with its secret token (/pay/<token>, /invite/<token>) redacted:
+    the database keeps only a token's hash, and the logs must not undo that."""
+    path = request.path
+    token = (request.view_args or {}).get("token")
+    if isinstance(token, str) and token:
+        path = path.replace(token, "[token]")
+    return path
 
 
 def _user_id(user) -> str:
@@ -129,8 +153,10 @@ def register_blueprints(app: Flask) -> None:
     from app.webhooks import bp as webhooks_bp
 
     for bp in (main_bp, auth_bp, activity_bp, crm_bp, inbox_bp, billing_bp, fulfillment_bp, settings_bp,
-               pay_bp, webhooks_bp, outbox_bp):
+               pay_bp, webhooks_bp):
         app.register_blueprint(bp)
+    if app.config["ENV"] != "production":  # the outbox backend's reader: development only
+        app.register_blueprint(outbox_bp)
 
 
 def register_cli(app: Flask) -> None:

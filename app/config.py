@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -41,7 +42,14 @@ class Config:
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not local)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
-        self.SESSION_COOKIE_NAME = "crm_session"
+        # __Host-: the browser keeps it only if Secure, Path=/ and without Domain (no subdomain
+        # or plain-http page can set or shadow it). Production requires Secure.
+        self.SESSION_COOKIE_NAME = "crm_session" if local else "__Host-crm_session"
+        self.SESSION_COOKIE_PATH = "/"
+        self.SESSION_COOKIE_DOMAIN = None
+        self.REMEMBER_COOKIE_NAME = "remember_token" if local else "__Host-remember_token"
+        self.REMEMBER_COOKIE_PATH = "/"
+        self.REMEMBER_COOKIE_DOMAIN = None
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
@@ -49,7 +57,12 @@ class Config:
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
         self.PREFERRED_URL_SCHEME = "http" if local else "https"
         self.SERVER_NAME = os.environ.get("SERVER_NAME") or None
-        self.APP_BASE_URL = os.environ.get("APP_BASE_URL", "http://127.0.0.1:5000")
+        # Every absolute URL (e-mailed links, Stripe redirects, the sandbox's webhook) is
+        # built from it, never from the request's Host header. Required in production.
+        self.APP_BASE_URL = os.environ.get("APP_BASE_URL", "" if not local else "http://127.0.0.1:5000")
+
+        # Every request body; a view may allow more or less with app.security.body_limit.
+        self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
 
         self.WTF_CSRF_ENABLED = _bool("WTF_CSRF_ENABLED", True)
         self.WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
@@ -63,9 +76,10 @@ class Config:
 
         self.INVITE_TTL_HOURS = int(os.environ.get("INVITE_TTL_HOURS", "72"))
 
-        self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "outbox")
-        self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "outbox")
-        self.PAYMENTS_BACKEND = os.environ.get("PAYMENTS_BACKEND", "sandbox")
+        # The development stand-ins (outbox, sandbox) are refused in production.
+        self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "outbox" if local else "smtp")
+        self.SMS_BACKEND = os.environ.get("SMS_BACKEND", "outbox" if local else "none")
+        self.PAYMENTS_BACKEND = os.environ.get("PAYMENTS_BACKEND", "sandbox" if local else "stripe")
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "GPS Leaders <sales@example.com>")
         self.SMTP_HOST = os.environ.get("SMTP_HOST", "")
         self.SMTP_PORT = int(os.environ.get("SMTP_PORT", "587"))
@@ -78,11 +92,55 @@ class Config:
         self.STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
         self.CALCOM_WEBHOOK_SECRET = os.environ.get("CALCOM_WEBHOOK_SECRET", "")
         self.SMS_WEBHOOK_SECRET = os.environ.get("SMS_WEBHOOK_SECRET", "")
+        self.GMAIL_PUSH_SECRET = os.environ.get("GMAIL_PUSH_SECRET", "")
         self.QBO_CLIENT_ID = os.environ.get("QBO_CLIENT_ID", "")
         self.QBO_CLIENT_SECRET = os.environ.get("QBO_CLIENT_SECRET", "")
+        self.QBO_WEBHOOK_VERIFIER = os.environ.get("QBO_WEBHOOK_VERIFIER", "")
 
         self.RQ_QUEUES = ["default", "mail", "sms", "billing", "import", "scoring"]
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
     def as_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+DEVELOPMENT_BACKENDS = {"MAIL_BACKEND": "outbox", "SMS_BACKEND": "outbox", "PAYMENTS_BACKEND": "sandbox"}
+PRODUCTION_BACKENDS = {"MAIL_BACKEND": ("smtp",), "SMS_BACKEND": ("none",), "PAYMENTS_BACKEND": ("stripe",)}
+# What each production backend cannot run without.
+BACKEND_SETTINGS = {
+    ("PAYMENTS_BACKEND", "stripe"): ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"),
+    ("MAIL_BACKEND", "smtp"): ("SMTP_HOST", "MAIL_FROM"),
+}
+
+
+def production_problems(config) -> list[str]:
+    """Why this configuration must not serve production (empty: it may). Like SECRET_KEY,
+    every backend's secrets are required up front, and no development stand-in runs."""
+    problems = [f"{key} must be set in production" for key in ("SECRET_KEY", "SECRETS_KEY")
+                if not config.get(key)]
+    base = urlsplit(config.get("APP_BASE_URL") or "")
+    if base.scheme not in ("http", "https") or not base.netloc:
+        problems.append("APP_BASE_URL must be set in production to the app's public address "
+                        "(e.g. https://crm.example.com): every absolute link is built from it")
+    for setting, allowed in PRODUCTION_BACKENDS.items():
+        name = (config.get(setting) or "").lower()
+        if name == DEVELOPMENT_BACKENDS[setting]:
+            problems.append(f"{setting}={name} is a development stand-in and never runs in production "
+                            f"(use {' or '.join(allowed)})")
+        elif name not in allowed:
+            problems.append(f"{setting}={name!r} is unknown (use {' or '.join(allowed)})")
+        for key in BACKEND_SETTINGS.get((setting, name), ()):
+            if not config.get(key):
+                problems.append(f"{setting}={name} needs {key}")
+    if not config.get("SESSION_COOKIE_SECURE"):
+        problems.append("SESSION_COOKIE_SECURE must be true in production (serve it over HTTPS)")
+    for name, domain in (("SESSION_COOKIE_NAME", "SESSION_COOKIE_DOMAIN"),
+                         ("REMEMBER_COOKIE_NAME", "REMEMBER_COOKIE_DOMAIN")):
+        if str(config.get(name, "")).startswith("__Host-") and config.get(domain):
+            problems.append(f"a __Host- cookie ({name}) cannot have {domain}")
+    if config.get("SMTP_USERNAME") and not config.get("SMTP_PASSWORD"):
+        problems.append("SMTP_USERNAME is set without SMTP_PASSWORD")
+    if config.get("QBO_CLIENT_ID"):
+        problems.extend(f"QuickBooks (QBO_CLIENT_ID) needs {key}"
+                        for key in ("QBO_CLIENT_SECRET", "QBO_WEBHOOK_VERIFIER") if not config.get(key))
+    return problems

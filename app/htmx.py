@@ -21,7 +21,12 @@ def wants_fragment() -> bool:
 
 
 def render(template: str, block: str | None = None, *, status: int = 200,
-           trigger: dict | None = None, **context) -> Response:
+           trigger: dict | None = None, context: dict | None = None) -> Response:
+    """The template's variables come only in `context`: nothing a view puts there can be
+    taken for render's own arguments (a `status` filter once became the HTTP status line)."""
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise TypeError(f"render(status=...) takes an HTTP status code, not {status!r}")
+    context = context or {}
     if block and wants_fragment():
         body = render_block(template, block, **context)
     else:

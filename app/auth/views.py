@@ -49,7 +49,7 @@ def login():
             return redirect(safe_next(request.args.get("next")) or url_for(home_endpoint(user)))
         error = BAD_CREDENTIALS
     status = 422 if request.method == "POST" else 200
-    return render("auth/login.html", "login_form", form=form, error=error, status=status)
+    return render("auth/login.html", "login_form", context=dict(form=form, error=error), status=status)
 
 
 @bp.post("/logout")
@@ -76,7 +76,7 @@ def sign_out_everywhere():
 def accept_invite(token: str):
     check = services.check_invite(token)
     if check.user is None:
-        return render("auth/invite_invalid.html", message=check.problem, status=410)
+        return render("auth/invite_invalid.html", context=dict(message=check.problem), status=410)
     form = SetPasswordForm()
     if form.validate_on_submit():
         services.set_password(check.user, form.password.data)
@@ -87,8 +87,8 @@ def accept_invite(token: str):
         flash(f"Welcome, {check.user.first_name}. Your password is set.", "success")
         return redirect(url_for(home_endpoint(check.user)))
     status = 422 if request.method == "POST" else 200
-    return render("auth/accept_invite.html", "invite_form", form=form, invited=check.user,
-                  token=token, status=status)
+    return render("auth/accept_invite.html", "invite_form", context=dict(form=form, invited=check.user,
+                  token=token), status=status)
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -103,4 +103,4 @@ def account():
         flash("Your password is changed. Other sessions were signed out.", "success")
         return redirect(url_for("auth.account"))
     status = 422 if request.method == "POST" else 200
-    return render("auth/account.html", "password_form", form=form, status=status)
+    return render("auth/account.html", "password_form", context=dict(form=form), status=status)

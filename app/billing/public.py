@@ -27,6 +27,7 @@ from app.billing.signing import (
 )
 from app.extensions import db, limiter
 from app.htmx import render
+from app.urls import absolute_url
 
 bp = Blueprint("pay", __name__, url_prefix="/pay")
 
@@ -49,10 +50,6 @@ limiter.limit(PUBLIC_RATE_LIMIT, key_func=client_ip)(bp)
 
 def not_available():
     return render("billing/public/not_available.html", status=404)
-
-
-def _public_base() -> str:
-    return (current_app.config.get("APP_BASE_URL") or request.host_url).rstrip("/")
 
 
 def page_context(invoice: Invoice, token: str) -> dict:
@@ -81,7 +78,7 @@ def invoice_page(token):
     if invoice is None:
         return not_available()
     notice = {"cancelled": "Payment cancelled: nothing was charged."}.get(request.args.get("notice", ""))
-    return render("billing/public/invoice.html", notice=notice, **page_context(invoice, token))
+    return render("billing/public/invoice.html", context=dict(notice=notice, **page_context(invoice, token)))
 
 
 @bp.post("/<token>/sign")
@@ -104,7 +101,7 @@ def sign(token):
             return not_available()
         ctx = page_context(invoice, token)
         ctx.update(errors={exc.field or "form": str(exc)}, form=form)
-        return render("billing/public/invoice.html", block="sign", status=exc.status, **ctx)
+        return render("billing/public/invoice.html", block="sign", status=exc.status, context=ctx)
     db.session.commit()
     return redirect(url_for("pay.invoice_page", token=token, _anchor="pay"), code=303)
 
@@ -134,16 +131,15 @@ def checkout(token):
             error, status = str(exc), 422
     if error:
         ctx.update(errors={"pay": error}, form={"amount": request.form.get("amount", "")})
-        return render("billing/public/invoice.html", block="pay", status=status, **ctx)
+        return render("billing/public/invoice.html", block="pay", status=status, context=ctx)
     email, _ = recipient(invoice)
-    base = _public_base()
     try:
         url = get_payments_backend().create_checkout(CheckoutRequest(
             invoice_id=str(invoice.id), invoice_number=invoice.invoice_number,
             company_id=str(invoice.company_id), company_name=invoice.company.name,
             customer_email=email, amount=amount,
-            success_url=base + url_for("pay.thanks", token=token),
-            cancel_url=base + url_for("pay.invoice_page", token=token, notice="cancelled"),
+            success_url=absolute_url("pay.thanks", token=token),
+            cancel_url=absolute_url("pay.invoice_page", token=token, notice="cancelled"),
             token=token,
             idempotency_key=f"checkout-{invoice.id}-{invoice.payment_token[:16]}-{to_cents(amount)}"
                             f"-{to_cents(invoice.amount_paid)}",
@@ -154,7 +150,7 @@ def checkout(token):
         ctx.update(errors={"pay": "We couldn't open the payment page just now. Nothing was charged: "
                                   "please try again in a minute."},
                    form={"amount": request.form.get("amount", "")})
-        return render("billing/public/invoice.html", block="pay", status=503, **ctx)
+        return render("billing/public/invoice.html", block="pay", status=503, context=ctx)
     db.session.commit()  # the stripe backend may have stored the company's Customer id
     if request.headers.get("HX-Request") == "true":
         response = current_app.response_class(status=204)
@@ -168,8 +164,8 @@ def thanks(token):
     invoice = invoice_for_token(token)
     if invoice is None:
         return not_available()
-    return render("billing/public/thanks.html", block="status", invoice=invoice, token=token,
-                  seller=seller_profile())
+    return render("billing/public/thanks.html", block="status", context=dict(invoice=invoice, token=token,
+                  seller=seller_profile()))
 
 
 @bp.get("/<token>/certificate")
@@ -177,8 +173,8 @@ def certificate(token):
     invoice = invoice_for_token(token)
     if invoice is None or invoice.signed_at is None:
         return not_available()
-    return render("billing/public/certificate.html", invoice=invoice, seller=seller_profile(),
-                  signature=signature_of(invoice), layout="public_base.html", token=token)
+    return render("billing/public/certificate.html", context=dict(invoice=invoice, seller=seller_profile(),
+                  signature=signature_of(invoice), layout="public_base.html", token=token))
 
 
 @bp.route("/<token>/sandbox-checkout", methods=["GET", "POST"])
@@ -194,12 +190,12 @@ def sandbox_checkout(token):
     if invoice is None or session is None or session.get("invoice_id") != str(invoice.id):
         return not_available()
     if request.method == "GET":
-        return render("billing/public/sandbox_checkout.html", invoice=invoice, token=token,
-                      checkout=session, amount=session["amount"] / 100, methods=METHODS)
+        return render("billing/public/sandbox_checkout.html", context=dict(invoice=invoice, token=token,
+                      checkout=session, amount=session["amount"] / 100, methods=METHODS))
     method = request.form.get("method", "card")
     if method not in METHODS:
         method = "card"
-    webhook_url = url_for("webhooks.stripe_webhook", _external=True)
+    webhook_url = absolute_url("webhooks.stripe_webhook")
     enqueue("billing", "app.integrations.sandbox_checkout.deliver_events", webhook_url, session,
             method, job_id=f"sandbox-deliver-{session['id']}")
     db.session.commit()  # sends the job

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime
 
-from flask import current_app, render_template
+from flask import render_template
 from sqlalchemy import select
 
 from app.activity.services import record
@@ -20,6 +20,7 @@ from app.billing.payments import ZERO, apply_payments
 from app.extensions import db
 from app.integrations.mail import MailMessage
 from app.queue import enqueue
+from app.urls import absolute_url
 
 
 class SendRefused(Exception):
@@ -41,8 +42,7 @@ def invoice_for_token(token: str | None) -> Invoice | None:
 
 
 def public_url(token: str) -> str:
-    base = (current_app.config.get("APP_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-    return f"{base}/pay/{token}"
+    return absolute_url("pay.invoice_page", token=token)
 
 
 def recipient(invoice: Invoice) -> tuple[str | None, str | None]:

@@ -49,11 +49,11 @@ def panel_context(invoice: Invoice, **extra) -> dict:
 def _answer(invoice: Invoice, message: str, level: str = "success", status: int = 200, **extra):
     if request.headers.get("HX-Request") == "true":
         response = render("billing/public/sharing.html", block="panel", status=status,
-                          **panel_context(invoice, **extra))
+                          context=panel_context(invoice, **extra))
         return toast(response, message, level)
     if status >= 400:
         flash(message, "error")
-        return render("billing/public/sharing.html", status=status, **panel_context(invoice, **extra))
+        return render("billing/public/sharing.html", status=status, context=panel_context(invoice, **extra))
     flash(message, level)
     return redirect(url_for("billing.invoice_sharing", invoice_id=invoice.id), code=303)
 
@@ -61,7 +61,7 @@ def _answer(invoice: Invoice, message: str, level: str = "success", status: int 
 @bp.get("/invoices/<uuid:invoice_id>/sharing")
 @require(INVOICES)
 def invoice_sharing(invoice_id):
-    return render("billing/public/sharing.html", **panel_context(_invoice_or_404(invoice_id)))
+    return render("billing/public/sharing.html", context=panel_context(_invoice_or_404(invoice_id)))
 
 
 @bp.post("/invoices/<uuid:invoice_id>/send")
@@ -175,5 +175,5 @@ def invoice_certificate(invoice_id):
     invoice = _invoice_or_404(invoice_id)
     if invoice.signed_at is None:
         abort_with(404, "This invoice is not signed yet.")
-    return render("billing/public/certificate.html", invoice=invoice, seller=seller_profile(),
-                  signature=signature_of(invoice), layout="base.html", token=None)
+    return render("billing/public/certificate.html", context=dict(invoice=invoice, seller=seller_profile(),
+                  signature=signature_of(invoice), layout="base.html", token=None))

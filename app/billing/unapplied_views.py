@@ -22,8 +22,7 @@ from app.htmx import render
 @bp.get("/invoices/unapplied")
 @require(INVOICES)
 def unapplied_payments():
-    return render("billing/unapplied.html", held=list_unapplied(), format_minor=format_minor,
-                  may_refund=can(current_user, BILLING_ADMIN), reasons=REASONS)
+    return render("billing/unapplied.html", context=dict(held=list_unapplied(), format_minor=format_minor, may_refund=can(current_user, BILLING_ADMIN), reasons=REASONS))
 
 
 @bp.post("/invoices/unapplied/<payment_id>/refund")

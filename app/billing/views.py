@@ -62,9 +62,9 @@ def invoices():
                                   sort=sort, descending=descending, cursor=args.get("cursor"))
     filters = {"status": status, "overdue": "1" if overdue else "", "sort": sort,
                "dir": "desc" if descending else "asc", "company_id": str(company.id) if company else ""}
-    return render("billing/invoices.html", "invoice_list", page=page, filters=filters, company=company,
+    return render("billing/invoices.html", "invoice_list", context=dict(page=page, filters=filters, company=company,
                   status_choices=STATUS_CHOICES, today=datetime.now(UTC).date(),
-                  is_overdue=svc.is_overdue, first_page=not args.get("cursor"))
+                  is_overdue=svc.is_overdue, first_page=not args.get("cursor")))
 
 
 # ------------------------------------------------------------------ create
@@ -81,11 +81,11 @@ def new_invoice():
 
         q = (request.args.get("q") or "").strip()
         companies = search(q).companies if len(q) >= 2 else []
-        return render("billing/new_invoice.html", "company_results", company=None, q=q, companies=companies)
+        return render("billing/new_invoice.html", "company_results", context=dict(company=None, q=q, companies=companies))
     company = get_or_404(Company, company_id)
     form = NewInvoiceForm(company_id=str(company.id), lead_id=request.args.get("lead_id") or "")
     _lead_choices(form, company)
-    return render("billing/new_invoice.html", company=company, form=form)
+    return render("billing/new_invoice.html", context=dict(company=company, form=form))
 
 
 def _lead_choices(form: NewInvoiceForm, company: Company) -> None:
@@ -103,13 +103,13 @@ def create_invoice():
         abort(404)
     _lead_choices(form, company)
     if not form.validate_on_submit():
-        return render("billing/new_invoice.html", company=company, form=form, status=422)
+        return render("billing/new_invoice.html", context=dict(company=company, form=form), status=422)
     lead = db.session.get(Lead, uuid.UUID(form.lead_id.data)) if form.lead_id.data else None
     try:
         invoice = svc.create_invoice(company, actor=current_user, lead=lead)
     except svc.InvoiceError as exc:
         form.lead_id.errors.append(str(exc))
-        return render("billing/new_invoice.html", company=company, form=form, status=422)
+        return render("billing/new_invoice.html", context=dict(company=company, form=form), status=422)
     db.session.commit()
     return redirect(url_for("billing.invoice", invoice_id=invoice.id), code=303)
 
@@ -190,7 +190,7 @@ def _taxable_note(invoice: Invoice) -> str | None:
 @require(INVOICES)
 def invoice(invoice_id):
     inv = get_or_404(Invoice, invoice_id)
-    return render("billing/invoice.html", **_page_context(inv))
+    return render("billing/invoice.html", context=_page_context(inv))
 
 
 def _changed(invoice: Invoice, status: int = 200, **parts):
@@ -214,7 +214,7 @@ def new_line_form(invoice_id):
     inv = get_or_404(Invoice, invoice_id)
     product_id = request.args.get("product_id")
     product = db.session.get(Product, uuid_or_404(product_id)) if product_id else None
-    return render("billing/invoice.html", "add_line", **_page_context(inv, add_form=_add_form(product=product)))
+    return render("billing/invoice.html", "add_line", context=_page_context(inv, add_form=_add_form(product=product)))
 
 
 @bp.post("/invoices/<invoice_id>/lines")
@@ -330,12 +330,12 @@ def void_invoice(invoice_id):
     inv = _invoice_for_change(invoice_id)
     form = VoidForm()
     if not form.validate_on_submit():
-        return render("billing/invoice.html", **_page_context(inv, void_form=form, void_open=True), status=422)
+        return render("billing/invoice.html", context=_page_context(inv, void_form=form, void_open=True), status=422)
     try:
         svc.void_invoice(inv, actor=current_user, reason=form.reason.data)
     except svc.InvoiceError as exc:
         form.reason.errors = [str(exc)]
-        return render("billing/invoice.html", **_page_context(inv, void_form=form, void_open=True), status=409)
+        return render("billing/invoice.html", context=_page_context(inv, void_form=form, void_open=True), status=409)
     db.session.commit()
     return _to_invoice(inv, f"Invoice {inv.invoice_number} is void.")
 
@@ -354,7 +354,7 @@ def reissue_invoice(invoice_id):
         copy = svc.reissue_invoice(inv, actor=current_user, reason=reason)
     except svc.InvoiceError as exc:
         form.reason.errors = [str(exc)]
-        return render("billing/invoice.html", **_page_context(inv, void_form=form, void_open=True), status=409)
+        return render("billing/invoice.html", context=_page_context(inv, void_form=form, void_open=True), status=409)
     db.session.commit()
     return _to_invoice(copy, f"Reissued as {copy.invoice_number}.")
 
@@ -384,7 +384,7 @@ def _kind_or_404(kind: str) -> reference.Kind:
 @require(SETTINGS)
 def reference_index():
     counts = {k.key: len(reference.list_entries(k)) for k in reference.KINDS.values()}
-    return render("billing/reference_index.html", kinds=reference.KINDS.values(), counts=counts)
+    return render("billing/reference_index.html", context=dict(kinds=reference.KINDS.values(), counts=counts))
 
 
 def _reference_form(kind: reference.Kind, obj=None):
@@ -403,9 +403,9 @@ def _reference_form(kind: reference.Kind, obj=None):
 
 
 def _reference_page(kind, form, *, editing=None, status=200):
-    return render("billing/reference.html", "reference_body", kind=kind, kinds=reference.KINDS.values(),
-                  entries=reference.list_entries(kind), form=form, editing=editing, status=status,
-                  term_days=svc.payment_term_days, variables_list=reference.variables_list)
+    return render("billing/reference.html", "reference_body", context=dict(kind=kind, kinds=reference.KINDS.values(),
+                  entries=reference.list_entries(kind), form=form, editing=editing,
+                  term_days=svc.payment_term_days, variables_list=reference.variables_list), status=status)
 
 
 def _form_data(kind, form) -> dict:

@@ -52,8 +52,8 @@ def warehouse():
                  joinedload(FulfillmentOrder.invoice).joinedload(Invoice.shipping_type))
         .order_by(FulfillmentOrder.created_at).limit(100)
     ).all()
-    return render("fulfillment/warehouse.html", device_counts=device_counts, sim_counts=sim_counts,
-                  device_statuses=list(DeviceStatus), sim_statuses=list(SimStatus), queue=queue)
+    return render("fulfillment/warehouse.html", context=dict(device_counts=device_counts, sim_counts=sim_counts,
+                  device_statuses=list(DeviceStatus), sim_statuses=list(SimStatus), queue=queue))
 
 
 def _packing_page(order, *, message=None, ok=True, status=200, block="pack_state"):
@@ -62,10 +62,7 @@ def _packing_page(order, *, message=None, ok=True, status=200, block="pack_state
     from app.htmx import wants_fragment
 
     order = _order(order_id)
-    return render("fulfillment/pack.html", block, order=order, message=message, ok=ok,
-                  fragment=block is not None and wants_fragment(), picks=packing.pick_list(order.invoice, order.items),
-                  carriers=packing.CARRIERS, tracking_url=codes.tracking_url(order.carrier, order.tracking_number),
-                  status=status)
+    return render("fulfillment/pack.html", block, context=dict(order=order, message=message, ok=ok, fragment=block is not None and wants_fragment(), picks=packing.pick_list(order.invoice, order.items), carriers=packing.CARRIERS, tracking_url=codes.tracking_url(order.carrier, order.tracking_number)), status=status)
 
 
 @bp.get("/warehouse/orders/<order_id>")
@@ -138,7 +135,7 @@ def _step(order_id, action):
 @require(WAREHOUSE)
 def packing_slip(order_id):
     order = _order(order_id)
-    return render("fulfillment/slip.html", order=order, picks=packing.pick_list(order.invoice, order.items))
+    return render("fulfillment/slip.html", context=dict(order=order, picks=packing.pick_list(order.invoice, order.items)))
 
 
 @bp.post("/invoices/<invoice_id>/release")
@@ -186,8 +183,8 @@ def inventory_page():
             query = query.where(Device.status == DeviceStatus[status])
         statuses = list(DeviceStatus)
     rows = db.session.scalars(query.limit(INVENTORY_PAGE)).unique().all()
-    return render("fulfillment/inventory.html", "inventory_rows", rows=rows, kind=kind, q=q, status=status,
-                  statuses=statuses)
+    return render("fulfillment/inventory.html", "inventory_rows", context=dict(rows=rows, kind=kind, q=q, status=status,
+                  statuses=statuses))
 
 
 def _intake_rows(kind: str) -> list[dict]:
@@ -227,9 +224,9 @@ def intake():
         else:
             result = inventory.intake_devices(rows, actor=current_user, model=request.form.get("model") or "GL300")
     except inventory.InventoryError as exc:
-        return render("fulfillment/_intake_result.html", error=str(exc), result=None, status=422)
+        return render("fulfillment/_intake_result.html", context=dict(error=str(exc), result=None), status=422)
     db.session.commit()
-    response = render("fulfillment/_intake_result.html", error=None, result=result, kind=kind,
+    response = render("fulfillment/_intake_result.html", context=dict(error=None, result=result, kind=kind),
                       status=200 if result.created or not result.problems else 422)
     return add_trigger(response, {"toast": {"message": f"{len(result.created)} added", "level": "success"}})
 
@@ -244,10 +241,10 @@ def pair():
             raise inventory.InventoryError("Unknown device or SIM.")
         inventory.pair(device, sim, actor=current_user)
     except inventory.InventoryError as exc:
-        return render("fulfillment/_intake_result.html", error=str(exc), result=None, status=422)
+        return render("fulfillment/_intake_result.html", context=dict(error=str(exc), result=None), status=422)
     db.session.commit()
-    return render("fulfillment/_intake_result.html", error=None, result=None,
-                  message=f"Paired {device.serial_number} with SIM …{sim.iccid[-6:]}.")
+    return render("fulfillment/_intake_result.html", context=dict(error=None, result=None,
+                  message=f"Paired {device.serial_number} with SIM …{sim.iccid[-6:]}."))
 
 
 @bp.post("/warehouse/inventory/status")
@@ -268,9 +265,9 @@ def change_status():
             inventory.mark_device(device, DeviceStatus[target], actor=current_user,
                                   reason=request.form.get("reason", ""))
     except inventory.InventoryError as exc:
-        return render("fulfillment/_intake_result.html", error=str(exc), result=None, status=422)
+        return render("fulfillment/_intake_result.html", context=dict(error=str(exc), result=None), status=422)
     db.session.commit()
-    return render("fulfillment/_intake_result.html", error=None, result=None, message="Updated.")
+    return render("fulfillment/_intake_result.html", context=dict(error=None, result=None, message="Updated."))
 
 
 @bp.route("/warehouse/activate", methods=["GET", "POST"])
@@ -281,7 +278,7 @@ def activate():
         lines = [line for line in request.form.get("codes", "").splitlines() if line.strip()]
         result = inventory.activate(lines, actor=current_user)
         db.session.commit()
-    return render("fulfillment/activate.html", result=result,
+    return render("fulfillment/activate.html", context=dict(result=result),
                   status=422 if result and result.problems and not result.created else 200)
 
 
@@ -298,7 +295,7 @@ def company_devices(company_id):
     orders = db.session.scalars(
         select(FulfillmentOrder).where(FulfillmentOrder.company_id == company_uuid)
         .options(joinedload(FulfillmentOrder.invoice)).order_by(FulfillmentOrder.created_at.desc()).limit(50)).all()
-    return render("fulfillment/_company_devices.html", devices=devices, orders=orders)
+    return render("fulfillment/_company_devices.html", context=dict(devices=devices, orders=orders))
 
 
 @bp.get("/invoices/<invoice_id>/fulfillment")
@@ -310,5 +307,5 @@ def invoice_fulfillment(invoice_id):
         abort(404)
     orders = db.session.scalars(select(FulfillmentOrder).where(FulfillmentOrder.invoice_id == invoice.id)
                                 .order_by(FulfillmentOrder.created_at.desc())).all()
-    return render("fulfillment/_invoice_fulfillment.html", invoice=invoice, orders=orders,
-                  device_count=packing.device_count_for(invoice))
+    return render("fulfillment/_invoice_fulfillment.html", context=dict(invoice=invoice, orders=orders,
+                  device_count=packing.device_count_for(invoice)))

@@ -18,4 +18,4 @@ def index():
         .order_by(Conversation.last_message_at.desc().nulls_last())
         .limit(100)
     ).all()
-    return render("inbox/index.html", conversations=conversations)
+    return render("inbox/index.html", context=dict(conversations=conversations))

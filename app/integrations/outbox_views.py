@@ -23,7 +23,7 @@ def index():
     messages = db.session.scalars(
         select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id).limit(200)
     ).all()
-    return render("outbox/index.html", messages=messages)
+    return render("outbox/index.html", context=dict(messages=messages))
 
 
 @bp.get("/<uuid:message_id>")
@@ -32,4 +32,4 @@ def message(message_id):
     msg = db.session.get(OutboxMessage, message_id)
     if msg is None:
         abort_with(404, "That message is not in the outbox.")
-    return render("outbox/message.html", message=msg, links=_URL.findall(msg.body_text))
+    return render("outbox/message.html", context=dict(message=msg, links=_URL.findall(msg.body_text)))

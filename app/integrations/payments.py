@@ -73,7 +73,3 @@ def get_payments_backend() -> PaymentsBackend:
 
         return StripeCheckout.from_config(current_app.config)
     raise RuntimeError(f"unknown PAYMENTS_BACKEND {name!r} (sandbox, stripe)")
-
-
-def webhook_secret() -> str:
-    return current_app.config.get("STRIPE_WEBHOOK_SECRET") or "whsec_dev_sandbox"

@@ -237,7 +237,7 @@ def post_event(url: str, payload: bytes, signature: str, timeout: float = 10.0) 
 def deliver_events(url: str, session: dict, method: str = "card") -> list[int]:
     """The job the sandbox's "Pay" enqueues: deliver the payment's events to `url`.
     Safe to run twice: the webhook stores each event id once."""
-    secret = webhook_secret()
+    secret = webhook_secret("stripe")
     statuses = []
     for event in payment_events(session, method):
         body = encode_event(event)

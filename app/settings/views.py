@@ -15,6 +15,7 @@ from app.htmx import is_htmx, render, toast
 from app.settings import bp
 from app.settings import services as reference
 from app.settings.forms import MoveForm, PipelineForm, TagEditForm, TagForm, TaxonomyValueForm
+from app.urls import absolute_url
 
 
 @bp.get("/")
@@ -39,16 +40,16 @@ def pipeline():
                 db.session.commit()
                 flash("Saved." if changed else "Nothing changed.", "success")
                 return redirect(url_for("settings.pipeline"))
-        return render("settings/pipeline.html", form=form, status=422)
-    return render("settings/pipeline.html", form=form)
+        return render("settings/pipeline.html", context=dict(form=form), status=422)
+    return render("settings/pipeline.html", context=dict(form=form))
 
 
 def _users_page(form: InviteForm, *, invite_link: str | None = None, status: int = 200):
     users = db.session.scalars(
         select(User).order_by(User.is_active.desc(), User.first_name, User.last_name)
     ).all()
-    return render("settings/users.html", "users_body", users=users, form=form,
-                  invite_link=invite_link, roles=list(UserRole), status=status)
+    return render("settings/users.html", "users_body", context=dict(users=users, form=form,
+                  invite_link=invite_link, roles=list(UserRole)), status=status)
 
 
 @bp.get("/users")
@@ -71,7 +72,7 @@ def invite():
         form.email.errors.append(str(exc))
         return _users_page(form, status=422)
     db.session.commit()
-    link = url_for("auth.accept_invite", token=token, _external=True)
+    link = absolute_url("auth.accept_invite", token=token)
     response = _users_page(InviteForm(formdata=None), invite_link=link)
     return toast(response, f"Invitation created for {user.full_name}")
 
@@ -95,7 +96,7 @@ def reissue_invite(user_id: str):
     if user.has_password:
         flash(f"{user.full_name} has already set a password.", "warning")
         return redirect(url_for("settings.users"))
-    link = url_for("auth.accept_invite", token=accounts.invite_token(user), _external=True)
+    link = absolute_url("auth.accept_invite", token=accounts.invite_token(user))
     return _users_page(InviteForm(formdata=None), invite_link=link)
 
 
@@ -145,11 +146,11 @@ def _kind_or_404(slug: str) -> TaxonomyType:
 
 def _taxonomy_page(kind: TaxonomyType, *, form: TaxonomyValueForm | None = None,
                    rename: dict | None = None, status: int = 200):
-    return render("settings/taxonomy.html", "taxonomy_body", kind=kind, kinds=list(TaxonomyType),
+    return render("settings/taxonomy.html", "taxonomy_body", context=dict(kind=kind, kinds=list(TaxonomyType),
                   kind_slug=_kind_slug, labels=reference.TAXONOMY_LABELS,
                   counts=reference.taxonomy_counts(), values=reference.taxonomy_values(kind),
                   form=form or TaxonomyValueForm(formdata=None), rename=rename or {},
-                  changes=reference.recent_changes(("settings.taxonomy_changed",)), status=status)
+                  changes=reference.recent_changes(("settings.taxonomy_changed",))), status=status)
 
 
 def _taxonomy_done(kind: TaxonomyType, message: str):
@@ -242,10 +243,10 @@ def reactivate_taxonomy_value(value_id: str):
 # ------------------------------------------------------------------------ tag catalog
 
 def _tags_page(*, form: TagForm | None = None, error: str | None = None, status: int = 200):
-    return render("settings/tags.html", "tags_body", groups=reference.tags_by_category(),
+    return render("settings/tags.html", "tags_body", context=dict(groups=reference.tags_by_category(),
                   category_labels=reference.TAG_CATEGORY_LABELS, form=form or TagForm(formdata=None),
                   error=error, changes=reference.recent_changes(
-                      ("settings.tag_created", "settings.tag_changed", "tag.deleted", "tag.deactivated")),
+                      ("settings.tag_created", "settings.tag_changed", "tag.deleted", "tag.deactivated"))),
                   status=status)
 
 
@@ -307,7 +308,7 @@ def edit_tag(tag_id: str):
             flash(f"Tag {tag.name} is saved.", "success")
             return redirect(url_for("settings.tags"), 303)
     status = 422 if request.method == "POST" else 200
-    return render("settings/tag_form.html", "tag_form", tag=tag, form=form, error=error, status=status)
+    return render("settings/tag_form.html", "tag_form", context=dict(tag=tag, form=form, error=error), status=status)
 
 
 @bp.post("/tags/<tag_id>/deactivate")

@@ -20,6 +20,7 @@ from app.errors import error_response
 from app.extensions import db
 from app.htmx import render
 from app.queue import enqueue
+from app.security import body_limit
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +30,10 @@ TOO_LARGE = (f"The file is larger than {importing.MAX_UPLOAD_BYTES // 1024 // 10
              "Split it into smaller files and import them one after the other.")
 
 
-@bp.url_value_preprocessor
-def _limit_upload_size(endpoint, values):
-    # URL value preprocessors run before every before_request hook, CSRF's
-    # included (which reads the form): the limit holds before any byte is parsed.
-    if endpoint == "crm.import_upload":
-        request.max_content_length = REQUEST_LIMIT
-
-
 @bp.errorhandler(413)
 def _too_large(error):
     if request.endpoint == "crm.import_upload":
-        return render("crm/importing/upload.html", "upload_form", status=413,
-                      form=UploadForm(formdata=None), error=TOO_LARGE)
+        return render("crm/importing/upload.html", "upload_form", context=dict(form=UploadForm(formdata=None), error=TOO_LARGE), status=413)
     return error_response(413)
 
 
@@ -53,22 +45,22 @@ def _meta_or_404(token: str) -> importing.UploadMeta:
 
 
 def _expired(token: str):
-    return render("crm/importing/upload.html", "upload_form", status=410, form=UploadForm(formdata=None),
-                  error="This upload has expired (uploads are kept for an hour). Upload the file again.")
+    return render("crm/importing/upload.html", "upload_form", context=dict(form=UploadForm(formdata=None), error="This upload has expired (uploads are kept for an hour). Upload the file again."), status=410)
 
 
 @bp.get("/companies/import")
 @require(SALES)
 def import_upload():
-    return render("crm/importing/upload.html", "upload_form", form=UploadForm(), error=None)
+    return render("crm/importing/upload.html", "upload_form", context=dict(form=UploadForm(), error=None))
 
 
 @bp.post("/companies/import")
 @require(SALES)
+@body_limit(REQUEST_LIMIT)
 def import_upload_post():
     form = UploadForm()
     if not form.validate_on_submit():
-        return render("crm/importing/upload.html", "upload_form", status=422, form=form, error=None)
+        return render("crm/importing/upload.html", "upload_form", context=dict(form=form, error=None), status=422)
     upload = form.file.data
     raw = upload.stream.read(importing.MAX_UPLOAD_BYTES + 1)
     try:
@@ -77,7 +69,7 @@ def import_upload_post():
         log.info("import upload rejected user=%s size=%s reason=%s", current_user.id, len(raw),
                  exc.message)
         message = TOO_LARGE if exc.status == 413 else exc.message
-        return render("crm/importing/upload.html", "upload_form", status=exc.status, form=form, error=message)
+        return render("crm/importing/upload.html", "upload_form", context=dict(form=form, error=message), status=exc.status)
     meta = importing.UploadStore().save(parsed, filename=upload.filename or "upload.csv",
                                         size=len(raw), user_id=current_user.id)
     return redirect(url_for("crm.import_mapping", token=meta.token), 303)
@@ -95,8 +87,7 @@ def import_mapping(token: str):
     problems: list[str] = []
     if request.method == "GET":
         problems = importing.mapping_problems(meta.mapping, meta.header)
-        return render("crm/importing/mapping.html", "mapping_form", meta=meta, form=form,
-                      problems=problems)
+        return render("crm/importing/mapping.html", "mapping_form", context=dict(meta=meta, form=form, problems=problems))
     if form.validate_on_submit():
         mapping = mapping_from(form)
         problems = importing.mapping_problems(mapping, meta.header)
@@ -117,8 +108,7 @@ def import_mapping(token: str):
                         job_id=f"import-preview-{token}-{version}")
                 db.session.commit()  # enqueue() reaches Redis on commit
             return redirect(url_for("crm.import_preview", token=token), 303)
-    return render("crm/importing/mapping.html", "mapping_form", status=422, meta=meta, form=form,
-                  problems=problems)
+    return render("crm/importing/mapping.html", "mapping_form", context=dict(meta=meta, form=form, problems=problems), status=422)
 
 
 @bp.get("/companies/import/<token>/preview")
@@ -160,5 +150,4 @@ def import_progress(token: str, mode: str):
 
 def _status_page(meta: importing.UploadMeta, mode: str):
     state = importing.UploadStore().state(meta.token, mode) or {"status": "missing"}
-    return render("crm/importing/status.html", "status", meta=meta, mode=mode, state=state,
-                  run_form=RunForm(), fields=importing.FIELDS)
+    return render("crm/importing/status.html", "status", context=dict(meta=meta, mode=mode, state=state, run_form=RunForm(), fields=importing.FIELDS))

@@ -31,9 +31,7 @@ def board_kit(filters: board.BoardFilters) -> dict:
 @require(SALES)
 def pipeline():
     filters = board.BoardFilters.from_args(request.args)
-    return render("crm/pipeline/pipeline.html", "board", columns=board.board(filters, current_user.id),
-                  filters=filters, choices=board.filter_choices(), labels=moves.STAGE_LABELS,
-                  kit=board_kit(filters))
+    return render("crm/pipeline/pipeline.html", "board", context=dict(columns=board.board(filters, current_user.id), filters=filters, choices=board.filter_choices(), labels=moves.STAGE_LABELS, kit=board_kit(filters)))
 
 
 @bp.get("/pipeline/columns/<stage>")
@@ -46,8 +44,7 @@ def pipeline_more(stage: str):
         abort(404)
     filters = board.BoardFilters.from_args(request.args)
     column = board.more_cards(stage_enum, filters, request.args.get("after", ""), current_user.id)
-    return render("crm/pipeline/_board_more.html", column=column, filters=filters, labels=moves.STAGE_LABELS,
-                  kit=board_kit(filters))
+    return render("crm/pipeline/_board_more.html", context=dict(column=column, filters=filters, labels=moves.STAGE_LABELS, kit=board_kit(filters)))
 
 
 def _board_filters_from_form() -> board.BoardFilters:
@@ -71,15 +68,12 @@ def move_lead(lead_id: str):
         abort(404)
     except moves.LostReasonRequired as exc:
         target = moves.parse_stage(request.form["stage"])
-        return render("crm/pipeline/_lost_dialog.html", lead_id=lead_uuid, target=target, message=str(exc),
-                      from_stage=request.form.get("from_stage"), board_query=request.form.get("board_query", ""),
-                      reason=request.form.get("lost_reason", ""), labels=moves.STAGE_LABELS, status=422)
+        return render("crm/pipeline/_lost_dialog.html", context=dict(lead_id=lead_uuid, target=target, message=str(exc), from_stage=request.form.get("from_stage"), board_query=request.form.get("board_query", ""), reason=request.form.get("lost_reason", ""), labels=moves.STAGE_LABELS), status=422)
     except moves.MoveError as exc:
         # Unknown stage or a conflicting move: show the board as it really is.
         # (Nothing was changed; the request's transaction ends unused.)
         status = 409 if isinstance(exc, moves.StageConflict) else 422
-        response = render("crm/pipeline/_board_refresh.html", columns=board.board(filters, current_user.id),
-                          filters=filters, labels=moves.STAGE_LABELS, kit=board_kit(filters), status=status)
+        response = render("crm/pipeline/_board_refresh.html", context=dict(columns=board.board(filters, current_user.id), filters=filters, labels=moves.STAGE_LABELS, kit=board_kit(filters)), status=status)
         return add_trigger(response, {"toast": {"message": str(exc), "level": "error"}})
     user_id = current_user.id  # read before the commit expires the session's objects
     db.session.commit()
@@ -87,8 +81,7 @@ def move_lead(lead_id: str):
     totals = board.column_totals(filters, user_id, [result.from_stage, result.to_stage]) \
         if filters.active or not result.changed else result.totals
     card = board.moved_card(result)
-    response = render("crm/pipeline/_moved.html", card=card, result=result, totals=totals, filters=filters,
-                      labels=moves.STAGE_LABELS, kit=board_kit(filters))
+    response = render("crm/pipeline/_moved.html", context=dict(card=card, result=result, totals=totals, filters=filters, labels=moves.STAGE_LABELS, kit=board_kit(filters)))
     if result.changed:
         add_trigger(response, {"toast": {"message": f"Moved to {moves.STAGE_LABELS[result.to_stage]}",
                                          "level": "success"}, "leadMoved": {"id": str(lead_uuid)}})

@@ -79,7 +79,7 @@ def _company_page(company_id, *, status: int = 200, **ctx):
     company = queries.company_detail(company_id)
     if company is None:
         abort(404)
-    return render("crm/records/company.html", company=company, status=status, **_tasks_context(company), **ctx)
+    return render("crm/records/company.html", context=dict(company=company, **_tasks_context(company), **ctx), status=status)
 
 
 @bp.get("/companies/<company_id>")
@@ -101,10 +101,10 @@ def create_company_task(company_id: str):
     company = get_or_404(Company, company_id)
     form = new_task_form(blank=False)
     if not form.validate_on_submit():
-        return render("crm/tasks/_tasks.html", status=422, **_tasks_context(company, form))
+        return render("crm/tasks/_tasks.html", context=dict(**_tasks_context(company, form)), status=422)
     add_task_from(form, company=company)
     db.session.commit()
-    return activity_changed(render("crm/tasks/_tasks.html", **_tasks_context(company)), "Task added")
+    return activity_changed(render("crm/tasks/_tasks.html", context=dict(**_tasks_context(company))), "Task added")
 
 
 def _back_to_company(company_id, message: str):
@@ -135,8 +135,7 @@ def _addresses_section(company: Company, *, status: int = 200, message: str | No
         if status < 400 and ctx["address_form"] is None and message:
             return _back_to_company(company.id, message)
         return _company_page(company.id, status=status, **ctx)
-    response = render("crm/records/_addresses.html", company=company, addresses=_company_addresses(company.id),
-                      status=status, **ctx)
+    response = render("crm/records/_addresses.html", context=dict(company=company, addresses=_company_addresses(company.id), **ctx), status=status)
     return _answer(response, message, level)
 
 
@@ -257,8 +256,7 @@ def _notes_section(company: Company, *, status: int = 200, message: str | None =
         return _company_page(company.id, status=status, **ctx)
     if ctx["note_form"] is None:
         ctx["note_form"] = _note_form(company.id, blank=True)
-    response = render("crm/records/_notes.html", company=company, notes=noting.company_notes(company.id),
-                      status=status, **ctx)
+    response = render("crm/records/_notes.html", context=dict(company=company, notes=noting.company_notes(company.id), **ctx), status=status)
     return _answer(response, message)
 
 

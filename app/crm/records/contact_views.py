@@ -28,7 +28,7 @@ def _contact_or_404(contact_id) -> Contact:
 def contact(contact_id: str):
     contact = _contact_or_404(contact_id)
     leads = sorted(contact.leads, key=lambda lead: lead.created_at, reverse=True)
-    return render("crm/records/contact.html", contact=contact, leads=leads, labels=STAGE_LABELS)
+    return render("crm/records/contact.html", context=dict(contact=contact, leads=leads, labels=STAGE_LABELS))
 
 
 @bp.route("/contacts/<contact_id>/merge", methods=["GET", "POST"])
@@ -43,9 +43,7 @@ def merge_contact(contact_id: str):
         return merge_posted(records.merge_contacts, contact, other, contact.display_name,
                             again=url_for("crm.merge_contact", contact_id=contact.id),
                             done=url_for("crm.contact", contact_id=contact.id))
-    return render("crm/records/contact_merge.html", contact=contact, other=other,
-                  candidates=[] if other else records.contact_merge_candidates(contact),
-                  may_merge=can(current_user, MERGE_RECORDS), refused=records.MERGE_REFUSED["contact"])
+    return render("crm/records/contact_merge.html", context=dict(contact=contact, other=other, candidates=[] if other else records.contact_merge_candidates(contact), may_merge=can(current_user, MERGE_RECORDS), refused=records.MERGE_REFUSED["contact"]))
 
 
 @bp.post("/contacts/<contact_id>/merge/request")

@@ -78,8 +78,7 @@ def _save_company_view(company: Company | None):
             return redirect(url_for("crm.company", company_id=saved.id))
         form.confirm_duplicate.data = "yes" if duplicates and not any(d.blocking for d in duplicates) else ""
     status = 422 if request.method == "POST" else 200
-    return render("crm/records/company_form.html", "company_form", form=form, company=company,
-                  duplicates=duplicates, error=error, status=status)
+    return render("crm/records/company_form.html", "company_form", context=dict(form=form, company=company, duplicates=duplicates, error=error), status=status)
 
 
 @bp.route("/companies/new", methods=["GET", "POST"])
@@ -103,7 +102,7 @@ def check_company_duplicates():
         name=request.args.get("name"), phone=request.args.get("phone"),
         google_place_id=request.args.get("google_place_id"),
         exclude_id=uuid_or_404(exclude) if exclude else None)
-    return render("crm/records/_duplicates.html", duplicates=duplicates, confirmable=False)
+    return render("crm/records/_duplicates.html", context=dict(duplicates=duplicates, confirmable=False))
 
 
 def _save_contact_view(company: Company | None, contact: Contact | None):
@@ -120,8 +119,7 @@ def _save_contact_view(company: Company | None, contact: Contact | None):
             return redirect(url_for("crm.contact", contact_id=saved.id))
         form.confirm_duplicate.data = "yes" if duplicates and not any(d.blocking for d in duplicates) else ""
     status = 422 if request.method == "POST" else 200
-    return render("crm/records/contact_form.html", "contact_form", form=form, company=company, contact=contact,
-                  duplicates=duplicates, error=error, status=status)
+    return render("crm/records/contact_form.html", "contact_form", context=dict(form=form, company=company, contact=contact, duplicates=duplicates, error=error), status=status)
 
 
 @bp.route("/companies/<company_id>/contacts/new", methods=["GET", "POST"])
@@ -162,7 +160,7 @@ def new_lead(company_id):
             db.session.commit()
             return redirect(url_for("crm.lead", lead_id=lead.id))
     status = 422 if request.method == "POST" else 200
-    return render("crm/records/lead_form.html", form=form, company=company, status=status)
+    return render("crm/records/lead_form.html", context=dict(form=form, company=company), status=status)
 
 
 def merge_posted(merge, survivor, other, survivor_name: str, *, again: str, done: str):
@@ -196,8 +194,7 @@ def merge_company(company_id):
     counts = {}
     if other is not None:
         counts = {"contacts": len(other.contacts), "leads": len(other.leads), "addresses": len(other.addresses)}
-    return render("crm/records/company_merge.html", company=company, other=other, candidates=candidates, counts=counts,
-                  may_merge=can(current_user, MERGE_RECORDS), refused=records.MERGE_REFUSED["company"])
+    return render("crm/records/company_merge.html", context=dict(company=company, other=other, candidates=candidates, counts=counts, may_merge=can(current_user, MERGE_RECORDS), refused=records.MERGE_REFUSED["company"]))
 
 
 def merge_requested(survivor, other, *, link: str, done: str):

@@ -52,11 +52,7 @@ def _lead_page(lead, block=None, *, status=200, task_form=None, tag_error=None, 
         db.session.expire(lead)
         lead = queries.lead_detail(lead_id)
     catalog = tagging.catalog()
-    return render("crm/records/lead.html", block, lead=lead, tags=queries.active_tags(lead),
-                  tag_names={t.slug: t.name for t in catalog}, tag_form=_tag_form(lead, catalog),
-                  task_form=task_form or new_task_form(blank=True), tag_error=tag_error, stage_form=stage_form or _stage_form(lead), stage_error=stage_error,
-                  note_form=note_form or NoteBodyForm(formdata=None, prefix="note"), labels=moves.STAGE_LABELS,
-                  status=status)
+    return render("crm/records/lead.html", block, context=dict(lead=lead, tags=queries.active_tags(lead), tag_names={t.slug: t.name for t in catalog}, tag_form=_tag_form(lead, catalog), task_form=task_form or new_task_form(blank=True), tag_error=tag_error, stage_form=stage_form or _stage_form(lead), stage_error=stage_error, note_form=note_form or NoteBodyForm(formdata=None, prefix="note"), labels=moves.STAGE_LABELS), status=status)
 
 
 @bp.get("/leads/<lead_id>")
@@ -148,8 +144,7 @@ def edit_lead(lead_id: str):
             db.session.commit()
             flash("Lead saved." if changes else "Nothing changed.", "success")
             return redirect(url_for("crm.lead", lead_id=lead.id))
-    return render("crm/records/lead_form.html", form=form, lead=lead, company=lead.company,
-                  status=422 if posted else 200)
+    return render("crm/records/lead_form.html", context=dict(form=form, lead=lead, company=lead.company), status=422 if posted else 200)
 
 
 @bp.post("/leads/<lead_id>/notes")

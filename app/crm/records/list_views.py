@@ -20,9 +20,7 @@ def companies():
     from app.crm.models import CompanyStatus, TaxonomyType
     from app.crm.records.edit_views import taxonomy_choices
 
-    return render("crm/records/companies.html", "company_rows", page=page, filters=filters, q=filters.q or "",
-                  reps=queries.assignable_users(), statuses=list(CompanyStatus),
-                  industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v])
+    return render("crm/records/companies.html", "company_rows", context=dict(page=page, filters=filters, q=filters.q or "", reps=queries.assignable_users(), statuses=list(CompanyStatus), industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v]))
 
 
 @bp.get("/leads")
@@ -30,8 +28,7 @@ def companies():
 def leads():
     query = lead_list.ListQuery.from_args(request.args)
     page = lead_list.leads_page(query, current_user.id)
-    return render("crm/records/leads.html", "lead_rows", page=page, query=query, choices=board.filter_choices(),
-                  labels=moves.STAGE_LABELS, reps=queries.assignable_users(), sorts=list(lead_list.SORTS))
+    return render("crm/records/leads.html", "lead_rows", context=dict(page=page, query=query, choices=board.filter_choices(), labels=moves.STAGE_LABELS, reps=queries.assignable_users(), sorts=list(lead_list.SORTS)))
 
 
 @bp.post("/leads/bulk")
@@ -46,7 +43,7 @@ def leads_bulk():
             continue
     action = request.form.get("action", "")
     if not ids:
-        return add_trigger(render("crm/records/_bulk_result.html", message="Select at least one lead.", status=422),
+        return add_trigger(render("crm/records/_bulk_result.html", context=dict(message="Select at least one lead."), status=422),
                            {"toast": {"message": "Select at least one lead.", "level": "error"}})
     rep = request.form.get("rep_id") or None
     try:
@@ -55,11 +52,11 @@ def leads_bulk():
             tag=request.form.get("tag") or None, stage=request.form.get("stage") or None,
             lost_reason=request.form.get("lost_reason"))
     except (ValueError, moves.MoveError) as exc:
-        return add_trigger(render("crm/records/_bulk_result.html", message=str(exc), status=422),
+        return add_trigger(render("crm/records/_bulk_result.html", context=dict(message=str(exc)), status=422),
                            {"toast": {"message": str(exc), "level": "error"}})
     db.session.commit()
     message = f"Updated {result.done} lead{'s' if result.done != 1 else ''}."
     if result.skipped:
         message += f" Skipped {len(result.skipped)}: " + "; ".join(result.skipped[:5])
-    response = render("crm/records/_bulk_result.html", message=message)
+    response = render("crm/records/_bulk_result.html", context=dict(message=message))
     return add_trigger(response, {"toast": {"message": message, "level": "success"}, "leadsChanged": True})

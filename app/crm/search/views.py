@@ -12,4 +12,4 @@ from app.htmx import render
 @require(SALES)
 def search():
     results = searching.search(request.args.get("q", ""))
-    return render("crm/search/search.html", "results", results=results, labels=moves.STAGE_LABELS)
+    return render("crm/search/search.html", "results", context=dict(results=results, labels=moves.STAGE_LABELS))

@@ -48,7 +48,7 @@ def complete_task(task_id: str):
     task = get_or_404(Task, task_id)
     tasking.complete_task(task, actor=current_user)
     db.session.commit()
-    return activity_changed(render("crm/tasks/_task_item.html", task=task, users=queries.assignable_users()))
+    return activity_changed(render("crm/tasks/_task_item.html", context=dict(task=task, users=queries.assignable_users())))
 
 
 @bp.post("/tasks/<task_id>/reopen")
@@ -57,7 +57,7 @@ def reopen_task(task_id: str):
     task = get_or_404(Task, task_id)
     tasking.reopen_task(task, actor=current_user)
     db.session.commit()
-    return activity_changed(render("crm/tasks/_task_item.html", task=task, users=queries.assignable_users()))
+    return activity_changed(render("crm/tasks/_task_item.html", context=dict(task=task, users=queries.assignable_users())))
 
 
 @bp.post("/tasks/<task_id>/reassign")
@@ -74,12 +74,11 @@ def reassign_task(task_id: str):
         abort(422)
     tasking.reassign_task(task, user, actor=current_user)
     db.session.commit()
-    response = render("crm/tasks/_task_item.html", task=task, users=queries.assignable_users())
+    response = render("crm/tasks/_task_item.html", context=dict(task=task, users=queries.assignable_users()))
     return activity_changed(response, f"Reassigned to {user.full_name}")
 
 
 @bp.get("/tasks")
 @require(SALES)
 def tasks():
-    return render("crm/tasks/tasks.html", groups=task_queries.my_open_tasks(current_user.id),
-                  users=queries.assignable_users())
+    return render("crm/tasks/tasks.html", context=dict(groups=task_queries.my_open_tasks(current_user.id), users=queries.assignable_users()))
