@@ -144,7 +144,7 @@ def signed_and_paid(invoice: Invoice) -> None:
     create_order_for_invoice(invoice, actor=None)
     if invoice.lead_id is not None:
         from app.crm.models import Lead, LeadStage
-        from app.crm.pipeline import move_lead_to_stage
+        from app.crm.pipeline.moves import move_lead_to_stage
 
         if db.session.scalar(select(Lead.stage).where(Lead.id == invoice.lead_id)) is not LeadStage.WON:
             move_lead_to_stage(invoice.lead_id, LeadStage.WON, actor=None)

@@ -46,7 +46,7 @@ def admin_for_tasks() -> User | None:
 def create_admin_task(*, title: str, description: str, actor, company=None, lead=None, urgent=False):
     """One task for an admin (the crm's task service: it records the activity)."""
     from app.crm.models import TaskPriority
-    from app.crm.tasks import create_task
+    from app.crm.tasks.services import create_task
 
     admin = admin_for_tasks()
     if admin is None:

@@ -215,7 +215,7 @@ def record_unapplied_refund(charge: dict, *, refunded_at: datetime | None = None
 
 def _complete_task(task_id) -> None:
     from app.crm.models import Task
-    from app.crm.tasks import complete_task
+    from app.crm.tasks.services import complete_task
 
     task = db.session.get(Task, task_id)
     if task is not None:

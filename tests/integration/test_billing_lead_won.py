@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.activity.models import Activity
 from app.billing.models import InvoiceStatus
 from app.crm.models import CompanyStatus, LeadStage
-from app.crm.pipeline import move_lead_to_stage
+from app.crm.pipeline.moves import move_lead_to_stage
 from tests.integration.test_payments import make_invoice, work_all
 from tests.integration.test_public_page import sign
 from tests.integration.test_stripe_webhook import adapted, post, secret  # noqa: F401 (fixture)

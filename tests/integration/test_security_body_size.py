@@ -8,7 +8,7 @@ import io
 import pytest
 
 from app.auth.models import UserRole
-from app.crm import importing
+from app.crm.importing import services as importing
 from app.security import WEBHOOK_BODY_LIMIT
 from tests.factories import login
 
