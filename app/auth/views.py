@@ -4,12 +4,14 @@ from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp, services
-from app.auth.forms import LoginForm, SetPasswordForm
+from app.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
 from app.auth.permissions import home_endpoint
 from app.extensions import db, limiter
 from app.htmx import render
 
 BAD_CREDENTIALS = "That e-mail and password do not match an active account."
+# Guessing the current password from a stolen session is throttled per account.
+ACCOUNT_PASSWORD_LIMIT = "10 per 15 minutes"
 
 
 def safe_next(target: str | None) -> str | None:
@@ -91,16 +93,27 @@ def accept_invite(token: str):
                   token=token), status=status)
 
 
+def _account_key() -> str:
+    return "account-password:" + (current_user.get_id() or "").partition(":")[0]
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
+@limiter.limit(ACCOUNT_PASSWORD_LIMIT, methods=["POST"], key_func=_account_key, deduct_when=_failed,
+               scope="account-password")
 def account():
-    """Profile, password change and 'sign out everywhere'."""
-    form = SetPasswordForm()
+    """Profile, password change (with the current password) and 'sign out everywhere'."""
+    form = ChangePasswordForm()
     if form.validate_on_submit():
-        services.set_password(current_user, form.password.data)
-        db.session.commit()
-        login_user(current_user._get_current_object())  # this session continues under the new version
-        flash("Your password is changed. Other sessions were signed out.", "success")
-        return redirect(url_for("auth.account"))
+        try:
+            services.change_password(current_user, current_password=form.current.data,
+                                     new_password=form.password.data)
+        except services.AccountError as exc:
+            form.current.errors.append(str(exc))
+        else:
+            db.session.commit()
+            login_user(current_user._get_current_object())  # this session continues under the new version
+            flash("Your password is changed. Other sessions were signed out.", "success")
+            return redirect(url_for("auth.account"))
     status = 422 if request.method == "POST" else 200
     return render("auth/account.html", "password_form", context=dict(form=form), status=status)
