@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
         problems = production_problems(app.config)
         if problems:
             raise RuntimeError("refusing to start in production:\n  - " + "\n  - ".join(problems))
+    _trust_proxies(app)
     _ensure_backing_services(app)
 
     configure_logging(app)
@@ -39,6 +40,18 @@ def create_app(config: dict | None = None) -> Flask:
     register_cli(app)
     register_template_helpers(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_COUNT proxies, the client address and scheme are the ones they
+    forwarded (rate limits, logs, signatures). The host is never taken from a header:
+    absolute URLs come from APP_BASE_URL."""
+    proxies = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0,
+                                x_prefix=0)
 
 
 def _ensure_backing_services(app: Flask) -> None:

@@ -71,8 +71,14 @@ class Config:
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL.replace("unix://", "redis+unix://", 1) or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = False
+        # Failed sign-ins are counted per (e-mail, client address) and per client address, so
+        # a stranger's guesses never lock the owner out. The per-e-mail limit is high: only a
+        # distributed attack reaches it, and then the owner is e-mailed a link that unlocks
+        # sign-in on their browser (app.auth.throttle).
+        self.LOGIN_LIMIT_PER_EMAIL_IP = os.environ.get("LOGIN_LIMIT_PER_EMAIL_IP", "5 per 5 minutes")
         self.LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 5 minutes")
-        self.LOGIN_LIMIT_PER_EMAIL = os.environ.get("LOGIN_LIMIT_PER_EMAIL", "5 per 5 minutes")
+        self.LOGIN_LIMIT_PER_EMAIL = os.environ.get("LOGIN_LIMIT_PER_EMAIL", "50 per hour")
+        self.LOGIN_UNLOCK_TTL_MINUTES = int(os.environ.get("LOGIN_UNLOCK_TTL_MINUTES", "60"))
 
         self.INVITE_TTL_HOURS = int(os.environ.get("INVITE_TTL_HOURS", "72"))
 

@@ -28,6 +28,13 @@ class SetPasswordForm(FlaskForm):
     )
 
 
+class ChangePasswordForm(SetPasswordForm):
+    """A signed-in user's new password: a stolen session must not become a stolen account."""
+
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)],
+                            render_kw={"autocomplete": "current-password"})
+
+
 ROLE_CHOICES = [
     (UserRole.REP.value, "Sales rep"),
     (UserRole.OPERATOR.value, "Warehouse operator"),

@@ -125,6 +125,13 @@ def set_password(user: User, password: str, *, actor: User | None = None) -> Non
            detail={"user_id": user.id})
 
 
+def change_password(user: User, *, current_password: str, new_password: str) -> None:
+    """The user's own change: only with the current password; every other session ends."""
+    if not verify_password(user.password_hash, current_password):
+        raise AccountError("That is not your current password.")
+    set_password(user, new_password)
+
+
 def end_all_sessions(user: User, *, actor: User) -> None:
     user.session_version += 1
     db.session.flush()

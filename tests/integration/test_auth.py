@@ -232,8 +232,8 @@ def test_change_password_keeps_this_session_and_ends_others(app, factory):
     here, elsewhere = app.test_client(), app.test_client()
     login(here, rep)
     login(elsewhere, rep)
-    response = here.post("/account", data={"password": "brand new password", "confirm": "brand new password",
-                                           "csrf_token": csrf_token(here, app)})
+    response = here.post("/account", data={"current": PASSWORD, "password": "brand new password",
+                                           "confirm": "brand new password", "csrf_token": csrf_token(here, app)})
     assert response.status_code == 302
     assert here.get("/account").status_code == 200
     assert elsewhere.get("/account").status_code == 302
