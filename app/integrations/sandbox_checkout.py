@@ -26,7 +26,9 @@ from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.billing.payments import to_cents
-from app.integrations.payments import CheckoutRequest, RefundRequest, webhook_secret
+from app.integrations.payments import CheckoutRequest, RefundRequest
+from app.urls import absolute_url
+from app.webhooks.secrets import webhook_secret
 
 SALT = "sandbox-checkout"
 SESSION_MAX_AGE = 24 * 3600
@@ -246,12 +248,10 @@ def deliver_events(url: str, session: dict, method: str = "card") -> list[int]:
 
 
 def _webhook_url() -> str:
-    base = (current_app.config.get("APP_BASE_URL") or "").rstrip("/")
-    path = url_for("webhooks.stripe_webhook")
-    return base + path if base else url_for("webhooks.stripe_webhook", _external=True)
+    return absolute_url("webhooks.stripe_webhook")
 
 
 def deliver_refund(url: str, session: dict, amount_refunded: int) -> int:
     """The job a sandbox refund enqueues: post the signed `charge.refunded` event."""
     body = encode_event(refund_event(session, amount_refunded))
-    return post_event(url, body, stripe_signature(body, webhook_secret()))
+    return post_event(url, body, stripe_signature(body, webhook_secret("stripe")))
