@@ -598,6 +598,7 @@ class ImportStats:
     no_lead: int = 0  # rows imported as a company only (no usable e-mail or phone)
     rejections: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    industries_added: list[str] = field(default_factory=list)  # to the Industry list: nothing was close
 
     def reject(self, line: int, reason: str) -> None:
         self.rejected += 1
@@ -855,6 +856,7 @@ class Importer:
                 value = raw[:1].upper() + raw[1:]
                 self.industries.append(value)
                 self.new_industries.append(value)
+                self.stats.industries_added.append(value)
             self.industry_of[raw] = value
         return self.industry_of[raw]
 

@@ -82,6 +82,9 @@ def test_industry_is_the_taxonomy_value_and_added_only_when_nothing_is_close(cli
     assert sorted(added) == ["Appliance repair services", "Courier services", "Junk removal services",
                              "Septic services"]
     assert stored <= set(listed)
+    token = next(iter(importing.UploadStore().redis.scan_iter("crm:import:*:run"))).decode().split(":")[2]
+    status = client.get(f"/companies/import/{token}/run").get_data(as_text=True)
+    assert "Added to the Industry list (nothing there was close): " in status and "Septic services" in status
     import_file(client, app, b"name,category\r\nNew Junk Co,Junk Removal Services\r\n")
     assert listed_industries(db_session) == listed  # close to the added value: no second one
 
