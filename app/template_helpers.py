@@ -90,5 +90,9 @@ def timestamp(value) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(nav_items=nav_items, can=permissions.can, P=permissions)
     app.jinja_env.filters.update(money=money, ago=ago, timestamp=timestamp, label=enum_label)
+    # E.164 as people read it, national at home: every template that shows a phone uses it.
+    from app.crm.records.normalize import format_phone
+
+    app.jinja_env.filters["phone"] = format_phone
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

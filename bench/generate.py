@@ -260,6 +260,17 @@ $$;
 """
 
 
+def company_name_keys(conn: psycopg.Connection) -> tuple[str, tuple[list[str], list[str]]]:
+    """The UPDATE that gives every company its `normalized_name`, computed by the app's one
+    normalisation (a SQL copy of it would disagree: "&" and "and", legal suffixes)."""
+    from app.crm.records.normalize import normalize_company_name
+
+    names = [name for (name,) in conn.execute("SELECT DISTINCT name FROM companies")]
+    keys = [normalize_company_name(name) or name.casefold() for name in names]
+    return ("UPDATE companies c SET normalized_name = k.key "
+            "FROM unnest(%s::text[], %s::text[]) AS k(name, key) WHERE c.name = k.name", (names, keys))
+
+
 def users_sql() -> str:
     rows = []
     for i, (first, last, _) in enumerate(REPS, 1):
@@ -304,7 +315,7 @@ INSERT INTO companies (id, name, normalized_name, website, phone, industry, icp_
                        google_rating, google_review_count, google_place_id, source, vendor,
                        assigned_rep_id, status, created_at, updated_at)
 SELECT pg_temp.uid({K_COMPANY}, c), name,
-       btrim(regexp_replace(regexp_replace(lower(name), '[^\\w\\s]', '', 'g'), '\\s+', ' ', 'g')),
+       '',  -- the match key: app.crm.records.normalize, filled in by company_name_keys()
        CASE WHEN pg_temp.u(c, 40) < 0.8
             THEN 'https://' || regexp_replace(lower(base), '[^a-z0-9]', '', 'g') || '.example.com' END,
        '+1 (' || area || ') 555-' || lpad(floor(pg_temp.u(c, 41) * 10000)::int::text, 4, '0'),
@@ -717,6 +728,7 @@ def generate(url: str, plan: Plan, *, out=sys.stdout) -> dict[str, tuple[int, fl
         step("users", users_sql(), {"admin_hash": hash_password(ADMIN_PASSWORD)})
         step("tags", tags_sql())
         step("companies", companies_sql(plan))
+        step("name keys", *company_name_keys(conn))
         step("contacts", contacts_sql(plan))
         step("leads", leads_sql(plan, has_column(conn, "leads", "stage_changed_at")))
         step("lead_tags", lead_tags_sql(plan))

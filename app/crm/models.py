@@ -246,7 +246,14 @@ class Contact(db.Model):
         if self.full_name:
             return self.full_name
         name = " ".join(p for p in (self.first_name, self.last_name) if p)
-        return name or self.email or self.phone_e164 or self.phone or ""
+        if name or self.email:
+            return name or self.email
+        # A contact that is only a phone line (an imported business number) goes by its company.
+        if self.company_id is not None and self.company is not None:
+            return self.company.name
+        from app.crm.records.normalize import format_phone
+
+        return format_phone(self.phone_e164 or self.phone)
 
     def __repr__(self) -> str:
         return f"<Contact {self.display_name!r}>"

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField
+from wtforms import SelectField, SelectMultipleField
+from wtforms.validators import Optional
 
 from app.crm.importing.services import FIELDS, SOURCES
 
@@ -16,7 +17,9 @@ class UploadForm(FlaskForm):
 
 
 class RunForm(FlaskForm):
-    """Only the CSRF token: starting the run is a state-changing POST."""
+    """Starting the run: who gets the new companies (one rep, or several in turn)."""
+
+    reps = SelectMultipleField("Assign the new companies to", coerce=str, validators=[Optional()])
 
 
 def mapping_form(header: list[str], mapping: dict[str, str], source: str, formdata=None):

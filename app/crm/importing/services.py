@@ -8,11 +8,19 @@ detected source, column mapping) and the state of its preview and run;
 against the database *and* the rows before it in the file:
 
 - a company by `google_place_id`, then by `normalized_name`;
-- a contact by `email_normalized`, then by `phone_e164`;
+- a contact by `email_normalized`, then by `phone_e164` *within the row's company*: a
+  business phone names a company, not a person, so the same number at another company
+  is another contact (issue 9: a Google Maps row's lead went to another company's person);
 - a lead is created for a contact that has no open lead (any stage but WON,
   LOST, BOGUS), so importing the same file twice creates nothing the second time.
 
 A matched record is never overwritten: only its empty fields are filled.
+
+An industry is stored as the Industry list value it means ("towing services" ->
+"Towing", `closest_taxonomy_value`); a value is added to the list only when none is
+close. New companies get the reps the importer chose, in turn (round-robin). Every
+created company and lead has an "*.imported" activity naming the import's token: the
+result page links to the companies and leads lists filtered by it (`?import=`).
 
 The dry run (preview) is the same code with `dry_run=True`: it reads, never
 writes. Why Redis for the file and not instance/imports/: the job may run on
@@ -44,8 +52,11 @@ from app.crm.models import (
     Contact,
     Lead,
     LeadStage,
+    TaxonomyType,
+    TaxonomyValue,
 )
 from app.crm.records.normalize import (
+    closest_taxonomy_value,
     normalize_company_name,
     normalize_email,
     normalize_us_state,
@@ -357,6 +368,7 @@ class UploadMeta:
     user_id: str
     uploaded_at: str
     sample: list[list[str]] = field(default_factory=list)
+    rep_ids: list[str] = field(default_factory=list)  # new companies' reps, in turn
 
     @property
     def source_label(self) -> str:
@@ -586,6 +598,7 @@ class ImportStats:
     no_lead: int = 0  # rows imported as a company only (no usable e-mail or phone)
     rejections: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    industries_added: list[str] = field(default_factory=list)  # to the Industry list: nothing was close
 
     def reject(self, line: int, reason: str) -> None:
         self.rejected += 1
@@ -634,7 +647,8 @@ class Importer:
     it only counts."""
 
     def __init__(self, mapping: dict[str, str], header: list[str], source: str, *,
-                 actor_id=None, dry_run: bool = False, import_token: str | None = None):
+                 actor_id=None, dry_run: bool = False, import_token: str | None = None,
+                 rep_ids: list | None = None):
         self.columns = [(key, header.index(col)) for key, col in mapping.items()
                         if col and col in header and key in FIELD_KEYS]
         self.source_label = SOURCES[source].label
@@ -643,6 +657,10 @@ class Importer:
         self.token = import_token
         self.stats = ImportStats()
         self.created: set[uuid.UUID] = set()
+        self.rep_ids = [uuid.UUID(str(r)) for r in rep_ids or ()]
+        self.reps_assigned = 0
+        self.industries: list[str] | None = None  # the Industry list, loaded on first use
+        self.industry_of: dict[str, str] = {}  # raw -> list value
         self._reset_indexes()
         self._reset_pending()
 
@@ -650,7 +668,8 @@ class Importer:
         self.by_place: dict[str, Company | _New] = {}
         self.by_name: dict[str, Company | _New] = {}
         self.by_email: dict[str, Contact | _New] = {}
-        self.by_phone: dict[str, Contact | _New] = {}
+        # (company id or None, E.164): a phone matches a contact of the same company only
+        self.by_phone: dict[tuple[uuid.UUID | None, str], Contact | _New] = {}
         self.with_open_lead: set[uuid.UUID] = set()
         self.with_address: set[uuid.UUID] = set()
 
@@ -660,6 +679,8 @@ class Importer:
         self.new_addresses: list[dict] = []
         self.new_leads: list[dict] = []
         self.lead_lines: dict[uuid.UUID, int] = {}
+        self.company_lines: dict[uuid.UUID, int] = {}
+        self.new_industries: list[str] = []
 
     def values(self, row: list[str]) -> dict[str, str | None]:
         return {key: _clean(row[i]) if i < len(row) else None for key, i in self.columns}
@@ -700,7 +721,17 @@ class Importer:
     def _insert_pending(self) -> None:
         # Parents first; every row of a table names the same columns, so each
         # table is one batched statement (render_nulls keeps the NULLs in it).
-        activities = [self._lead_activity(lead) for lead in self.new_leads]
+        activities = [self._company_activity(c.values) for c in self.new_companies] + \
+            [self._lead_activity(lead) for lead in self.new_leads]
+        if self.new_industries:
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            last = db.session.scalar(select(func.max(TaxonomyValue.sort_order))
+                                     .where(TaxonomyValue.type == TaxonomyType.INDUSTRY)) or 0
+            db.session.execute(pg_insert(TaxonomyValue).values([
+                {"id": uuid.uuid4(), "type": TaxonomyType.INDUSTRY, "value": value,
+                 "sort_order": last + 10 * (i + 1), "active": True}
+                for i, value in enumerate(self.new_industries)]).on_conflict_do_nothing())
         for model, rows in (
             (Company, [c.values for c in self.new_companies]),
             (CompanyAddress, self.new_addresses),
@@ -710,6 +741,14 @@ class Importer:
         ):
             if rows:
                 db.session.execute(insert(model).execution_options(render_nulls=True), rows)
+
+    def _company_activity(self, company: dict) -> dict:
+        return {
+            "id": uuid.uuid4(), "activity_type": "company.imported",
+            "summary": f"Company imported from {self.source_label}"[:500],
+            "user_id": self.actor_id, "lead_id": None, "company_id": company["id"], "contact_id": None,
+            "detail": {"import": self.token, "row": self.company_lines.pop(company["id"])},
+        }
 
     def _lead_activity(self, lead: dict) -> dict:
         # The columns app.activity.services.record() writes, in bulk: one
@@ -745,7 +784,7 @@ class Importer:
         if emails:
             contacts += db.session.scalars(
                 select(Contact).where(Contact.email_normalized.in_(emails))).all()
-        if phones:
+        if phones:  # indexed by (company, phone): matched only within the row's company
             contacts += db.session.scalars(
                 select(Contact).where(Contact.phone_e164.in_(phones))
                 .order_by(Contact.created_at, Contact.id)).all()
@@ -771,7 +810,7 @@ class Importer:
         if contact.email_normalized:
             self.by_email.setdefault(contact.email_normalized, contact)
         if contact.phone_e164:
-            self.by_phone.setdefault(contact.phone_e164, contact)
+            self.by_phone.setdefault((contact.company_id, contact.phone_e164), contact)
 
     # -- one row ---------------------------------------------------------------------
 
@@ -803,13 +842,39 @@ class Importer:
             "source_campaign": plan.campaign, "is_dnc": plan.dnc,
         })
 
+    def _industry(self, raw: str | None) -> str | None:
+        """The Industry list value `raw` means; a new list value when none is close."""
+        if not raw:
+            return None
+        if raw not in self.industry_of:
+            if self.industries is None:
+                self.industries = list(db.session.scalars(
+                    select(TaxonomyValue.value).where(TaxonomyValue.type == TaxonomyType.INDUSTRY)
+                    .order_by(TaxonomyValue.active.desc(), TaxonomyValue.sort_order, TaxonomyValue.value)))
+            value = closest_taxonomy_value(raw, self.industries)
+            if value is None:
+                value = raw[:1].upper() + raw[1:]
+                self.industries.append(value)
+                self.new_industries.append(value)
+                self.stats.industries_added.append(value)
+            self.industry_of[raw] = value
+        return self.industry_of[raw]
+
+    def _next_rep(self):
+        if not self.rep_ids:
+            return None
+        rep_id = self.rep_ids[self.reps_assigned % len(self.rep_ids)]
+        self.reps_assigned += 1
+        return rep_id
+
     def _company(self, plan: RowPlan):
-        values = plan.company
+        values = {**plan.company, "industry": self._industry(plan.company["industry"])}
         company = (self.by_place.get(plan.place_id) if plan.place_id else None) or \
             self.by_name.get(plan.name_key)
         if company is None:
-            company = _New(id=uuid.uuid4(), **values)
+            company = _New(id=uuid.uuid4(), assigned_rep_id=self._next_rep(), **values)
             self.new_companies.append(company)
+            self.company_lines[company.id] = plan.line
             self.created.add(company.id)
             self.stats.companies_new += 1
         else:
@@ -819,6 +884,8 @@ class Importer:
                 self.stats.companies_matched += 1
             if not self.dry_run:  # a preview must not touch loaded records
                 _fill_blanks(company, values, COMPANY_FILLABLE)
+                if company.assigned_rep_id is None and self.rep_ids:
+                    company.assigned_rep_id = self._next_rep()
                 if plan.place_id and not company.google_place_id:
                     company.google_place_id = plan.place_id
         self._index_company(company)
@@ -828,8 +895,9 @@ class Importer:
 
     def _contact(self, plan: RowPlan, company):
         values = plan.contact
+        company_id = company.id if company is not None else None
         contact = (self.by_email.get(plan.email_key) if plan.email_key else None) or \
-            (self.by_phone.get(plan.phone_key) if plan.phone_key else None)
+            (self.by_phone.get((company_id, plan.phone_key)) if plan.phone_key else None)
         if contact is None:
             contact = _New(id=uuid.uuid4(), company_id=company.id if company else None, **values)
             self.new_contacts.append(contact)
@@ -853,7 +921,7 @@ class Importer:
         if plan.email_key:
             self.by_email.setdefault(plan.email_key, contact)
         if plan.phone_key:
-            self.by_phone.setdefault(plan.phone_key, contact)
+            self.by_phone.setdefault((company_id, plan.phone_key), contact)
         return contact
 
 
@@ -885,7 +953,7 @@ def run_import(meta: UploadMeta, rows: list[list[str]], *, dry_run: bool, actor_
     """Every batch of an upload through one Importer. `after_batch(stats)` is the
     caller's hook: the job commits and reports progress there."""
     importer = Importer(meta.mapping, meta.header, meta.source, actor_id=actor_id,
-                        dry_run=dry_run, import_token=meta.token)
+                        dry_run=dry_run, import_token=meta.token, rep_ids=meta.rep_ids)
     importer.stats.total = sum(1 for r in rows if r)
     for batch in numbered_batches(rows):
         importer.process(batch)
@@ -894,19 +962,45 @@ def run_import(meta: UploadMeta, rows: list[list[str]], *, dry_run: bool, actor_
     return importer.stats
 
 
-def start_import(meta: UploadMeta, store: UploadStore, *, actor) -> bool:
-    """Queue the run of an upload once (a second click or tab changes nothing).
-    The activity and the job reach the database and Redis with the caller's commit."""
+def start_import(meta: UploadMeta, store: UploadStore, *, actor, rep_ids=()) -> bool:
+    """Queue the run of an upload once (a second click or tab changes nothing); its new
+    companies go to `rep_ids` in turn. The activity and the job reach the database and
+    Redis with the caller's commit."""
     from app.activity.services import record
     from app.queue import enqueue
 
     if not store.claim(meta.token, "run", meta.row_count):
         return False
+    meta.rep_ids = [str(r) for r in rep_ids]
+    store.update_meta(meta)
     store.keep(meta.token)
     record("import.started", f"CSV import of {meta.filename} ({meta.row_count} rows, {meta.source_label})",
            actor=actor, detail={"import": meta.token, "rows": meta.row_count, "source": meta.source_label})
     enqueue("import", "app.crm.importing.jobs.run_import", meta.token, job_id=f"import-run-{meta.token}")
     return True
+
+
+TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def import_token(raw: str | None) -> str | None:
+    """An import's token from a query string (the lists' `?import=`), or None."""
+    return raw if raw and TOKEN.fullmatch(raw) else None
+
+
+def created_by_import(token: str, kind: str):
+    """A SELECT of the ids of the companies ("company") or leads ("lead") an import
+    created: its "*.imported" activities name the token."""
+    column = Activity.company_id if kind == "company" else Activity.lead_id
+    return select(column).where(Activity.activity_type == f"{kind}.imported",
+                                Activity.detail["import"].astext == token)
+
+
+def assignable_reps():
+    """Who an import can assign its new companies to: the active users who sell."""
+    from app.crm.records.queries import assignable_users
+
+    return assignable_users()
 
 
 def preview_now(meta: UploadMeta, store: UploadStore) -> dict:

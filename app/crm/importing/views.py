@@ -123,10 +123,10 @@ def import_preview(token: str):
 def import_run(token: str):
     meta = _meta_or_404(token)
     store = importing.UploadStore()
-    form = RunForm()
+    form = _run_form()
     if not form.validate_on_submit():
         abort(400)
-    importing.start_import(meta, store, actor=current_user)
+    importing.start_import(meta, store, actor=current_user, rep_ids=form.reps.data)
     db.session.commit()  # the activity, and enqueue() reaches Redis on commit
     return redirect(url_for("crm.import_status", token=token), 303)
 
@@ -148,6 +148,15 @@ def import_progress(token: str, mode: str):
     return _status_page(meta, mode)
 
 
+def _run_form() -> RunForm:
+    form = RunForm()
+    form.reps.choices = [(str(u.id), u.full_name) for u in importing.assignable_reps()]
+    if not form.is_submitted() and any(value == str(current_user.id) for value, _ in form.reps.choices):
+        form.reps.data = [str(current_user.id)]  # the importer's own, unless they choose others
+    return form
+
+
 def _status_page(meta: importing.UploadMeta, mode: str):
     state = importing.UploadStore().state(meta.token, mode) or {"status": "missing"}
-    return render("crm/importing/status.html", "status", context=dict(meta=meta, mode=mode, state=state, run_form=RunForm(), fields=importing.FIELDS))
+    reps = {str(u.id): u.full_name for u in importing.assignable_reps()} if mode == "run" else {}
+    return render("crm/importing/status.html", "status", context=dict(meta=meta, mode=mode, state=state, run_form=_run_form() if mode == "preview" else None, fields=importing.FIELDS, rep_names=[reps[r] for r in meta.rep_ids if r in reps]))

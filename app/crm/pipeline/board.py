@@ -29,6 +29,7 @@ from app.crm.models import (
     LeadTag,
     Tag,
 )
+from app.crm.records.normalize import format_phone
 from app.extensions import db
 from app.settings.models import Setting
 
@@ -189,8 +190,14 @@ def _decode_cursor(cursor: str | None):
         return None
 
 
+def person_name(full, first, last, email) -> str | None:
+    """What names a contact as a person: its name, else its e-mail; None for a contact that
+    is only a phone line (an imported business number): lists show its company instead."""
+    return full or " ".join(p for p in (first, last) if p) or email or None
+
+
 def display_name(full, first, last, email, phone) -> str:
-    return full or " ".join(p for p in (first, last) if p) or email or phone or "Unnamed contact"
+    return person_name(full, first, last, email) or format_phone(phone) or "Unnamed contact"
 
 
 def card_select(leads=None):
@@ -217,11 +224,10 @@ def card_select(leads=None):
 def card_from_row(row, now: datetime, stale_days: int) -> Card:
     (lead_id, stage, units, revenue, active, changed, company_name, full, first, last, email,
      phone, quality, engagement, rep_first, rep_last, tag_slugs) = row
-    contact = display_name(full, first, last, email, phone)
     days = max(0, (now - changed).days)
     return Card(
-        id=lead_id, stage=stage, name=company_name or contact,
-        contact_name=contact if company_name else None, units=units, revenue=revenue,
+        id=lead_id, stage=stage, name=company_name or display_name(full, first, last, email, phone),
+        contact_name=person_name(full, first, last, email) if company_name else None, units=units, revenue=revenue,
         last_activity_at=active, stage_changed_at=changed, quality=quality, engagement=engagement,
         rep_name=f"{rep_first} {rep_last}" if rep_first else None,
         rep_initials=(rep_first[:1] + (rep_last or "")[:1]).upper() if rep_first else None,

@@ -31,6 +31,7 @@ class ListQuery:
     stage: LeadStage | None = None
     sort: str = DEFAULT_SORT
     after: str | None = None
+    import_token: str | None = None  # only what one CSV import created
 
     @classmethod
     def from_args(cls, args) -> ListQuery:
@@ -40,7 +41,10 @@ class ListQuery:
         except ValueError:
             stage_enum = None
         sort = args.get("sort") if args.get("sort") in SORTS else DEFAULT_SORT
-        return cls(board.BoardFilters.from_args(args), stage_enum, sort, args.get("after") or None)
+        from app.crm.importing.services import import_token
+
+        return cls(board.BoardFilters.from_args(args), stage_enum, sort, args.get("after") or None,
+                   import_token(args.get("import")))
 
     def as_args(self, **overrides) -> dict[str, str]:
         args = dict(self.filters.as_args())
@@ -48,6 +52,8 @@ class ListQuery:
             args["stage"] = self.stage.value
         if self.sort != DEFAULT_SORT:
             args["sort"] = self.sort
+        if self.import_token:
+            args["import"] = self.import_token
         args.update({k: v for k, v in overrides.items() if v is not None})
         return {k: v for k, v in args.items() if v}
 
@@ -94,6 +100,10 @@ def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> L
     stmt = board.apply_filters(stmt, query.filters, user_id)
     if query.stage:
         stmt = stmt.where(Lead.stage == query.stage)
+    if query.import_token:
+        from app.crm.importing.services import created_by_import
+
+        stmt = stmt.where(Lead.id.in_(created_by_import(query.import_token, "lead")))
     if query.after:
         try:
             raw, _, ident = query.after.rpartition("|")
@@ -109,8 +119,8 @@ def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> L
     page = LeadPage()
     for (lead_id, stage, source, units, revenue, changed, active, company, full, first, last, email,
          phone, rep_first, rep_last, _value) in rows[:PAGE_SIZE]:
-        contact = board.display_name(full, first, last, email, phone)
-        page.rows.append(Row(lead_id, company or contact, contact if company else None, stage, source, units,
+        page.rows.append(Row(lead_id, company or board.display_name(full, first, last, email, phone),
+                             board.person_name(full, first, last, email) if company else None, stage, source, units,
                              revenue, f"{rep_first} {rep_last}" if rep_first else None,
                              max(0, (now - changed).days), active))
     if len(rows) > PAGE_SIZE:

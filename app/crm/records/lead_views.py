@@ -163,3 +163,13 @@ def add_lead_note(lead_id: str):
             db.session.commit()
             return changed(_lead_page(lead, "notes"), "Note added")
     return _lead_page(lead, "notes", status=422, note_form=form, reload=False)
+
+
+@bp.get("/leads/new")
+@require(SALES)
+def pick_lead_company():
+    """"New lead" from the leads list: every lead belongs to a company's contact, so first
+    find the company (or create it); its "New lead" form follows."""
+    q = (request.args.get("q") or "").strip()[:100]
+    companies = queries.companies_page(queries.CompanyFilters(q=q), None, limit=20).companies if q else []
+    return render("crm/records/lead_new.html", context=dict(q=q, companies=companies))

@@ -56,6 +56,65 @@ def normalize_company_name(name: str | None) -> str:
     return " ".join(words)
 
 
+# Words that say nothing about which trade a business is in ("Towing service" is Towing).
+_GENERIC_TRADE_WORDS = frozenset({
+    "service", "services", "company", "companies", "contractor", "contractors", "business",
+    "businesses", "provider", "providers", "shop", "shops", "agency", "and", "the", "of",
+})
+TAXONOMY_SIMILARITY = 0.45  # pg_trgm-style trigram similarity that counts as close
+
+
+def _stem(word: str) -> str:
+    """A crude English stem, enough for trade names: plumber/plumbing -> plumb."""
+    for suffix in ("ing", "ers", "er", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def trade_words(text: str | None) -> tuple[str, ...]:
+    """The words of an industry or category that matter, stemmed: "Towing services" ->
+    ("tow",), "Heating & Air" -> ("heat", "air")."""
+    if not text:
+        return ()
+    folded = _strip_accents(text).casefold().replace("&", " and ")
+    words = _SEPARATING.sub(" ", _JOINING.sub("", folded)).split()
+    kept = [w for w in words if w not in _GENERIC_TRADE_WORDS] or words
+    return tuple(_stem(w) for w in kept)
+
+
+def _trigrams(words: tuple[str, ...]) -> set[str]:
+    grams: set[str] = set()
+    for word in words:
+        padded = f"  {word} "
+        grams.update(padded[i:i + 3] for i in range(len(padded) - 2))
+    return grams
+
+
+def closest_taxonomy_value(raw: str | None, values: list[str]) -> str | None:
+    """The list value `raw` means ("towing services" -> "Towing"), or None when nothing is
+    close. Same stemmed words, then one side's words all in the other's ("Towing &
+    Recovery" -> "Towing"), then the best trigram similarity of at least
+    TAXONOMY_SIMILARITY ("Electrician" -> "Electrical")."""
+    key = trade_words(raw)
+    if not key:
+        return None
+    best, best_score = None, 0.0
+    for value in values:
+        words = trade_words(value)
+        if not words:
+            continue
+        if words == key:
+            return value
+        a, b = _trigrams(key), _trigrams(words)
+        score = len(a & b) / len(a | b)
+        if set(words) <= set(key) or set(key) <= set(words):
+            score += 1  # containment beats any similarity
+        if score > best_score:
+            best, best_score = value, score
+    return best if best_score >= TAXONOMY_SIMILARITY else None
+
+
 def normalize_email(email: str | None) -> str | None:
     """Trimmed and lowercased; None when empty or not shaped like an address."""
     if not email:
@@ -98,6 +157,26 @@ def phone_to_e164(raw: str | None, region: str = "US") -> tuple[str | None, str,
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     phone_type, sms = _PHONE_TYPES.get(phonenumbers.number_type(number), ("unknown", False))
     return e164, phone_type, sms
+
+
+HOME_REGION = "US"
+
+
+def format_phone(value: str | None, region: str = HOME_REGION) -> str:
+    """A phone number as people read it (the `phone` template filter): national format at
+    home ("+12145550143" -> "(214) 555-0143"), international abroad ("+44 20 7946 0958").
+    Takes E.164 or a number as typed; what is not a valid number is shown as written."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(str(value), region)
+    except phonenumbers.NumberParseException:
+        return str(value)
+    if not phonenumbers.is_valid_number(number):
+        return str(value)
+    home = phonenumbers.region_code_for_number(number) == region
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL if home
+                                      else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 US_STATES = {

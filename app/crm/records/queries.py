@@ -32,6 +32,7 @@ class CompanyFilters:
     rep_id: uuid.UUID | None = None
     industry: str | None = None
     sort: str = "name"
+    import_token: str | None = None  # only what one CSV import created
 
     @classmethod
     def from_args(cls, args) -> CompanyFilters:
@@ -44,11 +45,15 @@ class CompanyFilters:
             rep_id = None
         sort = args.get("sort") if args.get("sort") in COMPANY_SORTS else "name"
         q = (args.get("q") or "").strip()[:100] or None
-        return cls(q, status, rep_id, (args.get("industry") or "").strip() or None, sort)
+        from app.crm.importing.services import import_token
+
+        return cls(q, status, rep_id, (args.get("industry") or "").strip() or None, sort,
+                   import_token(args.get("import")))
 
     def as_args(self, **extra) -> dict:
         args = {"q": self.q, "status": self.status, "rep": str(self.rep_id) if self.rep_id else None,
-                "industry": self.industry, "sort": None if self.sort == "name" else self.sort, **extra}
+                "industry": self.industry, "sort": None if self.sort == "name" else self.sort,
+                "import": self.import_token, **extra}
         return {k: v for k, v in args.items() if v}
 
 
@@ -64,6 +69,10 @@ def companies_page(filters: CompanyFilters, after: str | None, limit: int = 50) 
         query = query.where(Company.assigned_rep_id == filters.rep_id)
     if filters.industry:
         query = query.where(Company.industry == filters.industry)
+    if filters.import_token:
+        from app.crm.importing.services import created_by_import
+
+        query = query.where(Company.id.in_(created_by_import(filters.import_token, "company")))
     if filters.q:
         from app.crm.search.services import find_companies
 

@@ -3,7 +3,7 @@ and company pages share."""
 import uuid
 from datetime import UTC
 
-from flask import abort, request
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from app.auth.permissions import SALES, require
@@ -82,3 +82,18 @@ def reassign_task(task_id: str):
 @require(SALES)
 def tasks():
     return render("crm/tasks/tasks.html", context=dict(groups=task_queries.my_open_tasks(current_user.id), users=queries.assignable_users()))
+
+
+@bp.route("/tasks/new", methods=["GET", "POST"])
+@require(SALES)
+def new_task():
+    """"New task" on the tasks page: a to-do of its own (not tied to a lead or company;
+    those are added from their pages)."""
+    form = new_task_form(blank=False)
+    if form.validate_on_submit():
+        task = add_task_from(form)
+        db.session.commit()
+        flash(f"Task added: {task.title}", "success")
+        return redirect(url_for("crm.tasks"))
+    return render("crm/tasks/task_form.html", context=dict(form=form),
+                  status=422 if request.method == "POST" else 200)

@@ -58,3 +58,28 @@ def test_duplicate_warning_and_merge_candidates(client, db_session, factory, typ
     assert existing in company_merge_candidates(other)
     page = client.get(f"/companies/{other.id}/merge").get_data(as_text=True)
     assert str(existing.id) in page
+
+
+def test_the_bench_generator_stores_the_apps_key(databases, redis_url):
+    """bench/generate.py fills companies in SQL; its name keys come from the same function."""
+    import io
+
+    import psycopg
+    from flask_migrate import upgrade
+
+    from bench.generate import Plan, generate, libpq_url
+    from tests.conftest import make_app
+
+    url = databases.create("crm_bench_keys")
+    app = make_app(url, redis_url)
+    with app.app_context():
+        upgrade()
+        from app.extensions import db
+
+        db.engine.dispose()
+    generate(url, Plan.for_scale(0.002, seed=5), out=io.StringIO())
+    with psycopg.connect(libpq_url(url)) as conn:
+        rows = conn.execute("SELECT name, normalized_name FROM companies").fetchall()
+    assert rows and any("&" in name for name, _ in rows)
+    for name, key in rows:
+        assert key == normalize_company_name(name), name
