@@ -183,7 +183,7 @@ def inventory_page():
             query = query.where(Device.status == DeviceStatus[status])
         statuses = list(DeviceStatus)
     rows = db.session.scalars(query.limit(INVENTORY_PAGE)).unique().all()
-    return render("fulfillment/inventory.html", "inventory_rows", rows=rows, kind=kind, q=q, status=status,
+    return render("fulfillment/inventory.html", "inventory_rows", rows=rows, kind=kind, q=q, status_filter=status,
                   statuses=statuses)
 
 
