@@ -12,6 +12,7 @@ from the same data, and "no row changed" is checked against that data.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -99,6 +100,8 @@ class Form:
 class Page:
     links: list[str] = field(default_factory=list)
     forms: list[Form] = field(default_factory=list)
+    # an htmx GET's query parameters: the element's own name, hx-include and hx-vals
+    hx_params: list[tuple[str, set[str]]] = field(default_factory=list)
 
 
 class PageParser(HTMLParser):
@@ -114,9 +117,19 @@ class PageParser(HTMLParser):
         self.select: tuple[Form, str, list] | None = None  # form, name, [(value, selected)]
         self.option: dict | None = None
         self.textarea: tuple[Form, str, list[str]] | None = None
+        self.names_by_id: dict[str, str] = {}
+        self.includes: list[tuple[set[str], list[str]]] = []  # (names, ids to resolve)
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v if v is not None else "") for k, v in attrs}
+        if a.get("id") and a.get("name"):
+            self.names_by_id[a["id"]] = a["name"]
+        if "hx-get" in a and tag != "form":
+            names = {a["name"]} if a.get("name") else set()
+            names |= set(re.findall(r"\[name=['\"]?([\w-]+)", a.get("hx-include", "")))
+            names |= set(json.loads(a["hx-vals"])) if a.get("hx-vals", "").startswith("{") else set()
+            self.page.hx_params.append((a["hx-get"], names))
+            self.includes.append((names, re.findall(r"#([\w-]+)", a.get("hx-include", ""))))
         for attr in ("href", "hx-get"):
             if attr in a and (tag != "form" or attr == "href"):
                 self.page.links.append(a[attr])
@@ -203,6 +216,8 @@ class PageParser(HTMLParser):
 
     def close(self):
         super().close()
+        for names, ids in self.includes:
+            names.update(self.names_by_id[i] for i in ids if i in self.names_by_id)
         for tag, a in self.late:
             form = self.by_id.get(a["form"])
             if form is not None:
@@ -347,6 +362,9 @@ class Fuzzer:
             parser.feed(response.get_data(as_text=True))
             parser.close()
             queue.extend(parser.page.links)
+            for hx_url, names in parser.page.hx_params:
+                params[pattern(hx_url)].update(names)
+                params_urls.setdefault(pattern(hx_url), urlsplit(hx_url).path)
             forms.extend((url, f) for f in parser.page.forms)
             for f in parser.page.forms:
                 if f.method == "get":
