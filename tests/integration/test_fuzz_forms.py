@@ -12,6 +12,7 @@ from the same data, and "no row changed" is checked against that data.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -71,7 +72,7 @@ class Form:
     htmx: bool = False
     multipart: bool = False
     dom_id: str | None = None
-
+    files: list[str] = field(default_factory=list)  # file inputs: fuzzed with hostile contents
     options: dict[str, tuple] = field(default_factory=dict)  # a select's option values
 
     def names(self) -> list[str]:
@@ -182,6 +183,7 @@ class PageParser(HTMLParser):
             return
         if kind == "file":
             form.multipart = True
+            form.files.append(name)
             return
         form.fields.append((name, a.get("value", "")))
         numeric = kind == "number" or a.get("inputmode") in ("decimal", "numeric")
@@ -299,7 +301,7 @@ class Fuzzer:
             savepoint.rollback()
             self.session.expire_all()
 
-    def request(self, method: str, url: str, data=None, htmx=False, label="", check_rows=True):
+    def request(self, method: str, url: str, data=None, htmx=False, label="", check_rows=True, multipart=False):
         self._restore_session()
         headers = {"X-CSRFToken": self.token}
         if htmx:
@@ -312,8 +314,7 @@ class Fuzzer:
                 response = self.client.get(url, headers=headers)
             else:
                 response = self.client.post(url, data=data, headers=headers,
-                                            content_type="multipart/form-data" if isinstance(data, dict)
-                                            and any(isinstance(v, tuple) for v in data.values()) else None)
+                                            content_type="multipart/form-data" if multipart else None)
             self.requests += 1
             self.statuses[(method, pattern(url))][response.status_code] += 1
             who = self.user.role.value if self.user else "public"
@@ -382,8 +383,12 @@ class Fuzzer:
             for label, value in values_for(form.kinds.get(name, "text")).items():
                 fuzzed = [(n, v) for n, v in base if n != name] + [(name, value)]
                 self.send(form, fuzzed, label=f"{name}={label}")
+        for name in form.files:
+            for label, value in HOSTILE.items():
+                self.send(form, base, label=f"file {name}={label}",
+                          files={name: (io.BytesIO(f"code,name\n{value},{value}\n".encode()), f"{label}.csv")})
 
-    def send(self, form: Form, pairs: list[tuple[str, str]], label: str) -> None:
+    def send(self, form: Form, pairs: list[tuple[str, str]], label: str, files: dict | None = None) -> None:
         if form.method == "get":
             action = urlsplit(form.action)
             query = [(n, v) for n, v in parse_qsl(action.query, keep_blank_values=True)
@@ -394,7 +399,8 @@ class Fuzzer:
         for n, v in pairs:
             data[n].append(v)
         payload = {n: (vs if len(vs) > 1 else vs[0]) for n, vs in data.items()}
-        self.request("post", form.action, data=payload, htmx=form.htmx, label=label)
+        self.request("post", form.action, data={**payload, **(files or {})}, htmx=form.htmx, label=label,
+                     multipart=form.multipart)
 
     def fuzz_params(self, path: str, names: set[str]) -> None:
         for name in sorted(names):
