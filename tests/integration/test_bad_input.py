@@ -144,3 +144,12 @@ def test_lead_revenue_refuses_what_numeric_10_2_cannot_hold(app, client, db_sess
         assert response.status_code == 422, bad
     db_session.refresh(lead)
     assert lead.estimated_revenue == Decimal("790.00")
+
+
+def test_a_nul_byte_in_the_path_or_a_header_is_refused_too(client, factory, db_session):
+    invoice, token = make_invoice(factory)
+    assert client.get("/pay/abc%00def").status_code == 400
+    signed = client.post(f"/pay/{token}/sign", data=sign_form(client, token), headers={"User-Agent": "x\x00y"})
+    assert signed.status_code == 400 and NUL_MESSAGE in signed.get_data(as_text=True)
+    db_session.refresh(invoice)
+    assert invoice.signed_at is None  # the user agent is stored with the signature
