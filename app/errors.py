@@ -45,7 +45,35 @@ def app_response(template: str, status: int, **ctx):
     return make_response(render_template(template, status=status, **ctx), status)
 
 
+NUL_MESSAGE = ("What you sent contains a NUL character (an invisible control character, usually pasted in "
+               "from another program), which cannot be saved. Remove it and try again.")
+
+
+def has_nul_byte(*texts) -> bool:
+    return any("\x00" in text for text in texts if text)
+
+
+def _texts(values) -> list[str]:
+    """Every name and every value of a MultiDict (a field sent twice has two values)."""
+    return [text for pair in values.items(multi=True) for text in pair]
+
+
+def refuse_nul_bytes():
+    """The one check, before any view: no NUL byte reaches PostgreSQL from a path, a query
+    string, a form field (name or value), an uploaded file's name or a header. PostgreSQL
+    text cannot hold one, so each used to be a 500. (JSON bodies are the webhooks' own.)"""
+    if has_nul_byte(request.path, *_texts(request.args), *request.headers.values()):
+        return error_response(400, NUL_MESSAGE)
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        if has_nul_byte(*_texts(request.form), *(f.filename for _, f in request.files.items(multi=True))):
+            return error_response(422, NUL_MESSAGE)
+    return None
+
+
 def register(app: Flask) -> None:
+    app.before_request(refuse_nul_bytes)
+
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
         log.info("csrf rejected path=%s reason=%s", request.path, error.description)

@@ -4,7 +4,6 @@ from decimal import Decimal
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    DecimalField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -20,16 +19,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app.billing.invoices import MAX_AMOUNT, MAX_QUANTITY
+from app.billing.invoices import MAX_QUANTITY
 from app.billing.models import InvoiceStatus, ProductType, TaxRateCategory
-
-
-def cents(form, field):
-    if field.data is not None and field.data != field.data.quantize(Decimal("0.01")):
-        raise ValidationError("Use at most 2 decimals (cents).")
-
-
-MONEY = [NumberRange(min=0, max=MAX_AMOUNT, message="Enter an amount from 0.00 to 99,999,999.99."), cents]
+from app.forms import ExactDecimalField, MoneyField
 
 
 class NewInvoiceForm(FlaskForm):
@@ -45,7 +37,7 @@ class LineForm(FlaskForm):
     quantity = IntegerField("Qty", default=1, validators=[
         InputRequired(message="Enter a quantity."),
         NumberRange(min=1, max=MAX_QUANTITY, message=f"From 1 to {MAX_QUANTITY:,}.")])
-    unit_price = DecimalField("Unit price", places=2, validators=[Optional(), *MONEY])
+    unit_price = MoneyField("Unit price", validators=[Optional()])
 
     def validate_description(self, field):
         if not (field.data or "").strip() and not self.product_id.data:
@@ -58,8 +50,7 @@ class EditLineForm(FlaskForm):
     quantity = IntegerField("Qty", validators=[
         InputRequired(message="Enter a quantity."),
         NumberRange(min=1, max=MAX_QUANTITY, message=f"From 1 to {MAX_QUANTITY:,}.")])
-    unit_price = DecimalField("Unit price", places=2, validators=[InputRequired(message="Enter a price."),
-                                                                  *MONEY])
+    unit_price = MoneyField("Unit price", required=True, required_message="Enter a price.")
 
 
 class TermsForm(FlaskForm):
@@ -67,7 +58,7 @@ class TermsForm(FlaskForm):
     ship_to_id = SelectField("Ship to", choices=[], validate_choice=True)
     tax_rate_id = SelectField("Tax rate", choices=[], validate_choice=True)
     shipping_type_id = SelectField("Shipping", choices=[], validate_choice=True)
-    shipping_cost = DecimalField("Shipping cost", places=2, validators=[Optional(), *MONEY])
+    shipping_cost = MoneyField("Shipping cost", validators=[Optional()])
     payment_term_id = SelectField("Payment term", choices=[], validate_choice=True)
     due_date = DateField("Due date", validators=[Optional()])
     contract_term_id = SelectField("Contract term", choices=[], validate_choice=True)
@@ -102,7 +93,7 @@ class PaymentTermForm(_Named):
 
 
 class ShippingTypeForm(_Named):
-    default_cost = DecimalField("Default cost", places=2, validators=[Optional(), *MONEY])
+    default_cost = MoneyField("Default cost", validators=[Optional()])
 
 
 class ContractTermForm(_Named):
@@ -110,26 +101,20 @@ class ContractTermForm(_Named):
 
 
 class TaxRateForm(_Named):
-    rate = DecimalField("Rate", places=5, validators=[
-        InputRequired(message="Enter the rate as a fraction, e.g. 0.08250."),
-        NumberRange(min=0, max=Decimal("0.99999"), message="From 0 up to (not including) 1, e.g. 0.08250.")])
+    rate = ExactDecimalField("Rate", places=5, minimum=Decimal(0), maximum=Decimal("0.99999"), example="0.08250",
+                             required=True, required_message="Enter the rate as a fraction, e.g. 0.08250.")
     category = SelectField("Category", choices=[(c.value, c.value.replace("_", " ").title())
                                                 for c in TaxRateCategory])
     state = StringField("State", validators=[Optional(), Length(max=2)])
     jurisdiction = StringField("Jurisdiction", validators=[Optional(), Length(max=200)])
-
-    def validate_rate(self, field):
-        if field.data is not None and field.data != field.data.quantize(Decimal("0.00001")):
-            raise ValidationError("At most 5 decimals (0.08250 is 8.25%).")
 
 
 class ProductForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(message="Give it a name."), Length(max=200)])
     sku = StringField("SKU", validators=[Optional(), Length(max=80)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
-    unit_price = DecimalField("Unit price", places=2, validators=[
-        InputRequired(message="Enter a unit price."), *MONEY])
-    cost = DecimalField("Cost", places=2, validators=[Optional(), *MONEY])
+    unit_price = MoneyField("Unit price", required=True, required_message="Enter a unit price.")
+    cost = MoneyField("Cost", validators=[Optional()])
     type = SelectField("Type", choices=[(t.value, t.value.replace("_", " ").title()) for t in ProductType])
     category = StringField("Category", validators=[Optional(), Length(max=80)])
 

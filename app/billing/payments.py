@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 
 from app.activity.services import record
 from app.billing.models import Invoice, InvoicePaymentOptions, InvoiceStatus, Payment, PaymentMethod
 from app.extensions import db
+from app.forms import InputRefused, parse_money
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -53,16 +54,16 @@ class PaymentNotYetRecorded(Exception):
 # ------------------------------------------------------------------ the ledger (pure)
 
 def to_money(value) -> Decimal:
-    """A Decimal with exactly two places; refuses fractions of a cent and non-numbers."""
+    """An amount with exactly two places, read by the one money rule (`app.forms.parse_money`):
+    refuses fractions of a cent, non-numbers and what Numeric(10,2) cannot hold. Negative
+    amounts pass here; `check_payment_amount` says why they are refused."""
     try:
-        amount = Decimal(str(value).strip().replace(",", "").lstrip("$"))
-    except (InvalidOperation, ValueError) as exc:
-        raise PaymentRefused("Enter the amount as a number, e.g. 125.00.") from exc
-    if not amount.is_finite():
+        amount = parse_money(value, allow_negative=True)
+    except InputRefused as exc:
+        raise PaymentRefused(str(exc)) from exc
+    if amount is None:
         raise PaymentRefused("Enter the amount as a number, e.g. 125.00.")
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise PaymentRefused("Amounts are in whole cents (at most two decimals).")
-    return amount.quantize(CENT)
+    return amount
 
 
 def from_cents(cents: int) -> Decimal:

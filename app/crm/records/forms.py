@@ -1,7 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DecimalField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -13,14 +12,15 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.crm.models import CompanyStatus, LeadStage
 from app.crm.records.notes import MAX_BODY as MAX_NOTE
+from app.forms import MoneyField, WebsiteField, phone_number
 
 COMPANY_STATUSES = [(s.value, s.value.title()) for s in CompanyStatus]
 
 
 class CompanyForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(message="A company needs a name."), Length(max=200)])
-    website = StringField("Website", validators=[Optional(), Length(max=300)])
-    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    website = WebsiteField("Website", validators=[Optional(), Length(max=300)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40), phone_number])
     industry = SelectField("Industry", choices=[], validate_choice=False)
     fleet_size = IntegerField("Fleet size", validators=[Optional(), NumberRange(min=0, max=100000)])
     source = SelectField("Source", choices=[], validate_choice=False)
@@ -37,7 +37,7 @@ class ContactForm(FlaskForm):
     last_name = StringField("Last name", validators=[Optional(), Length(max=80)])
     title = StringField("Title", validators=[Optional(), Length(max=120)])
     email = EmailField("E-mail", validators=[Optional(), Length(max=254)])
-    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40), phone_number])
     confirm_duplicate = HiddenField()
 
 
@@ -45,8 +45,7 @@ class _LeadFields(FlaskForm):
     contact_id = SelectField("Contact", choices=[], validate_choice=True)
     source = SelectField("Source", choices=[], validate_choice=False)
     estimated_units = IntegerField("Estimated units", validators=[Optional(), NumberRange(min=0, max=100000)])
-    estimated_revenue = DecimalField("Estimated revenue ($)", places=2,
-                                     validators=[Optional(), NumberRange(min=0, max=99999999)])
+    estimated_revenue = MoneyField("Estimated revenue ($)", validators=[Optional()])
 
 
 class LeadForm(_LeadFields):

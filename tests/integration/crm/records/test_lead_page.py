@@ -78,7 +78,7 @@ def test_edit_lead_records_what_changed_and_refuses_bad_input(app, client, db_se
     good = {"contact_id": str(second.id), "source": "Google Maps", "source_campaign": "towing Austin",
             "estimated_units": "25", "estimated_revenue": "1975.00", "is_dnc": "y"}
     for bad, message in (({"estimated_units": "-3"}, "Number must be"),
-                         ({"estimated_revenue": "lots"}, "Not a valid decimal"),
+                         ({"estimated_revenue": "lots"}, "as a number"),
                          ({"contact_id": str(stranger.id)}, "Not a valid choice")):
         response = post(client, app, url, {**good, **bad}, headers={})
         assert response.status_code == 422 and message in response.get_data(as_text=True), bad
