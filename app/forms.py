@@ -131,7 +131,7 @@ def phone_number(form, field) -> None:
     """A phone number libphonenumber accepts (US when no country code is typed). The stored
     format stays the services' (as typed in `phone`, E.164 in `contacts.phone_e164`): this
     only refuses what `phone_to_e164`, the one definition of a valid number, refuses."""
-    from app.crm.normalize import phone_to_e164  # here: the app.crm package imports its forms
+    from app.crm.records.normalize import phone_to_e164  # here: app.crm imports these forms
 
     raw = (field.data or "").strip()
     if raw and phone_to_e164(raw)[0] is None:
