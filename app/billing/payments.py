@@ -60,6 +60,8 @@ def to_money(value) -> Decimal:
         raise PaymentRefused("Enter the amount as a number, e.g. 125.00.") from exc
     if not amount.is_finite():
         raise PaymentRefused("Enter the amount as a number, e.g. 125.00.")
+    if abs(amount) > MAX_AMOUNT:  # (1e400 would not even round to cents)
+        raise PaymentRefused("That amount is too large.")
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
         raise PaymentRefused("Amounts are in whole cents (at most two decimals).")
     return amount.quantize(CENT)

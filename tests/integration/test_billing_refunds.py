@@ -45,8 +45,9 @@ def test_an_admin_refunds_a_stripe_payment_once(app, client, factory, db_session
         monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_fake")
         login(client, admin)
         assert f'action="{url}"' in client.get(f"/invoices/{invoice.id}/sharing").get_data(as_text=True)
-        too_much = client.post(url, data={"csrf_token": csrf_token(client, app), "amount": "2304.91"})
-        assert too_much.status_code == 422
+        for bad in ("2304.91", "1e400", "-5", "NaN", "1.001"):
+            refused = client.post(url, data={"csrf_token": csrf_token(client, app), "amount": bad})
+            assert refused.status_code == 422, bad
         for _ in range(2):
             assert client.post(url, data={"csrf_token": csrf_token(client, app), "amount": "158.00"}).status_code == 303
     finally:
@@ -82,3 +83,33 @@ def test_a_rep_sees_the_refund_disabled_and_asks_for_it(app, client, factory, db
     [task] = db_session.scalars(select(Task).where(Task.company_id == invoice.company_id)).all()
     assert task.assigned_to_id == admin.id and "Refund a payment on" in task.title
     assert len(payments_of(db_session, invoice)) == 1
+
+
+def test_the_sandbox_pays_and_refunds_offline(app, client, factory, db_session, secret, monkeypatch):  # noqa: F811
+    """The loop a person can try without Stripe: pay through the sandbox checkout, refund
+    part of it as an admin; the sandbox posts the Stripe-signed events to the webhook."""
+    from app.integrations import sandbox_checkout
+    from tests.integration.test_public_page import page_csrf, sign
+
+    def post_event(url, payload, signature, timeout=10.0):
+        return client.post("/webhooks/stripe", data=payload, headers={"Stripe-Signature": signature}).status_code
+
+    monkeypatch.setattr(sandbox_checkout, "post_event", post_event)
+    monkeypatch.setitem(app.config, "PAYMENTS_BACKEND", "sandbox")
+    admin = factory.user(UserRole.ADMIN)
+    invoice, token = make_invoice(factory)
+    sign(client, token)
+    csrf = page_csrf(client, token)
+    checkout_url = client.post(f"/pay/{token}/checkout", data={"csrf_token": csrf}).location
+    client.post(f"/pay/{token}/sandbox-checkout",
+                data={"csrf_token": csrf, "session": checkout_url.split("session=")[1]})
+    work_all()
+    [payment] = payments_of(db_session, invoice)
+    login(client, admin)
+    url = f"/invoices/{invoice.id}/payments/{payment.id}/refund"
+    for _ in range(2):
+        assert client.post(url, data={"csrf_token": csrf_token(client, app), "amount": "79.00"}).status_code == 303
+    work_all()
+    db_session.refresh(invoice)
+    assert [p.amount for p in payments_of(db_session, invoice)] == [Decimal("2304.90"), Decimal("-79.00")]
+    assert invoice.balance_due == Decimal("79.00")
