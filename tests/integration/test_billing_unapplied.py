@@ -169,3 +169,23 @@ def test_the_unapplied_ledger_is_append_only(client, factory, db_session, secret
                            .values(amount_minor=1))
     with pytest.raises(DBAPIError, match="append-only"), db_session.begin_nested():
         db_session.execute(UnappliedPayment.__table__.delete().where(UnappliedPayment.id == held.id))
+
+
+def test_a_payment_not_applied_stays_not_applied(app, client, factory, db_session, secret):  # noqa: F811
+    """Its later events (a bank payment's) don't apply it after all, e.g. once an admin
+    turned overpayment on: the money has one fate, the one the admin's task is about."""
+    from app.billing.payments import set_payment_options
+
+    admin = factory.user(UserRole.ADMIN)
+    invoice, _ = make_invoice(factory)
+    session = adapted("checkout.session.async_payment_succeeded", invoice, suffix="of",
+                      amount_total=OVERPAID, amount_subtotal=OVERPAID)
+    assert post(client, session).status_code == 200
+    work_all()
+    set_payment_options(invoice, actor=admin, allow_partial=False, allow_overpayment=True)
+    db_session.commit()
+    paid = adapted("payment_intent.succeeded", invoice, suffix="of", amount=OVERPAID, amount_received=OVERPAID)
+    assert post(client, paid).status_code == 200
+    work_all()
+    assert payments_of(db_session, invoice) == []
+    assert len(_ledger(db_session, paid["data"]["object"]["id"])) == 1
