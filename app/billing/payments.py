@@ -303,9 +303,51 @@ def record_stripe_refund(invoice_id, *, charge_id: str, payment_intent_id: str,
     return refund
 
 
+def refunded_so_far(payment: Payment) -> Decimal:
+    """What the Stripe refunds recorded for a Stripe payment add up to (positive)."""
+    return -db.session.scalar(
+        select(func.coalesce(func.sum(Payment.amount), 0)).where(
+            Payment.invoice_id == payment.invoice_id, Payment.amount < 0,
+            Payment.notes == f"Refund of {payment.stripe_payment_id}"))
+
+
+def is_refundable(payment: Payment) -> bool:
+    return payment.method is PaymentMethod.STRIPE and payment.amount > 0 \
+        and (payment.stripe_payment_id or "").startswith("pi_")
+
+
+def refund_stripe_payment(payment: Payment, *, actor, amount, backend) -> str:
+    """Ask the payments provider to refund (part of) a Stripe payment; returns its refund
+    id. Nothing is recorded but the request's activity: the refund row comes with
+    Stripe's `charge.refunded` (`record_stripe_refund`). The idempotency key names the
+    payment, what was refunded before and the amount: the same refund asked twice (a
+    double click, a retry) is one refund at Stripe."""
+    from app.integrations.payments import RefundRequest
+
+    invoice = lock_invoice(payment.invoice_id)
+    if not is_refundable(payment):
+        raise PaymentRefused("Only a card or bank payment taken through Stripe is refunded here.")
+    before = refunded_so_far(payment)
+    left = payment.amount - before
+    amount = to_money(amount) if str(amount or "").strip() else left
+    if amount <= 0 or amount > left:
+        raise PaymentRefused(f"Refund between $0.01 and ${left:,.2f} (what is left of this payment).")
+    refund_id = backend.refund(RefundRequest(
+        payment_intent_id=payment.stripe_payment_id, charge_id=None, amount_minor=to_cents(amount),
+        currency=CURRENCY, invoice_id=str(invoice.id),
+        idempotency_key=f"payment-{payment.id}-refund-{to_cents(before)}-{to_cents(amount)}",
+        metadata={"payment_id": str(payment.id), "source": "crm"},
+        payment_amount_minor=to_cents(payment.amount), already_refunded_minor=to_cents(before)))
+    _record("payment.refund_requested", f"Asked Stripe to refund ${amount:,.2f} of "
+            f"{invoice.invoice_number}", invoice, actor=actor, payment_id=payment.id, amount=amount,
+            refund_id=refund_id)
+    return refund_id
+
+
 __all__ = [
     "InvoicePaymentOptions", "PaymentMismatch", "PaymentNotYetRecorded", "PaymentRefused",
-    "apply_payments", "check_payment_amount", "from_cents", "lock_invoice", "payment_options",
+    "apply_payments", "check_payment_amount", "from_cents", "is_refundable", "refund_stripe_payment",
+    "refunded_so_far", "lock_invoice", "payment_options",
     "record_manual_payment", "record_stripe_payment", "record_stripe_refund", "set_payment_options",
     "settle", "signed_and_paid", "to_cents", "to_money",
 ]

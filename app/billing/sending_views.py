@@ -13,9 +13,12 @@ from app.billing.models import Invoice, Payment, PaymentMethod
 from app.billing.payments import (
     MANUAL_METHODS,
     PaymentRefused,
+    is_refundable,
     lock_invoice,
     payment_options,
     record_manual_payment,
+    refund_stripe_payment,
+    refunded_so_far,
     set_payment_options,
 )
 from app.billing.requests import REASONS, RequestRefused, request_admin_action
@@ -43,6 +46,7 @@ def panel_context(invoice: Invoice, **extra) -> dict:
     return {"invoice": invoice, "payments": payments, "options": payment_options(invoice),
             "recipient": to, "manual_methods": MANUAL_METHODS, "errors": {}, "form": {},
             "today": date.today().isoformat(), "may_decide": can(current_user, BILLING_ADMIN),
+            "refundable": {p.id: p.amount - refunded_so_far(p) for p in payments if is_refundable(p)},
             "reasons": REASONS, **extra}
 
 
@@ -147,6 +151,29 @@ def record_payment(invoice_id):
                        errors={"payment": message}, form=form)
     db.session.commit()
     return _answer(invoice, f"Recorded ${payment.amount:,.2f}.")
+
+
+@bp.post("/invoices/<uuid:invoice_id>/payments/<uuid:payment_id>/refund")
+@require(BILLING_ADMIN)
+def refund_payment(invoice_id, payment_id):
+    """An admin refunds (part of) a Stripe payment; recorded when Stripe confirms it."""
+    from flask_login import current_user
+
+    from app.integrations.payments import RefundUnavailable, get_payments_backend
+
+    invoice = _invoice_or_404(invoice_id)
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.invoice_id != invoice.id:
+        abort_with(404, "That payment is not on this invoice.")
+    try:
+        refund_stripe_payment(payment, actor=current_user, amount=request.form.get("amount"),
+                              backend=get_payments_backend())
+    except (PaymentRefused, RefundUnavailable) as exc:
+        db.session.rollback()
+        return _answer(_invoice_or_404(invoice_id), f"Not refunded: {exc}", "error", status=422,
+                       errors={"refund": str(exc)})
+    db.session.commit()  # (sends the sandbox's confirmation job)
+    return _answer(invoice, "Refund asked of Stripe: it shows here when Stripe confirms it.")
 
 
 @bp.post("/invoices/<uuid:invoice_id>/requests")

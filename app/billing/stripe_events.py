@@ -68,6 +68,10 @@ def _apply(payload: dict) -> str:
             intent, amount = obj.get("id"), obj.get("amount_received")
         else:
             intent, amount = obj.get("payment_intent"), obj.get("amount_total")
+        if isinstance(intent, str) and held(intent):
+            # One fate per payment: an earlier event of it was not applied (and went to an
+            # admin); a later one is not applied either, whatever changed on the invoice.
+            return "held as not applied"
         payment = record_stripe_payment(
             _invoice_id(obj), payment_intent_id=intent, amount_cents=amount,
             currency=obj.get("currency"), paid_at=_when(payload), source=payload.get("id"))

@@ -232,15 +232,16 @@ class HeldPayment:
         return self.row.amount_minor - self.refunded_minor
 
 
-def list_unapplied(limit: int = 200) -> list[HeldPayment]:
-    """The received rows, newest first, with what was refunded of each."""
+def list_unapplied(limit: int = 200, *, invoice_id=None) -> list[HeldPayment]:
+    """The received rows (of one invoice, or all), newest first, with what was refunded of each."""
     refunded = (select(UnappliedPayment.payment_intent_id, func.sum(-UnappliedPayment.amount_minor).label("r"))
                 .where(UnappliedPayment.amount_minor < 0).group_by(UnappliedPayment.payment_intent_id)
                 .subquery())
     rows = db.session.execute(
         select(UnappliedPayment, func.coalesce(refunded.c.r, 0))
         .outerjoin(refunded, refunded.c.payment_intent_id == UnappliedPayment.payment_intent_id)
-        .where(UnappliedPayment.amount_minor > 0)
+        .where(UnappliedPayment.amount_minor > 0,
+               *([UnappliedPayment.invoice_id == invoice_id] if invoice_id is not None else []))
         .order_by(UnappliedPayment.occurred_at.desc(), UnappliedPayment.id).limit(limit)).all()
     return [HeldPayment(row, int(r)) for row, r in rows]
 

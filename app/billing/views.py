@@ -32,6 +32,7 @@ from app.billing.models import (
 )
 from app.billing.requests import REASONS
 from app.billing.totals import products_by_code
+from app.billing.unapplied import format_minor, list_unapplied
 from app.crm.models import Company, CompanyAddress, Lead
 from app.errors import get_or_404, uuid_or_404
 from app.extensions import db
@@ -171,6 +172,8 @@ def _page_context(invoice: Invoice, **overrides) -> dict:
         "void_form": VoidForm(formdata=None),
         "taxable_note": _taxable_note(invoice),
         "may_void": can(current_user, BILLING_ADMIN),
+        "held_money": [h for h in list_unapplied(invoice_id=invoice.id) if h.remaining_minor > 0],
+        "format_minor": format_minor,
         "line_products": products_by_code({ln.product_code for ln in invoice.line_items if ln.product_code}),
         "reasons": REASONS,
     }

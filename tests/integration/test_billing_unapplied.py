@@ -59,8 +59,10 @@ def test_an_overpayment_becomes_a_task_for_an_admin_and_is_refunded_once(
     assert "$3,000.00" in task.title and "Cool Breeze Heating & Air" in task.title
     assert "more than the balance" in task.description and invoice.invoice_number in task.description
 
-    # a rep sees it, with the refund disabled and why; a forged refund is refused
+    # a rep sees it on the invoice and in the list, with the refund disabled and why;
+    # a forged refund is refused
     login(client, factory.user(UserRole.REP))
+    assert "Stripe took $3,000.00 for this invoice" in client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
     page = client.get("/invoices/unapplied").get_data(as_text=True)
     assert "Cool Breeze Heating &amp; Air" in page and "$3,000.00" in page
     assert 'disabled aria-describedby="refund-reason"' in page
@@ -107,6 +109,7 @@ def test_an_overpayment_becomes_a_task_for_an_admin_and_is_refunded_once(
     events = db_session.scalars(select(WebhookEvent).where(
         WebhookEvent.provider_event_id.in_([confirmed["id"], again["id"]]))).all()
     assert len(events) == 2 and all(e.processed_at and e.error is None for e in events)
+    assert "Stripe took" not in client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
     page = client.get("/invoices/unapplied").get_data(as_text=True)
     assert "Refunded</span>" in page and f"/invoices/unapplied/{held.id}/refund" not in page
     # a third click: nothing left to refund, Stripe is not asked
@@ -166,3 +169,23 @@ def test_the_unapplied_ledger_is_append_only(client, factory, db_session, secret
                            .values(amount_minor=1))
     with pytest.raises(DBAPIError, match="append-only"), db_session.begin_nested():
         db_session.execute(UnappliedPayment.__table__.delete().where(UnappliedPayment.id == held.id))
+
+
+def test_a_payment_not_applied_stays_not_applied(app, client, factory, db_session, secret):  # noqa: F811
+    """Its later events (a bank payment's) don't apply it after all, e.g. once an admin
+    turned overpayment on: the money has one fate, the one the admin's task is about."""
+    from app.billing.payments import set_payment_options
+
+    admin = factory.user(UserRole.ADMIN)
+    invoice, _ = make_invoice(factory)
+    session = adapted("checkout.session.async_payment_succeeded", invoice, suffix="of",
+                      amount_total=OVERPAID, amount_subtotal=OVERPAID)
+    assert post(client, session).status_code == 200
+    work_all()
+    set_payment_options(invoice, actor=admin, allow_partial=False, allow_overpayment=True)
+    db_session.commit()
+    paid = adapted("payment_intent.succeeded", invoice, suffix="of", amount=OVERPAID, amount_received=OVERPAID)
+    assert post(client, paid).status_code == 200
+    work_all()
+    assert payments_of(db_session, invoice) == []
+    assert len(_ledger(db_session, paid["data"]["object"]["id"])) == 1
