@@ -34,7 +34,7 @@ def live_app(databases, redis_url):
 
     # generous limits, not RATELIMIT_ENABLED=False: the limiter is shared by every app in the run
     app = make_app(databases.create("crm_e2e"), redis_url, LOGIN_LIMIT_PER_IP="1000 per minute",
-                   LOGIN_LIMIT_PER_EMAIL="1000 per minute")
+                   LOGIN_LIMIT_PER_EMAIL="1000 per minute", LOGIN_LIMIT_PER_EMAIL_IP="1000 per minute")
     with app.app_context():
         upgrade()
     return app
