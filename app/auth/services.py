@@ -171,3 +171,12 @@ def change_role(user: User, role: UserRole, *, admin: User) -> None:
     db.session.flush()
     record("user.role_changed", f"{admin.full_name} changed {user.full_name}'s role to {role.value}",
            actor=admin, detail={"user_id": user.id, "before": {"role": before}, "after": {"role": role}})
+
+
+def admin_to_ask() -> User | None:
+    """Who decides what only an owner or admin may do: the first active admin, else the owner."""
+    from sqlalchemy import case
+
+    return db.session.scalar(
+        select(User).where(User.is_active.is_(True), User.role.in_((UserRole.ADMIN, UserRole.NICK)))
+        .order_by(case((User.role == UserRole.ADMIN, 0), else_=1), User.created_at, User.id).limit(1))

@@ -8,9 +8,6 @@ lead, saying who asked for what and why. The server refuses the action itself (4
 """
 from __future__ import annotations
 
-from sqlalchemy import case, select
-
-from app.auth.models import User, UserRole
 from app.billing.models import Invoice
 
 # What a rep is told next to each disabled control (title / aria-describedby text).
@@ -26,7 +23,6 @@ ACTIONS = {
     "overpayment": "Accept an overpayment on {number}",
     "refund": "Refund a payment on {number}",
 }
-ADMIN_ROLES = (UserRole.ADMIN, UserRole.NICK)
 MAX_NOTE = 2000
 
 
@@ -34,26 +30,16 @@ class RequestRefused(Exception):
     """A request that can't be made; the message is for the person who asked."""
 
 
-def admin_for_tasks() -> User | None:
-    """Who gets the money tasks: the first active admin, else the owner."""
-    from app.extensions import db
-
-    return db.session.scalar(
-        select(User).where(User.is_active.is_(True), User.role.in_(ADMIN_ROLES))
-        .order_by(case((User.role == UserRole.ADMIN, 0), else_=1), User.created_at, User.id).limit(1))
-
-
 def create_admin_task(*, title: str, description: str, actor, company=None, lead=None, urgent=False):
     """One task for an admin (the crm's task service: it records the activity)."""
     from app.crm.models import TaskPriority
-    from app.crm.tasks.services import create_task
+    from app.crm.tasks.services import create_task_for_an_admin
 
-    admin = admin_for_tasks()
-    if admin is None:
+    task = create_task_for_an_admin(title=title, description=description, actor=actor, company=company,
+                                    lead=lead, priority=TaskPriority.URGENT if urgent else TaskPriority.HIGH)
+    if task is None:
         raise RequestRefused("There is no active owner or admin to ask.")
-    return create_task(title=title, description=description, actor=actor, company=company,
-                       lead=lead, assigned_to=admin,
-                       priority=TaskPriority.URGENT if urgent else TaskPriority.HIGH)
+    return task
 
 
 def request_admin_action(invoice: Invoice, *, kind: str, actor, note: str | None):
@@ -74,5 +60,5 @@ def request_admin_action(invoice: Invoice, *, kind: str, actor, note: str | None
                              company=invoice.company, lead=invoice.lead)
 
 
-__all__ = ["ACTIONS", "REASONS", "RequestRefused", "admin_for_tasks", "create_admin_task",
+__all__ = ["ACTIONS", "REASONS", "RequestRefused", "create_admin_task",
            "request_admin_action"]

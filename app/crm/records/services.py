@@ -351,32 +351,17 @@ MERGE_REFUSED = {"company": "Only an owner or admin can merge companies.",
 MAX_REQUEST_NOTE = 2000
 
 
-def merge_admin():
-    """Who is asked to merge: the first active admin, else the owner."""
-    from sqlalchemy import case
-
-    from app.auth.models import User, UserRole
-
-    return db.session.scalar(
-        select(User).where(User.is_active.is_(True), User.role.in_((UserRole.ADMIN, UserRole.NICK)))
-        .order_by(case((User.role == UserRole.ADMIN, 0), else_=1), User.created_at, User.id).limit(1))
-
-
 def request_merge(survivor: Company | Contact, duplicate: Company | Contact, *, actor, link: str,
                   note: str | None = None):
     """A rep's request to merge `duplicate` into `survivor`: a task for an admin, on the
     survivor's company, saying who asked, what and why, with `link` to the merge page."""
-    from app.crm.models import TaskPriority
-    from app.crm.tasks.services import create_task
+    from app.crm.tasks.services import create_task_for_an_admin
 
     if survivor.id == duplicate.id:
         raise RecordError("Pick two different records.")
     note = " ".join((note or "").split())
     if len(note) > MAX_REQUEST_NOTE:
         raise RecordError(f"Keep the note under {MAX_REQUEST_NOTE} characters.", "note")
-    admin = merge_admin()
-    if admin is None:
-        raise RecordError("There is no active owner or admin to ask.")
     is_company = isinstance(survivor, Company)
     name = (lambda r: r.name) if is_company else (lambda r: r.display_name)
     kind = "company" if is_company else "contact"
@@ -385,5 +370,7 @@ def request_merge(survivor: Company | Contact, duplicate: Company | Contact, *, 
         f"{actor.full_name} asks to merge {name(duplicate)} into {name(survivor)}.",
         f"Why: {note}" if note else None, f"Merge page: {link}") if line)
     company = survivor if is_company else survivor.company
-    return create_task(title=title, description=description, actor=actor, company=company,
-                       assigned_to=admin, priority=TaskPriority.HIGH)
+    task = create_task_for_an_admin(title=title, description=description, actor=actor, company=company)
+    if task is None:
+        raise RecordError("There is no active owner or admin to ask.")
+    return task

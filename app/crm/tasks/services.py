@@ -23,6 +23,20 @@ def create_task(*, title: str, actor, lead=None, company=None, assigned_to=None,
     return task
 
 
+def create_task_for_an_admin(*, title: str, description: str, actor, company=None, lead=None,
+                             priority: TaskPriority = TaskPriority.HIGH) -> Task | None:
+    """A request or an alert for the owner's and admins' decision (a void, a refund, a merge,
+    money nobody applied): one task for the first active admin, else the owner. None when
+    there is nobody to ask; the caller says so in its own words."""
+    from app.auth.services import admin_to_ask
+
+    admin = admin_to_ask()
+    if admin is None:
+        return None
+    return create_task(title=title, description=description, actor=actor, company=company,
+                       lead=lead, assigned_to=admin, priority=priority)
+
+
 def complete_task(task: Task, *, actor) -> bool:
     """Mark done; False when it already was (a double click changes nothing)."""
     if task.is_completed:
