@@ -1,40 +1,47 @@
-"""Background jobs on RQ: named queues, enqueue after the request's commit.
+"""Background jobs on RQ through the transactional job outbox (app/job_outbox).
 
-Jobs take ids and primitives, never ORM objects. `enqueue()` only remembers the
-job on the current SQLAlchemy session; it reaches Redis when that session
-commits (a rolled-back transaction enqueues nothing, and a job never runs
-before the rows it needs are visible).
+Jobs take ids and primitives (JSON), never ORM objects. `enqueue()` writes the job as a
+`job_outbox` row in the current transaction: a rolled-back transaction leaves no job, a
+committed one always gets its job, Redis or not. Right after the commit the rows are pushed
+to RQ (the fast path); whatever that could not push (Redis away, a crash in between) the
+relay pushes (app.job_outbox.relay). The RQ job's id is the row's id, so a row pushed twice
+is queued once; `run_job` marks the row DONE (or FAILED when RQ gives up).
 """
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import time
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_app_context
 from redis import Redis
-from rq import Queue, Retry
-from sqlalchemy import event
+from rq import Queue
+from sqlalchemy import case, event, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 log = logging.getLogger("crm.jobs")
 
 QUEUES = ("default", "mail", "sms", "billing", "import", "scoring")
 DEFAULT_TIMEOUT = 600
-PENDING_KEY = "crm_pending_jobs"
+RETRY_INTERVALS = [10, 60, 300]
+PUSH_AFTER_COMMIT = "crm_jobs_to_push"
 PENDING_MARKS = "crm_pending_marks"
 
 
-@dataclass
-class PendingJob:
+@dataclass(frozen=True)
+class OutboxRow:
+    """What the fast path needs to push a committed row without reading it back."""
+
+    id: uuid.UUID
     queue: str
     func: str
-    args: tuple
-    kwargs: dict = field(default_factory=dict)
-    job_id: str | None = None
-    retries: int = 3
+    args: dict
+    retries: int
 
 
 def redis_connection() -> Redis:
@@ -52,52 +59,65 @@ def get_queue(name: str) -> Queue:
     return Queue(name, connection=redis_connection(), default_timeout=DEFAULT_TIMEOUT)
 
 
-def enqueue(queue: str, func: str, *args: Any, job_id: str | None = None, retries: int = 3,
-            session: Session | None = None, **kwargs: Any) -> PendingJob:
-    """Schedule `func` (a dotted path) to run after the session commits.
+def _jsonable(value):
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if hasattr(value, "__table__"):
+        raise TypeError("jobs take ids, not ORM objects")
+    return value
 
-    A `job_id` makes the job unique: enqueueing the same id twice runs it once.
-    """
+
+def enqueue(queue: str, func: str, *args: Any, job_id: str | None = None, retries: int = 3,
+            session: Session | None = None, **kwargs: Any) -> uuid.UUID | None:
+    """Write the job `func` (a dotted path) as a job_outbox row in the session's transaction;
+    it is pushed to RQ once the transaction commits. Returns the row's id.
+
+    A `job_id` (the row's job key) makes the job unique: asking again for a key whose job is
+    pending changes nothing; a FAILED one is asked for again (with these arguments); a DONE
+    one is not run again (returns None)."""
+    from app.job_outbox.models import JobStatus, OutboxJob
+
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
-    for value in (*args, *kwargs.values()):
-        if hasattr(value, "__table__"):
-            raise TypeError("jobs take ids, not ORM objects")
+    payload = {"args": [_jsonable(a) for a in args], "kwargs": {k: _jsonable(v) for k, v in kwargs.items()}}
+    try:
+        json.dumps(payload)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"job arguments must be JSON (ids and primitives): {exc}") from exc
     from app.extensions import db
 
     session = session or db.session()
-    pending = session.info.setdefault(PENDING_KEY, [])
-    if job_id and any(p.job_id == job_id for p in pending):
-        return next(p for p in pending if p.job_id == job_id)  # already coming with this commit
-    job = PendingJob(queue, func, tuple(str(a) if _is_uuid(a) else a for a in args), kwargs, job_id, retries)
-    pending.append(job)
-    return job
-
-
-def _is_uuid(value) -> bool:
-    import uuid
-
-    return isinstance(value, uuid.UUID)
-
-
-def enqueue_now(job: PendingJob):
-    queue = get_queue(job.queue)
-    if job.job_id:
-        existing = queue.fetch_job(job.job_id)
-        if existing is not None and existing.get_status(refresh=True) not in ("failed", "canceled"):
-            return existing
-    retry = Retry(max=job.retries, interval=[10, 60, 300][: max(job.retries, 1)]) if job.retries else None
-    return queue.enqueue(
-        "app.queue.run_job", args=(job.func, *job.args), kwargs=job.kwargs or None,
-        job_id=job.job_id, retry=retry, description=job.func,
-    )
+    stmt = pg_insert(OutboxJob).values(id=uuid.uuid4(), queue=queue, func=func, args=payload,
+                                       job_key=job_id, retries=retries, status=JobStatus.PENDING.value)
+    if job_id is not None:
+        table = OutboxJob.__table__
+        failed = table.c.status == JobStatus.FAILED.value
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.job_key], index_where=table.c.job_key.isnot(None),
+            set_={
+                "status": case((failed, JobStatus.PENDING.value), else_=table.c.status),
+                "args": case((failed, stmt.excluded.args), else_=table.c.args),
+                "retries": case((failed, stmt.excluded.retries), else_=table.c.retries),
+                "requested_at": case((failed, stmt.excluded.requested_at), else_=table.c.requested_at),
+            },
+            where=table.c.status != JobStatus.DONE.value,
+        )
+    row = session.execute(stmt.returning(OutboxJob.id, OutboxJob.queue, OutboxJob.func, OutboxJob.args,
+                                         OutboxJob.retries)).one_or_none()
+    if row is None:
+        return None  # that job key is done
+    rows = session.info.setdefault(PUSH_AFTER_COMMIT, {})
+    rows[row.id] = OutboxRow(row.id, row.queue, row.func, row.args, row.retries)
+    return row.id
 
 
 def mark_after_commit(set_key: str, member, *, session: Session | None = None) -> None:
     """Add `member` to the Redis set `set_key` once the session commits.
 
-    Cheaper than a job per change (one SADD per commit): a periodic job drains
-    the set in batches (e.g. the leads whose score must be recomputed)."""
+    Cheaper than a job per change (one SADD per commit): a periodic job drains the set in
+    batches (the leads whose score must be recomputed). A mark is a hint, not the truth: a
+    mark lost while Redis was away is found again from the database by a sweep (lead scores:
+    app.crm.scoring.jobs.remark_unscored_leads, run by the relay)."""
     from app.extensions import db
 
     session = session or db.session()
@@ -105,7 +125,7 @@ def mark_after_commit(set_key: str, member, *, session: Session | None = None) -
 
 
 @event.listens_for(Session, "after_commit")
-def _flush_pending_jobs(session: Session) -> None:
+def _push_after_commit(session: Session) -> None:
     marks = session.info.pop(PENDING_MARKS, None)
     if marks:
         try:
@@ -113,24 +133,25 @@ def _flush_pending_jobs(session: Session) -> None:
                 for key, members in marks.items():
                     pipe.sadd(key, *members)
                 pipe.execute()
-        except Exception:  # committed data stays right; the nightly job catches up
-            log.exception("marking after commit failed keys=%s", list(marks))
-    jobs = session.info.pop(PENDING_KEY, None)
-    if not jobs:
-        return
-    for job in jobs:
+        except Exception as exc:  # a hint only: the sweep finds the work from the database
+            log.warning("marking after commit failed keys=%s error=%s", list(marks), exc)
+    rows = session.info.pop(PUSH_AFTER_COMMIT, None)
+    if rows:
+        from app.job_outbox.relay import push_rows
+
         try:
-            enqueue_now(job)
-        except Exception:  # the data is committed; a lost enqueue must be visible
-            log.exception("enqueue failed func=%s args=%s", job.func, job.args)
+            push_rows(list(rows.values()))
+        except Exception as exc:  # committed as outbox rows: the relay pushes them
+            log.warning("push after commit failed jobs=%d (the relay will push them) error=%s",
+                        len(rows), exc)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_pending_jobs(session: Session, previous_transaction) -> None:
-    # Only the outermost transaction: a rolled-back savepoint inside a unit of
-    # work does not cancel the jobs that unit of work will still commit.
+    # Only the outermost transaction: a rolled-back savepoint's rows are gone with it and
+    # run_job skips a job whose row does not exist.
     if previous_transaction.parent is None:
-        session.info.pop(PENDING_KEY, None)
+        session.info.pop(PUSH_AFTER_COMMIT, None)
         session.info.pop(PENDING_MARKS, None)
 
 
@@ -161,29 +182,79 @@ def _fresh_pool_after_fork(db) -> None:
         _pool_pid = os.getpid()
 
 
+def _outbox_id(rq_job) -> uuid.UUID | None:
+    """The job_outbox row of this RQ job (None for periodic jobs booked in Redis only)."""
+    try:
+        return uuid.UUID(rq_job.id) if rq_job is not None else None
+    except ValueError:
+        return None
+
+
+def _finish_row(db, row_id: uuid.UUID, *, error: str | None, final: bool) -> None:
+    """Right after the job: DONE (its arguments dropped: they may hold a customer's link), or
+    the error (FAILED when RQ will not retry). Idempotent; never hides the job's own outcome."""
+    from app.job_outbox.models import JobStatus, OutboxJob
+
+    if error is None:
+        values = {"status": JobStatus.DONE.value, "done_at": _now(), "last_error": None, "args": None}
+    else:
+        values = {"last_error": error[:2000]}
+        if final:
+            values["status"] = JobStatus.FAILED.value
+    try:
+        db.session.execute(update(OutboxJob).where(OutboxJob.id == row_id)
+                           .values(attempts=OutboxJob.attempts + 1, **values))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("job_id=%s marking its outbox row failed (the relay reconciles it)", row_id)
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
 def run_job(func_path: str, *args: Any, **kwargs: Any) -> Any:
-    """What RQ runs: the job in an app context, one log line, the session closed."""
+    """What RQ runs: the job in an app context, one log line, its outbox row marked, the
+    session closed. A job whose row is DONE or gone (rolled back) is skipped."""
     from rq import get_current_job
 
-    module_name, _, attr = func_path.rpartition(".")
-    func = getattr(importlib.import_module(module_name), attr)
     app = _app_for_job()
     rq_job = get_current_job()
     job_id = rq_job.id if rq_job else "-"
+    row_id = _outbox_id(rq_job)
     started = time.perf_counter()
     with app.app_context():
         from app.extensions import db
+        from app.job_outbox.models import JobStatus, OutboxJob
 
         _fresh_pool_after_fork(db)
         try:
+            if row_id is not None:
+                status = db.session.scalar(select(OutboxJob.status).where(OutboxJob.id == row_id))
+                if status in (None, JobStatus.DONE.value):
+                    db.session.rollback()
+                    log.info("job_id=%s func=%s status=skipped (%s)", job_id, func_path,
+                             "already done" if status else "no outbox row")
+                    return None
+            module_name, _, attr = func_path.rpartition(".")
+            func = getattr(importlib.import_module(module_name), attr)
             result = func(*args, **kwargs)
-            log.info("job_id=%s func=%s status=ok ms=%.1f", job_id, func_path,
-                     (time.perf_counter() - started) * 1000)
-            return result
-        except Exception:
+        except Exception as exc:
             db.session.rollback()
             log.exception("job_id=%s func=%s status=failed ms=%.1f", job_id, func_path,
                           (time.perf_counter() - started) * 1000)
+            if row_id is not None:
+                final = not (rq_job.retries_left or 0)
+                _finish_row(db, row_id, error=f"{type(exc).__name__}: {exc}", final=final)
             raise
+        else:
+            if row_id is not None:
+                _finish_row(db, row_id, error=None, final=True)
+            log.info("job_id=%s func=%s status=ok ms=%.1f", job_id, func_path,
+                     (time.perf_counter() - started) * 1000)
+            return result
         finally:
             db.session.remove()

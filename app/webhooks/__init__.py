@@ -1,4 +1,4 @@
-"""Inbound webhooks: verify the signature, store the raw event once, enqueue a job,
+"""Inbound webhooks: verify the signature, store the raw event once with its job (an outbox row),
 answer 2xx. Nothing else happens in the request (see ARCHITECTURE.md)."""
 from flask import Blueprint
 

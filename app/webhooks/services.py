@@ -1,9 +1,13 @@
-"""Storing inbound events: once per (provider, provider event id), before processing."""
+"""Storing inbound events: once per (provider, provider event id), before processing; the
+job that applies a stored event is an outbox row written in the same transaction."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.extensions import db
@@ -12,12 +16,30 @@ from app.webhooks.models import WebhookEvent
 
 # provider -> the job that applies one stored event of it (by the row's id)
 APPLY_JOBS = {"stripe": ("billing", "app.billing.jobs.apply_stripe_event")}
+SWEEP_AFTER = timedelta(minutes=1)  # a stored event not processed by then is asked for again
+SWEEP_WITHIN = timedelta(days=3)  # Stripe's own redelivery window
+SWEEP_MAX_ATTEMPTS = 8  # then it waits for a person (its job is in the failed list)
+SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: uuid.UUID
+    duplicate: bool  # delivered before
+    requeued: bool  # delivered before, not processed yet: its job is asked for again
+
+
+def enqueue_apply(provider: str, event_row_id: uuid.UUID) -> uuid.UUID | None:
+    """Ask for the job applying this stored event (one job key per event: asking again while
+    it is pending changes nothing, after it failed runs it again)."""
+    queue, job = APPLY_JOBS[provider]
+    return enqueue(queue, job, event_row_id, job_id=f"webhook-{provider}-{event_row_id}")
 
 
 def store_event(provider: str, *, event_id: str, event_type: str | None, payload: dict[str, Any],
-                raw_body: str, signature_header: str | None) -> uuid.UUID | None:
-    """Insert the event unless it was delivered before; enqueue its job once.
-    Returns the new row's id, or None for a duplicate delivery (nothing stored)."""
+                raw_body: str, signature_header: str | None) -> StoredEvent:
+    """Insert the event unless it was delivered before, with its job. A redelivery of an
+    event stored but not processed yet asks for its job again (nothing is dropped)."""
     row_id = uuid.uuid4()
     stmt = (
         pg_insert(WebhookEvent)
@@ -27,8 +49,29 @@ def store_event(provider: str, *, event_id: str, event_type: str | None, payload
         .returning(WebhookEvent.id)
     )
     stored = db.session.execute(stmt).scalar_one_or_none()
-    if stored is None:
-        return None
-    queue, job = APPLY_JOBS[provider]
-    enqueue(queue, job, stored, job_id=f"webhook-{provider}-{stored}")
-    return stored
+    if stored is not None:
+        enqueue_apply(provider, stored)
+        return StoredEvent(stored, duplicate=False, requeued=False)
+    earlier = db.session.execute(
+        select(WebhookEvent.id, WebhookEvent.processed_at)
+        .where(WebhookEvent.provider == provider, WebhookEvent.provider_event_id == event_id)
+    ).one()
+    if earlier.processed_at is None:
+        enqueue_apply(provider, earlier.id)
+        return StoredEvent(earlier.id, duplicate=True, requeued=True)
+    return StoredEvent(earlier.id, duplicate=True, requeued=False)
+
+
+def unprocessed_events(now: datetime | None = None) -> list[tuple[uuid.UUID, str]]:
+    """(id, provider) of stored events still not processed a minute after they came (within
+    the redelivery window, not given up on), oldest first."""
+    now = now or datetime.now(UTC)
+    return [tuple(r) for r in db.session.execute(
+        select(WebhookEvent.id, WebhookEvent.provider)
+        .where(WebhookEvent.processed_at.is_(None),
+               WebhookEvent.received_at < now - SWEEP_AFTER,
+               WebhookEvent.received_at > now - SWEEP_WITHIN,
+               WebhookEvent.attempts < SWEEP_MAX_ATTEMPTS,
+               WebhookEvent.provider.in_(list(APPLY_JOBS)))
+        .order_by(WebhookEvent.received_at).limit(SWEEP_BATCH)
+    )]

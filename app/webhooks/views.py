@@ -1,4 +1,5 @@
-"""POST /webhooks/stripe: Stripe-Signature verified on the raw body, stored once, 200."""
+"""POST /webhooks/stripe: Stripe-Signature verified on the raw body, stored once with the job that
+applies it (a redelivery of an unprocessed event asks for that job again), 200."""
 from __future__ import annotations
 
 import json
@@ -80,4 +81,4 @@ def stripe_webhook():
     stored = store_event("stripe", event_id=event_id, event_type=event_type, payload=payload,
                          raw_body=text, signature_header=header)
     db.session.commit()
-    return jsonify({"received": True, "duplicate": stored is None}), 200
+    return jsonify({"received": True, "duplicate": stored.duplicate, "requeued": stored.requeued}), 200

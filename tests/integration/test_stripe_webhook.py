@@ -109,12 +109,14 @@ def test_a_duplicate_delivery_is_acknowledged_and_stores_nothing(client, factory
     invoice, _ = make_invoice(factory)
     event = adapted("payment_intent.succeeded", invoice, suffix="d")
     before = stored_count(db_session)
-    assert post(client, event).get_json() == {"received": True, "duplicate": False}
-    assert post(client, event).get_json() == {"received": True, "duplicate": True}
+    assert post(client, event).get_json() == {"received": True, "duplicate": False, "requeued": False}
+    # not processed yet: the redelivery asks for its (one) job again
+    assert post(client, event).get_json() == {"received": True, "duplicate": True, "requeued": True}
     assert stored_count(db_session) == before + 1
     work_all()
     work_all()
     assert len(payments_of(db_session, invoice)) == 1
+    assert post(client, event).get_json() == {"received": True, "duplicate": True, "requeued": False}
 
 
 def test_refused_deliveries_store_nothing(client, factory, db_session, secret):

@@ -103,3 +103,28 @@ def _schedule_once(queue, job_id: str, when: datetime, func: str, description: s
             return
         existing.delete()
     queue.enqueue_at(when, "app.queue.run_job", func, job_id=job_id, description=description)
+
+
+REMARK_LAG = timedelta(minutes=2)  # marks are drained every 15 s: older unscored activity lost its mark
+REMARK_WINDOW = timedelta(days=1)  # older than that: the nightly rescoring
+REMARK_LIMIT = 5000
+
+
+def remark_unscored_leads(now: datetime | None = None, lag: timedelta = REMARK_LAG) -> int:
+    """Mark again the leads whose score is older than their last activity (the mark was lost:
+    Redis was away at the commit, or wiped). The database is the truth; the mark a hint. Run
+    once a minute by the job outbox relay's sweeps. Returns how many were marked."""
+    from app.activity.services import LEADS_TO_SCORE
+    from app.crm.models import LeadScore
+    from app.queue import redis_connection
+
+    now = now or datetime.now(UTC)
+    ids = db.session.scalars(
+        select(Lead.id).outerjoin(LeadScore, LeadScore.lead_id == Lead.id)
+        .where(Lead.last_activity_at > now - REMARK_WINDOW, Lead.last_activity_at < now - lag,
+               (LeadScore.updated_at.is_(None)) | (LeadScore.updated_at < Lead.last_activity_at))
+        .limit(REMARK_LIMIT)
+    ).all()
+    if ids:
+        redis_connection().sadd(LEADS_TO_SCORE, *(str(i) for i in ids))
+    return len(ids)

@@ -1,0 +1,210 @@
+"""Moving committed job_outbox rows to RQ, and keeping them honest.
+
+- `push_rows(rows)`: queue each row as an RQ job whose id is the row's id, atomically only
+  if no such job is in Redis (RQ's `unique` enqueue); a job RQ failed or cancelled is
+  replaced. Pushing the same row twice, from anywhere, queues it once.
+- `relay_outbox()`: PENDING rows older than a few seconds (the after-commit fast path had
+  its chance) are pushed and marked ENQUEUED; ENQUEUED rows not seen for a minute are
+  looked up in Redis: lost → pushed again, failed → FAILED with RQ's error, finished →
+  DONE. DONE rows are deleted after a week. Rows are claimed FOR UPDATE SKIP LOCKED, so
+  any number of relays can run at once.
+- `relay_job()`: the periodic job (every RELAY_EVERY, booked again by each run and at each
+  worker start) running the relay, and once a minute the sweeps that find lost work from
+  the database (stored webhook events not processed, leads whose score is older than
+  their activity).
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+from rq import Retry
+from rq.exceptions import DuplicateJobError
+from rq.job import Job
+from sqlalchemy import delete, select
+
+from app.extensions import db
+from app.job_outbox.models import JobStatus, OutboxJob
+
+log = logging.getLogger("crm.jobs.relay")
+
+RELAY_JOB_ID = "crm-job-outbox-relay"
+RELAY_EVERY = timedelta(seconds=5)
+GRACE = timedelta(seconds=5)  # a PENDING row younger than this is the fast path's
+RECHECK_AFTER = timedelta(seconds=60)  # an ENQUEUED row is looked up in Redis this often
+KEEP_DONE = timedelta(days=7)
+BATCH = 500
+SWEEP_EVERY = 60  # seconds
+SWEEP_LOCK = "crm:job-outbox:sweep"
+# Find work lost with a Redis mark or before this outbox existed; each returns a count.
+SWEEPS = (
+    "app.webhooks.jobs.sweep_unprocessed_events",
+    "app.crm.scoring.jobs.remark_unscored_leads",
+)
+ALIVE = ("queued", "started", "scheduled", "deferred")
+GONE = ("failed", "canceled", "stopped")
+
+
+def push_rows(rows) -> int:
+    """Queue these committed rows (objects with id, queue, func, args, retries) unless
+    Redis already holds their job. Returns how many were queued now."""
+    from app.queue import RETRY_INTERVALS, get_queue
+
+    pushed = 0
+    for row in rows:
+        queue = get_queue(row.queue)
+        job_id = str(row.id)
+        status = queue.connection.hget(Job.key_for(job_id), "status")
+        if status is not None and status.decode() in GONE:
+            Job.fetch(job_id, connection=queue.connection).delete()  # a new run replaces it
+        retry = Retry(max=row.retries, interval=RETRY_INTERVALS[: max(row.retries, 1)]) if row.retries else None
+        args = row.args or {}
+        try:
+            queue.enqueue("app.queue.run_job", args=(row.func, *args.get("args", [])),
+                          kwargs=args.get("kwargs") or None, job_id=job_id, retry=retry,
+                          description=row.func, unique=True)
+            pushed += 1
+        except DuplicateJobError:
+            pass  # already in Redis: pushed by someone else
+    return pushed
+
+
+def _claim(where, order_by):
+    return db.session.scalars(
+        select(OutboxJob).where(*where).order_by(order_by).limit(BATCH).with_for_update(skip_locked=True)
+    ).all()
+
+
+def _statuses(connection, rows) -> list[str | None]:
+    with connection.pipeline(transaction=False) as pipe:
+        for row in rows:
+            pipe.hget(Job.key_for(str(row.id)), "status")
+        return [s.decode() if s is not None else None for s in pipe.execute()]
+
+
+def _job_error(connection, row) -> str:
+    try:
+        job = Job.fetch(str(row.id), connection=connection)
+        info = (job.latest_result().exc_string if job.latest_result() else None) or ""
+    except Exception:  # noqa: BLE001 - the reason is a courtesy
+        info = ""
+    last = info.strip().splitlines()[-1] if info.strip() else "abandoned or failed in RQ"
+    return f"RQ gave up: {last}"[:2000]
+
+
+def relay_outbox() -> dict[str, int]:
+    """One pass of the relay (see the module's doc). Commits per batch; raises when Redis
+    or the database is away (the next pass tries again)."""
+    from app.queue import redis_connection
+
+    connection = redis_connection()
+    counts = {"pushed": 0, "seen": 0, "lost": 0, "failed": 0, "done": 0, "deleted": 0}
+    now = datetime.now(UTC)
+    while True:  # committed rows the fast path did not (or could not) push
+        rows = _claim([OutboxJob.status == JobStatus.PENDING.value, OutboxJob.requested_at < now - GRACE],
+                      OutboxJob.requested_at)
+        if not rows:
+            break
+        statuses = _statuses(connection, rows)
+        to_push = [r for r, s in zip(rows, statuses, strict=True) if s is None or s in GONE]
+        counts["pushed"] += push_rows(to_push)
+        stamp = datetime.now(UTC)
+        for row, status in zip(rows, statuses, strict=True):
+            if status == "finished":
+                row.status, row.done_at, row.args = JobStatus.DONE.value, stamp, None
+                counts["done"] += 1
+            else:
+                row.status, row.enqueued_at, row.checked_at = JobStatus.ENQUEUED.value, stamp, stamp
+                counts["seen"] += status in ALIVE
+        db.session.commit()
+        if len(rows) < BATCH:
+            break
+    while True:  # queued jobs lost from Redis, or given up on by RQ
+        rows = _claim([OutboxJob.status == JobStatus.ENQUEUED.value, OutboxJob.checked_at < now - RECHECK_AFTER],
+                      OutboxJob.checked_at)
+        if not rows:
+            break
+        statuses = _statuses(connection, rows)
+        lost = [r for r, s in zip(rows, statuses, strict=True) if s is None]
+        counts["pushed"] += push_rows(lost)
+        counts["lost"] += len(lost)
+        stamp = datetime.now(UTC)
+        for row, status in zip(rows, statuses, strict=True):
+            row.checked_at = stamp
+            if status == "finished":
+                row.status, row.done_at, row.args = JobStatus.DONE.value, stamp, None
+                counts["done"] += 1
+            elif status in GONE:
+                row.status, row.last_error = JobStatus.FAILED.value, _job_error(connection, row)
+                counts["failed"] += 1
+        db.session.commit()
+        if len(rows) < BATCH:
+            break
+    old = select(OutboxJob.id).where(OutboxJob.status == JobStatus.DONE.value,
+                                     OutboxJob.done_at < now - KEEP_DONE).limit(5 * BATCH)
+    counts["deleted"] = db.session.execute(delete(OutboxJob).where(OutboxJob.id.in_(old))).rowcount
+    db.session.commit()
+    return counts
+
+
+def run_sweeps() -> dict[str, int]:
+    """Each sweep in SWEEPS, committed on its own; one failing does not stop the others."""
+    found = {}
+    for path in SWEEPS:
+        module, _, name = path.rpartition(".")
+        try:
+            found[name] = getattr(importlib.import_module(module), name)()
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("sweep %s failed", path)
+    return found
+
+
+def relay_job(reschedule: bool = True) -> dict[str, int]:
+    """The periodic job: the relay, the sweeps once a minute, then the next run booked."""
+    from app.queue import redis_connection
+
+    try:
+        counts = relay_outbox()
+        if redis_connection().set(SWEEP_LOCK, "1", nx=True, ex=SWEEP_EVERY):
+            counts.update(run_sweeps())
+        if any(counts.values()):
+            log.info("job outbox relay %s", " ".join(f"{k}={v}" for k, v in counts.items() if v))
+        return counts
+    finally:
+        if reschedule:
+            schedule_relay()
+
+
+def schedule_relay(when: datetime | None = None) -> None:
+    """Book the next relay run once (its job id makes a second booking a no-op)."""
+    from app.queue import get_queue
+
+    queue = get_queue("default")
+    existing = queue.fetch_job(RELAY_JOB_ID)
+    if existing is not None and existing.get_status(refresh=True) in ("scheduled", "queued", "deferred"):
+        return
+    queue.enqueue_at(when or datetime.now(UTC) + RELAY_EVERY, "app.queue.run_job",
+                     "app.job_outbox.relay.relay_job", job_id=RELAY_JOB_ID,
+                     description="job outbox relay")
+
+
+def start_relay(*, schedule: bool = True) -> None:
+    """At every worker start: relay what is waiting now, then book the periodic relay.
+    Never stops the worker from starting (Redis or the database may be away)."""
+    started = time.perf_counter()
+    try:
+        counts = relay_outbox()
+        log.info("job outbox relay at worker start pushed=%d ms=%.0f", counts["pushed"],
+                 (time.perf_counter() - started) * 1000)
+    except Exception as exc:
+        db.session.rollback()
+        log.warning("job outbox relay at worker start failed (the periodic relay retries): %s", exc)
+    if schedule:
+        try:
+            schedule_relay(datetime.now(UTC))
+        except Exception as exc:
+            log.warning("booking the job outbox relay failed: %s", exc)
