@@ -8,8 +8,8 @@
   looked up in Redis: lost → pushed again, failed → FAILED with RQ's error, finished →
   DONE. DONE rows are deleted after a week. Rows are claimed FOR UPDATE SKIP LOCKED, so
   any number of relays can run at once.
-- `relay_job()`: the periodic job (every RELAY_EVERY, booked again by each run and at each
-  worker start) running the relay, and once a minute the sweeps that find lost work from
+- `relay_job()`: the periodic job (every RELAY_EVERY, booked again by each run, at each
+  worker start, and by the fast path when Redis came back without it) running the relay, and once a minute the sweeps that find lost work from
   the database (stored webhook events not processed, leads whose score is older than
   their activity).
 """
@@ -190,6 +190,16 @@ def schedule_relay(when: datetime | None = None) -> None:
     queue.enqueue_at(when or datetime.now(UTC) + RELAY_EVERY, "app.queue.run_job",
                      "app.job_outbox.relay.relay_job", job_id=RELAY_JOB_ID,
                      description="job outbox relay")
+
+
+def book_relay_if_missing() -> None:
+    """Book the relay unless it is booked or running: after Redis came back empty, the first
+    process that pushes a job (the web's fast path) books it again, without a worker restart."""
+    from app.queue import redis_connection
+
+    status = redis_connection().hget(Job.key_for(RELAY_JOB_ID), "status")
+    if status is None or status.decode() not in (*ALIVE,):
+        schedule_relay()
 
 
 def start_relay(*, schedule: bool = True) -> None:

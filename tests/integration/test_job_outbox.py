@@ -396,3 +396,26 @@ def test_a_lead_moved_while_redis_is_down_is_rescored_once_it_is_back(ctx, own_r
     ctx.rollback()
     assert ctx.scalar(select(LeadScore).where(LeadScore.lead_id == lead_id)) is not None
     assert remark_unscored_leads(now=datetime.now(UTC) + timedelta(minutes=3)) == 0  # scored: not again
+
+
+def test_redis_back_empty_gets_the_relay_booked_again_by_the_next_push(ctx, own_redis):
+    from app.job_outbox.relay import RELAY_JOB_ID, schedule_relay
+    from app.queue import enqueue, get_queue
+
+    schedule_relay()
+    own_redis.stop()  # comes back empty: the relay's booking is gone with it
+    own_redis.start()
+    assert get_queue("default").fetch_job(RELAY_JOB_ID) is None
+    enqueue("default", "tests.integration.test_job_outbox.count_run", f"rebook-{uuid.uuid4().hex[:8]}")
+    ctx.commit()
+    assert get_queue("default").fetch_job(RELAY_JOB_ID).get_status() == "scheduled"
+
+
+def test_the_pay_page_needs_no_job_redis(ctx, own_redis, outbox_app):
+    """/pay/<token> touches no Redis of the jobs' (its rate limiter's storage is the one left:
+    app/config.py RATELIMIT_STORAGE_URI and its fallback)."""
+    from tests.integration.test_payments import make_invoice
+
+    _, token = make_invoice(Factory(ctx))
+    own_redis.stop()
+    assert outbox_app.test_client().get(f"/pay/{token}").status_code == 200
