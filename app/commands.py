@@ -81,7 +81,7 @@ def worker_command(with_scheduler, burst, queues):
         schedule_marked_scoring()
     from app.job_outbox.relay import start_relay
 
-    start_relay(schedule=with_scheduler)  # push what committed while no worker ran; book the relay
+    start_relay()  # push what committed while no worker ran, then relay every few seconds
     worker = Worker([get_queue(n) for n in names], connection=redis_connection())
     current_app.logger.info("worker on queues %s", ", ".join(names))
     worker.work(with_scheduler=with_scheduler, burst=burst)

@@ -137,11 +137,10 @@ def _push_after_commit(session: Session) -> None:
             log.warning("marking after commit failed keys=%s error=%s", list(marks), exc)
     rows = session.info.pop(PUSH_AFTER_COMMIT, None)
     if rows:
-        from app.job_outbox.relay import book_relay_if_missing, push_rows
+        from app.job_outbox.relay import push_rows
 
         try:
             push_rows(list(rows.values()))
-            book_relay_if_missing()
         except Exception as exc:  # committed as outbox rows: the relay pushes them
             log.warning("push after commit failed jobs=%d (the relay will push them) error=%s",
                         len(rows), exc)

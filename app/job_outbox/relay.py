@@ -8,18 +8,20 @@
   looked up in Redis: lost → pushed again, failed → FAILED with RQ's error, finished →
   DONE. DONE rows are deleted after a week. Rows are claimed FOR UPDATE SKIP LOCKED, so
   any number of relays can run at once.
-- `relay_job()`: the periodic job (every RELAY_EVERY, booked again by each run, at each
-  worker start, and by the fast path when Redis came back without it) running the relay, and once a minute the sweeps that find lost work from
-  the database (stored webhook events not processed, leads whose score is older than
-  their activity).
+- `start_relay()` (at every worker start): a pass now, then a thread of the worker's main
+  process runs `relay_job()` every RELAY_EVERY: the relay, and once a minute the sweeps that
+  find lost work from the database (stored webhook events not processed, leads whose score
+  is older than their activity).
 """
 from __future__ import annotations
 
 import importlib
 import logging
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
 from rq import Retry
 from rq.exceptions import DuplicateJobError
 from rq.job import Job
@@ -30,7 +32,6 @@ from app.job_outbox.models import JobStatus, OutboxJob
 
 log = logging.getLogger("crm.jobs.relay")
 
-RELAY_JOB_ID = "crm-job-outbox-relay"
 RELAY_EVERY = timedelta(seconds=5)
 GRACE = timedelta(seconds=5)  # a PENDING row younger than this is the fast path's
 RECHECK_AFTER = timedelta(seconds=60)  # an ENQUEUED row is looked up in Redis this often
@@ -163,58 +164,51 @@ def run_sweeps() -> dict[str, int]:
     return found
 
 
-def relay_job(reschedule: bool = True) -> dict[str, int]:
-    """The periodic job: the relay, the sweeps once a minute, then the next run booked."""
+def relay_job() -> dict[str, int]:
+    """One relay pass, and the sweeps when none ran in the last minute (any process)."""
     from app.queue import redis_connection
 
-    try:
-        counts = relay_outbox()
-        if redis_connection().set(SWEEP_LOCK, "1", nx=True, ex=SWEEP_EVERY):
-            counts.update(run_sweeps())
-        if any(counts.values()):
-            log.info("job outbox relay %s", " ".join(f"{k}={v}" for k, v in counts.items() if v))
-        return counts
-    finally:
-        if reschedule:
-            schedule_relay()
+    counts = relay_outbox()
+    if redis_connection().set(SWEEP_LOCK, "1", nx=True, ex=SWEEP_EVERY):
+        counts.update(run_sweeps())
+    if any(counts.values()):
+        log.info("job outbox relay %s", " ".join(f"{k}={v}" for k, v in counts.items() if v))
+    return counts
 
 
-def schedule_relay(when: datetime | None = None) -> None:
-    """Book the next relay run once (its job id makes a second booking a no-op)."""
-    from app.queue import get_queue
-
-    queue = get_queue("default")
-    existing = queue.fetch_job(RELAY_JOB_ID)
-    if existing is not None and existing.get_status(refresh=True) in ("scheduled", "queued", "deferred"):
-        return
-    queue.enqueue_at(when or datetime.now(UTC) + RELAY_EVERY, "app.queue.run_job",
-                     "app.job_outbox.relay.relay_job", job_id=RELAY_JOB_ID,
-                     description="job outbox relay")
-
-
-def book_relay_if_missing() -> None:
-    """Book the relay unless it is booked or running: after Redis came back empty, the first
-    process that pushes a job (the web's fast path) books it again, without a worker restart."""
-    from app.queue import redis_connection
-
-    status = redis_connection().hget(Job.key_for(RELAY_JOB_ID), "status")
-    if status is None or status.decode() not in (*ALIVE,):
-        schedule_relay()
-
-
-def start_relay(*, schedule: bool = True) -> None:
-    """At every worker start: relay what is waiting now, then book the periodic relay.
-    Never stops the worker from starting (Redis or the database may be away)."""
+def start_relay() -> threading.Thread:
+    """At every worker start: relay what is waiting now, then keep relaying every RELAY_EVERY
+    in a thread of the worker's main process for as long as it lives. The relay lives in the
+    worker, not in Redis: a Redis that comes back empty (or a dead RQ scheduler) cannot drop it,
+    and it keeps trying while Redis or the database is away. Never stops the worker starting."""
+    app = current_app._get_current_object()
     started = time.perf_counter()
     try:
         counts = relay_outbox()
         log.info("job outbox relay at worker start pushed=%d ms=%.0f", counts["pushed"],
                  (time.perf_counter() - started) * 1000)
     except Exception as exc:
-        db.session.rollback()
-        log.warning("job outbox relay at worker start failed (the periodic relay retries): %s", exc)
-    if schedule:
-        try:
-            schedule_relay(datetime.now(UTC))
-        except Exception as exc:
-            log.warning("booking the job outbox relay failed: %s", exc)
+        log.warning("job outbox relay at worker start failed (it keeps trying): %s", exc)
+    finally:
+        db.session.remove()
+    thread = threading.Thread(target=_relay_forever, args=(app,), name="job-outbox-relay", daemon=True)
+    thread.start()
+    return thread
+
+
+def _relay_forever(app, every: float = RELAY_EVERY.total_seconds()) -> None:
+    failing = False
+    while True:
+        time.sleep(every)
+        with app.app_context():
+            try:
+                relay_job()
+                if failing:
+                    log.info("job outbox relay works again")
+                failing = False
+            except Exception as exc:  # Redis or the database away: the next pass tries again
+                if not failing:
+                    log.warning("job outbox relay failed (trying every %.0fs): %s", every, exc)
+                failing = True
+            finally:
+                db.session.remove()
