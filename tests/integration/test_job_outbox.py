@@ -245,17 +245,24 @@ def worker_process(app, own_redis) -> subprocess.Popen:
            "REDIS_URL": own_redis.url, "SECRET_KEY": "test-secret-key", "STRIPE_WEBHOOK_SECRET": SECRET,
            "APP_BASE_URL": "http://localhost"}
     flask = Path(sys.executable).parent / "flask"
-    return subprocess.Popen([str(flask), "--app", "wsgi", "worker"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tempfile.NamedTemporaryFile(prefix="crm-outbox-worker-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen([str(flask), "--app", "wsgi", "worker"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    process.log_path = log.name
+    return process
 
 
 def wait_for(check, process: subprocess.Popen, bound: float = WORKER_BOUND) -> float:
     started = time.perf_counter()
     while not check():
-        assert process.poll() is None, "the worker died"
-        assert time.perf_counter() - started < bound, "not recovered in time"
+        assert process.poll() is None, f"the worker died: {worker_log(process)}"
+        assert time.perf_counter() - started < bound, f"not recovered in time: {worker_log(process)}"
         time.sleep(0.25)
     return time.perf_counter() - started
+
+
+def worker_log(process: subprocess.Popen) -> str:
+    return Path(process.log_path).read_text(errors="replace")[-3000:]
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -265,10 +272,11 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    Path(process.log_path).unlink(missing_ok=True)
 
 
 def test_invoice_sent_and_stripe_event_received_while_redis_is_down_complete_once_it_is_back(
-        ctx, outbox_app, own_redis):
+        ctx, outbox_app, own_redis, caplog):
     from app.billing.models import Invoice, InvoiceStatus
     from app.integrations.models import OutboxMessage
     from app.webhooks.models import WebhookEvent
@@ -289,6 +297,7 @@ def test_invoice_sent_and_stripe_event_received_while_redis_is_down_complete_onc
     login(client, admin)
     response = client.post(f"/invoices/{invoice_id}/send", data={"csrf_token": csrf_token(client, outbox_app)})
     assert response.status_code in (200, 303)  # not a 500
+    assert "/pay/" not in caplog.text  # the failed push is logged without the customer's link
     body, headers = signed(event, secret=SECRET)
     response = client.post("/webhooks/stripe", data=body, headers=headers)
     assert response.status_code == 200 and response.get_json()["duplicate"] is False
