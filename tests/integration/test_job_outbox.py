@@ -208,6 +208,31 @@ def test_a_queued_job_lost_from_redis_is_pushed_again(ctx, own_redis):
     assert runs(ctx, key) == 1
 
 
+def test_a_job_rq_abandoned_is_marked_failed_by_the_relay(ctx):
+    """A worker killed mid-job: RQ fails the job without run_job seeing it; the relay's minute
+    check records it as FAILED (a person can see it), and asking again runs it."""
+    from app.job_outbox.relay import relay_outbox
+    from app.queue import enqueue, get_queue
+
+    key = f"abandoned-{uuid.uuid4().hex[:8]}"
+    enqueue("default", "tests.integration.test_job_outbox.count_run", key, job_id=key)
+    ctx.commit()
+    age_rows(ctx)
+    relay_outbox()
+    row = row_of(ctx, "tests.integration.test_job_outbox.count_run")
+    job = get_queue("default").fetch_job(str(row.id))
+    get_queue("default").remove(job)
+    job.set_status("failed")
+    age_rows(ctx, 120)
+    assert relay_outbox()["failed"] == 1
+    row = row_of(ctx, "tests.integration.test_job_outbox.count_run")
+    assert row.status == JobStatus.FAILED and row.last_error.startswith("RQ gave up")
+    enqueue("default", "tests.integration.test_job_outbox.count_run", key, job_id=key)
+    ctx.commit()
+    work_all()
+    assert runs(ctx, key) == 1
+
+
 def test_a_rolled_back_transaction_leaves_no_job(ctx):
     from app.queue import enqueue, get_queue
 
@@ -216,6 +241,18 @@ def test_a_rolled_back_transaction_leaves_no_job(ctx):
     ctx.rollback()
     assert ctx.scalar(select(func.count()).select_from(OutboxJob)) == before
     assert get_queue("default").count == 0
+
+
+def test_a_job_asked_for_in_a_rolled_back_savepoint_does_not_run(ctx):
+    from app.queue import enqueue
+
+    key = f"savepoint-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(RuntimeError), ctx.begin_nested():
+        enqueue("default", "tests.integration.test_job_outbox.count_run", key)
+        raise RuntimeError("refused")
+    ctx.commit()  # the outer transaction commits; the savepoint's row is gone
+    work_all()
+    assert runs(ctx, key) == 0
 
 
 def test_a_job_rq_gives_up_on_is_failed_with_its_error_and_runs_again_when_asked(ctx, monkeypatch):
