@@ -124,17 +124,26 @@ def test_frozen_redis_costs_seconds_and_the_rest_keeps_serving(seeded, own_redis
 
     with frozen(pid):
         health, health_s = timed(lambda: rep.get("/healthz"))
+        # an import's status page reads the import's state from Redis
+        status_page, status_s = timed(lambda: rep.get("/companies/import/some-import-token/run"))
+        poll, poll_s = timed(lambda: rep.get("/companies/import/some-import-token/progress/run",
+                                             headers={"HX-Request": "true"}))
         boards = [timed(lambda: rep.get("/pipeline")) for _ in range(3)]
         newcomer = app.test_client()
         wrong, wrong_s = timed(lambda: sign_in(newcomer, seeded["email"], "not the password"))
         right, right_s = timed(lambda: sign_in(newcomer, seeded["email"]))
         board_after, board_after_s = timed(lambda: newcomer.get("/pipeline"))
 
-    print(f"\nfrozen Redis: healthz {health.status_code} in {health_s:.2f}s; board "
+    print(f"\nfrozen Redis: healthz {health.status_code} in {health_s:.2f}s; import status page "
+          f"{status_page.status_code} in {status_s:.2f}s, its htmx poll {poll.status_code} in {poll_s:.2f}s; board "
           f"{[round(s, 3) for _, s in boards]}s; wrong password {wrong.status_code} in {wrong_s:.2f}s; "
           f"sign-in {right.status_code} in {right_s:.2f}s; board after {board_after_s:.3f}s")
     assert health.status_code == 503 and health.get_json()["checks"] == {"database": "ok", "redis": "down"}
     assert health_s < FROZEN_REDIS_BOUND
+    assert status_page.status_code == 503 and status_s < FROZEN_REDIS_BOUND
+    assert b"Temporarily unavailable" in status_page.data and status_page.headers["Retry-After"]
+    assert poll.status_code == 503 and poll_s < FROZEN_REDIS_BOUND
+    assert poll.headers["HX-Reswap"] == "none" and "Temporarily unavailable" in poll.headers["HX-Trigger"]
     for board, seconds in boards:
         assert board.status_code == 200 and seconds < SERVING_BOUND
     assert wrong.status_code == 422 and wrong_s < FROZEN_REDIS_BOUND
