@@ -106,14 +106,15 @@ def _rollback() -> None:
 
 def unavailable(error: Exception):
     """A timeout or an outage, as the user should read it: 409 when a change waited too
-    long for a row someone else holds (lock_timeout), 503 for the rest (a statement
+    long for a row someone else holds (lock_timeout) or lost to another one (a deadlock, a
+    serialization failure), 503 for the rest (a statement
     stopped by statement_timeout, the database or Redis away); never a hang or a 500."""
     import psycopg.errors as pg
     from redis.exceptions import RedisError
 
     orig = getattr(error, "orig", None)
     mutation = request.method not in ("GET", "HEAD", "OPTIONS")
-    if isinstance(orig, pg.LockNotAvailable):
+    if isinstance(orig, (pg.LockNotAvailable, pg.DeadlockDetected, pg.SerializationFailure)):
         status, (title, message) = (409 if mutation else 503), BUSY_LOCKED
     elif isinstance(orig, (pg.QueryCanceled, pg.IdleInTransactionSessionTimeout)):
         status, (title, message) = 503, BUSY_SLOW

@@ -295,6 +295,32 @@ def test_a_job_gets_the_longer_timeouts_and_the_cli_the_servers_defaults(seeded,
     assert outside == ("0", "0", "0")
 
 
+@pytest.mark.parametrize(("sqlstate", "method", "status", "says"), [
+    ("40P01", "POST", 409, b"Someone else is changing this"),  # deadlock_detected
+    ("40001", "GET", 503, b"Someone else is changing this"),  # serialization_failure
+    ("57014", "POST", 503, b"took too long"),  # query_canceled
+    ("57P01", "GET", 503, b"database cannot be reached"),  # admin_shutdown (a restart)
+])
+def test_each_kind_of_database_trouble_reads_as_try_again(seeded, redis_url, sqlstate, method, status, says):
+    """The errors PostgreSQL itself raises (RAISE ... USING ERRCODE), as a view would meet them."""
+    from sqlalchemy.exc import OperationalError
+
+    from app import errors
+    from app.extensions import db
+
+    app = app_on(seeded, redis_url)
+    with app.test_request_context("/pipeline", method=method):
+        with pytest.raises(OperationalError) as raised:
+            db.session.execute(db.text(
+                f"DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '{sqlstate}'; END $$"))
+        response = errors.unavailable(raised.value)
+        db.session.remove()
+    with app.app_context():
+        db.engine.dispose()
+    assert response.status_code == status
+    assert says in response.get_data()
+
+
 # ------------------------------------------------------------------ PostgreSQL away
 
 def closed_port() -> int:
