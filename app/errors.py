@@ -36,11 +36,11 @@ MESSAGES = {
 }
 
 # What a request that hit a timeout or an outage answers (see unavailable()).
-BUSY_LOCKED = ("Busy, try again",
-               "Someone else is changing this right now, so nothing was saved. Try again in a moment.")
-BUSY_SLOW = ("Busy, try again", "This took too long and was stopped, so nothing was saved. Try again in a moment.")
-DATABASE_DOWN = ("Temporarily unavailable",
-                 "The database cannot be reached right now, so nothing was saved. Try again in a minute.")
+BUSY_LOCKED = ("Busy, try again", "Someone else is changing this right now. Try again in a moment.")
+BUSY_SLOW = ("Busy, try again", "This took too long and was stopped. Try again in a moment.")
+DATABASE_DOWN = ("Temporarily unavailable", "The database cannot be reached right now. Try again in a minute.")
+NOTHING_SAVED = "Nothing was saved."
+CHECK_BEFORE_REPEATING = "Check whether your change went through before repeating it."
 REDIS_DOWN = ("Temporarily unavailable",
               "A background service is not answering right now. Try again in a minute.")
 RETRY_AFTER_SECONDS = 5
@@ -71,8 +71,9 @@ def error_response(status: int, message: str | None = None, *, title: str | None
 def _error_page(template: str, status: int, title: str, message: str):
     try:
         return app_response(template, status, title=title, message=message)
-    except DATABASE_ERRORS:
-        log.warning("error page for %s rendered without the database", status, exc_info=True)
+    except DATABASE_ERRORS as exc:
+        log.warning("error page for %s rendered without the database: %s", status,
+                    (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0])
         _rollback()
         _as_signed_out()
         if template == "errors/error.html":
@@ -107,13 +108,14 @@ def _rollback() -> None:
 def unavailable(error: Exception):
     """A timeout or an outage, as the user should read it: 409 when a change waited too
     long for a row someone else holds (lock_timeout) or lost to another one (a deadlock, a
-    serialization failure), 503 for the rest (a statement
-    stopped by statement_timeout, the database or Redis away); never a hang or a 500."""
+    serialization failure), 503 for the rest (a statement stopped by statement_timeout,
+    the database or Redis away); never a hang or a 500."""
     import psycopg.errors as pg
     from redis.exceptions import RedisError
 
     orig = getattr(error, "orig", None)
     mutation = request.method not in ("GET", "HEAD", "OPTIONS")
+    database_away = False
     if isinstance(orig, (pg.LockNotAvailable, pg.DeadlockDetected, pg.SerializationFailure)):
         status, (title, message) = (409 if mutation else 503), BUSY_LOCKED
     elif isinstance(orig, (pg.QueryCanceled, pg.IdleInTransactionSessionTimeout)):
@@ -121,13 +123,17 @@ def unavailable(error: Exception):
     elif isinstance(error, RedisError):
         status, (title, message) = 503, REDIS_DOWN
     else:
-        status, (title, message) = 503, DATABASE_DOWN
+        status, (title, message), database_away = 503, DATABASE_DOWN, True
+    if mutation and isinstance(error, DATABASE_ERRORS):
+        # A cancelled statement aborts its transaction; a connection lost during COMMIT
+        # may or may not have committed.
+        message = f"{message} {CHECK_BEFORE_REPEATING if database_away else NOTHING_SAVED}"
     cause = orig or error
     log.warning("%s on %s %s: %s: %s", status, request.method, request.path, type(cause).__name__,
                 (str(cause).strip().splitlines() or [""])[0])
     _rollback()
     # A timeout leaves the database usable: the usual page. An outage: the page without it.
-    response = error_response(status, message, title=title, without_database=message == DATABASE_DOWN[1])
+    response = error_response(status, message, title=title, without_database=database_away)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

@@ -237,7 +237,7 @@ def test_a_held_row_lock_makes_a_move_answer_busy_within_the_lock_timeout(seeded
     assert "Busy, try again" in toast.headers["HX-Trigger"]
     assert toast.headers["Retry-After"]
     assert page.status_code == 409 and 2.5 < page_s < 15
-    assert b"Busy, try again" in page.data and b"nothing was saved" in page.data
+    assert b"Busy, try again" in page.data and b"Nothing was saved." in page.data
     assert board.status_code == 200
 
     moved = move(client, seeded, "HOT", htmx=True)  # the lock is gone: the move goes through
