@@ -133,11 +133,13 @@ def test_frozen_redis_costs_seconds_and_the_rest_keeps_serving(seeded, own_redis
         wrong, wrong_s = timed(lambda: sign_in(newcomer, seeded["email"], "not the password"))
         right, right_s = timed(lambda: sign_in(newcomer, seeded["email"]))
         board_after, board_after_s = timed(lambda: newcomer.get("/pipeline"))
+        customer, customer_s = timed(lambda: app.test_client().get(f"/pay/{seeded['token']}"))
 
     print(f"\nfrozen Redis: healthz {health.status_code} in {health_s:.2f}s; import status page "
           f"{status_page.status_code} in {status_s:.2f}s, its htmx poll {poll.status_code} in {poll_s:.2f}s; board "
           f"{[round(s, 3) for _, s in boards]}s; wrong password {wrong.status_code} in {wrong_s:.2f}s; "
-          f"sign-in {right.status_code} in {right_s:.2f}s; board after {board_after_s:.3f}s")
+          f"sign-in {right.status_code} in {right_s:.2f}s; board after {board_after_s:.3f}s; "
+          f"/pay {customer.status_code} in {customer_s:.2f}s")
     assert health.status_code == 503 and health.get_json()["checks"] == {"database": "ok", "redis": "down"}
     assert health_s < FROZEN_REDIS_BOUND
     assert status_page.status_code == 503 and status_s < FROZEN_REDIS_BOUND
@@ -149,6 +151,7 @@ def test_frozen_redis_costs_seconds_and_the_rest_keeps_serving(seeded, own_redis
     assert wrong.status_code == 422 and wrong_s < FROZEN_REDIS_BOUND
     assert right.status_code == 302 and right_s < FROZEN_REDIS_BOUND
     assert board_after.status_code == 200 and board_after_s < SERVING_BOUND
+    assert customer.status_code == 200 and customer_s < FROZEN_REDIS_BOUND
 
     # Redis answers again: so does the page that needs it.
     deadline = time.monotonic() + 30
@@ -187,6 +190,20 @@ def test_sign_in_stays_limited_while_redis_is_away(seeded, own_redis):
     client = app.test_client()
     statuses = [sign_in(client, seeded["email"], "not the password").status_code for _ in range(4)]
     assert statuses == [422, 422, 422, 429]
+
+
+def test_the_per_email_lock_fails_open_for_its_unlock_mail_while_redis_is_away(seeded, own_redis, caplog):
+    """The per-e-mail limit's breach mails the owner an unlock link, once per window, which
+    it remembers in Redis: with Redis away the limit still answers 429, and the skipped
+    e-mail is a logged warning, not an error."""
+    pid, url, stop = own_redis
+    app = app_on(seeded, url, LOGIN_LIMIT_PER_EMAIL="2 per 5 minutes")
+    stop()
+    client = app.test_client()
+    with caplog.at_level("WARNING", logger="crm.auth"):
+        statuses = [sign_in(client, seeded["email"], "not the password").status_code for _ in range(3)]
+    assert statuses == [422, 422, 429]
+    assert "unlock link not sent, Redis unavailable" in caplog.text
 
 
 # ------------------------------------------------------------------ PostgreSQL: locks, timeouts
