@@ -7,7 +7,7 @@ import re
 import time
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 
 from app.config import Config, production_problems
 
@@ -144,12 +144,60 @@ def register_extensions(app: Flask) -> None:
         compare_server_default=True,
     )
     csrf.init_app(app)
+    from app.extensions import redis_options
+
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", redis_options(app.config))
     limiter.init_app(app)
     login_manager.init_app(app)
+    database_timeouts(app)
     from app import models  # noqa: F401  (every model registered on the metadata)
     from app.auth import sessions
 
     sessions.configure(login_manager)
+
+
+def database_timeouts(app: Flask) -> None:
+    """PostgreSQL's lock_timeout, statement_timeout and idle_in_transaction_session_timeout
+    for whoever uses a pooled connection: a web request (DB_*), a job (DB_JOB_*), anything
+    else (migrations, backups, the shell) the server's defaults.
+
+    Set when a connection is checked out for a different kind of use than its last one
+    (once per connection in a web or worker process, never per request), in its own
+    committed transaction so that a later rollback cannot undo it.
+    """
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    config = app.config
+    web = (config["DB_LOCK_TIMEOUT_MS"], config["DB_STATEMENT_TIMEOUT_MS"],
+           config["DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"])
+    job = (config["DB_JOB_LOCK_TIMEOUT_MS"], config["DB_JOB_STATEMENT_TIMEOUT_MS"],
+           config["DB_JOB_IDLE_IN_TRANSACTION_TIMEOUT_MS"])
+    names = ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout")
+
+    def wanted():
+        if has_request_context():
+            return web
+        from rq import get_current_job
+
+        return job if get_current_job() is not None else None
+
+    def on_checkout(dbapi_connection, record, proxy):
+        timeouts = wanted()
+        if "crm_timeouts" in record.info and record.info["crm_timeouts"] == timeouts:
+            return
+        if timeouts is None:
+            sql = "; ".join(f"RESET {name}" for name in names)
+        else:
+            sql = "; ".join(f"SET {name} = {int(ms)}" for name, ms in zip(names, timeouts, strict=True))
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(sql)
+        dbapi_connection.commit()
+        record.info["crm_timeouts"] = timeouts
+
+    with app.app_context():
+        event.listen(db.engine, "checkout", on_checkout)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -35,7 +35,30 @@ class Config:
         self.DATABASE_URL = os.environ.get("DATABASE_URL", "")
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.SQLALCHEMY_DATABASE_URI = sqlalchemy_url(self.DATABASE_URL) if self.DATABASE_URL else ""
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Timeouts everywhere a request waits (docs/architecture.md, "Timeouts and isolation").
+        # connect_timeout: a database host that drops packets fails a connect in seconds;
+        # pool_timeout: a request waits that long for a free pooled connection, then 503.
+        self.DB_CONNECT_TIMEOUT_S = int(os.environ.get("DB_CONNECT_TIMEOUT_S", "5"))
+        self.SQLALCHEMY_ENGINE_OPTIONS = {
+            "pool_pre_ping": True,
+            "pool_timeout": float(os.environ.get("DB_POOL_TIMEOUT_S", "5")),
+            "connect_args": {"connect_timeout": self.DB_CONNECT_TIMEOUT_S},
+        }
+        # PostgreSQL session timeouts, set per connection by who uses it (app.database_timeouts in app/__init__.py):
+        # a web request gives up on a row lock after DB_LOCK_TIMEOUT_MS (409/503 "busy, try
+        # again") and on any statement after DB_STATEMENT_TIMEOUT_MS; a job (RQ) waits
+        # longer; the CLI (migrations, backups) keeps the server's defaults. 0: no timeout.
+        self.DB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_LOCK_TIMEOUT_MS", "3000"))
+        self.DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "10000"))
+        self.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = int(os.environ.get("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", "30000"))
+        self.DB_JOB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_JOB_LOCK_TIMEOUT_MS", "30000"))
+        self.DB_JOB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_JOB_STATEMENT_TIMEOUT_MS", "300000"))
+        self.DB_JOB_IDLE_IN_TRANSACTION_TIMEOUT_MS = int(
+            os.environ.get("DB_JOB_IDLE_IN_TRANSACTION_TIMEOUT_MS", "600000"))
+        # Every Redis client the app makes (queue, limiter): a frozen Redis costs a request
+        # about this long, never minutes (app.extensions.redis_options).
+        self.REDIS_CONNECT_TIMEOUT_S = float(os.environ.get("REDIS_CONNECT_TIMEOUT_S", "1"))
+        self.REDIS_SOCKET_TIMEOUT_S = float(os.environ.get("REDIS_SOCKET_TIMEOUT_S", "1.5"))
         self.SQLALCHEMY_RECORD_QUERIES = False
 
         local = self.ENV != "production"
@@ -71,6 +94,10 @@ class Config:
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL.replace("unix://", "redis+unix://", 1) or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = False
+        # Redis away or frozen: each process counts in memory until it is back (logged by
+        # Flask-Limiter), and a storage error never fails the request (sign-in keeps working).
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_SWALLOW_ERRORS = True
         # Failed sign-ins are counted per (e-mail, client address) and per client address, so
         # a stranger's guesses never lock the owner out. The per-e-mail limit is high: only a
         # distributed attack reaches it, and then the owner is e-mailed a link that unlocks

@@ -6,11 +6,20 @@ import uuid
 
 from flask import Flask, abort, render_template, request
 from flask_wtf.csrf import CSRFError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from app.htmx import add_trigger, is_htmx
 
 log = logging.getLogger(__name__)
+
+# A DBAPI error of the "operational" kind (connection lost or refused, server shutting
+# down, lock_timeout, statement_timeout) or no free pooled connection: not a bug.
+DATABASE_ERRORS = (OperationalError, InterfaceError, PoolTimeout)
+TIMEOUTS_AND_OUTAGES = (*DATABASE_ERRORS, RedisConnectionError, RedisTimeoutError)
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Check what you entered and try again."),
@@ -23,26 +32,110 @@ MESSAGES = {
     422: ("Check your input", "Some of what you entered could not be accepted."),
     429: ("Too many attempts", "Too many requests in a short time. Wait a few minutes and try again."),
     500: ("Something went wrong", "An unexpected error happened on our side. It has been logged; please try again."),
+    503: ("Temporarily unavailable", "The server cannot answer right now. Try again in a minute."),
 }
 
+# What a request that hit a timeout or an outage answers (see unavailable()).
+BUSY_LOCKED = ("Busy, try again", "Someone else is changing this right now. Try again in a moment.")
+BUSY_SLOW = ("Busy, try again", "This took too long and was stopped. Try again in a moment.")
+DATABASE_DOWN = ("Temporarily unavailable", "The database cannot be reached right now. Try again in a minute.")
+NOTHING_SAVED = "Nothing was saved."
+CHECK_BEFORE_REPEATING = "Check whether your change went through before repeating it."
+REDIS_DOWN = ("Temporarily unavailable",
+              "A background service is not answering right now. Try again in a minute.")
+RETRY_AFTER_SECONDS = 5
 
-def error_response(status: int, message: str | None = None):
-    title, default_message = MESSAGES.get(status, MESSAGES[500])
+
+def error_response(status: int, message: str | None = None, *, title: str | None = None,
+                   without_database: bool = False):
+    """The error page (or an htmx toast). `without_database`: the database is away, so the
+    page is rendered from nothing but the request, as for a signed-out visitor (current_user's
+    first use loads the user). Any error page whose rendering trips over the database is
+    rendered that way too: never a bare "Internal Server Error"."""
+    default_title, default_message = MESSAGES.get(status, MESSAGES[500])
+    title = title or default_title
     message = message or default_message
+    if without_database:
+        _as_signed_out()
     if is_htmx():
-        response = app_response("errors/_error.html", status, title=title, message=message)
+        response = _error_page("errors/_error.html", status, title, message)
         # htmx 4 swaps every status by default; an error must not replace the
         # part of the page the user is working in: show it as a toast instead.
         response.headers["HX-Reswap"] = "none"
         add_trigger(response, {"toast": {"message": f"{title}: {message}", "level": "error"}})
         return response
-    return app_response("errors/error.html", status, title=title, message=message)
+    template = "errors/unavailable.html" if without_database else "errors/error.html"
+    return _error_page(template, status, title, message)
+
+
+def _error_page(template: str, status: int, title: str, message: str):
+    try:
+        return app_response(template, status, title=title, message=message)
+    except DATABASE_ERRORS as exc:
+        log.warning("error page for %s rendered without the database: %s", status,
+                    (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0])
+        _rollback()
+        _as_signed_out()
+        if template == "errors/error.html":
+            template = "errors/unavailable.html"
+        return app_response(template, status, title=title, message=message)
+
+
+def _as_signed_out() -> None:
+    """Render as for a visitor: Flask-Login's template context (current_user) would
+    otherwise load the user from the database. Only this response; the session stays."""
+    from flask import current_app, g
+
+    g._login_user = current_app.login_manager.anonymous_user()
 
 
 def app_response(template: str, status: int, **ctx):
     from flask import make_response
 
     return make_response(render_template(template, status=status, **ctx), status)
+
+
+def _rollback() -> None:
+    """Roll the request's session back; with the database gone that can fail too."""
+    from app.extensions import db
+
+    try:
+        db.session.rollback()
+    except DATABASE_ERRORS:
+        log.warning("rollback failed: the database is unreachable")
+
+
+def unavailable(error: Exception):
+    """A timeout or an outage, as the user should read it: 409 when a change waited too
+    long for a row someone else holds (lock_timeout) or lost to another one (a deadlock, a
+    serialization failure), 503 for the rest (a statement stopped by statement_timeout,
+    the database or Redis away); never a hang or a 500."""
+    import psycopg.errors as pg
+    from redis.exceptions import RedisError
+
+    orig = getattr(error, "orig", None)
+    mutation = request.method not in ("GET", "HEAD", "OPTIONS")
+    database_away = False
+    if isinstance(orig, (pg.LockNotAvailable, pg.DeadlockDetected, pg.SerializationFailure)):
+        status, (title, message) = (409 if mutation else 503), BUSY_LOCKED
+    elif isinstance(orig, (pg.QueryCanceled, pg.IdleInTransactionSessionTimeout)):
+        status, (title, message) = 503, BUSY_SLOW
+    elif isinstance(error, RedisError):
+        status, (title, message) = 503, REDIS_DOWN
+    else:
+        status, (title, message), database_away = 503, DATABASE_DOWN, True
+    if mutation and isinstance(error, DATABASE_ERRORS):
+        # A cancelled statement aborts its transaction; a connection lost during COMMIT
+        # may or may not have committed.
+        message = f"{message} {CHECK_BEFORE_REPEATING if database_away else NOTHING_SAVED}"
+    cause = orig or error
+    log.warning("%s on %s %s: %s: %s", status, request.method, request.path, type(cause).__name__,
+                (str(cause).strip().splitlines() or [""])[0])
+    _rollback()
+    # A timeout leaves the database usable: the usual page. An outage: the page without it.
+    response = error_response(status, message, title=title, without_database=database_away)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 NUL_MESSAGE = ("What you sent contains a NUL character (an invisible control character, usually pasted in "
@@ -87,12 +180,13 @@ def register(app: Flask) -> None:
         custom = error.description if getattr(error, "_crm_message", False) else None
         return error_response(status, custom)
 
+    for kind in TIMEOUTS_AND_OUTAGES:
+        app.register_error_handler(kind, unavailable)
+
     @app.errorhandler(Exception)
     def _unhandled(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        from app.extensions import db
-
-        db.session.rollback()  # the page below must not trip over a failed transaction
+        _rollback()  # the page below must not trip over a failed transaction
         return error_response(500)
 
 

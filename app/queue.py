@@ -48,7 +48,11 @@ def redis_connection() -> Redis:
     app = current_app._get_current_object()
     conn = app.extensions.get("crm_redis")
     if conn is None:
-        conn = Redis.from_url(app.config["REDIS_URL"])
+        from app.extensions import redis_options
+
+        # Timeouts of a second or two: a frozen Redis costs a request seconds, not minutes.
+        # (RQ's Worker raises the read timeout of its own connection above its blocking pop.)
+        conn = Redis.from_url(app.config["REDIS_URL"], **redis_options(app.config))
         app.extensions["crm_redis"] = conn
     return conn
 

@@ -1,6 +1,7 @@
 """Sign-in throttling that a stranger cannot turn into a lockout.
 
-Failed sign-ins (422) are counted three ways (Flask-Limiter, in Redis):
+Failed sign-ins (422) are counted three ways (Flask-Limiter, in Redis; while Redis is away
+or frozen, in each process's memory, so sign-in keeps working and stays limited):
 
 - per (e-mail, client address): someone mistyping, or guessing one account from one place;
 - per client address: one place guessing many accounts;
@@ -18,6 +19,7 @@ import logging
 from flask import current_app, request, session
 from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from redis.exceptions import RedisError
 
 from app.auth import services
 from app.auth.permissions import INTERACTIVE_ROLES
@@ -84,7 +86,14 @@ def _email_limit_breached(limit) -> None:
     if user is None or not user.is_active or user.role not in INTERACTIVE_ROLES:
         return
     window = current_app.config["LOGIN_UNLOCK_TTL_MINUTES"] * 60
-    if not redis_connection().set(f"login-unlock-sent:{user.id}", "1", nx=True, ex=window):
+    try:
+        first = redis_connection().set(f"login-unlock-sent:{user.id}", "1", nx=True, ex=window)
+    except RedisError as exc:
+        # Fail open: the limit itself still holds (Flask-Limiter counts in memory while
+        # Redis is away); only the owner's unlock e-mail waits for the next breach.
+        log.warning("sign-in locked for user=%s; unlock link not sent, Redis unavailable: %s", user.id, exc)
+        return
+    if not first:
         return
     log.warning("sign-in locked for user=%s after distributed failures; unlock link sent", user.id)
     enqueue("mail", "app.auth.jobs.send_login_unlock_email", user.id,
