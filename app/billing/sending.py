@@ -133,10 +133,12 @@ def mark_delivered(delivery: MailDelivery, invoice: Invoice) -> None:
     delivery.status = DeliveryStatus.SENT.value
     delivery.sent_at = datetime.now(UTC)
     delivery.error = None
-    earlier_tasks = db.session.scalars(select(MailDelivery.task_id).where(
+    failure_tasks = set(db.session.scalars(select(MailDelivery.task_id).where(
         MailDelivery.invoice_id == invoice.id, MailDelivery.status == DeliveryStatus.FAILED.value,
-        MailDelivery.task_id.is_not(None))).all()
-    for task_id in earlier_tasks:
+        MailDelivery.task_id.is_not(None))).all())
+    if delivery.task_id is not None:  # this very message, failed before and sent on a re-run
+        failure_tasks.add(delivery.task_id)
+    for task_id in failure_tasks:
         task = db.session.get(Task, task_id)
         if task is not None:
             complete_task(task, actor=None)

@@ -183,13 +183,18 @@ def test_a_4xx_refusal_is_retried(app, client, factory, db_session, smtp):
     assert (delivery.status, delivery.attempts, delivery.task_id) == ("SENDING", 1, None)
     assert delivery.error == "451 4.7.1 Greylisted, please try again later"
     assert get_queue("mail").scheduled_job_registry.count == 1
+    # what the sharing page polls while the message is sending
+    fragment = client.get(f"/invoices/{invoice.id}/sharing/delivery", headers={"HX-Request": "true"})
+    text = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in text
+    assert "Attempt 1 failed: 451 4.7.1 Greylisted" in text and 'hx-trigger="every 3s"' in text
 
 
 def test_a_failure_of_a_rep_who_has_left_goes_to_an_admin(app, client, factory, db_session, smtp):
     from app.billing.jobs import send_invoice_email
 
-    point_at, _ = smtp
-    point_at(free_port())
+    point_at, serve = smtp
+    port = point_at(free_port())
     admin = factory.user(UserRole.ADMIN)
     rep = factory.user(UserRole.REP)
     invoice, _ = make_invoice(factory, send=False, actor=rep)
@@ -207,3 +212,11 @@ def test_a_failure_of_a_rep_who_has_left_goes_to_an_admin(app, client, factory, 
     task = db_session.get(Task, delivery.task_id)
     assert task.assigned_to_id != rep.id
     assert db_session.get(type(admin), task.assigned_to_id).role in (UserRole.ADMIN, UserRole.NICK)
+
+    # the same job run again once the server is up (an admin's retry): sent, the task done
+    inbox = serve(port, Inbox())
+    send_invoice_email(str(invoice.id), "https://crm.example.com/pay/abc", delivery.to_address,
+                       delivery.message_key)
+    [delivery] = deliveries(db_session, invoice)
+    assert delivery.status == "SENT" and len(inbox.received) == 1
+    assert db_session.get(Task, delivery.task_id).is_completed
