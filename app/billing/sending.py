@@ -4,6 +4,13 @@ The token is `secrets.token_urlsafe(32)` (256 random bits) and is never stored:
 invoices.payment_token holds its SHA-256, so the database alone does not reveal a
 usable link. Sending again issues a new token (the old link stops working);
 revoking clears it. The e-mail goes out from a job through the mail backend.
+
+Delivery is recorded (integrations.models.MailDelivery, one row per message): SENDING
+with the send, SENT once the mail server took it, FAILED with the provider's reason when
+it refused the message for good or the last retry failed. A failure is written where
+a person sees it: the invoice's sharing page ("Not delivered: ..." and "Send again"),
+the activity log, and a task for the rep who sent it (an admin when that rep is gone).
+Only a delivered message is called "Sent to ...".
 """
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ from app.billing.models import Invoice, InvoiceStatus
 from app.billing.payments import ZERO, apply_payments
 from app.extensions import db
 from app.integrations.mail import MailMessage
+from app.integrations.models import DeliveryStatus, MailDelivery
 from app.queue import enqueue
 from app.urls import absolute_url
 
@@ -81,12 +89,105 @@ def send_invoice(invoice: Invoice, *, actor, to: str | None = None) -> str:
     db.session.flush()
     link = public_url(token)
     key = f"invoice-link-{invoice.id}-{invoice.payment_token[:16]}"
+    db.session.add(MailDelivery(message_key=key, to_address=to, invoice_id=invoice.id,
+                                sender_id=getattr(actor, "id", None), status=DeliveryStatus.SENDING.value))
     enqueue("mail", "app.billing.jobs.send_invoice_email", invoice.id, link, to, key, job_id=key)
-    record("invoice.sent", f"{'Sent' if first else 'Sent again'} invoice {invoice.invoice_number} to {to}",
+    record("invoice.sent", f"{'Sending' if first else 'Sending again'} invoice {invoice.invoice_number} to {to}",
            actor=actor, company=invoice.company_id, lead=invoice.lead_id,
            detail={"invoice_id": invoice.id, "invoice_number": invoice.invoice_number, "to": to,
-                   "new_link": True})
+                   "new_link": True, "message_key": key})
     return link
+
+
+# ------------------------------------------------------------------ delivery of the e-mail
+
+REASON_LIMIT = 500
+
+
+def latest_delivery(invoice: Invoice) -> MailDelivery | None:
+    """The invoice's last e-mail (what its sharing page reports), or None (never e-mailed
+    since deliveries are recorded)."""
+    return db.session.scalar(select(MailDelivery).where(MailDelivery.invoice_id == invoice.id)
+                             .order_by(MailDelivery.created_at.desc(), MailDelivery.id.desc()).limit(1))
+
+
+def delivery_for(invoice: Invoice, *, to: str, message_key: str) -> MailDelivery:
+    """The delivery row of one invoice e-mail (a job queued before rows were written
+    gets one now)."""
+    delivery = db.session.scalar(select(MailDelivery).where(MailDelivery.message_key == message_key))
+    if delivery is None:
+        delivery = MailDelivery(message_key=message_key, to_address=to, invoice_id=invoice.id,
+                                status=DeliveryStatus.SENDING.value, attempts=0)
+        db.session.add(delivery)
+        db.session.flush()
+    return delivery
+
+
+def mark_delivered(delivery: MailDelivery, invoice: Invoice) -> None:
+    """The mail server took the message: SENT, the activity says so, and the task an
+    earlier failed e-mail of this invoice gave the rep is done."""
+    from app.crm.models import Task
+    from app.crm.tasks.services import complete_task
+
+    delivery.attempts += 1
+    delivery.status = DeliveryStatus.SENT.value
+    delivery.sent_at = datetime.now(UTC)
+    delivery.error = None
+    failure_tasks = set(db.session.scalars(select(MailDelivery.task_id).where(
+        MailDelivery.invoice_id == invoice.id, MailDelivery.status == DeliveryStatus.FAILED.value,
+        MailDelivery.task_id.is_not(None))).all())
+    if delivery.task_id is not None:  # this very message, failed before and sent on a re-run
+        failure_tasks.add(delivery.task_id)
+    for task_id in failure_tasks:
+        task = db.session.get(Task, task_id)
+        if task is not None:
+            complete_task(task, actor=None)
+    record("invoice.delivered", f"Sent invoice {invoice.invoice_number} to {delivery.to_address}",
+           actor=delivery.sender_id, company=invoice.company_id, lead=invoice.lead_id,
+           detail={"invoice_id": invoice.id, "invoice_number": invoice.invoice_number,
+                   "to": delivery.to_address, "attempts": delivery.attempts})
+    db.session.flush()
+
+
+def mark_attempt_failed(delivery: MailDelivery, reason: str) -> None:
+    """One attempt failed and another will follow: still SENDING, with the reason."""
+    delivery.attempts += 1
+    delivery.error = reason[:REASON_LIMIT]
+    db.session.flush()
+
+
+def mark_not_delivered(delivery: MailDelivery, invoice: Invoice, reason: str) -> None:
+    """The message will not arrive (refused for good, or the last retry failed): FAILED
+    with the reason, an activity, and a task for the rep who sent it."""
+    from app.auth.models import User
+    from app.crm.models import TaskPriority, TaskType
+    from app.crm.tasks.services import create_task, create_task_for_an_admin
+
+    if delivery.status == DeliveryStatus.FAILED.value:
+        return  # already reported
+    reason = reason[:REASON_LIMIT]
+    delivery.attempts += 1
+    delivery.status = DeliveryStatus.FAILED.value
+    delivery.error = reason
+    delivery.failed_at = datetime.now(UTC)
+    number, to = invoice.invoice_number, delivery.to_address
+    record("invoice.not_delivered", f"Invoice {number} was not delivered to {to}: {reason}",
+           company=invoice.company_id, lead=invoice.lead_id,
+           detail={"invoice_id": invoice.id, "invoice_number": number, "to": to, "reason": reason,
+                   "attempts": delivery.attempts})
+    title = f"Invoice {number} was not delivered to {to}"
+    description = (f"The mail server said: {reason}\n\nCheck the address, then send it again from "
+                   f"{absolute_url('billing.invoice_sharing', invoice_id=invoice.id)}")
+    sender = db.session.get(User, delivery.sender_id) if delivery.sender_id else None
+    if sender is not None and sender.is_active:
+        task = create_task(title=title, description=description, actor=None, assigned_to=sender,
+                           company=invoice.company, lead=invoice.lead, task_type=TaskType.EMAIL,
+                           priority=TaskPriority.HIGH, due_at=datetime.now(UTC))
+    else:
+        task = create_task_for_an_admin(title=title, description=description, actor=None,
+                                        company=invoice.company, lead=invoice.lead)
+    delivery.task_id = task.id if task is not None else None
+    db.session.flush()
 
 
 def revoke_link(invoice: Invoice, *, actor) -> None:

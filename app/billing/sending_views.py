@@ -22,11 +22,18 @@ from app.billing.payments import (
     set_payment_options,
 )
 from app.billing.requests import REASONS, RequestRefused, request_admin_action
-from app.billing.sending import SendRefused, recipient, revoke_link, seller_profile, send_invoice
+from app.billing.sending import (
+    SendRefused,
+    latest_delivery,
+    recipient,
+    revoke_link,
+    seller_profile,
+    send_invoice,
+)
 from app.billing.signing import signature_of
 from app.errors import abort_with
 from app.extensions import db
-from app.htmx import render, toast
+from app.htmx import render, toast, wants_fragment
 
 
 def _invoice_or_404(invoice_id, *, lock: bool = False) -> Invoice:
@@ -47,7 +54,7 @@ def panel_context(invoice: Invoice, **extra) -> dict:
             "recipient": to, "manual_methods": MANUAL_METHODS, "errors": {}, "form": {},
             "today": date.today().isoformat(), "may_decide": can(current_user, BILLING_ADMIN),
             "refundable": {p.id: p.amount - refunded_so_far(p) for p in payments if is_refundable(p)},
-            "reasons": REASONS, **extra}
+            "reasons": REASONS, "delivery": latest_delivery(invoice), **extra}
 
 
 def _answer(invoice: Invoice, message: str, level: str = "success", status: int = 200, **extra):
@@ -68,6 +75,17 @@ def invoice_sharing(invoice_id):
     return render("billing/public/sharing.html", context=panel_context(_invoice_or_404(invoice_id)))
 
 
+@bp.get("/invoices/<uuid:invoice_id>/sharing/delivery")
+@require(INVOICES)
+def invoice_delivery(invoice_id):
+    """The e-mail's delivery state alone: polled while it is sending."""
+    invoice = _invoice_or_404(invoice_id)
+    if not wants_fragment():
+        return redirect(url_for("billing.invoice_sharing", invoice_id=invoice.id), code=303)
+    return render("billing/public/sharing.html", block="delivery",
+                  context={"invoice": invoice, "delivery": latest_delivery(invoice)})
+
+
 @bp.post("/invoices/<uuid:invoice_id>/send")
 @require(INVOICES)
 def send(invoice_id):
@@ -81,7 +99,7 @@ def send(invoice_id):
         return _answer(_invoice_or_404(invoice_id), str(exc), "error", status=422)
     db.session.commit()
     to, _ = recipient(invoice)
-    return _answer(invoice, f"Sent to {to}. The previous link, if any, no longer works.",
+    return _answer(invoice, f"Sending to {to}… The previous link, if any, no longer works.",
                    new_link=link)
 
 

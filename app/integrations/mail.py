@@ -5,7 +5,10 @@
 - `smtp`: sent through smtplib (SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD,
   SMTP_STARTTLS from the app config or the environment).
 
-Backends are called from jobs only (sending is slow and external).
+Backends are called from jobs only (sending is slow and external). A backend that could
+not hand the message over raises `DeliveryFailed` with the provider's reason, saying
+whether trying again later may work (a connection refused, a 4xx reply) or not (a 5xx
+refusal); the job retries the first kind and marks the message failed otherwise.
 """
 from __future__ import annotations
 
@@ -25,6 +28,17 @@ class MailMessage:
     invoice_id: str | None = None
     # Same key = same message: a backend that can remember it sends it once.
     message_key: str | None = None
+
+
+class DeliveryFailed(Exception):
+    """The message was not handed over. `reason` is the provider's own words (an SMTP
+    reply such as "550 5.1.1 No such user", or why the server could not be reached);
+    `permanent`: the same message would be refused again, so retrying is pointless."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
 
 
 class MailBackend(Protocol):

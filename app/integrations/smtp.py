@@ -3,6 +3,10 @@
 STARTTLS verifies the server's certificate and host name (smtplib's default context does
 not); `SMTP_CA_FILE` adds a CA to trust, for a relay with a private certificate.
 Tested against a real SMTP server (aiosmtpd) in tests/integration/test_smtp.py.
+
+Every failure comes out as `DeliveryFailed` with the server's reply: a 5xx reply (and an
+untrusted certificate, or a server without STARTTLS) is permanent; a 4xx reply, a refused
+or dropped connection or a timeout is temporary.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from app.integrations.mail import MailMessage, default_sender
+from app.integrations.mail import DeliveryFailed, MailMessage, default_sender
 
 
 def _setting(config, key: str, default: str = "") -> str:
@@ -58,9 +62,38 @@ class SmtpBackend:
 
     def send(self, message: MailMessage) -> None:
         email = self.build(message)
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls(context=self.tls_context())
-            if self.username:
-                smtp.login(self.username, self.password)
-            smtp.send_message(email)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls(context=self.tls_context())
+                if self.username:
+                    smtp.login(self.username, self.password)
+                smtp.send_message(email)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            raise DeliveryFailed(server_reply(code, reply), permanent=code >= 500) from exc
+        except smtplib.SMTPResponseException as exc:  # sender refused, data refused, auth, 421 ...
+            raise DeliveryFailed(server_reply(exc.smtp_code, exc.smtp_error),
+                                 permanent=exc.smtp_code >= 500) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryFailed(f"The mail server {self.host}:{self.port} does not offer STARTTLS.",
+                                 permanent=True) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise DeliveryFailed(f"The mail server's certificate is not trusted: {exc.verify_message}.",
+                                 permanent=True) from exc
+        except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timed out, unknown host
+            raise DeliveryFailed(f"Could not reach the mail server {self.host}:{self.port}: "
+                                 f"{connection_problem(exc)}.", permanent=False) from exc
+
+
+def server_reply(code: int, reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    text = " ".join(text.split())
+    return f"{code} {text}" if code and code > 0 else text or "The mail server gave no reason."
+
+
+def connection_problem(exc: Exception) -> str:
+    if isinstance(exc, TimeoutError):
+        return "no answer (timed out)"
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return str(reason).rstrip(".")

@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from app.integrations.mail import MailMessage
+from app.integrations.mail import DeliveryFailed, MailMessage
 from app.integrations.smtp import SmtpBackend
 
 
@@ -107,16 +107,19 @@ def test_a_wrong_password_is_refused_and_nothing_is_sent(smtp_server):
     import smtplib
 
     inbox, port, _ = smtp_server(tls=False)
-    with pytest.raises(smtplib.SMTPAuthenticationError):
+    with pytest.raises(DeliveryFailed) as refused:
         SmtpBackend(host="127.0.0.1", port=port, username="crm", password="wrong", starttls=False).send(MESSAGE)
+    assert isinstance(refused.value.__cause__, smtplib.SMTPAuthenticationError)
+    assert refused.value.permanent and refused.value.reason.startswith("535 ")
     assert inbox.received == []
 
 
 def test_starttls_checks_the_certificate(smtp_server):
     inbox, port, cert_file = smtp_server(tls=True)
     # a certificate nobody vouches for: refused before any credential or mail is sent
-    with pytest.raises(ssl.SSLCertVerificationError):
+    with pytest.raises(DeliveryFailed) as refused:
         SmtpBackend(host="localhost", port=port, username="crm", password="s3cret").send(MESSAGE)
+    assert isinstance(refused.value.__cause__, ssl.SSLCertVerificationError) and refused.value.permanent
     assert inbox.received == []
     # the relay's CA trusted through SMTP_CA_FILE: sent, encrypted
     backend = SmtpBackend.from_config({"SMTP_HOST": "localhost", "SMTP_PORT": str(port), "SMTP_USERNAME": "crm",
