@@ -187,11 +187,12 @@ def _fresh_pool_after_fork(db) -> None:
 
 
 def _outbox_id(rq_job) -> uuid.UUID | None:
-    """The job_outbox row of this RQ job (None for periodic jobs booked in Redis only)."""
-    try:
-        return uuid.UUID(rq_job.id) if rq_job is not None else None
-    except ValueError:
-        return None
+    """The job_outbox row of this RQ job (None for jobs not pushed from the outbox: periodic
+    jobs, jobs enqueued straight into RQ)."""
+    from app.job_outbox.relay import OUTBOX_ROW
+
+    row = rq_job.meta.get(OUTBOX_ROW) if rq_job is not None else None
+    return uuid.UUID(row) if row else None
 
 
 def _finish_row(db, row_id: uuid.UUID, *, error: str | None, final: bool) -> None:

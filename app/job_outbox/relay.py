@@ -48,6 +48,11 @@ ALIVE = ("queued", "started", "scheduled", "deferred")
 GONE = ("failed", "canceled", "stopped")
 
 
+# The RQ job's meta names its outbox row: an RQ job id that merely looks like a UUID (RQ makes
+# them so) is not one of ours, and must not be skipped as "no outbox row".
+OUTBOX_ROW = "outbox_row"
+
+
 def push_rows(rows) -> int:
     """Queue these committed rows (objects with id, queue, func, args, retries) unless
     Redis already holds their job. Returns how many were queued now."""
@@ -65,7 +70,7 @@ def push_rows(rows) -> int:
         try:
             queue.enqueue("app.queue.run_job", args=(row.func, *args.get("args", [])),
                           kwargs=args.get("kwargs") or None, job_id=job_id, retry=retry,
-                          description=row.func, unique=True)
+                          description=row.func, unique=True, meta={OUTBOX_ROW: job_id})
             pushed += 1
         except DuplicateJobError:
             pass  # already in Redis: pushed by someone else
