@@ -64,9 +64,7 @@ def demo_data_command(if_empty, companies):
 @click.argument("queues", nargs=-1)
 def worker_command(with_scheduler, burst, queues):
     """Run an RQ worker on the named queues (all by default)."""
-    from rq import Worker
-
-    from app.queue import QUEUES, get_queue, redis_connection
+    from app.queue import QUEUES
 
     names = queues or QUEUES
     import logging
@@ -74,14 +72,30 @@ def worker_command(with_scheduler, burst, queues):
     # One line per job comes from app.queue.run_job; RQ's own five per job are noise.
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("rq.worker").setLevel(logging.WARNING)
-    if with_scheduler and "scoring" in names:
-        from app.crm.scoring.jobs import schedule_marked_scoring, schedule_nightly_scores
-
-        schedule_nightly_scores()
-        schedule_marked_scoring()
-    worker = Worker([get_queue(n) for n in names], connection=redis_connection())
+    if with_scheduler:
+        register_periodic_jobs(names)
+    worker = make_worker(names)
     current_app.logger.info("worker on queues %s", ", ".join(names))
     worker.work(with_scheduler=with_scheduler, burst=burst)
+
+
+def register_periodic_jobs(queue_names) -> None:
+    """Every worker start re-registers the periodic jobs of its queues (app/schedule.py)."""
+    from app.queue import redis_connection
+    from app.schedule import register_periodic_jobs as register
+
+    registered = register(redis_connection(), queue_names)
+    if registered:
+        current_app.logger.info("periodic jobs: %s", ", ".join(registered))
+
+
+def make_worker(queue_names):
+    """RQ's worker with frequent heartbeats and a supervised scheduler (app/worker.py)."""
+    from app.queue import get_queue, redis_connection
+    from app.worker import Health, Worker
+
+    return Worker([get_queue(n) for n in queue_names], connection=redis_connection(),
+                  health=Health.from_config(current_app.config))
 
 
 _pg_bin_dir = click.option(
