@@ -9,7 +9,7 @@ worker start re-registers them (`register_periodic_jobs`): the due times of the 
 defined here, nothing for names no longer defined, no booking of an older release.
 
 A run is skipped while the previous run of the same job is still queued or running, and a
-slot is enqueued once even if two schedulers overlapped during a takeover (SET NX).
+slot is enqueued once even if two schedulers overlapped during a takeover (compare-and-set).
 """
 from __future__ import annotations
 
@@ -27,7 +27,14 @@ log = logging.getLogger("crm.schedule")
 
 NEXT_KEY = "crm:schedule:next"  # name -> epoch seconds of the next run
 LAST_KEY = "crm:schedule:last"  # name -> the RQ job id of the last run
-CLAIM_KEY = "crm:schedule:claim:{name}:{slot}"
+# Book the next run only if the due time is still the one read: a slot is taken once.
+_ADVANCE = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0
+"""
 # Bookings of the releases that booked each run as an RQ scheduled job (removed at start).
 LEGACY_JOB_IDS = ("crm-nightly-lead-scores", "crm-score-marked-leads")
 
@@ -113,9 +120,8 @@ def enqueue_due(connection: Redis, queues_held, *, result_ttl: int = 500,
         slot = float(raw)
         if slot > now.timestamp():
             continue
-        if not connection.set(CLAIM_KEY.format(name=job.name, slot=int(slot)), 1, nx=True, ex=24 * 3600):
-            continue  # another scheduler took this slot during a takeover
-        connection.hset(NEXT_KEY, job.name, job.next_after(now).timestamp())
+        if not connection.eval(_ADVANCE, 1, NEXT_KEY, job.name, raw, job.next_after(now).timestamp()):
+            continue  # another scheduler took this slot (two overlapped during a takeover)
         if _still_busy(connection, connection.hget(LAST_KEY, job.name)):
             log.info("periodic job %s skipped: its previous run is not done", job.name)
             continue

@@ -281,7 +281,9 @@ def run_again(connection: Redis, job_id: str, abandoned_after: int) -> bool:
         _abandon(connection, job.origin, _stale_executions(connection, job.origin, abandoned_after, job_id))
         state = str(job.get_status(refresh=True).value)
     try:
-        if state == "scheduled":
+        if state == "queued":  # retried right away (a retry with no interval)
+            pass
+        elif state == "scheduled":
             queue.scheduled_job_registry.requeue(job)
         elif state in ("failed", "stopped", "canceled"):
             queue.failed_job_registry.requeue(job)
