@@ -231,13 +231,21 @@ def _stale_executions(connection: Redis, queue_name: str, abandoned_after: int,
 def _abandon(connection: Redis, queue_name: str, composites: list[str]) -> None:
     """RQ's own handling of an expired started job (retry while retries are left, else
     failed with AbandonedJobError), now: the entries are made to expire, then cleaned up.
-    A heartbeat arriving in between moves its entry back into the future (a live job)."""
+    A heartbeat arriving in between moves its entry back into the future (a live job).
+    A retry runs now, not after the retry interval: the job did not fail, its worker died."""
     registry = StartedJobRegistry(queue_name, connection=connection)
     with connection.pipeline() as pipe:
         for composite in composites:
             pipe.zadd(registry.key, {composite: 1}, xx=True)
         pipe.execute()
     registry.cleanup(timestamp=2)
+    scheduled = Queue(queue_name, connection=connection).scheduled_job_registry
+    for composite in composites:
+        job_id = parse_composite_key(composite)[0]
+        try:
+            scheduled.requeue(job_id)
+        except (InvalidJobOperation, NoSuchJobError):
+            pass  # retried right away, failed (no retry left), or not abandoned after all
 
 
 def retry_abandoned(connection: Redis, queue_names, abandoned_after: int) -> list[str]:

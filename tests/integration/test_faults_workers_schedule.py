@@ -81,7 +81,7 @@ def test_only_a_lock_its_holder_stopped_refreshing_is_taken_over(app, db_session
 
 def started(queue, *, heartbeat_age: float, retries: int = 1):
     """A job as a worker leaves it in the started registry, heartbeating `heartbeat_age` s ago."""
-    job = queue.enqueue("app.queue.run_job", "nothing.at.all", retry=Retry(max=retries) if retries else None)
+    job = queue.enqueue("app.queue.run_job", "nothing.at.all", retry=Retry(max=retries, interval=60) if retries else None)
     redis = queue.connection
     with redis.pipeline() as pipe:
         execution = Execution.create(job, ttl=65, pipeline=pipe, worker_name="gone")
@@ -100,7 +100,7 @@ def test_a_job_whose_heartbeat_stopped_is_retried_and_a_live_one_left_alone(app,
     spent = started(queue, heartbeat_age=45, retries=0)
     assert job_state(redis, dead.id, 30) == "abandoned" and job_state(redis, alive.id, 30) == "running"
     assert sorted(retry_abandoned(redis, ["import"], abandoned_after=30)) == sorted([dead.id, spent.id])
-    assert dead.get_status(refresh=True) in (JobStatus.QUEUED, JobStatus.SCHEDULED)  # retried
+    assert dead.get_status(refresh=True) == JobStatus.QUEUED and dead.id in queue.job_ids  # retried now
     assert spent.get_status(refresh=True) == JobStatus.FAILED  # no retry left: failed, visible
     assert alive.get_status(refresh=True) == JobStatus.STARTED
     assert queue.started_job_registry.get_job_ids(cleanup=False) == [alive.id]
