@@ -257,7 +257,8 @@ def retry_abandoned(connection: Redis, queue_names, abandoned_after: int) -> lis
             _abandon(connection, name, composites)
             retried += [parse_composite_key(c)[0] for c in composites]
     if retried:
-        log.warning("abandoned jobs retried (their worker stopped heartbeating): %s", ", ".join(retried))
+        log.warning("abandoned jobs (their worker stopped heartbeating) retried, or failed when no "
+                    "retry was left: %s", ", ".join(retried))
     return retried
 
 
