@@ -177,8 +177,18 @@ class Scheduler(RQScheduler):
             if time.monotonic() >= self._next_check:
                 self._next_check = time.monotonic() + self.health.check_every
                 retry_abandoned(self.connection, held, self.health.abandoned_after)
+                self._take_dead_schedulers_queues()
         except Exception:  # the loop must go on: RQ's retries are scheduled here too
             log.exception("scheduler: periodic jobs or the abandoned-job check failed")
+
+
+    def _take_dead_schedulers_queues(self) -> None:
+        """The queues this scheduler serves but another (dead) scheduler held: take them now,
+        not at RQ's fallback period (two minutes after the lock's own 61 s)."""
+        missing = self._queue_names - set(self.acquired_locks)
+        if missing and (take_over_dead_locks(self.connection, missing, self.health.scheduler_dead_after)
+                        or any(self.connection.get(self.get_locking_key(n)) is None for n in missing)):
+            self.acquire_locks()
 
 
 def take_over_dead_locks(connection: Redis, queue_names, dead_after: int) -> list[str]:

@@ -113,3 +113,18 @@ def test_run_again_queues_an_abandoned_job_now(app, db_session):
     assert run_again(redis, job.id, abandoned_after=30)
     assert job.get_status(refresh=True) == JobStatus.QUEUED and job.id in queue.job_ids
     assert run_again(redis, "no-such-job", abandoned_after=30) is False
+
+
+def test_a_running_scheduler_takes_the_queues_a_dead_one_held(app, db_session):
+    """Workers on different queues: when the one scheduling `scoring` dies, the scheduler that
+    serves `mail` and `scoring` but held only `mail` takes `scoring` at its next check."""
+    from app.worker import Health, Scheduler
+
+    redis = redis_connection()
+    redis.set(RQScheduler.get_locking_key("scoring"), "dead-scheduler", ex=61 - 25)  # silent 25 s
+    scheduler = Scheduler(["mail", "scoring"], redis, health=Health(), worker_pid=0)
+    live_lock = scheduler.acquire_locks()
+    assert live_lock == {"mail"}
+    scheduler._take_dead_schedulers_queues()
+    assert scheduler.acquired_locks == {"mail", "scoring"}
+    assert redis.get(RQScheduler.get_locking_key("scoring")).decode() == scheduler.name
