@@ -305,10 +305,11 @@ def test_periodic_jobs_come_back_on_their_own_and_one_scheduler_runs(faults_app,
         recovery = time.monotonic() - killed_at
         holders = schedulers_running(redis)
         assert len(holders) == 1 and holders.isdisjoint(dead), holders
-        # one scheduler, over several seconds, not two
+        # one scheduler, over several seconds, not two (the second worker runs none)
         for _ in range(10):
-            assert fresh_schedulers(redis) == holders
+            assert fresh_schedulers(redis, within=10) <= holders
             time.sleep(0.5)
+        assert fresh_schedulers(redis, within=10) == holders
         assert set(next_runs(redis)) == {"score-marked-leads", "nightly-lead-scores"}
     with capsys.disabled():
         print(f"\nperiodic rescoring back {recovery:.1f} s after its worker and scheduler were killed "
