@@ -76,12 +76,13 @@ def die_with_parent(sig: int, parent_pid: int) -> None:
 class Worker(RQWorker):
     """RQ's forking worker with frequent heartbeats and a supervised scheduler."""
 
-    def __init__(self, queues, *, health: Health, **kwargs):
-        self.health = health
+    def __init__(self, queues, *args, health: Health | None = None, **kwargs):
+        self.health = health = health or Health()  # (RQ builds workers it reads back without one)
         self._main_pid = os.getpid()
         self._next_check = 0.0
-        super().__init__(queues, worker_ttl=health.worker_ttl,
-                         job_monitoring_interval=health.job_heartbeat, **kwargs)
+        kwargs.setdefault("worker_ttl", health.worker_ttl)
+        kwargs.setdefault("job_monitoring_interval", health.job_heartbeat)
+        super().__init__(queues, *args, **kwargs)
 
     # -- the work horse dies with its worker ---------------------------------------------
 
