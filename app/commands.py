@@ -64,9 +64,7 @@ def demo_data_command(if_empty, companies):
 @click.argument("queues", nargs=-1)
 def worker_command(with_scheduler, burst, queues):
     """Run an RQ worker on the named queues (all by default)."""
-    from rq import Worker
-
-    from app.queue import QUEUES, get_queue, redis_connection
+    from app.queue import QUEUES
 
     names = queues or QUEUES
     import logging
@@ -74,17 +72,39 @@ def worker_command(with_scheduler, burst, queues):
     # One line per job comes from app.queue.run_job; RQ's own five per job are noise.
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("rq.worker").setLevel(logging.WARNING)
-    if with_scheduler and "scoring" in names:
-        from app.crm.scoring.jobs import schedule_marked_scoring, schedule_nightly_scores
-
-        schedule_nightly_scores()
-        schedule_marked_scoring()
+    if with_scheduler:
+        register_periodic_jobs(names)
     from app.job_outbox.relay import start_relay
 
     start_relay()  # push what committed while no worker ran, then relay every few seconds
-    worker = Worker([get_queue(n) for n in names], connection=redis_connection())
+    worker = make_worker(names)
     current_app.logger.info("worker on queues %s", ", ".join(names))
     worker.work(with_scheduler=with_scheduler, burst=burst)
+
+
+def register_periodic_jobs(queue_names) -> None:
+    """Every worker start re-registers the periodic jobs of its queues (app/schedule.py)."""
+    from app.queue import redis_connection
+    from app.schedule import register_periodic_jobs as register
+
+    registered = register(redis_connection(), queue_names)
+    if registered:
+        current_app.logger.info("periodic jobs: %s", ", ".join(registered))
+
+
+def make_worker(queue_names):
+    """RQ's worker with frequent heartbeats and a supervised scheduler (app/worker.py)."""
+    from redis import Redis
+
+    from app.extensions import redis_options
+    from app.queue import get_queue
+    from app.worker import Health, Worker
+
+    # A connection of its own: RQ raises its read timeout above the blocking pop (minutes), which
+    # on the shared connection would let a frozen Redis hang the relay and the jobs' own calls.
+    connection = Redis.from_url(current_app.config["REDIS_URL"], **redis_options(current_app.config))
+    return Worker([get_queue(n) for n in queue_names], connection=connection,
+                  health=Health.from_config(current_app.config))
 
 
 _pg_bin_dir = click.option(

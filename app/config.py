@@ -131,6 +131,13 @@ class Config:
         self.QBO_WEBHOOK_VERIFIER = os.environ.get("QBO_WEBHOOK_VERIFIER", "")
 
         self.RQ_QUEUES = ["default", "mail", "sms", "billing", "import", "scoring"]
+        # How fast a dead worker's jobs and scheduler are taken over (seconds; app/worker.py).
+        self.WORKER_TTL = int(os.environ.get("WORKER_TTL", "30"))
+        self.JOB_HEARTBEAT_SECONDS = int(os.environ.get("JOB_HEARTBEAT_SECONDS", "5"))
+        self.JOB_ABANDONED_AFTER = int(os.environ.get("JOB_ABANDONED_AFTER", "30"))
+        self.SCHEDULER_DEAD_AFTER = int(os.environ.get("SCHEDULER_DEAD_AFTER", "20"))
+        self.WORKER_CHECK_SECONDS = int(os.environ.get("WORKER_CHECK_SECONDS", "10"))
+        self.PERIODIC_RESULT_TTL = int(os.environ.get("PERIODIC_RESULT_TTL", "500"))
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
     def as_dict(self) -> dict:

@@ -442,13 +442,16 @@ class UploadStore:
     def set_state(self, token: str, mode: str, state: dict) -> None:
         self.redis.set(self._key(token, mode), json.dumps(state), ex=RESULT_TTL_SECONDS)
 
-    def claim(self, token: str, mode: str, total: int) -> bool:
-        """Mark a preview/run as queued unless one is queued, running or done already."""
-        current = self.state(token, mode)
-        if current and current.get("status") in ("queued", "running", "done"):
-            return False
-        self.set_state(token, mode, {"status": "queued", "processed": 0, "total": total})
-        return True
+    def checkpoint(self, token: str) -> dict | None:
+        """The run's last committed batch (`Importer.checkpoint`), kept until the run is done."""
+        raw = self.redis.get(self._key(token, "checkpoint"))
+        return json.loads(raw) if raw else None
+
+    def set_checkpoint(self, token: str, checkpoint: dict | None) -> None:
+        if checkpoint is None:
+            self.redis.delete(self._key(token, "checkpoint"))
+        else:
+            self.redis.set(self._key(token, "checkpoint"), json.dumps(checkpoint), ex=RESULT_TTL_SECONDS)
 
 
 # --------------------------------------------------------------------------- rows
@@ -663,6 +666,22 @@ class Importer:
         self.industry_of: dict[str, str] = {}  # raw -> list value
         self._reset_indexes()
         self._reset_pending()
+
+    def checkpoint(self, batches: int) -> dict:
+        """What a run resumes from once the first `batches` batches are committed."""
+        return {"batches": batches, "stats": self.stats.as_dict(), "reps_assigned": self.reps_assigned}
+
+    def resume(self, checkpoint: dict) -> int:
+        """Go on from a checkpoint: its counts, the rep rotation, and the records this import
+        created (a later row naming one is "repeated in the file", not "matched"). Returns
+        the number of batches to skip."""
+        self.stats = ImportStats(**checkpoint["stats"])
+        self.reps_assigned = int(checkpoint.get("reps_assigned", 0))
+        self.created.update(db.session.scalars(created_by_import(self.token, "company")))
+        self.created.update(db.session.scalars(
+            select(Activity.contact_id).where(Activity.activity_type == "lead.imported",
+                                              Activity.detail["import"].astext == self.token)))
+        return int(checkpoint["batches"])
 
     def _reset_indexes(self) -> None:
         self.by_place: dict[str, Company | _New] = {}
@@ -949,35 +968,83 @@ def numbered_batches(rows: list[list[str]], size: int | None = None
 
 
 def run_import(meta: UploadMeta, rows: list[list[str]], *, dry_run: bool, actor_id=None,
-               after_batch=None) -> ImportStats:
-    """Every batch of an upload through one Importer. `after_batch(stats)` is the
-    caller's hook: the job commits and reports progress there."""
+               after_batch=None, resume_from: dict | None = None) -> ImportStats:
+    """Every batch of an upload through one Importer. `after_batch(stats, checkpoint)` is
+    the caller's hook: the job commits there, then keeps the checkpoint. `resume_from` (a
+    checkpoint a run kept after its last commit) skips the batches it had committed and
+    goes on counting from its numbers."""
     importer = Importer(meta.mapping, meta.header, meta.source, actor_id=actor_id,
                         dry_run=dry_run, import_token=meta.token, rep_ids=meta.rep_ids)
+    done = importer.resume(resume_from) if resume_from else 0
     importer.stats.total = sum(1 for r in rows if r)
-    for batch in numbered_batches(rows):
+    for index, batch in enumerate(numbered_batches(rows)):
+        if index < done:
+            continue
         importer.process(batch)
         if after_batch is not None:
-            after_batch(importer.stats)
+            after_batch(importer.stats, importer.checkpoint(index + 1))
     return importer.stats
 
 
 def start_import(meta: UploadMeta, store: UploadStore, *, actor, rep_ids=()) -> bool:
     """Queue the run of an upload once (a second click or tab changes nothing); its new
-    companies go to `rep_ids` in turn. The activity and the job reach the database and
-    Redis with the caller's commit."""
+    companies go to `rep_ids` in turn. A run that stopped (its worker died, or it failed) is
+    run again from its last committed batch, with the reps it started with. The activity and
+    the job reach the database and Redis with the caller's commit."""
     from app.activity.services import record
     from app.queue import enqueue
 
-    if not store.claim(meta.token, "run", meta.row_count):
+    state = store.state(meta.token, "run")
+    if state is not None and (state.get("status") == "done" or (
+            state.get("status") in ("queued", "running") and not run_is_stuck(meta.token, state))):
         return False
-    meta.rep_ids = [str(r) for r in rep_ids]
-    store.update_meta(meta)
+    if state is None:
+        meta.rep_ids = [str(r) for r in rep_ids]
+        store.update_meta(meta)
     store.keep(meta.token)
-    record("import.started", f"CSV import of {meta.filename} ({meta.row_count} rows, {meta.source_label})",
-           actor=actor, detail={"import": meta.token, "rows": meta.row_count, "source": meta.source_label})
-    enqueue("import", "app.crm.importing.jobs.run_import", meta.token, job_id=f"import-run-{meta.token}")
+    store.set_state(meta.token, "run", {**(state or {}), "status": "queued", "total": meta.row_count,
+                                        "processed": (state or {}).get("processed", 0), "at": time.time()})
+    if state is None:
+        record("import.started", f"CSV import of {meta.filename} ({meta.row_count} rows, {meta.source_label})",
+               actor=actor, detail={"import": meta.token, "rows": meta.row_count, "source": meta.source_label})
+    else:
+        record("import.resumed", f"CSV import of {meta.filename} run again after it stopped",
+               actor=actor, detail={"import": meta.token, "rows": meta.row_count, "source": meta.source_label})
+        from app.worker import run_again
+
+        if run_again(store.redis, run_job_id(meta.token), _abandoned_after()):
+            return True
+    enqueue("import", "app.crm.importing.jobs.run_import", meta.token, job_id=run_job_id(meta.token))
     return True
+
+
+def run_job_id(token: str) -> str:
+    return f"import-run-{token}"
+
+
+def _abandoned_after() -> int:
+    from flask import current_app
+
+    return current_app.config["JOB_ABANDONED_AFTER"]
+
+
+# A run's job may reach Redis a moment after the page says "queued" (the enqueue follows the
+# commit); only a run missing for longer than this is stuck.
+MISSING_GRACE_SECONDS = 60
+
+
+def run_is_stuck(token: str, state: dict | None, store: UploadStore | None = None) -> bool:
+    """A run that says queued or running while no worker works on it: its job failed, or its
+    worker stopped heartbeating (app.worker), or it is not in Redis at all."""
+    if not state or state.get("status") not in ("queued", "running"):
+        return False
+    from app.worker import job_state
+
+    redis = (store or UploadStore()).redis
+    job = job_state(redis, run_job_id(token), _abandoned_after())
+    if job == "missing":
+        return time.time() - float(state.get("at") or 0) > MISSING_GRACE_SECONDS
+    return job in ("abandoned", "failed", "stopped", "canceled", "finished")
 
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")

@@ -157,6 +157,10 @@ def _run_form() -> RunForm:
 
 
 def _status_page(meta: importing.UploadMeta, mode: str):
-    state = importing.UploadStore().state(meta.token, mode) or {"status": "missing"}
+    store = importing.UploadStore()
+    state = store.state(meta.token, mode) or {"status": "missing"}
     reps = {str(u.id): u.full_name for u in importing.assignable_reps()} if mode == "run" else {}
-    return render("crm/importing/status.html", "status", context=dict(meta=meta, mode=mode, state=state, run_form=_run_form() if mode == "preview" else None, fields=importing.FIELDS, rep_names=[reps[r] for r in meta.rep_ids if r in reps]))
+    # A run whose worker died (or that failed) offers "Run it again": it goes on where it stopped.
+    stuck = mode == "run" and importing.run_is_stuck(meta.token, state, store)
+    again = stuck or (mode == "run" and state["status"] == "failed")
+    return render("crm/importing/status.html", "status", context=dict(meta=meta, mode=mode, state=state, stuck=stuck, run_form=_run_form() if mode == "preview" or again else None, again=again, fields=importing.FIELDS, rep_names=[reps[r] for r in meta.rep_ids if r in reps]))

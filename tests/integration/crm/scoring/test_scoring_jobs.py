@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.activity.services import record
 from app.crm.models import LeadScore
-from app.crm.scoring.jobs import NIGHTLY_JOB_ID, score_all_leads
+from app.crm.scoring.jobs import score_all_leads
 from app.queue import QUEUES, get_queue, redis_connection
 
 
@@ -16,7 +16,7 @@ def work():
 
 def test_activity_change_rescores_the_lead_once(app, db_session, factory):
     from app.activity.services import LEADS_TO_SCORE
-    from app.crm.scoring.jobs import MARKED_JOB_ID, score_marked_leads
+    from app.crm.scoring.jobs import score_marked_leads
 
     lead = factory.lead(company=factory.company(fleet_size=30, industry="Towing"))
     for _ in range(3):
@@ -26,17 +26,15 @@ def test_activity_change_rescores_the_lead_once(app, db_session, factory):
     assert redis_connection().smembers(LEADS_TO_SCORE) == {str(lead.id).encode()}  # three activities, one mark
     assert score_marked_leads() == 1
     assert redis_connection().scard(LEADS_TO_SCORE) == 0
-    assert MARKED_JOB_ID in get_queue("scoring").scheduled_job_registry.get_job_ids()
     score = db_session.scalar(select(LeadScore).where(LeadScore.lead_id == lead.id))
     assert score.quality_score >= 70 and score.engagement_score == 45 and score.days_since_contact == 0
 
 
-def test_nightly_scores_every_lead_and_books_the_next_night(app, db_session, factory):
+def test_nightly_scores_every_lead(app, db_session, factory):
     leads = [factory.lead() for _ in range(3)]
     assert score_all_leads() >= 3
     scored = db_session.scalars(select(LeadScore.lead_id)).all()
     assert {lead.id for lead in leads} <= set(scored)
-    assert NIGHTLY_JOB_ID in get_queue("scoring").scheduled_job_registry.get_job_ids()
     assert score_all_leads() >= 3  # twice: upserts, no duplicates
     assert len(db_session.scalars(select(LeadScore.lead_id)).all()) == len(set(scored))
 
@@ -57,7 +55,7 @@ def test_a_worker_dying_mid_batch_loses_no_mark(app, db_session, factory, monkey
 
     monkeypatch.setattr(jobs, "score_leads", die)
     try:
-        jobs.score_marked_leads(reschedule=False)
+        jobs.score_marked_leads()
     except SystemExit:
         pass
     assert redis.scard(jobs.SCORING) == 2  # still there, in the scoring set
@@ -65,25 +63,7 @@ def test_a_worker_dying_mid_batch_loses_no_mark(app, db_session, factory, monkey
     record("call.logged", "Called", lead=third)  # a mark made after the crash
     db_session.commit()
     monkeypatch.undo()
-    assert jobs.score_marked_leads(reschedule=False) == 3  # the leftovers, then the new mark
+    assert jobs.score_marked_leads() == 3  # the leftovers, then the new mark
     assert redis.scard(jobs.SCORING) == 0 and redis.scard(LEADS_TO_SCORE) == 0
     scored = set(db_session.scalars(select(LeadScore.lead_id)).all())
     assert {first.id, second.id, third.id} <= scored
-
-
-def test_a_booking_left_by_an_older_release_is_replaced(app, db_session):
-    """Before the crm split the nightly job was booked as app.crm.jobs.score_all_leads; a worker
-    starting the new release must not keep that booking (it would fail, and book no next night)."""
-    from datetime import UTC, datetime, timedelta
-
-    from app.crm.scoring.jobs import schedule_nightly_scores
-
-    queue = get_queue("scoring")
-    queue.enqueue_at(datetime.now(UTC) + timedelta(hours=1), "app.queue.run_job", "app.crm.jobs.score_all_leads",
-                     job_id=NIGHTLY_JOB_ID)
-    schedule_nightly_scores()
-    job = queue.fetch_job(NIGHTLY_JOB_ID)
-    assert job.args == ("app.crm.scoring.jobs.score_all_leads",)
-    assert queue.scheduled_job_registry.get_job_ids().count(NIGHTLY_JOB_ID) == 1
-    schedule_nightly_scores()  # booked with the right function: a no-op
-    assert queue.fetch_job(NIGHTLY_JOB_ID).created_at == job.created_at and job.get_status() == "scheduled"
