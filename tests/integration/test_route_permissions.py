@@ -76,7 +76,6 @@ ROUTES: dict[str, object] = {
     "POST /contacts/<contact_id>/merge/request": SALES,
     "GET /healthz": PUBLIC,
     "GET /inbox": SALES,
-
     "GET /invite/<token>": PUBLIC,
     "POST /invite/<token>": PUBLIC,
     "GET /invoices": SALES,
