@@ -28,17 +28,18 @@ def test_activity_change_rescores_the_lead_once(app, db_session, factory):
     assert redis_connection().scard(LEADS_TO_SCORE) == 0
     assert MARKED_JOB_ID in get_queue("scoring").scheduled_job_registry.get_job_ids()
     score = db_session.scalar(select(LeadScore).where(LeadScore.lead_id == lead.id))
-    assert score.quality_score >= 70 and score.engagement_score == 45 and score.days_since_contact == 0
+    # fleet 20-39: 40, a target industry: 30; three calls in the window: 3 x 15
+    assert score.quality_score == 40 + 30 and score.engagement_score == 45 and score.days_since_contact == 0
 
 
 def test_nightly_scores_every_lead_and_books_the_next_night(app, db_session, factory):
     leads = [factory.lead() for _ in range(3)]
-    assert score_all_leads() >= 3
+    assert score_all_leads() == 3
     scored = db_session.scalars(select(LeadScore.lead_id)).all()
-    assert {lead.id for lead in leads} <= set(scored)
+    assert sorted(scored) == sorted(lead.id for lead in leads)
     assert NIGHTLY_JOB_ID in get_queue("scoring").scheduled_job_registry.get_job_ids()
-    assert score_all_leads() >= 3  # twice: upserts, no duplicates
-    assert len(db_session.scalars(select(LeadScore.lead_id)).all()) == len(set(scored))
+    assert score_all_leads() == 3  # twice: upserts, no duplicates
+    assert sorted(db_session.scalars(select(LeadScore.lead_id)).all()) == sorted(scored)
 
 
 def test_a_worker_dying_mid_batch_loses_no_mark(app, db_session, factory, monkeypatch):
