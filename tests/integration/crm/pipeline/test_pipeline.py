@@ -78,6 +78,18 @@ def test_a_stale_move_does_not_overwrite(db_session, factory):
     assert lead.stage is LeadStage.QUALIFIED
 
 
+def test_a_drop_back_into_the_column_it_was_seen_in_is_a_conflict_when_it_moved(db_session, factory):
+    """The board shows the lead in HOT; someone moved it to QUALIFIED; a drop into HOT
+    (a "no-op" for the board) must tell the mover where it is, not claim success."""
+    rep = factory.user()
+    lead = factory.lead(stage=LeadStage.HOT)
+    move_lead_to_stage(lead.id, "QUALIFIED", actor=rep)  # someone else, first
+    with pytest.raises(StageConflict) as exc:
+        move_lead_to_stage(lead.id, "HOT", actor=rep, expected_stage="HOT")
+    assert exc.value.current_stage is LeadStage.QUALIFIED
+    assert lead.stage is LeadStage.QUALIFIED
+
+
 def post_move(client, app, lead, stage, from_stage="NEW_LEAD", **extra):
     data = {"stage": stage, "from_stage": from_stage, "csrf_token": csrf_token(client, app), **extra}
     return client.post(f"/pipeline/leads/{lead.id}/move", data=data, headers={"HX-Request": "true"})
