@@ -247,3 +247,16 @@ def test_route_answers_each_role_as_declared(app, db_session, factory, key):
             assert response.status_code not in (401, 403), f"{key} as {role.value}: {response.status_code}"
         else:
             assert response.status_code == 403, f"{key} as {role.value}: {response.status_code}, not 403"
+
+
+@pytest.mark.parametrize(("scope", "allowed"), [
+    ("lead_id", SALES), ("contact_id", SALES), ("company_id", SALES), ("user_id", OWNERS)])
+def test_each_timeline_scope_needs_its_page_permission(app, db_session, factory, scope, allowed):
+    """/activity/timeline serves four pages' timelines: each scope is checked on its own."""
+    for role in ROLES:
+        client = app.test_client()
+        login(client, factory.user(role))
+        response = client.get(f"/activity/timeline?{scope}={uuid.uuid4()}")
+        expected = "allowed" if role in allowed else 403
+        got = "allowed" if response.status_code not in (401, 403) else response.status_code
+        assert got == expected, f"{scope} as {role.value}: {response.status_code}"
