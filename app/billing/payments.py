@@ -110,6 +110,13 @@ def check_payment_amount(amount: Decimal, *, balance_due: Decimal, allow_overpay
             "this invoice does not accept overpayments.")
 
 
+def check_refund_amount(amount: Decimal, *, paid: Decimal, refunded_before: Decimal) -> None:
+    """A refund of a payment: at least a cent, at most what is left of it."""
+    left = paid - refunded_before
+    if amount <= 0 or amount > left:
+        raise PaymentRefused(f"Refund between $0.01 and ${left:,.2f} (what is left of this payment).")
+
+
 # ------------------------------------------------------------------ on the invoice
 
 def apply_payments(invoice: Invoice) -> None:
@@ -328,10 +335,8 @@ def refund_stripe_payment(payment: Payment, *, actor, amount, backend) -> str:
     if not is_refundable(payment):
         raise PaymentRefused("Only a card or bank payment taken through Stripe is refunded here.")
     before = refunded_so_far(payment)
-    left = payment.amount - before
-    amount = to_money(amount) if str(amount or "").strip() else left
-    if amount <= 0 or amount > left:
-        raise PaymentRefused(f"Refund between $0.01 and ${left:,.2f} (what is left of this payment).")
+    amount = to_money(amount) if str(amount or "").strip() else payment.amount - before
+    check_refund_amount(amount, paid=payment.amount, refunded_before=before)
     refund_id = backend.refund(RefundRequest(
         payment_intent_id=payment.stripe_payment_id, charge_id=None, amount_minor=to_cents(amount),
         currency=CURRENCY, invoice_id=str(invoice.id),
@@ -346,7 +351,7 @@ def refund_stripe_payment(payment: Payment, *, actor, amount, backend) -> str:
 
 __all__ = [
     "InvoicePaymentOptions", "PaymentMismatch", "PaymentNotYetRecorded", "PaymentRefused",
-    "apply_payments", "check_payment_amount", "from_cents", "is_refundable", "refund_stripe_payment",
+    "apply_payments", "check_payment_amount", "check_refund_amount", "from_cents", "is_refundable", "refund_stripe_payment",
     "refunded_so_far", "lock_invoice", "payment_options",
     "record_manual_payment", "record_stripe_payment", "record_stripe_refund", "set_payment_options",
     "settle", "signed_and_paid", "to_cents", "to_money",

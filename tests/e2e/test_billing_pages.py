@@ -51,7 +51,7 @@ def test_the_consent_error_goes_away_when_the_box_is_ticked(live_server, browser
     expect(message).to_be_visible()
     page.get_by_label("I agree to sign electronically").check()
     expect(message).to_have_count(0)
-    assert page.locator("#sign .field--error").count() == 0
+    expect(page.locator("#sign .field--error")).to_have_count(0)
     assert not [e for e in errors if "Content Security Policy" in e], errors
     context.close()
 

@@ -88,7 +88,7 @@ def test_customer_reads_signs_and_pays_the_link_from_the_outbox(live_app, live_s
     expect(customer.get_by_role("heading", name=f"Invoice {number}")).to_be_visible()
     expect(customer.locator(".pay-agreement__text")).to_contain_text("22 device(s) at $24.95")
     expect(customer.locator("#balance-due")).to_have_text("$2,304.90")
-    assert customer.locator(".sidebar").count() == 0
+    expect(customer.locator(".sidebar")).to_have_count(0)
     shot(customer, "pay-public-page.png")
 
     customer.get_by_label("Your full name").fill("Tanya Brooks")

@@ -79,7 +79,7 @@ def test_drag_keyboard_and_lost_reason(live_app, live_server, page):
     page.get_by_role("button", name="Move to Lost").click()
     page.locator(f"#cards-LOST {lost}").wait_for()
     expect(page.locator("#col-head-LOST [data-count]")).to_have_text("1")
-    assert not page.get_by_role("dialog").is_visible()
+    expect(page.get_by_role("dialog")).to_be_hidden()
 
     # 3. the keyboard: focus the stage menu of a card and pick Quoted
     menu = page.get_by_label("Stage of Keyboard HVAC", exact=False)

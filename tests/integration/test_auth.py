@@ -188,26 +188,32 @@ def test_admin_invites_a_user_who_sets_a_password_once(app, client, factory, db_
     assert again.status_code == 410 and b"already been used" in again.data
 
 
-def test_expired_or_forged_invite_links(app, factory, db_session):
+def test_expired_or_forged_invite_links(app, factory, db_session, monkeypatch):
+    import time
+
+    from itsdangerous.timed import TimestampSigner
+
     user = factory.user(password_hash="!pending")
     token = invite_token(user)
     client = app.test_client()
     assert client.get("/invite/not-a-token").status_code == 410
-    app.config["INVITE_TTL_HOURS"] = 0
-    try:
-        import time
-
-        time.sleep(1.1)
-        expired = client.get(f"/invite/{token}")
-    finally:
-        app.config["INVITE_TTL_HOURS"] = 72
+    ttl = app.config["INVITE_TTL_HOURS"] * 3600
+    issued = int(time.time())
+    # the clock the token is checked against, a minute before and a second after the TTL
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: issued + ttl - 60)
+    assert client.get(f"/invite/{token}").status_code == 200
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: issued + ttl + 1)
+    expired = client.get(f"/invite/{token}")
     assert expired.status_code == 410 and b"expired" in expired.data
 
 
-def test_invite_validation_errors_rerender_with_422(app, client, factory):
+def test_invite_validation_errors_rerender_with_422(app, client, factory, db_session):
+    from sqlalchemy import func, select
+
     admin = factory.user(UserRole.ADMIN)
     existing = factory.user()
     login(client, admin)
+    users = db_session.scalar(select(func.count()).select_from(User))
     response = client.post("/settings/users/invite", data={
         "email": existing.email, "first_name": "A", "last_name": "B", "role": "REP",
         "csrf_token": csrf_token(client, app)}, headers={"HX-Request": "true"})
@@ -217,6 +223,7 @@ def test_invite_validation_errors_rerender_with_422(app, client, factory):
         "email": "not-an-email", "first_name": "", "last_name": "B", "role": "GOD",
         "csrf_token": csrf_token(client, app)})
     assert bad.status_code == 422
+    assert db_session.scalar(select(func.count()).select_from(User)) == users  # nobody invited
 
 
 def test_admin_cannot_deactivate_themselves(app, client, factory, db_session):

@@ -56,12 +56,26 @@ def test_jobs_take_ids_not_objects(app, db_session, factory):
         enqueue("nope", "tests.integration.test_queue.remember")
 
 
-def test_failed_job_is_kept_for_retry_not_lost(app, db_session):
-    enqueue("scoring", "tests.integration.test_queue.remember", "bad", "not-an-int-but-fine", retries=2)
-    enqueue("scoring", "tests.integration.test_queue.no_such_job")
+def fail() -> None:
+    """A job that always fails."""
+    raise RuntimeError("this job always fails")
+
+
+def test_a_failed_job_is_scheduled_for_retry_not_lost(app, db_session):
+    retried = enqueue("scoring", "tests.integration.test_queue.fail", retries=2)
     db_session.commit()
     work_all()
     queue = get_queue("scoring")
-    assert db_session.scalar(select(Setting).where(Setting.key == "bad")) is not None
-    # the failing job is scheduled for a retry, not dropped
-    assert queue.scheduled_job_registry.count + queue.failed_job_registry.count == 1
+    job = queue.fetch_job(queue.scheduled_job_registry.get_job_ids()[0])
+    assert job.description == retried.func
+    assert job.retries_left == 1  # one of its two retries used, the next one scheduled
+    assert queue.failed_job_registry.count == 0
+
+
+def test_a_job_without_retries_fails_at_once(app, db_session):
+    enqueue("scoring", "tests.integration.test_queue.fail", retries=0)
+    db_session.commit()
+    work_all()
+    queue = get_queue("scoring")
+    assert queue.scheduled_job_registry.count == 0
+    assert queue.failed_job_registry.count == 1

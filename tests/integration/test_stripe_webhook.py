@@ -206,7 +206,8 @@ def test_five_concurrent_replays_of_every_event_make_one_payment(committed_app):
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a delivery is stuck"
     assert statuses == [200] * 15
 
     # The three stored events applied at the same time by three "workers".
@@ -235,7 +236,8 @@ def test_five_concurrent_replays_of_every_event_make_one_payment(committed_app):
     for w in workers:
         w.start()
     for w in workers:
-        w.join()
+        w.join(timeout=60)
+    assert not any(w.is_alive() for w in workers), "a worker is stuck (deadlock?)"
     assert errors == []
     with app.app_context():
         rows = db.session.scalars(select(Payment).where(Payment.invoice_id == invoice_id)).all()

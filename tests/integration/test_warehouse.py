@@ -149,6 +149,18 @@ def test_device_cannot_go_into_two_orders(db_session, factory):
         packing.scan(second.id, device.imei, actor=op)
 
 
+def test_a_device_not_in_stock_is_refused_with_its_status(db_session, factory):
+    op = factory.user(UserRole.OPERATOR)
+    order = packing.create_order_for_invoice(invoice_with_devices(db_session, factory), actor=op)
+    (device,) = stock(db_session, 1)
+    device.status = DeviceStatus.DEFECTIVE
+    db_session.flush()
+    with pytest.raises(packing.PackingError, match=rf"^{device.serial_number} is defective, not in stock\.$"):
+        packing.scan(order.id, device.imei, actor=op)
+    db_session.refresh(device)
+    assert device.status is DeviceStatus.DEFECTIVE and device.fulfillment_items == []
+
+
 def test_canceled_order_refuses_scans_and_frees_devices(db_session, factory):
     op = factory.user(UserRole.OPERATOR)
     order = packing.create_order_for_invoice(invoice_with_devices(db_session, factory), actor=op)

@@ -1,7 +1,7 @@
-"""The ledger never loses or invents a cent: random payments and refunds, applied with
-the same rules the services use (app.billing.payments), keep amount_paid equal to the
-sum of the rows and balance_due equal to total - amount_paid, with a status that
-follows the money."""
+"""The ledger never loses or invents a cent: random payments and refunds, accepted or
+refused by the services' own rules (app.billing.payments: check_payment_amount,
+check_refund_amount), keep amount_paid equal to the sum of the rows and balance_due equal
+to total - amount_paid, with a status that follows the money."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -15,6 +15,7 @@ from app.billing.payments import (
     PaymentMismatch,
     PaymentRefused,
     check_payment_amount,
+    check_refund_amount,
     from_cents,
     settle,
     to_cents,
@@ -34,6 +35,7 @@ class Ledger:
     def __init__(self, total: Decimal, allow_overpayment: bool):
         self.total = total
         self.allow_overpayment = allow_overpayment
+        self.payments: list[list[Decimal]] = []  # [amount, refunded so far]
         self.rows: list[Decimal] = []
         self.sent = True
 
@@ -47,13 +49,20 @@ class Ledger:
                                  allow_overpayment=self.allow_overpayment)
         except PaymentRefused:
             return False
+        self.payments.append([amount, Decimal("0.00")])
         self.rows.append(amount)
         return True
 
     def refund(self, amount: Decimal) -> bool:
-        # A refund is a new negative row, never more than what was paid.
-        if amount <= 0 or amount > self.state.amount_paid:
+        """A refund of the latest payment: a new negative row."""
+        if not self.payments:
             return False
+        payment = self.payments[-1]
+        try:
+            check_refund_amount(amount, paid=payment[0], refunded_before=payment[1])
+        except PaymentRefused:
+            return False
+        payment[1] += amount
         self.rows.append(-amount)
         return True
 

@@ -261,16 +261,11 @@ def update_lead(lead: Lead, data: dict, *, actor) -> dict:
     return changes
 
 
-# Every table pointing at a company / contact, moved on a merge.
-_COMPANY_CHILDREN = [
-    ("contacts", "company_id"), ("company_addresses", "company_id"), ("leads", "company_id"),
-    ("notes", "company_id"), ("tasks", "company_id"), ("invoices", "company_id"),
-    ("devices", "company_id"), ("fulfillment_orders", "company_id"), ("activities", "company_id"),
-]
-_CONTACT_CHILDREN = [
-    ("leads", "contact_id"), ("sms_messages", "contact_id"), ("call_logs", "contact_id"),
-    ("conversations", "contact_id"), ("bookings", "contact_id"), ("activities", "contact_id"),
-]
+def children_of(parent_table: str) -> list[tuple[str, str]]:
+    """Every (table, column) with a foreign key to `parent_table`, from the schema itself: a
+    new table with a `company_id` / `contact_id` is moved on a merge without being listed."""
+    return sorted((table.name, fk.parent.name) for table in db.metadata.tables.values()
+                  for fk in table.foreign_keys if fk.column.table.name == parent_table)
 
 
 def _forget_moved_rows() -> None:
@@ -308,7 +303,7 @@ def merge_companies(survivor: Company, duplicate: Company, *, actor) -> dict[str
     place_id = duplicate.google_place_id if not survivor.google_place_id else None
     db.session.flush()
     snapshot = {"id": duplicate.id, "name": duplicate.name}
-    moved = _move_children(_COMPANY_CHILDREN, duplicate.id, survivor.id)
+    moved = _move_children(children_of(Company.__tablename__), duplicate.id, survivor.id)
     _forget_moved_rows()
     db.session.delete(duplicate)
     db.session.flush()
@@ -331,7 +326,7 @@ def merge_contacts(survivor: Contact, duplicate: Contact, *, actor) -> dict[str,
     survivor.is_sms_eligible = survivor.is_sms_eligible or duplicate.is_sms_eligible
     db.session.flush()
     snapshot = {"id": duplicate.id, "name": duplicate.display_name, "email": duplicate.email}
-    moved = _move_children(_CONTACT_CHILDREN, duplicate.id, survivor.id)
+    moved = _move_children(children_of(Contact.__tablename__), duplicate.id, survivor.id)
     _forget_moved_rows()
     db.session.delete(duplicate)
     db.session.flush()

@@ -110,6 +110,7 @@ def test_opposite_moves_at_once_neither_deadlock_nor_drift(moves_app):
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a mover is stuck (deadlock?)"
     assert not errors, errors[:3]
     assert conflicts, "the two reps of the contested lead never collided"
 

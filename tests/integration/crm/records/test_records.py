@@ -1,22 +1,26 @@
 """Companies and contacts: derived keys, duplicate warnings, merges that move every child row."""
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 
 from app.activity.models import Activity
-from app.activity.services import record
 from app.auth.models import UserRole
-from app.crm.models import Company, Contact, Lead, Note, Task
+from app.billing.models import Invoice
+from app.crm.models import Company, Contact, Lead, Note
 from app.crm.records.services import (
     RecordError,
+    children_of,
     merge_companies,
     merge_contacts,
     save_company,
     save_contact,
 )
+from app.extensions import db
 
 
 def test_company_keys_and_duplicate_warnings(db_session, factory):
@@ -54,36 +58,97 @@ def test_contact_keys_and_duplicates(db_session, factory):
         save_contact({"first_name": "Y", "phone": "12"}, actor=rep)
 
 
+def _one_of_each(child_values: dict, children: list[tuple[str, str]], parent_id) -> dict:
+    """Insert one row pointing at `parent_id` into every child table; {(table, column): row id}."""
+    missing = {table for table, _ in children} - set(child_values)
+    assert not missing, f"a merge test has no row for the child table(s) {sorted(missing)}: add one"
+    rows = {}
+    for table_name, column in children:
+        table = db.metadata.tables[table_name]
+        values = {**child_values[table_name], column: parent_id}
+        rows[table_name, column] = db.session.execute(insert(table).values(values).returning(table.c.id)).scalar_one()
+    return rows
+
+
+def _pointing_at(rows: dict) -> dict:
+    result = {}
+    for (table_name, column), row_id in rows.items():
+        table = db.metadata.tables[table_name]
+        result[table_name, column] = db.session.scalar(select(table.c[column]).where(table.c.id == row_id))
+    return result
+
+
+def foreign_keys_to(target: str) -> list[tuple[str, str]]:
+    """(table, column) of every foreign key to `target` in the migrated database."""
+    return sorted(db.session.execute(text("""
+        SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c
+          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+         WHERE c.contype = 'f' AND c.confrelid = CAST(:target AS regclass)"""), {"target": target}).all())
+
+
+def test_a_merge_moves_every_table_with_a_foreign_key_to_the_record(db_session):
+    """The merge's child tables are the database's foreign keys to companies / contacts."""
+    assert children_of("companies") == foreign_keys_to("companies")
+    assert {"invoices", "devices", "fulfillment_orders", "activities", "unapplied_payments"} <= {
+        table for table, _ in children_of("companies")}
+    assert children_of("contacts") == foreign_keys_to("contacts")
+
+
 def test_merge_companies_moves_every_child_row(db_session, factory):
     rep = factory.user()
     keep = factory.company(name="ABC Towing")
     dupe = factory.company(name="A.B.C. Towing", fleet_size=12, google_place_id="ChIJdupe")
-    contact = factory.contact(dupe)
-    lead = factory.lead(company=dupe, contact=contact)
-    db_session.add(Note(company_id=dupe.id, author_id=rep.id, body="Call after 3pm"))
-    db_session.add(Task(company_id=dupe.id, title="Follow up"))
-    record("call.logged", "Called", company=dupe, lead=lead)
+    other = factory.company(name="Someone Else")
+    loose_contact = factory.contact(other)
+    invoice = Invoice(company_id=other.id, invoice_number=f"INV-M-{uuid.uuid4().hex[:8]}",
+                      subtotal=Decimal("0"), total=Decimal("0"), balance_due=Decimal("0"))
+    db_session.add(invoice)
     db_session.flush()
-    moved = merge_companies(keep, dupe, actor=rep)
-    assert moved["contacts"] == 1 and moved["leads"] == 1 and moved["notes"] == 1 and moved["tasks"] == 1
-    assert db_session.get(Company, dupe.id) is None
+    now = datetime.now(UTC)
+    rows = _one_of_each({
+        "company_addresses": dict(label="HQ", type="BILLING", address_line1="1 Main St", city="Dallas",
+                                  state="TX", zip="75001"),
+        "contacts": dict(first_name="Dina"),
+        "leads": dict(contact_id=loose_contact.id),
+        "activities": dict(activity_type="call.logged", summary="Called"),
+        "invoices": dict(invoice_number=f"INV-M-{uuid.uuid4().hex[:8]}", subtotal=0, total=0, balance_due=0),
+        "notes": dict(author_id=rep.id, body="Call after 3pm"),
+        "devices": dict(serial_number=f"GL300-{uuid.uuid4().hex[:8]}"),
+        "fulfillment_orders": dict(invoice_id=invoice.id, device_count=1),
+        "tasks": dict(title="Follow up"),
+        "unapplied_payments": dict(stripe_key=f"evt-{uuid.uuid4().hex}", payment_intent_id=f"pi_{uuid.uuid4().hex}",
+                                   amount_minor=1000, currency="usd", occurred_at=now),
+    }, foreign_keys_to("companies"), dupe.id)
+
+    merge_companies(keep, dupe, actor=rep)
     db_session.expire_all()
-    assert db_session.get(Lead, lead.id).company_id == keep.id
+    assert db_session.get(Company, dupe.id) is None
+    # every row, not the counts the merge reports about itself
+    assert _pointing_at(rows) == dict.fromkeys(rows, keep.id)
     assert keep.fleet_size == 12 and keep.google_place_id == "ChIJdupe"
     assert db_session.scalar(select(func.count()).select_from(Activity).where(
         Activity.company_id == keep.id, Activity.activity_type == "company.merged")) == 1
 
 
-def test_merge_contacts_moves_leads(db_session, factory):
+def test_merge_contacts_moves_every_child_row(db_session, factory):
     rep = factory.user()
     company = factory.company()
     keep = factory.contact(company, email=None, email_normalized=None)
     dupe = factory.contact(company)
-    lead = factory.lead(company=company, contact=dupe)
     email = dupe.email
+    now = datetime.now(UTC)
+    rows = _one_of_each({
+        "leads": dict(company_id=company.id),
+        "activities": dict(activity_type="call.logged", summary="Called"),
+        "bookings": dict(cal_booking_uid=uuid.uuid4().hex, attendee_email="a@example.com", event_type_slug="demo",
+                         event_type_title="Demo", start_at=now, end_at=now + timedelta(minutes=30)),
+        "call_logs": dict(direction="OUTBOUND", outcome="CONNECTED"),
+        "conversations": dict(channel="SMS"),
+        "sms_messages": dict(direction="INBOUND", from_number="+12145550142", to_number="+12145550100", body="hi"),
+    }, foreign_keys_to("contacts"), dupe.id)
     merge_contacts(keep, dupe, actor=rep)
     db_session.expire_all()
-    assert db_session.get(Lead, lead.id).contact_id == keep.id
+    assert _pointing_at(rows) == dict.fromkeys(rows, keep.id)
     assert db_session.get(Contact, dupe.id) is None
     assert db_session.get(Contact, keep.id).email == email
 
@@ -142,7 +207,7 @@ def test_merge_through_the_page(app, client, db_session, factory):
     rep = factory.user(UserRole.ADMIN)  # merges are the owner's and admins' (test_merge_permissions)
     keep = factory.company(name="Harbor Plumbing")
     dupe = factory.company(name="Harbor Plumbing & Drain")
-    factory.lead(company=dupe)
+    lead = factory.lead(company=dupe)
     login(client, rep)
     page = client.get(f"/companies/{keep.id}/merge")
     assert page.status_code == 200 and b"Harbor Plumbing &amp; Drain" in page.data
@@ -151,6 +216,8 @@ def test_merge_through_the_page(app, client, db_session, factory):
     done = client.post(f"/companies/{keep.id}/merge", data={"with": str(dupe.id), "csrf_token": csrf_token(client, app)})
     assert done.status_code == 302
     assert db_session.get(Company, dupe.id) is None
+    db_session.expire_all()
+    assert db_session.get(Lead, lead.id).company_id == keep.id
 
 
 def test_companies_list_pages_and_searches_by_similarity(app, client, db_session, factory):
@@ -159,9 +226,11 @@ def test_companies_list_pages_and_searches_by_similarity(app, client, db_session
     for i in range(3):
         factory.company(name=f"ABC Electric {i}")
     html = client.get("/companies?q=Ganies Electricians", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert str(target.id) in html
-    if "ABC Electric" in html:
-        assert html.index("Gaines Electricians") < html.index("ABC Electric")
+    assert str(target.id) in html and "ABC Electric" not in html  # a close match: the others are not
+    # a shorter query also finds the companies sharing a word, after the closest one
+    html = client.get("/companies?q=Ganies Electric", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "ABC Electric" in html
+    assert html.index("Gaines Electricians") < html.index("ABC Electric")
     first = client.get("/companies")
     assert first.status_code == 200
 

@@ -1,6 +1,7 @@
 """Scores are recomputed by a real worker when a lead's activity changes, and nightly."""
 from __future__ import annotations
 
+import pytest
 from rq import SimpleWorker
 from sqlalchemy import select
 
@@ -27,16 +28,17 @@ def test_activity_change_rescores_the_lead_once(app, db_session, factory):
     assert score_marked_leads() == 1
     assert redis_connection().scard(LEADS_TO_SCORE) == 0
     score = db_session.scalar(select(LeadScore).where(LeadScore.lead_id == lead.id))
-    assert score.quality_score >= 70 and score.engagement_score == 45 and score.days_since_contact == 0
+    # fleet 20-39: 40, a target industry: 30; three calls in the window: 3 x 15
+    assert score.quality_score == 40 + 30 and score.engagement_score == 45 and score.days_since_contact == 0
 
 
 def test_nightly_scores_every_lead(app, db_session, factory):
     leads = [factory.lead() for _ in range(3)]
-    assert score_all_leads() >= 3
+    assert score_all_leads() == 3
     scored = db_session.scalars(select(LeadScore.lead_id)).all()
-    assert {lead.id for lead in leads} <= set(scored)
-    assert score_all_leads() >= 3  # twice: upserts, no duplicates
-    assert len(db_session.scalars(select(LeadScore.lead_id)).all()) == len(set(scored))
+    assert sorted(scored) == sorted(lead.id for lead in leads)
+    assert score_all_leads() == 3  # twice: upserts, no duplicates
+    assert sorted(db_session.scalars(select(LeadScore.lead_id)).all()) == sorted(scored)
 
 
 def test_a_worker_dying_mid_batch_loses_no_mark(app, db_session, factory, monkeypatch):
@@ -54,10 +56,8 @@ def test_a_worker_dying_mid_batch_loses_no_mark(app, db_session, factory, monkey
         raise SystemExit("worker killed")  # what a killed work-horse leaves behind
 
     monkeypatch.setattr(jobs, "score_leads", die)
-    try:
+    with pytest.raises(SystemExit):
         jobs.score_marked_leads()
-    except SystemExit:
-        pass
     assert redis.scard(jobs.SCORING) == 2  # still there, in the scoring set
     third = factory.lead()
     record("call.logged", "Called", lead=third)  # a mark made after the crash
@@ -66,4 +66,4 @@ def test_a_worker_dying_mid_batch_loses_no_mark(app, db_session, factory, monkey
     assert jobs.score_marked_leads() == 3  # the leftovers, then the new mark
     assert redis.scard(jobs.SCORING) == 0 and redis.scard(LEADS_TO_SCORE) == 0
     scored = set(db_session.scalars(select(LeadScore.lead_id)).all())
-    assert {first.id, second.id, third.id} <= scored
+    assert scored == {first.id, second.id, third.id}
