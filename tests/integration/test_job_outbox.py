@@ -434,11 +434,11 @@ def test_a_lead_moved_while_redis_is_down_is_rescored_once_it_is_back(ctx, own_r
     move_lead_to_stage(lead_id, "HOT", actor=rep)
     ctx.commit()  # the score mark is lost with Redis
     own_redis.start()
-    assert score_marked_leads(reschedule=False) == 0  # no mark in Redis
+    assert score_marked_leads() == 0  # no mark in Redis
     assert ctx.scalar(select(LeadScore).where(LeadScore.lead_id == lead_id)) is None
     # the sweep (once a minute, for activity older than the marks' 15-s cycle) finds it
     assert remark_unscored_leads(now=datetime.now(UTC) + timedelta(minutes=3)) >= 1
-    assert score_marked_leads(reschedule=False) >= 1
+    assert score_marked_leads() >= 1
     ctx.rollback()
     assert ctx.scalar(select(LeadScore).where(LeadScore.lead_id == lead_id)) is not None
     assert remark_unscored_leads(now=datetime.now(UTC) + timedelta(minutes=3)) == 0  # scored: not again
