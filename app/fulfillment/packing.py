@@ -97,7 +97,12 @@ def pick_list(invoice: Invoice, items: list[FulfillmentItem] | None = None) -> l
 
 def create_order_for_invoice(invoice: Invoice, *, actor, released_by_hand: bool = False,
                              reason: str | None = None) -> FulfillmentOrder | None:
-    """One open order per invoice. By hand (before payment) needs a reason, recorded."""
+    """One open order per invoice. By hand (before payment) needs a reason, recorded.
+
+    Takes the invoice's row lock first, so two releases (or a release and a payment) at
+    once queue here and the second finds the first's order; the partial unique index
+    `uq_fulfillment_orders_invoice_id_open` backs the rule in the database."""
+    db.session.execute(select(Invoice.id).where(Invoice.id == invoice.id).with_for_update())
     existing = db.session.scalar(select(FulfillmentOrder).where(
         FulfillmentOrder.invoice_id == invoice.id, FulfillmentOrder.status != FulfillmentStatus.CANCELED))
     if existing is not None:
