@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 
 from app.activity.services import record
+from app.billing import events
 from app.billing.models import Invoice, InvoicePaymentOptions, InvoiceStatus, Payment, PaymentMethod
 from app.extensions import db
 from app.forms import InputRefused, parse_money
@@ -112,8 +113,11 @@ def check_payment_amount(amount: Decimal, *, balance_due: Decimal, allow_overpay
 
 # ------------------------------------------------------------------ on the invoice
 
-def apply_payments(invoice: Invoice) -> None:
-    """Set amount_paid, balance_due, status and paid_at from the invoice's payment rows."""
+def apply_payments(invoice: Invoice) -> bool:
+    """Set amount_paid, balance_due, status and paid_at from the invoice's payment rows.
+    Nothing else: no order, no stage move (the payment services do that, `signed_and_paid`).
+    True when this call made the invoice PAID."""
+    was_paid = invoice.status is InvoiceStatus.PAID
     if invoice.id is None:
         amounts = [p.amount for p in invoice.payments]
     else:
@@ -130,19 +134,23 @@ def apply_payments(invoice: Invoice) -> None:
     if result.status is InvoiceStatus.PAID:
         if invoice.paid_at is None:
             invoice.paid_at = datetime.now(UTC)
-        if invoice.signed_at is not None and invoice.id is not None:
-            signed_and_paid(invoice)
     elif invoice.status is not InvoiceStatus.VOID and invoice.paid_at is not None:
         invoice.paid_at = None
+    return result.status is InvoiceStatus.PAID and not was_paid
 
 
-def signed_and_paid(invoice: Invoice) -> None:
+def _after_payment(invoice: Invoice, became_paid: bool, *, actor=None) -> None:
+    """A payment that made a signed invoice PAID sets off what that means."""
+    if became_paid and invoice.signed_at is not None:
+        signed_and_paid(invoice, actor=actor)
+
+
+def signed_and_paid(invoice: Invoice, *, actor=None) -> None:
     """What a signed, paid invoice sets off (from whichever came last, payment or
-    signature; each step is idempotent): its devices go to the warehouse (one order per
-    invoice), and its lead is won, moved through the pipeline's one mover (its activity)."""
-    from app.fulfillment.packing import create_order_for_invoice
-
-    create_order_for_invoice(invoice, actor=None)
+    signature; each step is idempotent): the `invoice_signed_and_paid` event (fulfilment
+    sends its devices to the warehouse, one order per invoice), and its lead is won,
+    moved through the pipeline's one mover (its activity)."""
+    events.invoice_signed_and_paid(invoice, actor)
     if invoice.lead_id is not None:
         from app.crm.models import Lead, LeadStage
         from app.crm.pipeline.moves import move_lead_to_stage
@@ -216,11 +224,12 @@ def record_manual_payment(invoice: Invoice, *, actor, amount, method: PaymentMet
                       notes=(notes or "").strip()[:2000] or None, paid_at=paid_at)
     db.session.add(payment)
     db.session.flush()
-    apply_payments(invoice)
+    became_paid = apply_payments(invoice)
     db.session.flush()
     _record("payment.recorded", f"Recorded a {method.value.lower()} payment of ${amount:,.2f} on "
             f"{invoice.invoice_number}", invoice, actor=actor, payment_id=payment.id, amount=amount,
             method=method, reference=payment.reference)
+    _after_payment(invoice, became_paid, actor=actor)
     return payment
 
 
@@ -253,10 +262,11 @@ def record_stripe_payment(invoice_id, *, payment_intent_id: str, amount_cents: i
                       paid_at=paid_at or datetime.now(UTC))
     db.session.add(payment)
     db.session.flush()
-    apply_payments(invoice)
+    became_paid = apply_payments(invoice)
     db.session.flush()
     _record("payment.received", f"Received ${amount:,.2f} through Stripe on {invoice.invoice_number}",
             invoice, payment_id=payment.id, amount=amount, stripe_payment_id=payment_intent_id)
+    _after_payment(invoice, became_paid)
     return payment
 
 

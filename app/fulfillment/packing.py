@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from app.activity.services import record
+from app.billing import events as billing_events
 from app.billing.models import Invoice, Product
 from app.extensions import db
 from app.fulfillment import codes, inventory
@@ -125,6 +126,12 @@ def create_order_for_invoice(invoice: Invoice, *, actor, released_by_hand: bool 
            detail={"order_id": order.id, "invoice_id": invoice.id, "devices": count,
                    "released_by_hand": released_by_hand})
     return order
+
+
+@billing_events.on_invoice_signed_and_paid
+def order_for_signed_and_paid_invoice(invoice: Invoice, actor) -> None:
+    """A signed, paid invoice's devices go to the warehouse (nothing when it has none)."""
+    create_order_for_invoice(invoice, actor=None)
 
 
 def _lock_order(order_id: uuid.UUID) -> FulfillmentOrder:
