@@ -19,15 +19,12 @@ later either. The year is the UTC year of creation.
 """
 from __future__ import annotations
 
-import base64
-import json
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, select, tuple_
+from sqlalchemy import and_, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import joinedload
 
@@ -42,6 +39,7 @@ from app.billing.models import (
 )
 from app.billing.totals import SHIPPING_CATEGORY, ZERO, line_total, recompute_invoice, round_money
 from app.extensions import db
+from app.paging import Keyset, split_page
 
 # Numeric(10,2) holds up to 99,999,999.99.
 MAX_AMOUNT = Decimal("99999999.99")
@@ -399,7 +397,8 @@ def reissue_invoice(invoice: Invoice, *, actor, reason: str | None = None) -> In
 
 # ------------------------------------------------------------------ the list
 
-SORTS = {"number": Invoice.invoice_number, "date": Invoice.created_at, "total": Invoice.total}
+SORTS = {"number": (Invoice.invoice_number, str), "date": (Invoice.created_at, datetime),
+         "total": (Invoice.total, Decimal)}
 PAGE_SIZE = 50
 
 
@@ -420,30 +419,13 @@ def is_overdue(invoice: Invoice, today: date | None = None) -> bool:
                 and invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.VOID))
 
 
-def _encode_cursor(value, row_id) -> str:
-    raw = json.dumps([value.isoformat() if isinstance(value, datetime) else str(value), str(row_id)])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, sort: str):
-    try:
-        value, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        row_id = uuid.UUID(row_id)
-        if sort == "date":
-            value = datetime.fromisoformat(value)
-        elif sort == "total":
-            value = Decimal(value)
-        return value, row_id
-    except (ValueError, TypeError, ArithmeticError):
-        return None
-
-
 def list_invoices(*, status: InvoiceStatus | None = None, overdue: bool = False, company_id=None,
                   sort: str = "date", descending: bool = True, cursor: str | None = None,
                   limit: int = PAGE_SIZE, today: date | None = None) -> InvoicePage:
     """A keyset page of invoices ordered by (sort column, id)."""
-    column = SORTS.get(sort, Invoice.created_at)
     sort = sort if sort in SORTS else "date"
+    column, kind = SORTS[sort]
+    keyset = Keyset(column, Invoice.id, descending=descending, kind=kind)
     query = select(Invoice).options(joinedload(Invoice.company))
     if status is not None:
         query = query.where(Invoice.status == status)
@@ -451,17 +433,9 @@ def list_invoices(*, status: InvoiceStatus | None = None, overdue: bool = False,
         query = query.where(overdue_clause(today or datetime.now(UTC).date()))
     if company_id is not None:
         query = query.where(Invoice.company_id == company_id)
-    position = _decode_cursor(cursor, sort) if cursor else None
-    if position is not None:
-        key = tuple_(column, Invoice.id)
-        query = query.where(key < tuple_(*position) if descending else key > tuple_(*position))
-    order = (column.desc(), Invoice.id.desc()) if descending else (column.asc(), Invoice.id.asc())
-    rows = list(db.session.scalars(query.order_by(*order).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = _encode_cursor(getattr(last, column.key), last.id)
+    query = keyset.continue_after(query, cursor)
+    rows, more = split_page(db.session.scalars(query.order_by(*keyset.order_by()).limit(limit + 1)), limit)
+    next_cursor = keyset.cursor(getattr(rows[-1], column.key), rows[-1].id) if more else None
     return InvoicePage(rows, next_cursor)
 
 
