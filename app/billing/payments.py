@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from app.activity.services import record
 from app.billing import events
 from app.billing.models import Invoice, InvoicePaymentOptions, InvoiceStatus, Payment, PaymentMethod
+from app.db import escape_like
 from app.extensions import db
 from app.forms import InputRefused, parse_money
 
@@ -297,7 +298,7 @@ def record_stripe_refund(invoice_id, *, charge_id: str, payment_intent_id: str,
         return None
     already = -db.session.scalar(
         select(func.coalesce(func.sum(Payment.amount), 0))
-        .where(Payment.stripe_payment_id.startswith(f"{charge_id}:refund:", autoescape=True)))
+        .where(Payment.stripe_payment_id.like(f"{escape_like(charge_id)}:refund:%")))
     delta = refunded_total - already
     if delta <= 0:
         return None  # an older state of the charge: its refunds are already recorded

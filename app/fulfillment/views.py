@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.permissions import INVENTORY, INVOICES, SALES, WAREHOUSE, require
 from app.billing.models import Invoice
+from app.db import escape_like
 from app.errors import uuid_or_404
 from app.extensions import db
 from app.fulfillment import bp, codes, inventory, packing
@@ -170,7 +171,8 @@ def inventory_page():
     if kind == "sims":
         query = select(SimCard).options(joinedload(SimCard.device)).order_by(SimCard.created_at.desc())
         if q:
-            query = query.where(or_(SimCard.iccid.contains(q), SimCard.phone_number.contains(q)))
+            pattern = f"%{escape_like(q)}%"
+            query = query.where(or_(SimCard.iccid.like(pattern), SimCard.phone_number.like(pattern)))
         if status in SimStatus.__members__:
             query = query.where(SimCard.status == SimStatus[status])
         statuses = list(SimStatus)
@@ -178,7 +180,8 @@ def inventory_page():
         query = select(Device).options(joinedload(Device.sim_card), joinedload(Device.company)) \
             .order_by(Device.created_at.desc())
         if q:
-            query = query.where(or_(Device.serial_number.contains(q), Device.imei.contains(q)))
+            pattern = f"%{escape_like(q)}%"
+            query = query.where(or_(Device.serial_number.like(pattern), Device.imei.like(pattern)))
         if status in DeviceStatus.__members__:
             query = query.where(Device.status == DeviceStatus[status])
         statuses = list(DeviceStatus)

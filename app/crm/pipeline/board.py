@@ -30,6 +30,7 @@ from app.crm.models import (
     Tag,
 )
 from app.crm.records.normalize import format_phone
+from app.db import escape_like
 from app.extensions import db
 from app.paging import Keyset
 from app.settings.models import Setting
@@ -93,7 +94,7 @@ def apply_filters(query, filters: BoardFilters, user_id: uuid.UUID | None):
         query = query.where(exists().where(LeadTag.lead_id == Lead.id, LeadTag.tag_slug == filters.tag,
                                            LeadTag.removed_at.is_(None)))
     if filters.q:
-        pattern = f"%{filters.q}%"
+        pattern = f"%{escape_like(filters.q)}%"
         query = query.where(or_(
             Lead.company_id.in_(select(Company.id).where(Company.name.ilike(pattern))),
             Lead.contact_id.in_(select(Contact.id).where(or_(Contact.full_name.ilike(pattern),
