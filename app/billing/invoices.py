@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import joinedload
 
@@ -44,6 +44,7 @@ from app.paging import Keyset, split_page
 # Numeric(10,2) holds up to 99,999,999.99.
 MAX_AMOUNT = Decimal("99999999.99")
 MAX_QUANTITY = 100_000
+DEVICE_CATEGORY = "hardware"  # products of this category (any case) ship a device per unit
 
 
 class InvoiceError(Exception):
@@ -149,6 +150,29 @@ def is_shipping_product(product: Product) -> bool:
     """A catalogue item that is shipping (category "Shipping"): the invoice's shipping
     method charges shipping, so these are not offered as lines."""
     return (product.category or "").strip().lower() == SHIPPING_CATEGORY
+
+
+def is_device_product(product: Product) -> bool:
+    """A catalogue item that is a device (category "Hardware", any case)."""
+    return (product.category or "").strip().lower() == DEVICE_CATEGORY
+
+
+def device_lines(invoice: Invoice) -> list[tuple[InvoiceLineItem, Product]]:
+    """The invoice's lines that ship one device per unit, with their product: the one rule
+    for what the agreement counts and the warehouse packs. A line names its product by
+    `product_code`: the QuickBooks item id, else the SKU; the product is hardware."""
+    codes = {line.product_code for line in invoice.line_items if line.product_code}
+    if not codes:
+        return []
+    products: dict[str, Product] = {}
+    for product in db.session.scalars(select(Product).where(
+            or_(Product.qb_item_id.in_(codes), Product.sku.in_(codes))).order_by(Product.id)):
+        if product.qb_item_id in codes:
+            products[product.qb_item_id] = product
+        if product.sku in codes:
+            products.setdefault(product.sku, product)
+    return [(line, products[line.product_code]) for line in invoice.line_items
+            if line.product_code in products and is_device_product(products[line.product_code])]
 
 
 def _record(kind: str, summary: str, invoice: Invoice, *, actor, **detail) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.activity.services import record
+from app.billing.invoices import device_lines, is_device_product
 from app.billing.models import Invoice, InvoiceSignature, InvoiceStatus, Product, ProductType
 from app.extensions import db
 
@@ -28,7 +29,6 @@ CONSENT_TEXT = (
     "and has the same effect as a handwritten signature. I can print or download a copy "
     "of the signed agreement and its signature certificate from this page."
 )
-DEVICE_CATEGORY = "hardware"
 MAX_NAME = 200
 
 
@@ -60,16 +60,13 @@ def _money(value: Decimal | None) -> str:
 def agreement_variables(invoice: Invoice) -> dict[str, str]:
     """The values the agreement's {{variables}} take for this invoice."""
     products = _products(invoice)
-    devices = 0
+    devices = sum(line.quantity for line, _ in device_lines(invoice))
     monthly = None
     for line in invoice.line_items:
         product = products.get(line.product_code)
-        if product is None:
-            continue
-        if (product.category or "").strip().lower() == DEVICE_CATEGORY:
-            devices += line.quantity
-        elif product.type is ProductType.RECURRING and monthly is None:
+        if product is not None and not is_device_product(product) and product.type is ProductType.RECURRING:
             monthly = line.unit_price
+            break
     if monthly is None:
         from app.settings.models import Setting
 

@@ -16,7 +16,8 @@ from sqlalchemy import select, update
 
 from app.activity.services import record
 from app.billing import events as billing_events
-from app.billing.models import Invoice, Product
+from app.billing.invoices import device_lines
+from app.billing.models import Invoice
 from app.extensions import db
 from app.fulfillment import codes, inventory
 from app.fulfillment.models import (
@@ -29,7 +30,6 @@ from app.fulfillment.models import (
     SimStatus,
 )
 
-DEVICE_CATEGORY = "Hardware"  # products whose lines ship a device each
 DOUBLE_SCAN_WINDOW = timedelta(seconds=1)
 OPEN = (FulfillmentStatus.PENDING, FulfillmentStatus.PICKING)
 CARRIERS = ("UPS", "FedEx", "USPS", "DHL")
@@ -56,20 +56,6 @@ class PickLine:
     picked: int = 0
 
 
-def _device_products(codes_: set[str]) -> dict[str, Product]:
-    """Hardware products by the codes invoice lines use for them (SKU or QuickBooks id)."""
-    if not codes_:
-        return {}
-    products = db.session.scalars(select(Product).where(
-        Product.category == DEVICE_CATEGORY, (Product.sku.in_(codes_)) | (Product.qb_item_id.in_(codes_))))
-    found: dict[str, Product] = {}
-    for product in products:
-        for code in (product.qb_item_id, product.sku):
-            if code in codes_:
-                found.setdefault(code, product)
-    return found
-
-
 def device_count_for(invoice: Invoice) -> int:
     """Units on the invoice's device lines (lines whose product is hardware)."""
     return sum(line.quantity for line in pick_list(invoice))
@@ -78,12 +64,8 @@ def device_count_for(invoice: Invoice) -> int:
 def pick_list(invoice: Invoice, items: list[FulfillmentItem] | None = None) -> list[PickLine]:
     """The invoice's device lines as models to pick, with how many of each `items` holds.
     Lines of one model are one pick line; lines whose product has no SKU share one."""
-    products = _device_products({line.product_code for line in invoice.line_items if line.product_code})
     lines: dict[str | None, PickLine] = {}
-    for line in invoice.line_items:
-        product = products.get(line.product_code)
-        if product is None:
-            continue
+    for line, product in device_lines(invoice):
         model = (product.sku or "").strip() or None
         if model in lines:
             lines[model].quantity += line.quantity
