@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from app.activity.models import Activity
 from app.extensions import db
@@ -99,6 +99,17 @@ def record(
     if activity.lead_id is not None:
         mark_lead_for_scoring(activity.lead_id)
     return activity
+
+
+def record_many(rows: list[dict[str, Any]]) -> None:
+    """Append many activities in one statement (a bulk writer: the CSV import). Each row is
+    what `activity_values` returns; its lead is marked for scoring, as `record()` does."""
+    if not rows:
+        return
+    db.session.execute(insert(Activity).execution_options(render_nulls=True), rows)
+    for row in rows:
+        if row["lead_id"] is not None:
+            mark_lead_for_scoring(row["lead_id"])
 
 
 @dataclass
