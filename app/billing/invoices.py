@@ -175,8 +175,11 @@ def device_lines(invoice: Invoice) -> list[tuple[InvoiceLineItem, Product]]:
             if line.product_code in products and is_device_product(products[line.product_code])]
 
 
-def _record(kind: str, summary: str, invoice: Invoice, *, actor, **detail) -> None:
-    record(f"invoice.{kind}", summary, actor=actor, company=invoice.company_id, lead=invoice.lead_id,
+def record_invoice_activity(activity_type: str, summary: str, invoice: Invoice, *, actor=None,
+                            **detail) -> None:
+    """The one way billing writes an activity about an invoice: on its company's and lead's
+    timelines, its detail naming the invoice (id and number) and then `detail`."""
+    record(activity_type, summary, actor=actor, company=invoice.company_id, lead=invoice.lead_id,
            detail={"invoice_id": invoice.id, "invoice_number": invoice.invoice_number, **detail})
 
 
@@ -241,7 +244,7 @@ def create_invoice(company, *, actor, lead=None) -> Invoice:
     db.session.add(invoice)
     recompute_invoice(invoice)
     db.session.flush()
-    _record("created", f"Created invoice {invoice.invoice_number}", invoice, actor=actor)
+    record_invoice_activity("invoice.created", f"Created invoice {invoice.invoice_number}", invoice, actor=actor)
     return invoice
 
 
@@ -268,7 +271,7 @@ def add_line(invoice: Invoice, *, actor, product: Product | None = None, descrip
     recompute_invoice(invoice)
     _check_amounts(invoice)
     db.session.flush()
-    _record("line_added", f"Added {quantity} × {description} to {invoice.invoice_number}", invoice,
+    record_invoice_activity("invoice.line_added", f"Added {quantity} × {description} to {invoice.invoice_number}", invoice,
             actor=actor, line_id=line.id, unit_price=price)
     return line
 
@@ -289,7 +292,7 @@ def update_line(invoice: Invoice, line: InvoiceLineItem, *, actor, description: 
     db.session.flush()
     after = {"description": line.description, "quantity": line.quantity, "unit_price": line.unit_price}
     if before != after:
-        _record("line_updated", f"Changed line “{line.description}” on {invoice.invoice_number}", invoice,
+        record_invoice_activity("invoice.line_updated", f"Changed line “{line.description}” on {invoice.invoice_number}", invoice,
                 actor=actor, line_id=line.id, before=before, after=after)
     return line
 
@@ -301,7 +304,7 @@ def remove_line(invoice: Invoice, line: InvoiceLineItem, *, actor) -> None:
     invoice.line_items.remove(line)
     recompute_invoice(invoice)
     db.session.flush()
-    _record("line_removed", f"Removed “{line.description}” from {invoice.invoice_number}", invoice,
+    record_invoice_activity("invoice.line_removed", f"Removed “{line.description}” from {invoice.invoice_number}", invoice,
             actor=actor, quantity=line.quantity, unit_price=line.unit_price)
 
 
@@ -358,7 +361,7 @@ def update_invoice_terms(invoice: Invoice, *, actor, tax_rate, shipping_type, sh
     _check_amounts(invoice)
     db.session.flush()
     if changes:
-        _record("terms_updated", f"Updated {', '.join(c.name.replace('_', ' ') for c in changes)} "
+        record_invoice_activity("invoice.terms_updated", f"Updated {', '.join(c.name.replace('_', ' ') for c in changes)} "
                 f"on {invoice.invoice_number}", invoice, actor=actor,
                 before={c.name: c.before for c in changes}, after={c.name: c.after for c in changes})
     return invoice
@@ -384,7 +387,7 @@ def void_invoice(invoice: Invoice, *, actor, reason: str) -> Invoice:
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = datetime.now(UTC)
     db.session.flush()
-    _record("voided", f"Voided invoice {invoice.invoice_number}: {reason}", invoice, actor=actor,
+    record_invoice_activity("invoice.voided", f"Voided invoice {invoice.invoice_number}: {reason}", invoice, actor=actor,
             reason=reason[:500], status_before=before)
     return invoice
 
@@ -414,7 +417,7 @@ def reissue_invoice(invoice: Invoice, *, actor, reason: str | None = None) -> In
     copy.due_date = due_date_for(copy, copy.payment_term) or invoice.due_date
     recompute_invoice(copy)
     db.session.flush()
-    _record("reissued", f"Reissued {invoice.invoice_number} as {copy.invoice_number}", copy, actor=actor,
+    record_invoice_activity("invoice.reissued", f"Reissued {invoice.invoice_number} as {copy.invoice_number}", copy, actor=actor,
             replaces_invoice_id=invoice.id, replaces_invoice_number=invoice.invoice_number)
     return copy
 

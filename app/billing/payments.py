@@ -27,8 +27,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 
-from app.activity.services import record
 from app.billing import events
+from app.billing.invoices import record_invoice_activity
 from app.billing.models import Invoice, InvoicePaymentOptions, InvoiceStatus, Payment, PaymentMethod
 from app.db import escape_like
 from app.extensions import db
@@ -179,7 +179,7 @@ def set_payment_options(invoice: Invoice, *, actor, allow_partial: bool,
     after = {"allow_partial": options.allow_partial, "allow_overpayment": options.allow_overpayment}
     db.session.flush()
     if before != after:
-        _record("invoice.payment_options", f"Payment options of {invoice.invoice_number}: "
+        record_invoice_activity("invoice.payment_options", f"Payment options of {invoice.invoice_number}: "
                 f"partial {'on' if allow_partial else 'off'}, overpayment "
                 f"{'on' if allow_overpayment else 'off'}", invoice, actor=actor, before=before, after=after)
     return options
@@ -190,11 +190,6 @@ def lock_invoice(invoice_id) -> Invoice | None:
     return db.session.scalar(
         select(Invoice).where(Invoice.id == invoice_id).with_for_update()
         .execution_options(populate_existing=True))
-
-
-def _record(kind: str, summary: str, invoice: Invoice, *, actor=None, **detail) -> None:
-    record(kind, summary, actor=actor, company=invoice.company_id, lead=invoice.lead_id,
-           detail={"invoice_id": invoice.id, "invoice_number": invoice.invoice_number, **detail})
 
 
 def _payable_or_refuse(invoice: Invoice, error=PaymentRefused) -> None:
@@ -227,7 +222,7 @@ def record_manual_payment(invoice: Invoice, *, actor, amount, method: PaymentMet
     db.session.flush()
     became_paid = apply_payments(invoice)
     db.session.flush()
-    _record("payment.recorded", f"Recorded a {method.value.lower()} payment of ${amount:,.2f} on "
+    record_invoice_activity("payment.recorded", f"Recorded a {method.value.lower()} payment of ${amount:,.2f} on "
             f"{invoice.invoice_number}", invoice, actor=actor, payment_id=payment.id, amount=amount,
             method=method, reference=payment.reference)
     _after_payment(invoice, became_paid, actor=actor)
@@ -265,7 +260,7 @@ def record_stripe_payment(invoice_id, *, payment_intent_id: str, amount_cents: i
     db.session.flush()
     became_paid = apply_payments(invoice)
     db.session.flush()
-    _record("payment.received", f"Received ${amount:,.2f} through Stripe on {invoice.invoice_number}",
+    record_invoice_activity("payment.received", f"Received ${amount:,.2f} through Stripe on {invoice.invoice_number}",
             invoice, payment_id=payment.id, amount=amount, stripe_payment_id=payment_intent_id)
     _after_payment(invoice, became_paid)
     return payment
@@ -309,7 +304,7 @@ def record_stripe_refund(invoice_id, *, charge_id: str, payment_intent_id: str,
     db.session.flush()
     apply_payments(invoice)
     db.session.flush()
-    _record("payment.refunded", f"Refunded ${delta:,.2f} through Stripe on {invoice.invoice_number}",
+    record_invoice_activity("payment.refunded", f"Refunded ${delta:,.2f} through Stripe on {invoice.invoice_number}",
             invoice, payment_id=refund.id, amount=-delta, stripe_payment_id=key)
     return refund
 
@@ -349,7 +344,7 @@ def refund_stripe_payment(payment: Payment, *, actor, amount, backend) -> str:
         idempotency_key=f"payment-{payment.id}-refund-{to_cents(before)}-{to_cents(amount)}",
         metadata={"payment_id": str(payment.id), "source": "crm"},
         payment_amount_minor=to_cents(payment.amount), already_refunded_minor=to_cents(before)))
-    _record("payment.refund_requested", f"Asked Stripe to refund ${amount:,.2f} of "
+    record_invoice_activity("payment.refund_requested", f"Asked Stripe to refund ${amount:,.2f} of "
             f"{invoice.invoice_number}", invoice, actor=actor, payment_id=payment.id, amount=amount,
             refund_id=refund_id)
     return refund_id

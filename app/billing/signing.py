@@ -19,8 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.activity.services import record
-from app.billing.invoices import device_lines, is_device_product
+from app.billing.invoices import device_lines, is_device_product, record_invoice_activity
 from app.billing.models import Invoice, InvoiceSignature, InvoiceStatus, Product, ProductType
 from app.extensions import db
 
@@ -179,10 +178,8 @@ def sign_invoice(invoice: Invoice, *, name: str | None, consent: bool, ip_addr: 
         content_sha256=content_hash, content_snapshot=invoice_content(invoice))
     db.session.add(signature)
     db.session.flush()
-    record("invoice.signed", f"{name} signed invoice {invoice.invoice_number}",
-           company=invoice.company_id, lead=invoice.lead_id,
-           detail={"invoice_id": invoice.id, "invoice_number": invoice.invoice_number,
-                   "ip": ip_addr, "agreement_sha256": agreement_hash, "content_sha256": content_hash})
+    record_invoice_activity("invoice.signed", f"{name} signed invoice {invoice.invoice_number}", invoice,
+                            ip=ip_addr, agreement_sha256=agreement_hash, content_sha256=content_hash)
     if invoice.status is InvoiceStatus.PAID:  # paid before it was signed
         from app.billing.payments import signed_and_paid
 
