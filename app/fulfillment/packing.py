@@ -141,10 +141,10 @@ def scan(order_id: uuid.UUID, raw_code: str, *, actor, now: datetime | None = No
     order = _lock_order(order_id)
     kind = codes.kind_of(code) if code else "pack"  # Enter on an empty input packs
     if kind == "pack":
-        pack(order, actor=actor)
+        _pack(order, actor=actor)
         return ScanResult(True, f"Packed: {order.device_count} devices ready to ship.")
     if kind == "undo":
-        return undo_last(order, actor=actor)
+        return _undo_last(order, actor=actor)
     if order.status not in OPEN:
         raise PackingError(f"This order is {order.status.value.lower()}: nothing more can be scanned into it.")
     last = _last_scan(order)
@@ -249,7 +249,12 @@ def _scan_sim(order: FulfillmentOrder, code: str, *, actor) -> ScanResult:
                             f"{device.serial_number} ({done} of {order.device_count} complete).")
 
 
-def undo_last(order: FulfillmentOrder, *, actor) -> ScanResult:
+def undo_last(order_id: uuid.UUID, *, actor) -> ScanResult:
+    """Undo the order's last scan (the order's row locked, as every step of packing)."""
+    return _undo_last(_lock_order(order_id), actor=actor)
+
+
+def _undo_last(order: FulfillmentOrder, *, actor) -> ScanResult:
     if order.status not in OPEN:
         raise PackingError(f"This order is {order.status.value.lower()}: nothing to undo.")
     last = _last_scan(order)
@@ -274,7 +279,14 @@ def undo_last(order: FulfillmentOrder, *, actor) -> ScanResult:
     return ScanResult(True, message)
 
 
-def pack(order: FulfillmentOrder, *, actor) -> None:
+def pack(order_id: uuid.UUID, *, actor) -> FulfillmentOrder:
+    """Mark the order packed once every device and its SIM are scanned (its row locked)."""
+    order = _lock_order(order_id)
+    _pack(order, actor=actor)
+    return order
+
+
+def _pack(order: FulfillmentOrder, *, actor) -> None:
     if order.status == FulfillmentStatus.PACKED:
         return
     if order.status not in OPEN:
