@@ -49,6 +49,14 @@ class PaymentMismatch(PaymentRefused):
     """A provider's payment that doesn't fit the invoice (amount, currency, state)."""
 
 
+class CheckoutRefused(PaymentRefused):
+    """The customer cannot pay the invoice online now; `status` is the HTTP answer's."""
+
+    def __init__(self, message: str, status: int = 409):
+        super().__init__(message)
+        self.status = status
+
+
 class PaymentNotYetRecorded(Exception):
     """A refund arrived before the payment it refunds: try again later."""
 
@@ -165,6 +173,38 @@ def payment_options(invoice: Invoice) -> InvoicePaymentOptions:
     options = db.session.get(InvoicePaymentOptions, invoice.id) if invoice.id else None
     return options or InvoicePaymentOptions(invoice_id=invoice.id, allow_partial=False,
                                             allow_overpayment=False)
+
+
+def check_can_pay_online(invoice: Invoice) -> None:
+    """The customer may pay on the invoice's page once it is signed, while something is due
+    and it is not void; else CheckoutRefused says why."""
+    if invoice.signed_at is None:
+        raise CheckoutRefused("Please sign the agreement before paying.")
+    if invoice.status is InvoiceStatus.VOID:
+        raise CheckoutRefused("This invoice is void: there is nothing to pay.")
+    if invoice.status is InvoiceStatus.PAID or (invoice.balance_due or ZERO) <= ZERO:
+        raise CheckoutRefused("This invoice is already paid. Thank you!")
+
+
+def can_pay_online(invoice: Invoice) -> bool:
+    try:
+        check_can_pay_online(invoice)
+    except CheckoutRefused:
+        return False
+    return True
+
+
+def checkout_amount(invoice: Invoice, requested: str | None) -> Decimal:
+    """What an online payment of the invoice charges: the balance due, or the amount the
+    customer typed when the invoice accepts partial payments (checked like any payment).
+    Raises CheckoutRefused (cannot pay now) or PaymentRefused (that amount)."""
+    check_can_pay_online(invoice)
+    options = payment_options(invoice)
+    if not (options.allow_partial and requested):
+        return invoice.balance_due
+    amount = to_money(requested)
+    check_payment_amount(amount, balance_due=invoice.balance_due, allow_overpayment=options.allow_overpayment)
+    return amount
 
 
 def set_payment_options(invoice: Invoice, *, actor, allow_partial: bool,
