@@ -68,3 +68,10 @@ def updated_at() -> Mapped[datetime]:
 
 def sql_bool(value: bool):
     return text("true") if value else text("false")
+
+
+def escape_like(text: str) -> str:
+    """`text` for a LIKE/ILIKE pattern, matched literally: its `\\`, `%` and `_` escaped with
+    PostgreSQL's default escape character. The one way user text enters a pattern:
+    `column.ilike(f"%{escape_like(q)}%")`."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, get_template_attribute, request, url_for
 from flask_login import current_user
 
 from app.auth import permissions
@@ -87,8 +87,14 @@ def timestamp(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
+def csrf_field():
+    """The `csrf_field` macro of _macros/forms.html, callable from any template or block without
+    an import (a fragment rendered alone does not run its template's imports)."""
+    return get_template_attribute("_macros/forms.html", "csrf_field")()
+
+
 def register(app: Flask) -> None:
-    app.jinja_env.globals.update(nav_items=nav_items, can=permissions.can, P=permissions)
+    app.jinja_env.globals.update(nav_items=nav_items, can=permissions.can, P=permissions, csrf_field=csrf_field)
     app.jinja_env.filters.update(money=money, ago=ago, timestamp=timestamp, label=enum_label)
     # E.164 as people read it, national at home: every template that shows a phone uses it.
     from app.crm.records.normalize import format_phone

@@ -14,10 +14,11 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import insert, select
 
 from app.activity.models import Activity
 from app.extensions import db
+from app.paging import Keyset, split_page
 
 PAGE_SIZE = 20
 LEADS_TO_SCORE = "crm:leads-to-score"
@@ -100,6 +101,17 @@ def record(
     return activity
 
 
+def record_many(rows: list[dict[str, Any]]) -> None:
+    """Append many activities in one statement (a bulk writer: the CSV import). Each row is
+    what `activity_values` returns; its lead is marked for scoring, as `record()` does."""
+    if not rows:
+        return
+    db.session.execute(insert(Activity).execution_options(render_nulls=True), rows)
+    for row in rows:
+        if row["lead_id"] is not None:
+            mark_lead_for_scoring(row["lead_id"])
+
+
 @dataclass
 class TimelinePage:
     items: list[Activity]
@@ -120,16 +132,7 @@ def _slug_tag_names(items: list[Activity]) -> dict[str, str]:
     return dict(db.session.execute(select(Tag.slug, Tag.name).where(Tag.slug.in_(slugs))).all())
 
 
-def encode_cursor(activity: Activity) -> str:
-    return f"{activity.occurred_at.isoformat()}|{activity.id}"
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
-    try:
-        stamp, _, ident = cursor.partition("|")
-        return datetime.fromisoformat(stamp), uuid.UUID(ident)
-    except (ValueError, TypeError):
-        return None
+TIMELINE_ORDER = Keyset(Activity.occurred_at, Activity.id, descending=True, kind=datetime)
 
 
 def timeline(*, lead_id=None, company_id=None, contact_id=None, user_id=None,
@@ -146,16 +149,9 @@ def timeline(*, lead_id=None, company_id=None, contact_id=None, user_id=None,
         query = query.where(Activity.contact_id == contact_id)
     if user_id:
         query = query.where(Activity.user_id == user_id)
-    position = decode_cursor(cursor) if cursor else None
-    if position:
-        stamp, ident = position
-        query = query.where(
-            or_(Activity.occurred_at < stamp, and_(Activity.occurred_at == stamp, Activity.id < ident))
-        )
-    rows = db.session.scalars(
-        query.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit + 1)
-    ).all()
-    more = len(rows) > limit
-    items = list(rows[:limit])
-    return TimelinePage(items=items, next_cursor=encode_cursor(items[-1]) if more else None,
+    query = TIMELINE_ORDER.continue_after(query, cursor)
+    items, more = split_page(db.session.scalars(
+        query.order_by(*TIMELINE_ORDER.order_by()).limit(limit + 1)), limit)
+    next_cursor = TIMELINE_ORDER.cursor(items[-1].occurred_at, items[-1].id) if more else None
+    return TimelinePage(items=items, next_cursor=next_cursor,
                         tag_names=_slug_tag_names(items))

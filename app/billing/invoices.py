@@ -19,15 +19,12 @@ later either. The year is the UTC year of creation.
 """
 from __future__ import annotations
 
-import base64
-import json
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, select, tuple_
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import joinedload
 
@@ -42,10 +39,12 @@ from app.billing.models import (
 )
 from app.billing.totals import SHIPPING_CATEGORY, ZERO, line_total, recompute_invoice, round_money
 from app.extensions import db
+from app.paging import Keyset, split_page
 
 # Numeric(10,2) holds up to 99,999,999.99.
 MAX_AMOUNT = Decimal("99999999.99")
 MAX_QUANTITY = 100_000
+DEVICE_CATEGORY = "hardware"  # products of this category (any case) ship a device per unit
 
 
 class InvoiceError(Exception):
@@ -153,8 +152,34 @@ def is_shipping_product(product: Product) -> bool:
     return (product.category or "").strip().lower() == SHIPPING_CATEGORY
 
 
-def _record(kind: str, summary: str, invoice: Invoice, *, actor, **detail) -> None:
-    record(f"invoice.{kind}", summary, actor=actor, company=invoice.company_id, lead=invoice.lead_id,
+def is_device_product(product: Product) -> bool:
+    """A catalogue item that is a device (category "Hardware", any case)."""
+    return (product.category or "").strip().lower() == DEVICE_CATEGORY
+
+
+def device_lines(invoice: Invoice) -> list[tuple[InvoiceLineItem, Product]]:
+    """The invoice's lines that ship one device per unit, with their product: the one rule
+    for what the agreement counts and the warehouse packs. A line names its product by
+    `product_code`: the QuickBooks item id, else the SKU; the product is hardware."""
+    codes = {line.product_code for line in invoice.line_items if line.product_code}
+    if not codes:
+        return []
+    products: dict[str, Product] = {}
+    for product in db.session.scalars(select(Product).where(
+            or_(Product.qb_item_id.in_(codes), Product.sku.in_(codes))).order_by(Product.id)):
+        if product.qb_item_id in codes:
+            products[product.qb_item_id] = product
+        if product.sku in codes:
+            products.setdefault(product.sku, product)
+    return [(line, products[line.product_code]) for line in invoice.line_items
+            if line.product_code in products and is_device_product(products[line.product_code])]
+
+
+def record_invoice_activity(activity_type: str, summary: str, invoice: Invoice, *, actor=None,
+                            **detail) -> None:
+    """The one way billing writes an activity about an invoice: on its company's and lead's
+    timelines, its detail naming the invoice (id and number) and then `detail`."""
+    record(activity_type, summary, actor=actor, company=invoice.company_id, lead=invoice.lead_id,
            detail={"invoice_id": invoice.id, "invoice_number": invoice.invoice_number, **detail})
 
 
@@ -219,7 +244,7 @@ def create_invoice(company, *, actor, lead=None) -> Invoice:
     db.session.add(invoice)
     recompute_invoice(invoice)
     db.session.flush()
-    _record("created", f"Created invoice {invoice.invoice_number}", invoice, actor=actor)
+    record_invoice_activity("invoice.created", f"Created invoice {invoice.invoice_number}", invoice, actor=actor)
     return invoice
 
 
@@ -246,7 +271,7 @@ def add_line(invoice: Invoice, *, actor, product: Product | None = None, descrip
     recompute_invoice(invoice)
     _check_amounts(invoice)
     db.session.flush()
-    _record("line_added", f"Added {quantity} × {description} to {invoice.invoice_number}", invoice,
+    record_invoice_activity("invoice.line_added", f"Added {quantity} × {description} to {invoice.invoice_number}", invoice,
             actor=actor, line_id=line.id, unit_price=price)
     return line
 
@@ -267,7 +292,7 @@ def update_line(invoice: Invoice, line: InvoiceLineItem, *, actor, description: 
     db.session.flush()
     after = {"description": line.description, "quantity": line.quantity, "unit_price": line.unit_price}
     if before != after:
-        _record("line_updated", f"Changed line “{line.description}” on {invoice.invoice_number}", invoice,
+        record_invoice_activity("invoice.line_updated", f"Changed line “{line.description}” on {invoice.invoice_number}", invoice,
                 actor=actor, line_id=line.id, before=before, after=after)
     return line
 
@@ -279,7 +304,7 @@ def remove_line(invoice: Invoice, line: InvoiceLineItem, *, actor) -> None:
     invoice.line_items.remove(line)
     recompute_invoice(invoice)
     db.session.flush()
-    _record("line_removed", f"Removed “{line.description}” from {invoice.invoice_number}", invoice,
+    record_invoice_activity("invoice.line_removed", f"Removed “{line.description}” from {invoice.invoice_number}", invoice,
             actor=actor, quantity=line.quantity, unit_price=line.unit_price)
 
 
@@ -336,7 +361,7 @@ def update_invoice_terms(invoice: Invoice, *, actor, tax_rate, shipping_type, sh
     _check_amounts(invoice)
     db.session.flush()
     if changes:
-        _record("terms_updated", f"Updated {', '.join(c.name.replace('_', ' ') for c in changes)} "
+        record_invoice_activity("invoice.terms_updated", f"Updated {', '.join(c.name.replace('_', ' ') for c in changes)} "
                 f"on {invoice.invoice_number}", invoice, actor=actor,
                 before={c.name: c.before for c in changes}, after={c.name: c.after for c in changes})
     return invoice
@@ -362,7 +387,7 @@ def void_invoice(invoice: Invoice, *, actor, reason: str) -> Invoice:
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = datetime.now(UTC)
     db.session.flush()
-    _record("voided", f"Voided invoice {invoice.invoice_number}: {reason}", invoice, actor=actor,
+    record_invoice_activity("invoice.voided", f"Voided invoice {invoice.invoice_number}: {reason}", invoice, actor=actor,
             reason=reason[:500], status_before=before)
     return invoice
 
@@ -392,14 +417,15 @@ def reissue_invoice(invoice: Invoice, *, actor, reason: str | None = None) -> In
     copy.due_date = due_date_for(copy, copy.payment_term) or invoice.due_date
     recompute_invoice(copy)
     db.session.flush()
-    _record("reissued", f"Reissued {invoice.invoice_number} as {copy.invoice_number}", copy, actor=actor,
+    record_invoice_activity("invoice.reissued", f"Reissued {invoice.invoice_number} as {copy.invoice_number}", copy, actor=actor,
             replaces_invoice_id=invoice.id, replaces_invoice_number=invoice.invoice_number)
     return copy
 
 
 # ------------------------------------------------------------------ the list
 
-SORTS = {"number": Invoice.invoice_number, "date": Invoice.created_at, "total": Invoice.total}
+SORTS = {"number": (Invoice.invoice_number, str), "date": (Invoice.created_at, datetime),
+         "total": (Invoice.total, Decimal)}
 PAGE_SIZE = 50
 
 
@@ -420,30 +446,13 @@ def is_overdue(invoice: Invoice, today: date | None = None) -> bool:
                 and invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.VOID))
 
 
-def _encode_cursor(value, row_id) -> str:
-    raw = json.dumps([value.isoformat() if isinstance(value, datetime) else str(value), str(row_id)])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, sort: str):
-    try:
-        value, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        row_id = uuid.UUID(row_id)
-        if sort == "date":
-            value = datetime.fromisoformat(value)
-        elif sort == "total":
-            value = Decimal(value)
-        return value, row_id
-    except (ValueError, TypeError, ArithmeticError):
-        return None
-
-
 def list_invoices(*, status: InvoiceStatus | None = None, overdue: bool = False, company_id=None,
                   sort: str = "date", descending: bool = True, cursor: str | None = None,
                   limit: int = PAGE_SIZE, today: date | None = None) -> InvoicePage:
     """A keyset page of invoices ordered by (sort column, id)."""
-    column = SORTS.get(sort, Invoice.created_at)
     sort = sort if sort in SORTS else "date"
+    column, kind = SORTS[sort]
+    keyset = Keyset(column, Invoice.id, descending=descending, kind=kind)
     query = select(Invoice).options(joinedload(Invoice.company))
     if status is not None:
         query = query.where(Invoice.status == status)
@@ -451,17 +460,9 @@ def list_invoices(*, status: InvoiceStatus | None = None, overdue: bool = False,
         query = query.where(overdue_clause(today or datetime.now(UTC).date()))
     if company_id is not None:
         query = query.where(Invoice.company_id == company_id)
-    position = _decode_cursor(cursor, sort) if cursor else None
-    if position is not None:
-        key = tuple_(column, Invoice.id)
-        query = query.where(key < tuple_(*position) if descending else key > tuple_(*position))
-    order = (column.desc(), Invoice.id.desc()) if descending else (column.asc(), Invoice.id.asc())
-    rows = list(db.session.scalars(query.order_by(*order).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = _encode_cursor(getattr(last, column.key), last.id)
+    query = keyset.continue_after(query, cursor)
+    rows, more = split_page(db.session.scalars(query.order_by(*keyset.order_by()).limit(limit + 1)), limit)
+    next_cursor = keyset.cursor(getattr(rows[-1], column.key), rows[-1].id) if more else None
     return InvoicePage(rows, next_cursor)
 
 

@@ -27,8 +27,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 
-from app.activity.services import record
+from app.billing import events
+from app.billing.invoices import record_invoice_activity
 from app.billing.models import Invoice, InvoicePaymentOptions, InvoiceStatus, Payment, PaymentMethod
+from app.db import escape_like
 from app.extensions import db
 from app.forms import InputRefused, parse_money
 
@@ -45,6 +47,14 @@ class PaymentRefused(Exception):
 
 class PaymentMismatch(PaymentRefused):
     """A provider's payment that doesn't fit the invoice (amount, currency, state)."""
+
+
+class CheckoutRefused(PaymentRefused):
+    """The customer cannot pay the invoice online now; `status` is the HTTP answer's."""
+
+    def __init__(self, message: str, status: int = 409):
+        super().__init__(message)
+        self.status = status
 
 
 class PaymentNotYetRecorded(Exception):
@@ -119,8 +129,11 @@ def check_refund_amount(amount: Decimal, *, paid: Decimal, refunded_before: Deci
 
 # ------------------------------------------------------------------ on the invoice
 
-def apply_payments(invoice: Invoice) -> None:
-    """Set amount_paid, balance_due, status and paid_at from the invoice's payment rows."""
+def apply_payments(invoice: Invoice) -> bool:
+    """Set amount_paid, balance_due, status and paid_at from the invoice's payment rows.
+    Nothing else: no order, no stage move (the payment services do that, `signed_and_paid`).
+    True when this call made the invoice PAID."""
+    was_paid = invoice.status is InvoiceStatus.PAID
     if invoice.id is None:
         amounts = [p.amount for p in invoice.payments]
     else:
@@ -137,19 +150,23 @@ def apply_payments(invoice: Invoice) -> None:
     if result.status is InvoiceStatus.PAID:
         if invoice.paid_at is None:
             invoice.paid_at = datetime.now(UTC)
-        if invoice.signed_at is not None and invoice.id is not None:
-            signed_and_paid(invoice)
     elif invoice.status is not InvoiceStatus.VOID and invoice.paid_at is not None:
         invoice.paid_at = None
+    return result.status is InvoiceStatus.PAID and not was_paid
 
 
-def signed_and_paid(invoice: Invoice) -> None:
+def _after_payment(invoice: Invoice, became_paid: bool, *, actor=None) -> None:
+    """A payment that made a signed invoice PAID sets off what that means."""
+    if became_paid and invoice.signed_at is not None:
+        signed_and_paid(invoice, actor=actor)
+
+
+def signed_and_paid(invoice: Invoice, *, actor=None) -> None:
     """What a signed, paid invoice sets off (from whichever came last, payment or
-    signature; each step is idempotent): its devices go to the warehouse (one order per
-    invoice), and its lead is won, moved through the pipeline's one mover (its activity)."""
-    from app.fulfillment.packing import create_order_for_invoice
-
-    create_order_for_invoice(invoice, actor=None)
+    signature; each step is idempotent): the `invoice_signed_and_paid` event (fulfilment
+    sends its devices to the warehouse, one order per invoice), and its lead is won,
+    moved through the pipeline's one mover (its activity)."""
+    events.invoice_signed_and_paid(invoice, actor)
     if invoice.lead_id is not None:
         from app.crm.models import Lead, LeadStage
         from app.crm.pipeline.moves import move_lead_to_stage
@@ -165,6 +182,38 @@ def payment_options(invoice: Invoice) -> InvoicePaymentOptions:
                                             allow_overpayment=False)
 
 
+def check_can_pay_online(invoice: Invoice) -> None:
+    """The customer may pay on the invoice's page once it is signed, while something is due
+    and it is not void; else CheckoutRefused says why."""
+    if invoice.signed_at is None:
+        raise CheckoutRefused("Please sign the agreement before paying.")
+    if invoice.status is InvoiceStatus.VOID:
+        raise CheckoutRefused("This invoice is void: there is nothing to pay.")
+    if invoice.status is InvoiceStatus.PAID or (invoice.balance_due or ZERO) <= ZERO:
+        raise CheckoutRefused("This invoice is already paid. Thank you!")
+
+
+def can_pay_online(invoice: Invoice) -> bool:
+    try:
+        check_can_pay_online(invoice)
+    except CheckoutRefused:
+        return False
+    return True
+
+
+def checkout_amount(invoice: Invoice, requested: str | None) -> Decimal:
+    """What an online payment of the invoice charges: the balance due, or the amount the
+    customer typed when the invoice accepts partial payments (checked like any payment).
+    Raises CheckoutRefused (cannot pay now) or PaymentRefused (that amount)."""
+    check_can_pay_online(invoice)
+    options = payment_options(invoice)
+    if not (options.allow_partial and requested):
+        return invoice.balance_due
+    amount = to_money(requested)
+    check_payment_amount(amount, balance_due=invoice.balance_due, allow_overpayment=options.allow_overpayment)
+    return amount
+
+
 def set_payment_options(invoice: Invoice, *, actor, allow_partial: bool,
                         allow_overpayment: bool) -> InvoicePaymentOptions:
     options = db.session.get(InvoicePaymentOptions, invoice.id)
@@ -177,7 +226,7 @@ def set_payment_options(invoice: Invoice, *, actor, allow_partial: bool,
     after = {"allow_partial": options.allow_partial, "allow_overpayment": options.allow_overpayment}
     db.session.flush()
     if before != after:
-        _record("invoice.payment_options", f"Payment options of {invoice.invoice_number}: "
+        record_invoice_activity("invoice.payment_options", f"Payment options of {invoice.invoice_number}: "
                 f"partial {'on' if allow_partial else 'off'}, overpayment "
                 f"{'on' if allow_overpayment else 'off'}", invoice, actor=actor, before=before, after=after)
     return options
@@ -188,11 +237,6 @@ def lock_invoice(invoice_id) -> Invoice | None:
     return db.session.scalar(
         select(Invoice).where(Invoice.id == invoice_id).with_for_update()
         .execution_options(populate_existing=True))
-
-
-def _record(kind: str, summary: str, invoice: Invoice, *, actor=None, **detail) -> None:
-    record(kind, summary, actor=actor, company=invoice.company_id, lead=invoice.lead_id,
-           detail={"invoice_id": invoice.id, "invoice_number": invoice.invoice_number, **detail})
 
 
 def _payable_or_refuse(invoice: Invoice, error=PaymentRefused) -> None:
@@ -223,11 +267,12 @@ def record_manual_payment(invoice: Invoice, *, actor, amount, method: PaymentMet
                       notes=(notes or "").strip()[:2000] or None, paid_at=paid_at)
     db.session.add(payment)
     db.session.flush()
-    apply_payments(invoice)
+    became_paid = apply_payments(invoice)
     db.session.flush()
-    _record("payment.recorded", f"Recorded a {method.value.lower()} payment of ${amount:,.2f} on "
+    record_invoice_activity("payment.recorded", f"Recorded a {method.value.lower()} payment of ${amount:,.2f} on "
             f"{invoice.invoice_number}", invoice, actor=actor, payment_id=payment.id, amount=amount,
             method=method, reference=payment.reference)
+    _after_payment(invoice, became_paid, actor=actor)
     return payment
 
 
@@ -260,10 +305,11 @@ def record_stripe_payment(invoice_id, *, payment_intent_id: str, amount_cents: i
                       paid_at=paid_at or datetime.now(UTC))
     db.session.add(payment)
     db.session.flush()
-    apply_payments(invoice)
+    became_paid = apply_payments(invoice)
     db.session.flush()
-    _record("payment.received", f"Received ${amount:,.2f} through Stripe on {invoice.invoice_number}",
+    record_invoice_activity("payment.received", f"Received ${amount:,.2f} through Stripe on {invoice.invoice_number}",
             invoice, payment_id=payment.id, amount=amount, stripe_payment_id=payment_intent_id)
+    _after_payment(invoice, became_paid)
     return payment
 
 
@@ -294,7 +340,7 @@ def record_stripe_refund(invoice_id, *, charge_id: str, payment_intent_id: str,
         return None
     already = -db.session.scalar(
         select(func.coalesce(func.sum(Payment.amount), 0))
-        .where(Payment.stripe_payment_id.startswith(f"{charge_id}:refund:", autoescape=True)))
+        .where(Payment.stripe_payment_id.like(f"{escape_like(charge_id)}:refund:%")))
     delta = refunded_total - already
     if delta <= 0:
         return None  # an older state of the charge: its refunds are already recorded
@@ -305,7 +351,7 @@ def record_stripe_refund(invoice_id, *, charge_id: str, payment_intent_id: str,
     db.session.flush()
     apply_payments(invoice)
     db.session.flush()
-    _record("payment.refunded", f"Refunded ${delta:,.2f} through Stripe on {invoice.invoice_number}",
+    record_invoice_activity("payment.refunded", f"Refunded ${delta:,.2f} through Stripe on {invoice.invoice_number}",
             invoice, payment_id=refund.id, amount=-delta, stripe_payment_id=key)
     return refund
 
@@ -343,7 +389,7 @@ def refund_stripe_payment(payment: Payment, *, actor, amount, backend) -> str:
         idempotency_key=f"payment-{payment.id}-refund-{to_cents(before)}-{to_cents(amount)}",
         metadata={"payment_id": str(payment.id), "source": "crm"},
         payment_amount_minor=to_cents(payment.amount), already_refunded_minor=to_cents(before)))
-    _record("payment.refund_requested", f"Asked Stripe to refund ${amount:,.2f} of "
+    record_invoice_activity("payment.refund_requested", f"Asked Stripe to refund ${amount:,.2f} of "
             f"{invoice.invoice_number}", invoice, actor=actor, payment_id=payment.id, amount=amount,
             refund_id=refund_id)
     return refund_id

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, request, url_for
 
-from app.billing.models import Invoice, InvoiceStatus
+from app.billing.models import Invoice
 from app.billing.payments import (
-    ZERO,
+    CheckoutRefused,
     PaymentRefused,
-    check_payment_amount,
+    can_pay_online,
+    checkout_amount,
     payment_options,
-    to_money,
+    to_cents,
 )
 from app.billing.sending import invoice_for_token, seller_profile
 from app.billing.signing import (
@@ -65,8 +66,7 @@ def page_context(invoice: Invoice, token: str) -> dict:
         "consent_text": CONSENT_TEXT,
         "signature": signature_of(invoice) if invoice.signed_at else None,
         "allow_partial": options.allow_partial,
-        "can_pay": invoice.signed_at is not None and invoice.balance_due > 0
-        and invoice.status is not InvoiceStatus.VOID,
+        "can_pay": can_pay_online(invoice),
         "errors": {},
         "form": {},
     }
@@ -108,29 +108,18 @@ def sign(token):
 
 @bp.post("/<token>/checkout")
 def checkout(token):
-    from app.billing.payments import to_cents
     from app.billing.sending import recipient
     from app.integrations.payments import CheckoutRequest, CheckoutUnavailable, get_payments_backend
 
     invoice = invoice_for_token(token)
     if invoice is None:
         return not_available()
-    ctx = page_context(invoice, token)
-    error = None
-    amount = invoice.balance_due
-    if invoice.signed_at is None:
-        error, status = "Please sign the agreement before paying.", 409
-    elif invoice.status is InvoiceStatus.PAID or invoice.balance_due <= ZERO:
-        error, status = "This invoice is already paid. Thank you!", 409
-    elif ctx["allow_partial"] and request.form.get("amount"):
-        try:
-            amount = to_money(request.form["amount"])
-            check_payment_amount(amount, balance_due=invoice.balance_due,
-                                 allow_overpayment=payment_options(invoice).allow_overpayment)
-        except PaymentRefused as exc:
-            error, status = str(exc), 422
-    if error:
-        ctx.update(errors={"pay": error}, form={"amount": request.form.get("amount", "")})
+    try:
+        amount = checkout_amount(invoice, request.form.get("amount"))
+    except PaymentRefused as exc:
+        ctx = page_context(invoice, token)
+        ctx.update(errors={"pay": str(exc)}, form={"amount": request.form.get("amount", "")})
+        status = exc.status if isinstance(exc, CheckoutRefused) else 422
         return render("billing/public/invoice.html", block="pay", status=status, context=ctx)
     email, _ = recipient(invoice)
     try:

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.activity.services import record
+from app.billing.invoices import device_lines, is_device_product, record_invoice_activity
 from app.billing.models import Invoice, InvoiceSignature, InvoiceStatus, Product, ProductType
 from app.extensions import db
 
@@ -28,7 +28,6 @@ CONSENT_TEXT = (
     "and has the same effect as a handwritten signature. I can print or download a copy "
     "of the signed agreement and its signature certificate from this page."
 )
-DEVICE_CATEGORY = "hardware"
 MAX_NAME = 200
 
 
@@ -60,16 +59,13 @@ def _money(value: Decimal | None) -> str:
 def agreement_variables(invoice: Invoice) -> dict[str, str]:
     """The values the agreement's {{variables}} take for this invoice."""
     products = _products(invoice)
-    devices = 0
+    devices = sum(line.quantity for line, _ in device_lines(invoice))
     monthly = None
     for line in invoice.line_items:
         product = products.get(line.product_code)
-        if product is None:
-            continue
-        if (product.category or "").strip().lower() == DEVICE_CATEGORY:
-            devices += line.quantity
-        elif product.type is ProductType.RECURRING and monthly is None:
+        if product is not None and not is_device_product(product) and product.type is ProductType.RECURRING:
             monthly = line.unit_price
+            break
     if monthly is None:
         from app.settings.models import Setting
 
@@ -182,10 +178,8 @@ def sign_invoice(invoice: Invoice, *, name: str | None, consent: bool, ip_addr: 
         content_sha256=content_hash, content_snapshot=invoice_content(invoice))
     db.session.add(signature)
     db.session.flush()
-    record("invoice.signed", f"{name} signed invoice {invoice.invoice_number}",
-           company=invoice.company_id, lead=invoice.lead_id,
-           detail={"invoice_id": invoice.id, "invoice_number": invoice.invoice_number,
-                   "ip": ip_addr, "agreement_sha256": agreement_hash, "content_sha256": content_hash})
+    record_invoice_activity("invoice.signed", f"{name} signed invoice {invoice.invoice_number}", invoice,
+                            ip=ip_addr, agreement_sha256=agreement_hash, content_sha256=content_hash)
     if invoice.status is InvoiceStatus.PAID:  # paid before it was signed
         from app.billing.payments import signed_and_paid
 

@@ -19,7 +19,9 @@ Rules (all Decimal, never float):
 
 `recompute_invoice` then hands the balance to `app.billing.payments.apply_payments`
 (amount_paid, balance_due, PARTIAL/PAID status, paid_at), which is owned by the
-payments code; until that module exists a tiny fallback sets balance_due.
+payments code; until that module exists a tiny fallback sets balance_due. Recomputing
+only sets these columns: it never creates an order or moves a lead (a payment or a
+signature does, through `app.billing.events`).
 """
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ Duplicates are refused by the database (unique serial, IMEI, ICCID); intake
 reports them per row instead of failing the batch."""
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -24,6 +26,32 @@ class InventoryError(Exception):
 class IntakeResult:
     created: list[str] = field(default_factory=list)
     problems: list[tuple[int, str, str]] = field(default_factory=list)  # (row, code, reason)
+
+
+MAX_INTAKE_BYTES = 2 * 1024 * 1024
+
+
+def intake_rows(kind: str, *, csv_data: bytes | None = None, scanned: str = "") -> list[dict]:
+    """What an intake form brings: an uploaded CSV with a header row (`csv_data`), else the
+    scanned codes, one per line. Rows as `intake_devices` / `intake_sims` (kind "sims") take them."""
+    if csv_data is not None:
+        if len(csv_data) > MAX_INTAKE_BYTES:
+            raise InventoryError("That file is larger than 2 MB.")
+        try:
+            text = csv_data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InventoryError("The file is not UTF-8 text (save it as CSV UTF-8).") from None
+        reader = csv.DictReader(io.StringIO(text))
+        fields = {(f or "").strip().lower() for f in reader.fieldnames or []}
+        needed = {"iccid"} if kind == "sims" else {"serial_number", "imei"}
+        if not fields & needed:
+            raise InventoryError(f"The CSV needs a column named {' or '.join(sorted(needed))}.")
+        return [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
+    lines = [line.strip() for line in scanned.splitlines() if line.strip()]
+    if kind == "sims":
+        return [{"iccid": line} for line in lines]
+    return [{"imei": line, "serial_number": line} if codes.clean(line).isdigit() else {"serial_number": line}
+            for line in lines]
 
 
 def intake_devices(rows: list[dict], *, actor, model: str = "GL300") -> IntakeResult:

@@ -117,6 +117,11 @@ class FulfillmentOrder(db.Model):
     """A shipment of devices fulfilling an invoice."""
 
     __tablename__ = "fulfillment_orders"
+    __table_args__ = (
+        # One order per invoice unless canceled: two releases at once cannot both insert.
+        Index("uq_fulfillment_orders_invoice_id_open", "invoice_id", unique=True,
+              postgresql_where=text("status <> 'CANCELED'")),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), index=True)

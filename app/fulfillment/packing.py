@@ -15,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from app.activity.services import record
-from app.billing.models import Invoice, Product
+from app.billing import events as billing_events
+from app.billing.invoices import device_lines
+from app.billing.models import Invoice
 from app.extensions import db
 from app.fulfillment import codes, inventory
 from app.fulfillment.models import (
@@ -28,7 +30,6 @@ from app.fulfillment.models import (
     SimStatus,
 )
 
-DEVICE_CATEGORY = "Hardware"  # products whose lines ship a device each
 DOUBLE_SCAN_WINDOW = timedelta(seconds=1)
 OPEN = (FulfillmentStatus.PENDING, FulfillmentStatus.PICKING)
 CARRIERS = ("UPS", "FedEx", "USPS", "DHL")
@@ -55,20 +56,6 @@ class PickLine:
     picked: int = 0
 
 
-def _device_products(codes_: set[str]) -> dict[str, Product]:
-    """Hardware products by the codes invoice lines use for them (SKU or QuickBooks id)."""
-    if not codes_:
-        return {}
-    products = db.session.scalars(select(Product).where(
-        Product.category == DEVICE_CATEGORY, (Product.sku.in_(codes_)) | (Product.qb_item_id.in_(codes_))))
-    found: dict[str, Product] = {}
-    for product in products:
-        for code in (product.qb_item_id, product.sku):
-            if code in codes_:
-                found.setdefault(code, product)
-    return found
-
-
 def device_count_for(invoice: Invoice) -> int:
     """Units on the invoice's device lines (lines whose product is hardware)."""
     return sum(line.quantity for line in pick_list(invoice))
@@ -77,12 +64,8 @@ def device_count_for(invoice: Invoice) -> int:
 def pick_list(invoice: Invoice, items: list[FulfillmentItem] | None = None) -> list[PickLine]:
     """The invoice's device lines as models to pick, with how many of each `items` holds.
     Lines of one model are one pick line; lines whose product has no SKU share one."""
-    products = _device_products({line.product_code for line in invoice.line_items if line.product_code})
     lines: dict[str | None, PickLine] = {}
-    for line in invoice.line_items:
-        product = products.get(line.product_code)
-        if product is None:
-            continue
+    for line, product in device_lines(invoice):
         model = (product.sku or "").strip() or None
         if model in lines:
             lines[model].quantity += line.quantity
@@ -97,7 +80,12 @@ def pick_list(invoice: Invoice, items: list[FulfillmentItem] | None = None) -> l
 
 def create_order_for_invoice(invoice: Invoice, *, actor, released_by_hand: bool = False,
                              reason: str | None = None) -> FulfillmentOrder | None:
-    """One open order per invoice. By hand (before payment) needs a reason, recorded."""
+    """One open order per invoice. By hand (before payment) needs a reason, recorded.
+
+    Takes the invoice's row lock first, so two releases (or a release and a payment) at
+    once queue here and the second finds the first's order; the partial unique index
+    `uq_fulfillment_orders_invoice_id_open` backs the rule in the database."""
+    db.session.execute(select(Invoice.id).where(Invoice.id == invoice.id).with_for_update())
     existing = db.session.scalar(select(FulfillmentOrder).where(
         FulfillmentOrder.invoice_id == invoice.id, FulfillmentOrder.status != FulfillmentStatus.CANCELED))
     if existing is not None:
@@ -120,6 +108,12 @@ def create_order_for_invoice(invoice: Invoice, *, actor, released_by_hand: bool 
            detail={"order_id": order.id, "invoice_id": invoice.id, "devices": count,
                    "released_by_hand": released_by_hand})
     return order
+
+
+@billing_events.on_invoice_signed_and_paid
+def order_for_signed_and_paid_invoice(invoice: Invoice, actor) -> None:
+    """A signed, paid invoice's devices go to the warehouse (nothing when it has none)."""
+    create_order_for_invoice(invoice, actor=None)
 
 
 def _lock_order(order_id: uuid.UUID) -> FulfillmentOrder:
@@ -147,10 +141,10 @@ def scan(order_id: uuid.UUID, raw_code: str, *, actor, now: datetime | None = No
     order = _lock_order(order_id)
     kind = codes.kind_of(code) if code else "pack"  # Enter on an empty input packs
     if kind == "pack":
-        pack(order, actor=actor)
+        _pack(order, actor=actor)
         return ScanResult(True, f"Packed: {order.device_count} devices ready to ship.")
     if kind == "undo":
-        return undo_last(order, actor=actor)
+        return _undo_last(order, actor=actor)
     if order.status not in OPEN:
         raise PackingError(f"This order is {order.status.value.lower()}: nothing more can be scanned into it.")
     last = _last_scan(order)
@@ -255,7 +249,12 @@ def _scan_sim(order: FulfillmentOrder, code: str, *, actor) -> ScanResult:
                             f"{device.serial_number} ({done} of {order.device_count} complete).")
 
 
-def undo_last(order: FulfillmentOrder, *, actor) -> ScanResult:
+def undo_last(order_id: uuid.UUID, *, actor) -> ScanResult:
+    """Undo the order's last scan (the order's row locked, as every step of packing)."""
+    return _undo_last(_lock_order(order_id), actor=actor)
+
+
+def _undo_last(order: FulfillmentOrder, *, actor) -> ScanResult:
     if order.status not in OPEN:
         raise PackingError(f"This order is {order.status.value.lower()}: nothing to undo.")
     last = _last_scan(order)
@@ -280,7 +279,14 @@ def undo_last(order: FulfillmentOrder, *, actor) -> ScanResult:
     return ScanResult(True, message)
 
 
-def pack(order: FulfillmentOrder, *, actor) -> None:
+def pack(order_id: uuid.UUID, *, actor) -> FulfillmentOrder:
+    """Mark the order packed once every device and its SIM are scanned (its row locked)."""
+    order = _lock_order(order_id)
+    _pack(order, actor=actor)
+    return order
+
+
+def _pack(order: FulfillmentOrder, *, actor) -> None:
     if order.status == FulfillmentStatus.PACKED:
         return
     if order.status not in OPEN:

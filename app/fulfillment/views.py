@@ -1,39 +1,24 @@
 """The warehouse: the queue of orders, the scan-first packing screen, inventory."""
-import csv
-import io
 import uuid
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.permissions import INVENTORY, INVOICES, SALES, WAREHOUSE, require
 from app.billing.models import Invoice
 from app.errors import uuid_or_404
 from app.extensions import db
-from app.fulfillment import bp, codes, inventory, packing
+from app.fulfillment import bp, codes, inventory, packing, queries
 from app.fulfillment.models import (
-    Device,
     DeviceStatus,
-    FulfillmentItem,
     FulfillmentOrder,
-    FulfillmentStatus,
-    SimCard,
     SimStatus,
 )
-from app.htmx import add_trigger, render
-
-MAX_INTAKE_BYTES = 2 * 1024 * 1024
+from app.htmx import add_trigger, render, wants_fragment
 
 
 def _order(order_id) -> FulfillmentOrder:
-    order = db.session.scalar(
-        select(FulfillmentOrder).where(FulfillmentOrder.id == uuid_or_404(order_id))
-        .options(joinedload(FulfillmentOrder.company), joinedload(FulfillmentOrder.invoice).joinedload(Invoice.ship_to_address),
-                 selectinload(FulfillmentOrder.items).options(
-                     joinedload(FulfillmentItem.device).joinedload(Device.sim_card),
-                     joinedload(FulfillmentItem.sim_card))))
+    order = queries.order_for_packing(uuid_or_404(order_id))
     if order is None:
         abort(404)
     return order
@@ -42,25 +27,15 @@ def _order(order_id) -> FulfillmentOrder:
 @bp.get("/warehouse")
 @require(WAREHOUSE)
 def warehouse():
-    device_counts = dict(db.session.execute(select(Device.status, func.count()).group_by(Device.status)).all())
-    sim_counts = dict(db.session.execute(select(SimCard.status, func.count()).group_by(SimCard.status)).all())
-    queue = db.session.scalars(
-        select(FulfillmentOrder)
-        .where(FulfillmentOrder.status.in_(packing.OPEN + (FulfillmentStatus.PACKED,)))
-        .options(joinedload(FulfillmentOrder.company),
-                 joinedload(FulfillmentOrder.invoice).joinedload(Invoice.ship_to_address),
-                 joinedload(FulfillmentOrder.invoice).joinedload(Invoice.shipping_type))
-        .order_by(FulfillmentOrder.created_at).limit(100)
-    ).all()
-    return render("fulfillment/warehouse.html", context=dict(device_counts=device_counts, sim_counts=sim_counts,
-                  device_statuses=list(DeviceStatus), sim_statuses=list(SimStatus), queue=queue))
+    overview = queries.warehouse_overview()
+    return render("fulfillment/warehouse.html", context=dict(
+        device_counts=overview.device_counts, sim_counts=overview.sim_counts,
+        device_statuses=list(DeviceStatus), sim_statuses=list(SimStatus), queue=overview.queue))
 
 
 def _packing_page(order, *, message=None, ok=True, status=200, block="pack_state"):
     db.session.expire_all()  # the order's items as they are after the scan
     order_id = order if isinstance(order, uuid.UUID) else order.id
-    from app.htmx import wants_fragment
-
     order = _order(order_id)
     return render("fulfillment/pack.html", block, context=dict(order=order, message=message, ok=ok, fragment=block is not None and wants_fragment(), picks=packing.pick_list(order.invoice, order.items), carriers=packing.CARRIERS, tracking_url=codes.tracking_url(order.carrier, order.tracking_number)), status=status)
 
@@ -89,14 +64,14 @@ def scan(order_id):
 @bp.post("/warehouse/orders/<order_id>/undo")
 @require(WAREHOUSE)
 def undo(order_id):
-    return _step(order_id, lambda order: packing.undo_last(packing._lock_order(order.id), actor=current_user).message)
+    return _step(order_id, lambda order: packing.undo_last(order.id, actor=current_user).message)
 
 
 @bp.post("/warehouse/orders/<order_id>/pack")
 @require(WAREHOUSE)
 def pack(order_id):
     def do(order):
-        packing.pack(packing._lock_order(order.id), actor=current_user)
+        packing.pack(order.id, actor=current_user)
         return "Packed. Enter the tracking number to ship."
     return _step(order_id, do)
 
@@ -158,31 +133,13 @@ def release_invoice(invoice_id):
 
 # ---------------------------------------------------------------- inventory
 
-INVENTORY_PAGE = 100
-
-
 @bp.get("/warehouse/inventory")
 @require(INVENTORY)
 def inventory_page():
     q = codes.clean(request.args.get("q"))
     kind = request.args.get("kind", "devices")
     status = request.args.get("status") or None
-    if kind == "sims":
-        query = select(SimCard).options(joinedload(SimCard.device)).order_by(SimCard.created_at.desc())
-        if q:
-            query = query.where(or_(SimCard.iccid.contains(q), SimCard.phone_number.contains(q)))
-        if status in SimStatus.__members__:
-            query = query.where(SimCard.status == SimStatus[status])
-        statuses = list(SimStatus)
-    else:
-        query = select(Device).options(joinedload(Device.sim_card), joinedload(Device.company)) \
-            .order_by(Device.created_at.desc())
-        if q:
-            query = query.where(or_(Device.serial_number.contains(q), Device.imei.contains(q)))
-        if status in DeviceStatus.__members__:
-            query = query.where(Device.status == DeviceStatus[status])
-        statuses = list(DeviceStatus)
-    rows = db.session.scalars(query.limit(INVENTORY_PAGE)).unique().all()
+    rows, statuses = queries.inventory_rows(kind, q, status)
     return render("fulfillment/inventory.html", "inventory_rows", context=dict(rows=rows, kind=kind, q=q, status=status,
                   statuses=statuses))
 
@@ -190,25 +147,8 @@ def inventory_page():
 def _intake_rows(kind: str) -> list[dict]:
     """Scanned codes (one per line) or an uploaded CSV with a header row."""
     upload = request.files.get("file")
-    if upload and upload.filename:
-        data = upload.read(MAX_INTAKE_BYTES + 1)
-        if len(data) > MAX_INTAKE_BYTES:
-            raise inventory.InventoryError("That file is larger than 2 MB.")
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise inventory.InventoryError("The file is not UTF-8 text (save it as CSV UTF-8).") from None
-        reader = csv.DictReader(io.StringIO(text))
-        fields = {(f or "").strip().lower() for f in reader.fieldnames or []}
-        needed = {"iccid"} if kind == "sims" else {"serial_number", "imei"}
-        if not fields & needed:
-            raise inventory.InventoryError(f"The CSV needs a column named {' or '.join(sorted(needed))}.")
-        return [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
-    lines = [line.strip() for line in request.form.get("codes", "").splitlines() if line.strip()]
-    if kind == "sims":
-        return [{"iccid": line} for line in lines]
-    return [{"imei": line, "serial_number": line} if codes.clean(line).isdigit() else {"serial_number": line}
-            for line in lines]
+    csv_data = upload.read(inventory.MAX_INTAKE_BYTES + 1) if upload and upload.filename else None
+    return inventory.intake_rows(kind, csv_data=csv_data, scanned=request.form.get("codes", ""))
 
 
 @bp.post("/warehouse/inventory/intake")
@@ -289,12 +229,7 @@ def activate():
 def company_devices(company_id):
     """The company page's devices, SIMs and shipments (lazy-loaded partial)."""
     company_uuid = uuid_or_404(company_id)
-    devices = db.session.scalars(
-        select(Device).where(Device.company_id == company_uuid).options(joinedload(Device.sim_card))
-        .order_by(Device.status, Device.serial_number).limit(200)).all()
-    orders = db.session.scalars(
-        select(FulfillmentOrder).where(FulfillmentOrder.company_id == company_uuid)
-        .options(joinedload(FulfillmentOrder.invoice)).order_by(FulfillmentOrder.created_at.desc()).limit(50)).all()
+    devices, orders = queries.company_devices(company_uuid)
     return render("fulfillment/_company_devices.html", context=dict(devices=devices, orders=orders))
 
 
@@ -305,7 +240,6 @@ def invoice_fulfillment(invoice_id):
     invoice = db.session.get(Invoice, uuid_or_404(invoice_id))
     if invoice is None:
         abort(404)
-    orders = db.session.scalars(select(FulfillmentOrder).where(FulfillmentOrder.invoice_id == invoice.id)
-                                .order_by(FulfillmentOrder.created_at.desc())).all()
+    orders = queries.invoice_orders(invoice.id)
     return render("fulfillment/_invoice_fulfillment.html", context=dict(invoice=invoice, orders=orders,
                   device_count=packing.device_count_for(invoice)))

@@ -205,7 +205,7 @@ def test_company_and_invoice_pages_show_the_shipment(app, client, db_session, fa
     (device,) = stock(db_session, 1, paired=True)
     packing.scan(order.id, device.imei, actor=op)
     packing.scan(order.id, device.sim_card.iccid, actor=op)
-    packing.pack(order, actor=op)
+    packing.pack(order.id, actor=op)
     packing.ship(order.id, carrier="UPS", tracking_number="1Z999AA10123456784", actor=op)
     login(client, factory.user(UserRole.ADMIN))
     company_part = client.get(f"/companies/{invoice.company_id}/devices", headers={"HX-Request": "true"})

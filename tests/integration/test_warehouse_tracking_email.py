@@ -19,7 +19,7 @@ def shipped(db_session, factory, carrier: str, number: str, units: int = 2):
     for device in stock(db_session, units, paired=True):
         packing.scan(order.id, device.imei, actor=op)
         packing.scan(order.id, device.sim_card.iccid, actor=op)
-    packing.pack(order, actor=op)
+    packing.pack(order.id, actor=op)
     packing.ship(order.id, carrier=carrier, tracking_number=number, actor=op)
     return order
 

@@ -44,6 +44,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, insert, select, text
 
 from app.activity.models import Activity
+from app.activity.services import activity_values, record_many
 from app.crm.models import (
     AddressType,
     Company,
@@ -756,31 +757,25 @@ class Importer:
             (CompanyAddress, self.new_addresses),
             (Contact, [c.values for c in self.new_contacts]),
             (Lead, self.new_leads),
-            (Activity, activities),
         ):
             if rows:
                 db.session.execute(insert(model).execution_options(render_nulls=True), rows)
+        record_many(activities)
 
     def _company_activity(self, company: dict) -> dict:
-        return {
-            "id": uuid.uuid4(), "activity_type": "company.imported",
-            "summary": f"Company imported from {self.source_label}"[:500],
-            "user_id": self.actor_id, "lead_id": None, "company_id": company["id"], "contact_id": None,
-            "detail": {"import": self.token, "row": self.company_lines.pop(company["id"])},
-        }
+        return activity_values("company.imported", f"Company imported from {self.source_label}",
+                               actor=self.actor_id, company=company["id"],
+                               detail={"import": self.token, "row": self.company_lines.pop(company["id"])})
 
     def _lead_activity(self, lead: dict) -> dict:
-        # The columns app.activity.services.record() writes, in bulk: one
-        # "lead.imported" per created lead (record() per row costs a round trip each).
+        # One "lead.imported" per created lead, written in bulk by the activity service
+        # (record() per row costs a round trip each).
         campaign = lead["source_campaign"]
-        return {
-            "id": uuid.uuid4(), "activity_type": "lead.imported",
-            "summary": (f"Lead imported from {self.source_label}"
-                        + (f" ({campaign})" if campaign else ""))[:500],
-            "user_id": self.actor_id, "lead_id": lead["id"], "company_id": lead["company_id"],
-            "contact_id": lead["contact_id"],
-            "detail": {"import": self.token, "row": self.lead_lines.pop(lead["id"])},
-        }
+        return activity_values("lead.imported", f"Lead imported from {self.source_label}"
+                               + (f" ({campaign})" if campaign else ""),
+                               actor=self.actor_id, lead=lead["id"], company=lead["company_id"],
+                               contact=lead["contact_id"],
+                               detail={"import": self.token, "row": self.lead_lines.pop(lead["id"])})
 
     # -- lookups ---------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, func, or_, select, union_all
+from sqlalchemy import exists, func, or_, select, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
@@ -30,7 +30,9 @@ from app.crm.models import (
     Tag,
 )
 from app.crm.records.normalize import format_phone
+from app.db import escape_like
 from app.extensions import db
+from app.paging import Keyset
 from app.settings.models import Setting
 
 PAGE_SIZE = 25
@@ -92,7 +94,7 @@ def apply_filters(query, filters: BoardFilters, user_id: uuid.UUID | None):
         query = query.where(exists().where(LeadTag.lead_id == Lead.id, LeadTag.tag_slug == filters.tag,
                                            LeadTag.removed_at.is_(None)))
     if filters.q:
-        pattern = f"%{filters.q}%"
+        pattern = f"%{escape_like(filters.q)}%"
         query = query.where(or_(
             Lead.company_id.in_(select(Company.id).where(Company.name.ilike(pattern))),
             Lead.contact_id.in_(select(Contact.id).where(or_(Contact.full_name.ilike(pattern),
@@ -176,18 +178,8 @@ def column_totals(filters: BoardFilters, user_id=None, stages=None) -> dict[Lead
     return {stage: (count, revenue) for stage, count, revenue in rows}
 
 
-def encode_cursor(card: Card) -> str:
-    return f"{card.last_activity_at.isoformat()}|{card.id}"
-
-
-def _decode_cursor(cursor: str | None):
-    if not cursor:
-        return None
-    try:
-        stamp, _, ident = cursor.partition("|")
-        return datetime.fromisoformat(stamp), uuid.UUID(ident)
-    except ValueError:
-        return None
+# a column's cards: most recently active first
+CARD_ORDER = Keyset(Lead.last_activity_at, Lead.id, descending=True, kind=datetime)
 
 
 def person_name(full, first, last, email) -> str | None:
@@ -239,25 +231,20 @@ def _cards(stage_queries, now: datetime, stale_days: int) -> list[Card]:
     """The cards of the leads the per-stage queries pick (one UNION ALL)."""
     rows = db.session.execute(
         card_select().where(Lead.id.in_(union_all(*stage_queries).scalar_subquery()))
-        .order_by(Lead.last_activity_at.desc(), Lead.id.desc())).all()
+        .order_by(*CARD_ORDER.order_by())).all()
     return [card_from_row(row, now, stale_days) for row in rows]
 
 
 def _stage_page(stage: LeadStage, filters, user_id, after=None, limit=PAGE_SIZE):
-    query = select(Lead.id).where(Lead.stage == stage)
-    position = _decode_cursor(after)
-    if position:
-        stamp, ident = position
-        query = query.where(or_(Lead.last_activity_at < stamp,
-                                and_(Lead.last_activity_at == stamp, Lead.id < ident)))
+    query = CARD_ORDER.continue_after(select(Lead.id).where(Lead.stage == stage), after)
     query = apply_filters(query, filters, user_id)
-    return query.order_by(Lead.last_activity_at.desc(), Lead.id.desc()).limit(limit + 1)
+    return query.order_by(*CARD_ORDER.order_by()).limit(limit + 1)
 
 
 def _page(column: Column) -> Column:
     if len(column.cards) > PAGE_SIZE:
         column.cards = column.cards[:PAGE_SIZE]
-        column.next_cursor = encode_cursor(column.cards[-1])
+        column.next_cursor = CARD_ORDER.cursor(column.cards[-1].last_activity_at, column.cards[-1].id)
     return column
 
 

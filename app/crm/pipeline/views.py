@@ -14,17 +14,17 @@ from app.htmx import add_trigger, render
 
 def board_kit(filters: board.BoardFilters) -> dict:
     """What every card shares, built once per response instead of 250 times: URL patterns, the
-    CSRF token, and each stage's menu (the `stage_options` macro rendered once per stage)."""
+    CSRF field, and each stage's menu (the `stage_options` macro rendered once per stage)."""
     from urllib.parse import urlencode
 
     from flask import get_template_attribute
-    from flask_wtf.csrf import generate_csrf
 
     stage_options = get_template_attribute("crm/pipeline/_card.html", "stage_options")
     options = {stage: stage_options(stage, moves.STAGE_LABELS) for stage in moves.STAGE_LABELS}
     return {"lead_url": url_for("crm.lead", lead_id="__ID__"),
             "move_url": url_for("crm.move_lead", lead_id="__ID__"),
-            "csrf": generate_csrf(), "board_query": urlencode(filters.as_args()), "options": options}
+            "csrf_field": get_template_attribute("_macros/forms.html", "csrf_field")(),
+            "board_query": urlencode(filters.as_args()), "options": options}
 
 
 @bp.get("/pipeline")

@@ -43,7 +43,7 @@ def merge_contact(contact_id: str):
         return merge_posted(records.merge_contacts, contact, other, contact.display_name,
                             again=url_for("crm.merge_contact", contact_id=contact.id),
                             done=url_for("crm.contact", contact_id=contact.id))
-    return render("crm/records/contact_merge.html", context=dict(contact=contact, other=other, candidates=[] if other else records.contact_merge_candidates(contact), may_merge=can(current_user, MERGE_RECORDS), refused=records.MERGE_REFUSED["contact"]))
+    return render("crm/records/merge.html", context=dict(kind="contact", record=contact, other=other, candidates=[] if other else records.contact_merge_candidates(contact), may_merge=can(current_user, MERGE_RECORDS), refused=records.MERGE_REFUSED["contact"]))
 
 
 @bp.post("/contacts/<contact_id>/merge/request")

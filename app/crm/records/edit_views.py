@@ -194,7 +194,7 @@ def merge_company(company_id):
     counts = {}
     if other is not None:
         counts = {"contacts": len(other.contacts), "leads": len(other.leads), "addresses": len(other.addresses)}
-    return render("crm/records/company_merge.html", context=dict(company=company, other=other, candidates=candidates, counts=counts, may_merge=can(current_user, MERGE_RECORDS), refused=records.MERGE_REFUSED["company"]))
+    return render("crm/records/merge.html", context=dict(kind="company", record=company, other=other, candidates=candidates, counts=counts, may_merge=can(current_user, MERGE_RECORDS), refused=records.MERGE_REFUSED["company"]))
 
 
 def merge_requested(survivor, other, *, link: str, done: str):

@@ -7,20 +7,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.crm.models import Company, Contact, Lead, LeadStage
 from app.crm.pipeline import board
 from app.extensions import db
+from app.paging import Keyset
 
 PAGE_SIZE = 50
-# sort key -> (column expression, descending?)
+# sort key -> the list's order
 SORTS = {
-    "activity": (Lead.last_activity_at, True),
-    "created": (Lead.created_at, True),
-    "revenue": (func.coalesce(Lead.estimated_revenue, -1), True),
-    "stage_age": (Lead.stage_changed_at, False),  # longest in stage first
+    "activity": Keyset(Lead.last_activity_at, Lead.id, descending=True, kind=datetime),
+    "created": Keyset(Lead.created_at, Lead.id, descending=True, kind=datetime),
+    "revenue": Keyset(func.coalesce(Lead.estimated_revenue, -1), Lead.id, descending=True, kind=Decimal),
+    "stage_age": Keyset(Lead.stage_changed_at, Lead.id, descending=False, kind=datetime),  # longest in stage first
 }
 DEFAULT_SORT = "activity"
 
@@ -78,16 +79,10 @@ class LeadPage:
     next_after: str | None = None
 
 
-def _cursor_value(sort: str, raw: str):
-    if sort == "revenue":
-        return Decimal(raw)
-    return datetime.fromisoformat(raw)
-
-
 def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> LeadPage:
     now = now or datetime.now(UTC)
-    column, descending = SORTS[query.sort]
-    sort_value = column.label("sort_value")
+    keyset = SORTS[query.sort]
+    sort_value = keyset.column.label("sort_value")
     stmt = (
         select(Lead.id, Lead.stage, Lead.source, Lead.estimated_units, Lead.estimated_revenue,
                Lead.stage_changed_at, Lead.last_activity_at, Company.name, Contact.full_name, Contact.first_name,
@@ -104,18 +99,8 @@ def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> L
         from app.crm.importing.services import created_by_import
 
         stmt = stmt.where(Lead.id.in_(created_by_import(query.import_token, "lead")))
-    if query.after:
-        try:
-            raw, _, ident = query.after.rpartition("|")
-            value, ident = _cursor_value(query.sort, raw), uuid.UUID(ident)
-            if descending:
-                stmt = stmt.where(or_(column < value, and_(column == value, Lead.id < ident)))
-            else:
-                stmt = stmt.where(or_(column > value, and_(column == value, Lead.id > ident)))
-        except (ValueError, ArithmeticError):
-            pass
-    order = (column.desc(), Lead.id.desc()) if descending else (column.asc(), Lead.id.asc())
-    rows = db.session.execute(stmt.order_by(*order).limit(PAGE_SIZE + 1)).all()
+    stmt = keyset.continue_after(stmt, query.after)
+    rows = db.session.execute(stmt.order_by(*keyset.order_by()).limit(PAGE_SIZE + 1)).all()
     page = LeadPage()
     for (lead_id, stage, source, units, revenue, changed, active, company, full, first, last, email,
          phone, rep_first, rep_last, _value) in rows[:PAGE_SIZE]:
@@ -125,8 +110,7 @@ def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> L
                              max(0, (now - changed).days), active))
     if len(rows) > PAGE_SIZE:
         last = rows[PAGE_SIZE - 1]
-        value = last[-1]
-        page.next_after = f"{value.isoformat() if isinstance(value, datetime) else value}|{last[0]}"
+        page.next_after = keyset.cursor(last[-1], last[0])
     return page
 
 

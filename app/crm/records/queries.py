@@ -5,11 +5,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.crm.models import Company, Lead, LeadTag, Note, Task
 from app.extensions import db
+from app.paging import Keyset, split_page
 
 
 @dataclass
@@ -19,9 +20,15 @@ class CompanyPage:
 
 
 COMPANY_SORTS = {
-    "name": (Company.name, False),
-    "newest": (Company.created_at, True),
-    "fleet": (func.coalesce(Company.fleet_size, -1), True),
+    "name": Keyset(Company.name, Company.id, descending=False, kind=str),
+    "newest": Keyset(Company.created_at, Company.id, descending=True, kind=datetime),
+    "fleet": Keyset(func.coalesce(Company.fleet_size, -1), Company.id, descending=True, kind=int),
+}
+# a listed company's value of each sort (what its Keyset's column reads)
+_SORT_VALUES = {
+    "name": lambda company: company.name,
+    "newest": lambda company: company.created_at,
+    "fleet": lambda company: company.fleet_size if company.fleet_size is not None else -1,
 }
 
 
@@ -77,29 +84,13 @@ def companies_page(filters: CompanyFilters, after: str | None, limit: int = 50) 
         from app.crm.search.services import find_companies
 
         return CompanyPage(find_companies(filters.q, query, limit), None)
-    column, descending = COMPANY_SORTS[filters.sort]
-    if after:
-        raw, _, ident = after.rpartition("|")
-        try:
-            value = raw if filters.sort == "name" else (
-                datetime.fromisoformat(raw) if filters.sort == "newest" else int(raw))
-            ident = uuid.UUID(ident)
-            if descending:
-                query = query.where(or_(column < value, and_(column == value, Company.id < ident)))
-            else:
-                query = query.where(or_(column > value, and_(column == value, Company.id > ident)))
-        except ValueError:
-            pass
-    order = (column.desc(), Company.id.desc()) if descending else (column.asc(), Company.id.asc())
-    rows = db.session.scalars(query.order_by(*order).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = list(rows[:limit])
+    keyset = COMPANY_SORTS[filters.sort]
+    query = keyset.continue_after(query, after)
+    rows, more = split_page(db.session.scalars(query.order_by(*keyset.order_by()).limit(limit + 1)), limit)
     if not more:
         return CompanyPage(rows, None)
     last = rows[-1]
-    value = {"name": last.name, "newest": last.created_at.isoformat() if last.created_at else "",
-             "fleet": str(last.fleet_size if last.fleet_size is not None else -1)}[filters.sort]
-    return CompanyPage(rows, f"{value}|{last.id}")
+    return CompanyPage(rows, keyset.cursor(_SORT_VALUES[filters.sort](last), last.id))
 
 
 def company_detail(company_id: uuid.UUID) -> Company | None:

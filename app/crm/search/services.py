@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import joinedload
 
 from app.crm.models import Company, Contact, Lead
+from app.db import escape_like
 from app.extensions import db
 
 LIMIT = 6
@@ -30,10 +31,6 @@ class SearchResults:
     @property
     def empty(self) -> bool:
         return not (self.companies or self.contacts or self.leads)
-
-
-def _like(q: str) -> str:
-    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def lenient_word_similarity(q: str) -> None:
@@ -68,7 +65,7 @@ def find_companies(q: str, query, limit: int) -> list[Company]:
     if len(close) >= limit:
         return list(close)
     lenient_word_similarity(q)
-    where = or_(Company.name.op("%")(q), Company.name.op("%>")(q), Company.name.ilike(_like(q)))
+    where = or_(Company.name.op("%")(q), Company.name.op("%>")(q), Company.name.ilike(f"%{escape_like(q)}%"))
     return list(db.session.scalars(query.where(where).order_by(*order).limit(limit)).all())
 
 
@@ -76,14 +73,14 @@ def search(q: str, limit: int = LIMIT) -> SearchResults:
     q = (q or "").strip()[:100]
     if len(q) < MIN_LENGTH:
         return SearchResults(q, [], [], [])
-    pattern = _like(q)
+    pattern = f"%{escape_like(q)}%"
     folded = q.lower()
     companies = find_companies(q, select(Company), limit)
     lenient_word_similarity(q)
 
     contact_filters = [
         Contact.full_name.op("%")(q), Contact.full_name.op("%>")(q), Contact.full_name.ilike(pattern),
-        Contact.email_normalized.ilike(_like(folded)),
+        Contact.email_normalized.ilike(f"%{escape_like(folded)}%"),
     ]
     digits = re.sub(r"\D", "", q)
     if len(digits) >= 4:

@@ -1,0 +1,26 @@
+"""Billing's domain events, for packages that act on them without billing importing them.
+
+An invoice that is both signed and fully paid (whichever came last) sends its devices to
+the warehouse: fulfilment registers a listener with `@on_invoice_signed_and_paid`; the
+payment services and signing emit through `invoice_signed_and_paid` when the invoice
+becomes so. Computing an invoice's totals or balance emits nothing. Listeners run inside
+the caller's unit of work (they flush; they never commit). Same shape as
+`app.crm.tags.events`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_signed_and_paid_listeners: list[Callable] = []
+
+
+def on_invoice_signed_and_paid(listener: Callable) -> Callable:
+    """Register `listener(invoice, actor)`; usable as a decorator."""
+    if listener not in _signed_and_paid_listeners:
+        _signed_and_paid_listeners.append(listener)
+    return listener
+
+
+def invoice_signed_and_paid(invoice, actor) -> None:
+    for listener in list(_signed_and_paid_listeners):
+        listener(invoice, actor)
