@@ -457,7 +457,7 @@ def test_a_worker_running_through_the_outage_runs_the_job_once_redis_is_back_emp
         enqueue("default", "tests.integration.test_job_outbox.count_run", key)
         ctx.commit()
         time.sleep(8)  # a few relay passes fail meanwhile
-        assert worker.poll() is None
+        assert worker.poll() is None, f"the worker died during the outage: {worker_log(worker)}"
         own_redis.start()
         took = wait_for(lambda: runs(ctx, key) > 0, worker)
         print(f"\nRedis back (empty) -> the job ran in {took:.1f}s on the worker that ran through the outage")
