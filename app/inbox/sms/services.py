@@ -26,7 +26,7 @@ from app.inbox.models import (
     SmsMessage,
     SmsStatus,
 )
-from app.inbox.sms.backends import Gateway, GatewayState, Lookup, get_sms_backend
+from app.inbox.sms.backends import Gateway, GatewayState, Lookup, get_sms_backend, sms_enabled
 from app.inbox.sms.segments import count_segments
 from app.integrations.secrets import decrypt, encrypt
 from app.queue import enqueue
@@ -94,6 +94,8 @@ def credentials(gateway: SmsGateway) -> Gateway:
 
 def refusal(lead: Lead, contact: Contact | None, actor) -> str | None:
     """Why `actor` cannot text this lead now (None: they can)."""
+    if not sms_enabled():
+        return "Texting is not configured (SMS_BACKEND)."
     if lead.is_dnc:
         return "Do not contact: this lead asked not to be contacted."
     if contact is None or not contact.phone_e164:

@@ -17,7 +17,6 @@ from app.htmx import activity_changed, render
 from app.inbox import bp
 from app.inbox.models import SmsGateway
 from app.inbox.sms import services
-from app.inbox.sms.backends import sms_enabled
 from app.inbox.sms.forms import GatewayForm, SegmentsForm, SmsForm
 from app.inbox.sms.segments import count_segments
 
@@ -25,7 +24,7 @@ PANEL = "inbox/sms/_panel.html"
 
 
 def _panel(lead: Lead, form: SmsForm, *, status: int = 200, error: str | None = None):
-    reason = services.refusal(lead, lead.contact, current_user) if sms_enabled() else "Texting is not configured."
+    reason = services.refusal(lead, lead.contact, current_user)
     return render(PANEL, status=status, context=dict(
         lead=lead, form=form, messages=services.thread(lead.id), refusal=reason, error=error,
         segments=count_segments(form.body.data or "")))

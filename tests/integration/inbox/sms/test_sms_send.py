@@ -175,3 +175,11 @@ def test_gateway_settings_a_rep_adds_their_phone_and_sees_it_offline(client, app
                                   username="o", password="p", from_number="+14085550122", is_active=True)
     assert client.get(f"/settings/sms-gateways/{other.id}").status_code == 403
     assert "Other" not in client.get("/settings/sms-gateways").text
+
+
+def test_with_texting_switched_off_the_composer_says_so(client, app, db_session, rep, gateway, lead, monkeypatch):
+    monkeypatch.setitem(app.config, "SMS_BACKEND", "none")
+    login(client, rep)
+    assert "Texting is not configured" in client.get(f"/leads/{lead.id}/sms").text
+    response = post_text(client, app, lead, "Hello")
+    assert response.status_code == 422 and "Texting is not configured" in response.text
