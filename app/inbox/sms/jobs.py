@@ -21,6 +21,7 @@ def send_sms(sms_id: str) -> str:
     from app.inbox.models import SmsGateway, SmsStatus
     from app.inbox.sms import services
     from app.inbox.sms.backends import SendFailed, get_sms_backend
+    from app.integrations.secrets import SecretUnreadable
 
     claimed = services.claim_for_send(sms_id)
     if claimed is None:
@@ -32,7 +33,13 @@ def send_sms(sms_id: str) -> str:
         db.session.commit()
         log.info("sms=%s refused at send time: %s", claimed.id, reason)
         return "refused"
-    gateway = services.credentials(db.session.get(SmsGateway, claimed.gateway_id))
+    try:
+        gateway = services.credentials(db.session.get(SmsGateway, claimed.gateway_id))
+    except SecretUnreadable:
+        services.settle(claimed.id, SmsStatus.FAILED,
+                        error="the gateway's password cannot be read (was SECRETS_KEY changed?): enter it again")
+        db.session.commit()
+        return "failed"
     db.session.commit()  # SENDING is durable before the gateway hears of it
     try:
         get_sms_backend().send(gateway, message_id=claimed.id, to=claimed.to_number, text=claimed.body)

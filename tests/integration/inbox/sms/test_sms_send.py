@@ -183,3 +183,14 @@ def test_with_texting_switched_off_the_composer_says_so(client, app, db_session,
     assert "Texting is not configured" in client.get(f"/leads/{lead.id}/sms").text
     response = post_text(client, app, lead, "Hello")
     assert response.status_code == 422 and "Texting is not configured" in response.text
+
+
+def test_a_password_that_no_longer_decrypts_fails_the_text_with_the_reason(client, app, db_session, rep, gateway,
+                                                                           lead, monkeypatch):
+    login(client, rep)
+    assert post_text(client, app, lead, "Hello").status_code == 200
+    [message] = messages_of(db_session, lead)
+    monkeypatch.setitem(app.config, "SECRETS_KEY", "a rotated key")
+    work_all()
+    db_session.expire_all()
+    assert message.status is SmsStatus.FAILED and "SECRETS_KEY" in message.error
