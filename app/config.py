@@ -125,6 +125,8 @@ class Config:
         self.STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
         self.CALCOM_WEBHOOK_SECRET = os.environ.get("CALCOM_WEBHOOK_SECRET", "")
         self.SMS_WEBHOOK_SECRET = os.environ.get("SMS_WEBHOOK_SECRET", "")
+        # An SMS left SENDING this long (its worker died mid-send) is looked up at the gateway.
+        self.SMS_RECONCILE_AFTER_S = int(os.environ.get("SMS_RECONCILE_AFTER_S", "120"))
         self.GMAIL_PUSH_SECRET = os.environ.get("GMAIL_PUSH_SECRET", "")
         self.QBO_CLIENT_ID = os.environ.get("QBO_CLIENT_ID", "")
         self.QBO_CLIENT_SECRET = os.environ.get("QBO_CLIENT_SECRET", "")
@@ -145,11 +147,12 @@ class Config:
 
 
 DEVELOPMENT_BACKENDS = {"MAIL_BACKEND": "outbox", "SMS_BACKEND": "outbox", "PAYMENTS_BACKEND": "sandbox"}
-PRODUCTION_BACKENDS = {"MAIL_BACKEND": ("smtp",), "SMS_BACKEND": ("none",), "PAYMENTS_BACKEND": ("stripe",)}
+PRODUCTION_BACKENDS = {"MAIL_BACKEND": ("smtp",), "SMS_BACKEND": ("android_sms_gateway", "none"), "PAYMENTS_BACKEND": ("stripe",)}
 # What each production backend cannot run without.
 BACKEND_SETTINGS = {
     ("PAYMENTS_BACKEND", "stripe"): ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"),
     ("MAIL_BACKEND", "smtp"): ("SMTP_HOST", "MAIL_FROM"),
+    ("SMS_BACKEND", "android_sms_gateway"): ("SMS_WEBHOOK_SECRET",),
 }
 
 

@@ -1480,9 +1480,27 @@ def load_demo_data(companies: int = 500, if_empty: bool = False, seed: int = SEE
 
     before = db.session.scalar(select(func.count()).select_from(Activity))
     counts["invoices"] = _demo_invoices(seed)
+    _demo_sms_gateways()
     counts["activities"] += db.session.scalar(select(func.count()).select_from(Activity)) - before
     db.session.commit()
     return counts
+
+
+def _demo_sms_gateways() -> None:
+    """A phone per sales user (their own number), so texting works with the outbox backend
+    on a fresh clone (the outbox never calls the gateway's address)."""
+    from sqlalchemy import select
+
+    from app.auth.models import User
+    from app.extensions import db
+    from app.inbox.sms.services import save_gateway
+
+    for email, (first, _, phone) in _USER_PEOPLE.items():
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None or user.role.value not in ("ADMIN", "NICK", "REP"):
+            continue
+        save_gateway(None, user_id=user.id, label=f"{first}'s phone", gateway_url="https://api.sms-gate.app/3rdparty/v1",
+                     username=email.split("@")[0], password="demo-gateway-pass", from_number=phone, is_active=True)
 
 
 def _demo_invoices(seed: int) -> int:

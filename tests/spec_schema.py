@@ -805,7 +805,7 @@ SPEC_ENUMS: dict[str, list[str]] = {
     "task_priority": ["URGENT", "HIGH", "NORMAL", "LOW"],
     "booking_status": ["SCHEDULED", "RESCHEDULED", "CANCELLED"],
     "message_direction": ["INBOUND", "OUTBOUND"],
-    "sms_status": ["QUEUED", "SENT", "DELIVERED", "FAILED"],
+    "sms_status": ["QUEUED", "SENDING", "SENT", "DELIVERED", "FAILED"],
     "call_outcome": ["CONNECTED", "NO_ANSWER", "VOICEMAIL", "BUSY", "WRONG_NUMBER"],
     "conversation_channel": ["SMS", "EMAIL", "CALL"],
     "sequence_status": ["ACTIVE", "PAUSED", "COMPLETED", "CANCELED"],

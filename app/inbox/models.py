@@ -39,6 +39,7 @@ class MessageDirection(enum.Enum):
 
 class SmsStatus(enum.Enum):
     QUEUED = "QUEUED"
+    SENDING = "SENDING"  # claimed by its send job (migration 0015_inbox_sms)
     SENT = "SENT"
     DELIVERED = "DELIVERED"
     FAILED = "FAILED"
@@ -173,6 +174,10 @@ class SmsGateway(db.Model):
 
 class SmsMessage(db.Model):
     __tablename__ = "sms_messages"
+    __table_args__ = (
+        Index("ix_sms_messages_conversation_id", "conversation_id", "created_at"),
+        Index("ix_sms_messages_from_number", "from_number"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     lead_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -196,6 +201,14 @@ class SmsMessage(db.Model):
     )
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
+    # Not in the spec (0015_inbox_sms): see app/inbox/sms/.
+    gateway_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sms_gateways.id", ondelete="SET NULL"))
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"))
+    error: Mapped[str | None]
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    claimed_at: Mapped[datetime | None]
+    inbound_key: Mapped[str | None] = mapped_column(unique=True)
 
     lead: Mapped[Lead | None] = relationship(back_populates="sms_messages")
     contact: Mapped[Contact | None] = relationship(back_populates="sms_messages")

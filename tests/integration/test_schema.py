@@ -127,7 +127,10 @@ def test_only_known_extra_columns(engine):
         f"{t}.{c}" for t, cols in live.items() if t in SPEC_TABLES for c in cols
         if c not in SPEC_TABLES[t]
     }
-    assert extras == {"users.session_version", "leads.stage_changed_at", "leads.last_activity_at"}
+    assert extras == {"users.session_version", "leads.stage_changed_at", "leads.last_activity_at",
+                      # 0015_inbox_sms
+                      *(f"sms_messages.{c}" for c in ("gateway_id", "conversation_id", "error", "attempts",
+                                                       "claimed_at", "inbound_key"))}
 
 
 def test_uniques_indexes_and_foreign_keys_of_the_spec(engine):

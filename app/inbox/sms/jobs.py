@@ -1,0 +1,102 @@
+"""SMS jobs (queue "sms"): ids in, each text sent exactly once, commit.
+
+`send_sms`: claim the row (QUEUED -> SENDING, committed before the gateway is called), refuse
+a do-not-contact number at send time, send with the row's id, record SENT / FAILED. A worker
+killed after the claim leaves the row SENDING: `sweep_stuck_sends` (run by the job outbox
+relay once a minute) asks `reconcile_send` to look the id up at the gateway — never a blind
+resend. A temporary failure puts the row back to QUEUED and RQ retries; the last attempt or a
+permanent refusal marks it FAILED with the gateway's reason (shown in the composer)."""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from app.extensions import db
+
+log = logging.getLogger("crm.sms")
+
+
+def send_sms(sms_id: str) -> str:
+    from app.billing.jobs import last_attempt
+    from app.inbox.models import SmsGateway, SmsStatus
+    from app.inbox.sms import services
+    from app.inbox.sms.backends import SendFailed, get_sms_backend
+    from app.integrations.secrets import SecretUnreadable
+
+    claimed = services.claim_for_send(sms_id)
+    if claimed is None:
+        db.session.rollback()
+        return "not queued"  # sent, failed, or another run has it
+    reason = services.send_time_refusal(claimed)
+    if reason:
+        services.settle(claimed.id, SmsStatus.FAILED, error=reason)
+        db.session.commit()
+        log.info("sms=%s refused at send time: %s", claimed.id, reason)
+        return "refused"
+    try:
+        gateway = services.credentials(db.session.get(SmsGateway, claimed.gateway_id))
+    except SecretUnreadable:
+        services.settle(claimed.id, SmsStatus.FAILED,
+                        error="the gateway's password cannot be read (was SECRETS_KEY changed?): enter it again")
+        db.session.commit()
+        return "failed"
+    db.session.commit()  # SENDING is durable before the gateway hears of it
+    try:
+        get_sms_backend().send(gateway, message_id=claimed.id, to=claimed.to_number, text=claimed.body)
+    except SendFailed as exc:
+        db.session.rollback()
+        if exc.permanent or last_attempt():
+            services.settle(claimed.id, SmsStatus.FAILED, error=exc.reason)
+            db.session.commit()
+            return "failed"
+        services.settle(claimed.id, SmsStatus.QUEUED, error=exc.reason)
+        db.session.commit()
+        raise
+    if services.settle(claimed.id, SmsStatus.SENT):
+        services.record_sent_activity(claimed.id)
+    db.session.commit()
+    return "sent"
+
+
+def reconcile_send(sms_id: str) -> str:
+    from app.inbox.sms import services
+
+    outcome = services.reconcile(sms_id)
+    db.session.commit()
+    log.info("sms=%s reconciled: %s", sms_id, outcome)
+    return outcome
+
+
+def sweep_stuck_sends() -> int:
+    """Ask for a reconcile of every text left SENDING (its worker died mid-send). Run by the
+    job outbox relay once a minute; the caller commits."""
+    from app.inbox.sms import services
+    from app.queue import enqueue
+
+    rows = services.stuck_sends()
+    for sms_id, attempts in rows:
+        enqueue("sms", "app.inbox.sms.jobs.reconcile_send", sms_id, job_id=f"sms-reconcile-{sms_id}-{attempts}")
+    if rows:
+        log.info("sms sweep asked to reconcile %d texts left sending", len(rows))
+    return len(rows)
+
+
+def apply_sms_event(webhook_event_id: str) -> str:
+    """Apply one stored gateway event once (app.inbox.sms.services.apply_event)."""
+    from sqlalchemy import select
+
+    from app.inbox.sms.services import apply_event
+    from app.webhooks.models import WebhookEvent
+
+    event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == webhook_event_id).with_for_update())
+    if event is None:
+        return "missing"
+    if event.processed_at is not None:
+        db.session.rollback()
+        return "already processed"
+    event.attempts = (event.attempts or 0) + 1
+    outcome = apply_event(event.payload, event.received_at)
+    event.processed_at, event.error = datetime.now(UTC), None
+    db.session.commit()
+    log.info("sms event=%s type=%s outcome=%s", event.provider_event_id, event.event_type, outcome)
+    return outcome

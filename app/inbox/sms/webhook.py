@@ -1,0 +1,74 @@
+"""POST /webhooks/sms: the Android SMS Gateway's events, verified as the gateway signs them
+(`X-Signature`: hex HMAC-SHA256 of the raw body followed by `X-Timestamp`, Unix seconds,
+accepted within ±5 minutes), stored once per envelope id with the job that applies them, 200.
+Registered on the webhooks blueprint (CSRF-exempt: the signature authenticates it)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+
+from flask import jsonify, request
+
+from app.extensions import db, limiter
+from app.security import WEBHOOK_BODY_LIMIT, body_limit
+from app.webhooks import bp
+from app.webhooks.secrets import WebhookSecretMissing, webhook_secret
+from app.webhooks.services import store_event
+
+log = logging.getLogger("crm.webhooks")
+TOLERANCE_SECONDS = 300
+
+
+def sign(raw_body: bytes, timestamp: str, secret: str) -> str:
+    """The gateway's signature (PayloadSigningPlugin): also what the dev reply action signs with."""
+    return hmac.new(secret.encode(), raw_body + timestamp.encode(), hashlib.sha256).hexdigest()
+
+
+def _refuse(reason: str):
+    log.info("webhook refused provider=sms reason=%s", reason)
+    return jsonify({"error": reason}), 400
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+@bp.post("/sms")
+@limiter.exempt
+@body_limit(WEBHOOK_BODY_LIMIT)
+def sms_webhook():
+    raw = request.get_data(cache=False)
+    try:
+        secret = webhook_secret("sms")
+    except WebhookSecretMissing as exc:
+        log.error("webhook refused provider=sms reason=no secret configured (%s)", exc)
+        return jsonify({"error": "not configured"}), 400
+    signature = request.headers.get("X-Signature", "")
+    stamp = request.headers.get("X-Timestamp", "")
+    if not stamp.isdigit() or abs(time.time() - int(stamp)) > TOLERANCE_SECONDS:
+        return _refuse("timestamp outside the tolerance")
+    if not hmac.compare_digest(sign(raw, stamp, secret).encode(), signature.strip().lower().encode("utf-8", "replace")):
+        return _refuse("bad signature")
+    try:
+        text = raw.decode("utf-8")
+        envelope = json.loads(text)
+    except ValueError:
+        return _refuse("unreadable body")
+    if not isinstance(envelope, dict) or _has_nul(envelope):
+        return _refuse("not an event")
+    event_id, event_type = envelope.get("id"), envelope.get("event")
+    if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
+        return _refuse("not an event")
+    stored = store_event("sms", event_id=event_id, event_type=event_type, payload=envelope,
+                         raw_body=text, signature_header=f"{stamp}:{signature}")
+    db.session.commit()
+    return jsonify({"received": True, "duplicate": stored.duplicate, "requeued": stored.requeued}), 200
