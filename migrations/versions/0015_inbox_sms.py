@@ -9,14 +9,14 @@
   message id, as the gateway keeps one message per id).
 
 Revision ID: 0015_inbox_sms
-Revises: 0013_delivery_failures
+Revises: 0014_one_open_order
 Create Date: 2026-11-27
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_inbox_sms"
-down_revision = "0013_delivery_failures"
+down_revision = "0014_one_open_order"
 branch_labels = None
 depends_on = None
 
