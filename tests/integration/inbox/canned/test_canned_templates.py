@@ -190,3 +190,21 @@ def test_sms_segments():
     assert services.sms_segments("ü" * 160) == (1, 160)  # in GSM-7
     assert services.sms_segments("ł" * 70) == (1, 70)
     assert services.sms_segments("ł" * 71) == (2, 67)
+
+
+def test_demo_canned_replies_save_and_render(app, db_session, factory, monkeypatch):
+    from app.demo_data import DEMO_CANNED_REPLIES, _demo_canned_replies
+
+    monkeypatch.setitem(app.config, "APP_BASE_URL", "https://crm.example.com")
+    factory.user(UserRole.ADMIN)
+    invoice, token = make_invoice(factory)
+    rep = factory.user(UserRole.REP, first_name="Sarah", phone=None)
+    assert _demo_canned_replies() == len(DEMO_CANNED_REPLIES) >= 4
+    canned = services.canned_templates(SMS) + services.canned_templates(EMAIL)
+    assert {t.name for t in canned} >= {name for name, *_ in DEMO_CANNED_REPLIES}
+    for template in canned:
+        message = services.render_canned(template.id, lead=invoice.lead, rep=rep)
+        assert "{{" not in message.body and (message.subject is None) == (template.channel is SMS)
+    reminder = next(t for t in canned if t.name == "SMS pay link")
+    assert f"https://crm.example.com/pay/{token}" in services.render_canned(reminder.id, lead=invoice.lead,
+                                                                           rep=rep).body
