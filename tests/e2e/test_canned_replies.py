@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from app.auth.models import UserRole
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_sign_in import _shot
 
 pytestmark = pytest.mark.e2e
 
@@ -56,6 +57,7 @@ def test_admin_writes_a_canned_reply_and_a_picker_inserts_it(live_app, live_serv
 
     page.get_by_label("Preview for").select_option(lead_id)
     expect(page.locator("#template-preview")).to_contain_text("Hi Rosa, this is Nina")
+    page.screenshot(path=str(_shot("canned-editor.png")), full_page=True)
 
     body.fill("Hi {{ contact.nickname }}")
     page.get_by_role("button", name="Save").click()

@@ -17,7 +17,8 @@ class MessageTemplateForm(FlaskForm):
     category = SelectField("Use", choices=[(c.value, CATEGORY_LABELS[c]) for c in TemplateCategory],
                            default=TemplateCategory.CANNED.value)
     subject = StringField("Subject (e-mail)", validators=[Optional(), Length(max=SUBJECT_MAX)])
-    body = TextAreaField("Message", validators=[DataRequired(message="Write the message.")])
+    body = TextAreaField("Message", validators=[DataRequired(message="Write the message.")],
+                         render_kw={"rows": 9})
 
 
 class PreviewForm(MessageTemplateForm):

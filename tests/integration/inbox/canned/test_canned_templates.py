@@ -208,3 +208,12 @@ def test_demo_canned_replies_save_and_render(app, db_session, factory, monkeypat
     reminder = next(t for t in canned if t.name == "SMS pay link")
     assert f"https://crm.example.com/pay/{token}" in services.render_canned(reminder.id, lead=invoice.lead,
                                                                            rep=rep).body
+
+
+def test_values_are_data_never_template_code(db_session, factory):
+    """A contact named like a template (typed by a customer on a web form) is printed as is."""
+    rep = factory.user(UserRole.REP)
+    contact = factory.contact(None, first_name="{{ rep.email }}{% import 'x' as y %}")
+    template = save("Hi {{ contact.first_name }}", actor=rep)
+    body = services.render_canned(template.id, lead=factory.lead(None, contact), rep=rep).body
+    assert body == "Hi {{ rep.email }}{% import 'x' as y %}"
