@@ -1481,6 +1481,7 @@ def load_demo_data(companies: int = 500, if_empty: bool = False, seed: int = SEE
     before = db.session.scalar(select(func.count()).select_from(Activity))
     counts["invoices"] = _demo_invoices(seed)
     _demo_sms_gateways()
+    counts["message_templates"] = _demo_canned_replies()
     counts["activities"] += db.session.scalar(select(func.count()).select_from(Activity)) - before
     db.session.commit()
     return counts
@@ -1563,3 +1564,44 @@ __all__ = [
     "luhn_check_digit",
     "luhn_valid",
 ]
+
+
+DEMO_CANNED_REPLIES = (
+    ("Follow-up after the call", "EMAIL", "Following up on GPS tracking for {{ company.name }}",
+     "Hi {{ contact.first_name | default(\"there\") }},\n\nThanks for taking the time to talk today. As promised, "
+     "here is a quick recap: our GL300 trackers report every 60 seconds, install in minutes and come with "
+     "the fleet app for your dispatchers.\n\nWould a short demo this week help your team decide?\n\n"
+     "{{ rep.full_name }}\n{{ rep.phone | default(\"GPS Leaders\") }}"),
+    ("Pricing", "EMAIL", "GPS Leaders pricing for {{ company.name }}",
+     "Hi {{ contact.first_name | default(\"there\") }},\n\nOur pricing is simple: $79 per GL300 tracker, "
+     "one time, and $24.95 per vehicle per month for live tracking, history and alerts. No contract "
+     "longer than you want, and volume pricing from 25 vehicles.\n\nHappy to put a quote together.\n\n"
+     "{{ rep.full_name }}"),
+    ("Invoice payment reminder", "EMAIL", "Invoice {{ invoice.number }}: payment link",
+     "Hi {{ contact.first_name | default(\"there\") }},\n\nA friendly reminder that invoice "
+     "{{ invoice.number }} has {{ invoice.balance_due }} due. You can review, sign and pay it here:\n"
+     "{{ invoice.pay_url }}\n\nWe ship the trackers as soon as it is paid.\n\n{{ rep.full_name }}"),
+    ("SMS check-in", "SMS", None,
+     "Hi {{ contact.first_name | default(\"there\") }}, it's {{ rep.first_name }} from GPS Leaders. "
+     "Any questions about the trackers for {{ company.name }}? Happy to help."),
+    ("SMS pay link", "SMS", None,
+     "Hi {{ contact.first_name | default(\"there\") }}, here's the link for invoice {{ invoice.number }} "
+     "({{ invoice.balance_due }}): {{ invoice.pay_url }} - {{ rep.first_name }}"),
+)
+
+
+def _demo_canned_replies() -> int:
+    """The canned replies reps start with, saved through the templates service (checked as
+    Settings checks them)."""
+    from sqlalchemy import select
+
+    from app.auth.models import User, UserRole
+    from app.extensions import db
+    from app.inbox.canned.services import save_template
+    from app.inbox.models import TemplateCategory, TemplateChannel
+
+    admin = db.session.scalar(select(User).where(User.role == UserRole.ADMIN).order_by(User.created_at).limit(1))
+    for name, channel, subject, body in DEMO_CANNED_REPLIES:
+        save_template(None, name=name, channel=TemplateChannel(channel), subject=subject, body=body,
+                      category=TemplateCategory.CANNED, actor=admin)
+    return len(DEMO_CANNED_REPLIES)

@@ -2,6 +2,7 @@
 from app.activity.models import *  # noqa: F401,F403
 from app.auth.models import *  # noqa: F401,F403
 from app.billing.models import *  # noqa: F401,F403
+from app.billing.pay_links import InvoicePayLink  # noqa: F401
 from app.crm.models import *  # noqa: F401,F403
 from app.fulfillment.models import *  # noqa: F401,F403
 from app.inbox.models import *  # noqa: F401,F403

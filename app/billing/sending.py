@@ -66,8 +66,11 @@ def recipient(invoice: Invoice) -> tuple[str | None, str | None]:
 
 
 def issue_link(invoice: Invoice) -> str:
+    from app.billing.pay_links import remember_link
+
     token = secrets.token_urlsafe(32)
     invoice.payment_token = token_hash(token)
+    remember_link(invoice, token)  # sealed, for a canned reply's {{ invoice.pay_url }}
     return token
 
 
@@ -193,7 +196,10 @@ def mark_not_delivered(delivery: MailDelivery, invoice: Invoice, reason: str) ->
 def revoke_link(invoice: Invoice, *, actor) -> None:
     if invoice.payment_token is None:
         raise SendRefused("This invoice has no active link.")
+    from app.billing.pay_links import forget_link
+
     invoice.payment_token = None
+    forget_link(invoice)
     db.session.flush()
     record("invoice.link_revoked", f"Revoked the payment link of {invoice.invoice_number}", actor=actor,
            company=invoice.company_id, lead=invoice.lead_id,

@@ -76,6 +76,8 @@ ROUTES: dict[str, object] = {
     "POST /contacts/<contact_id>/merge/request": SALES,
     "GET /healthz": PUBLIC,
     "GET /inbox": SALES,
+    "GET /inbox/canned/picker": SALES,  # with a channel and lead_id (see QUERY)
+    "GET /inbox/canned/render": SALES,
     "GET /invite/<token>": PUBLIC,
     "POST /invite/<token>": PUBLIC,
     "GET /invoices": SALES,
@@ -167,6 +169,14 @@ ROUTES: dict[str, object] = {
     "GET /settings/tags/<tag_id>/edit": OWNERS,
     "POST /settings/tags/<tag_id>/edit": OWNERS,
     "POST /settings/tags/<tag_id>/reactivate": OWNERS,
+    "GET /settings/templates": OWNERS,
+    "GET /settings/templates/<template_id>": OWNERS,
+    "POST /settings/templates/<template_id>": OWNERS,
+    "POST /settings/templates/<template_id>/archive": OWNERS,
+    "POST /settings/templates/<template_id>/restore": OWNERS,
+    "GET /settings/templates/new": OWNERS,
+    "POST /settings/templates/new": OWNERS,
+    "POST /settings/templates/preview": OWNERS,
     "GET /settings/users": OWNERS,
     "POST /settings/users/<user_id>/deactivate": OWNERS,
     "POST /settings/users/<user_id>/invite-link": OWNERS,
@@ -200,7 +210,9 @@ ROUTES: dict[str, object] = {
 }
 
 # Query strings a route needs to reach its permission check.
-QUERY = {"GET /activity/timeline": "?lead_id={uuid}"}
+QUERY = {"GET /activity/timeline": "?lead_id={uuid}",
+         "GET /inbox/canned/picker": "?channel=SMS&lead_id={uuid}",
+         "GET /inbox/canned/render": "?template_id={uuid}&lead_id={uuid}"}
 
 def _routes(app) -> list[str]:
     return sorted(f"{method} {rule.rule}" for rule in app.url_map.iter_rules()
