@@ -76,6 +76,9 @@ ROUTES: dict[str, object] = {
     "POST /contacts/<contact_id>/merge/request": SALES,
     "GET /healthz": PUBLIC,
     "GET /inbox": SALES,
+    "POST /inbox/bookings/<booking_id>/attach": SALES,
+    "GET /inbox/bookings/<booking_id>/contacts": SALES,
+    "GET /inbox/bookings/unmatched": SALES,
     "GET /invite/<token>": PUBLIC,
     "POST /invite/<token>": PUBLIC,
     "GET /invoices": SALES,
@@ -103,6 +106,7 @@ ROUTES: dict[str, object] = {
     "POST /invoices/unapplied/<payment_id>/refund": OWNERS,
     "GET /leads": SALES,
     "GET /leads/<lead_id>": SALES,
+    "GET /leads/<lead_id>/bookings": SALES,
     "GET /leads/<lead_id>/edit": SALES,
     "POST /leads/<lead_id>/edit": SALES,
     "POST /leads/<lead_id>/notes": SALES,
@@ -182,6 +186,7 @@ ROUTES: dict[str, object] = {
     "GET /warehouse/orders/<order_id>/slip": WAREHOUSE,
     "POST /warehouse/orders/<order_id>/undo": WAREHOUSE,
     "POST /webhooks/stripe": PUBLIC,
+    "POST /webhooks/calcom": PUBLIC,
 }
 
 # Query strings a route needs to reach its permission check.
