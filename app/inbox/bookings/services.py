@@ -381,6 +381,9 @@ def apply_calcom_event(envelope: dict, *, received_at: datetime) -> str:
         _take(booking, event)
     if booking.contact_id is None:
         _match_contact(booking, event.attendee_emails)
+    elif booking.lead_id is None:  # the contact had no lead then; it may have one now
+        lead = lead_for_contact(booking.contact_id)
+        booking.lead_id = lead.id if lead else None
     db.session.flush()
     _record(booking, event)
     _sync_task(booking, organizer_email=event.organizer_email, reopen=was_cancelled)

@@ -257,3 +257,20 @@ def test_a_meeting_link_that_is_not_http_is_not_kept(client, db_session, lead):
     deliver(client, hostile)
     [booking] = all_bookings(db_session)
     assert booking.meeting_url is None and booking.reschedule_url is None and booking.cancel_url is None
+
+
+def test_a_contact_without_a_lead_gets_the_booking_and_its_next_event_finds_the_lead(
+        client, db_session, factory, rep):
+    company = factory.company(assigned_rep_id=rep.id)
+    contact = factory.contact(company, email_normalized="mike.delgado@abctowing.example.com")
+    events = story(EMAIL)
+    deliver(client, events["created"])
+    [booking] = all_bookings(db_session)
+    assert (booking.contact_id, booking.lead_id) == (contact.id, None)  # matched, not unmatched
+    [task] = db_session.scalars(select(Task).where(Task.calendar_event_id == str(booking.id))).all()
+    assert task.company_id == company.id and task.assigned_to_id == rep.id
+    lead = factory.lead(company, contact)
+    deliver(client, events["rescheduled"])
+    [booking] = all_bookings(db_session)
+    assert booking.lead_id == lead.id
+    assert [a.activity_type for a in booking_activities(db_session, lead)] == ["booking.rescheduled"]
