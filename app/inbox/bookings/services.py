@@ -33,7 +33,8 @@ from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.activity.services import record
-from app.crm.models import Contact, Lead, LeadStage, Task, TaskPriority, TaskType
+from app.auth.models import User
+from app.crm.models import Company, Contact, Lead, LeadStage, Task, TaskPriority, TaskType
 from app.crm.records.normalize import normalize_email
 from app.crm.tasks.services import complete_task, create_task, reopen_task
 from app.extensions import db
@@ -228,9 +229,7 @@ def _company_id(booking: Booking):
 def _rep_for(booking: Booking, organizer_email: str | None):
     """Who prepares for the call: the company's assigned rep, else the Cal.com organizer when
     they are one of our users, else the admin who answers for nobody's work."""
-    from app.auth.models import User
     from app.auth.services import admin_to_ask
-    from app.crm.models import Company
 
     company_id = _company_id(booking)
     company = db.session.get(Company, company_id) if company_id else None
@@ -276,6 +275,7 @@ def _sync_task(booking: Booking, *, organizer_email: str | None = None, reopen: 
         return
     title = task_title(booking)
     minutes = max(0, int((booking.end_at - booking.start_at).total_seconds() // 60))
+    description = "\n".join(x for x in (booking.event_type_title, booking.meeting_url) if x)
     if task is None:
         rep = _rep_for(booking, organizer_email)
         if rep is None:
@@ -283,20 +283,18 @@ def _sync_task(booking: Booking, *, organizer_email: str | None = None, reopen: 
             return
         lead = db.session.get(Lead, booking.lead_id) if booking.lead_id else None
         company_id = _company_id(booking)
-        from app.crm.models import Company
-
         task = create_task(
             title=title, actor=None, lead=lead, company=db.session.get(Company, company_id) if company_id else None,
             assigned_to=rep, task_type=TaskType.CALL, priority=TaskPriority.HIGH, due_at=booking.start_at,
-            description="\n".join(x for x in (booking.event_type_title, booking.meeting_url) if x))
+            description=description)
         task.calendar_event_id = str(booking.id)
         task.duration_min = minutes
         db.session.flush()
         return
     if task.is_completed and reopen:
         reopen_task(task, actor=None)
-    if task.title != title or task.due_at != booking.start_at:
-        task.title, task.due_at, task.duration_min = title, booking.start_at, minutes
+    if (task.title, task.due_at, task.description) != (title, booking.start_at, description):
+        task.title, task.due_at, task.duration_min, task.description = title, booking.start_at, minutes, description
         db.session.flush()
 
 

@@ -107,6 +107,7 @@ def test_a_reschedule_moves_the_one_booking_and_its_task(client, db_session, lea
     [task] = tasks_of(db_session, lead)  # moved, not another
     assert task.id == task_before.id
     assert task.due_at == soon(3, 20) and task.title == title_at(soon(3, 20))
+    assert f"https://app.cal.com/video/{UID_B}" in task.description  # the new link
     kinds = [a.activity_type for a in booking_activities(db_session, lead)]
     assert kinds == ["booking.created", "booking.rescheduled"]
 
