@@ -141,3 +141,26 @@ def test_a_body_over_the_webhook_limit_is_413(client, db_session, secret):
     body = encode({"triggerEvent": "BOOKING_CREATED", "payload": {"uid": "big", "x": "y" * (1024 * 1024)}})
     assert post(client, body).status_code == 413
     assert stored(db_session) == 0
+
+
+def test_a_stored_event_nobody_applied_is_asked_for_again_by_the_sweep(db_session, secret):
+    """An event stored without its job running (a lost job) is applied after the once-a-minute
+    sweep asks for it again."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.webhooks.jobs import sweep_unprocessed_events
+
+    envelope = story("swept@example.com")["created"]
+    body = encode(envelope)
+    event = WebhookEvent(provider="calcom", provider_event_id="BOOKING_CREATED:swept:1", event_type="BOOKING_CREATED",
+                         payload=envelope, raw_body=body.decode(), signature_header=signature(body),
+                         received_at=datetime.now(UTC) - timedelta(minutes=2))
+    db_session.add(event)
+    db_session.flush()
+    assert sweep_unprocessed_events() >= 1
+    assert db_session.scalar(select(OutboxJob).where(OutboxJob.job_key == f"webhook-calcom-{event.id}"))
+    db_session.commit()
+    work_all()
+    db_session.refresh(event)
+    assert event.processed_at is not None
+    assert bookings(db_session) == 1
