@@ -15,8 +15,11 @@ from app.queue import enqueue
 from app.webhooks.models import WebhookEvent
 
 # provider -> the job that applies one stored event of it (by the row's id)
-APPLY_JOBS = {"stripe": ("billing", "app.billing.jobs.apply_stripe_event"),
-              "sms": ("sms", "app.inbox.sms.jobs.apply_sms_event")}
+APPLY_JOBS = {
+    "stripe": ("billing", "app.billing.jobs.apply_stripe_event"),
+    "sms": ("sms", "app.inbox.sms.jobs.apply_sms_event"),
+    "calcom": ("default", "app.inbox.bookings.jobs.apply_calcom_event"),
+}
 SWEEP_AFTER = timedelta(minutes=1)  # a stored event not processed by then is asked for again
 SWEEP_WITHIN = timedelta(days=3)  # Stripe's own redelivery window
 SWEEP_MAX_ATTEMPTS = 8  # then it waits for a person (its job is in the failed list)

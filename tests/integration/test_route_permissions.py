@@ -78,6 +78,9 @@ ROUTES: dict[str, object] = {
     "GET /inbox": SALES,
     "GET /inbox/canned/picker": SALES,  # with a channel and lead_id (see QUERY)
     "GET /inbox/canned/render": SALES,
+    "POST /inbox/bookings/<booking_id>/attach": SALES,
+    "GET /inbox/bookings/<booking_id>/contacts": SALES,
+    "GET /inbox/bookings/unmatched": SALES,
     "GET /invite/<token>": PUBLIC,
     "POST /invite/<token>": PUBLIC,
     "GET /invoices": SALES,
@@ -106,6 +109,7 @@ ROUTES: dict[str, object] = {
     "POST /invoices/unapplied/<payment_id>/refund": OWNERS,
     "GET /leads": SALES,
     "GET /leads/<lead_id>": SALES,
+    "GET /leads/<lead_id>/bookings": SALES,
     "GET /leads/<lead_id>/edit": SALES,
     "GET /leads/<uuid:lead_id>/sms": SALES,
     "POST /leads/<uuid:lead_id>/sms": SALES,
@@ -207,6 +211,7 @@ ROUTES: dict[str, object] = {
     "POST /warehouse/orders/<order_id>/undo": WAREHOUSE,
     "POST /webhooks/sms": PUBLIC,
     "POST /webhooks/stripe": PUBLIC,
+    "POST /webhooks/calcom": PUBLIC,
 }
 
 # Query strings a route needs to reach its permission check.
