@@ -23,7 +23,46 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy import func, insert, select
+
+from app.activity.models import Activity
+from app.activity.services import record
+from app.auth.models import User, UserRole
+from app.auth.passwords import hash_password, unusable_password
+from app.billing import invoices, payments, signing
+from app.billing.models import (
+    AgreementTemplate,
+    Backend,
+    Carrier,
+    ContractTerm,
+    PaymentMethod,
+    PaymentTerm,
+    Product,
+    ShippingType,
+    TaxRate,
+)
+from app.billing.totals import recompute_invoice
+from app.crm.models import (
+    Company,
+    CompanyAddress,
+    CompanyStatus,
+    Contact,
+    Lead,
+    LeadScore,
+    LeadStage,
+    LeadTag,
+    Note,
+    Tag,
+    Task,
+    TaxonomyValue,
+)
 from app.crm.records.normalize import normalize_company_name
+from app.crm.scoring.services import CONTACT_TYPES, ENGAGEMENT_WINDOW, Inputs, compute
+from app.extensions import db
+from app.fulfillment.models import Device, SimCard
+from app.inbox.models import CallLog, Conversation, SmsMessage
+from app.settings.models import Setting
 
 SEED = 20261122
 CENT = Decimal("0.01")
@@ -1134,9 +1173,6 @@ class _Generator:
     def finish_leads(self) -> None:
         """What production derives from the activities, derived the same way: each lead's
         last_activity_at (the activities trigger's rule) and its score (app.crm.scoring)."""
-        from app.crm.models import LeadStage
-        from app.crm.scoring.services import CONTACT_TYPES, ENGAGEMENT_WINDOW, Inputs, compute
-
         by_lead: dict[uuid.UUID, list[dict]] = {}
         for item in self.data.activities:
             if item["lead"] is not None:
@@ -1379,33 +1415,6 @@ def generate(companies: int = 500, seed: int = SEED, now: datetime | None = None
 # -------------------------------------------------------------------- loading
 
 def _models() -> dict[str, Any]:
-    from app.auth.models import User
-    from app.billing.models import (
-        AgreementTemplate,
-        Backend,
-        Carrier,
-        ContractTerm,
-        PaymentTerm,
-        Product,
-        ShippingType,
-        TaxRate,
-    )
-    from app.crm.models import (
-        Company,
-        CompanyAddress,
-        Contact,
-        Lead,
-        LeadScore,
-        LeadTag,
-        Note,
-        Tag,
-        Task,
-        TaxonomyValue,
-    )
-    from app.fulfillment.models import Device, SimCard
-    from app.inbox.models import CallLog, Conversation, SmsMessage
-    from app.settings.models import Setting
-
     return {
         "users": User, "taxonomy_values": TaxonomyValue, "tags": Tag, "products": Product,
         "tax_rates": TaxRate, "backends": Backend, "carriers": Carrier,
@@ -1421,8 +1430,6 @@ def _models() -> dict[str, Any]:
 
 def _enum_columns(model) -> dict[str, type]:
     """Attribute name -> Python enum class, for the model's Enum columns."""
-    from sqlalchemy import Enum as SAEnum
-
     out = {}
     for prop in model.__mapper__.column_attrs:
         column_type = prop.columns[0].type
@@ -1435,12 +1442,6 @@ def load_demo_data(companies: int = 500, if_empty: bool = False, seed: int = SEE
                    now: datetime | None = None) -> dict[str, int] | None:
     """Load the demo (dated relative to `now`, the wall clock by default) and commit.
     With `if_empty`, do nothing (None) when any user exists."""
-    from sqlalchemy import insert, select
-
-    from app.activity.services import record
-    from app.auth.models import User
-    from app.auth.passwords import hash_password, unusable_password
-    from app.extensions import db
 
     if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
         return None
@@ -1474,9 +1475,6 @@ def load_demo_data(companies: int = 500, if_empty: bool = False, seed: int = SEE
                occurred_at=item["occurred_at"])
     db.session.commit()
     counts = data.counts()
-    from sqlalchemy import func
-
-    from app.activity.models import Activity
 
     before = db.session.scalar(select(func.count()).select_from(Activity))
     counts["invoices"] = _demo_invoices(seed)
@@ -1488,14 +1486,6 @@ def load_demo_data(companies: int = 500, if_empty: bool = False, seed: int = SEE
 def _demo_invoices(seed: int) -> int:
     """A few invoices made through the real services, so every screen has something:
     a draft, one sent and waiting, one signed and paid (its devices wait in the warehouse)."""
-    from sqlalchemy import select
-
-    from app.auth.models import User, UserRole
-    from app.billing import invoices, payments, signing
-    from app.billing.models import PaymentMethod, Product, ShippingType, TaxRate
-    from app.billing.totals import recompute_invoice
-    from app.crm.models import Company, CompanyStatus, Contact
-    from app.extensions import db
 
     rng = random.Random(seed + 7)
     rep = db.session.scalar(select(User).where(User.role == UserRole.REP).order_by(User.email))

@@ -6,9 +6,11 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from app.activity.services import LEADS_TO_SCORE
 from app.crm.models import Lead
 from app.crm.scoring.services import score_leads
 from app.extensions import db
+from app.queue import get_queue, redis_connection
 
 BATCH = 2000
 NIGHTLY_JOB_ID = "crm-nightly-lead-scores"
@@ -33,9 +35,6 @@ def score_marked_leads(reschedule: bool = True) -> int:
     one atomic step (new marks start a fresh set), and a lead leaves the scoring set only
     after its score is committed. A run first finishes what a crashed run left there.
     Scoring twice is harmless (an upsert)."""
-    from app.activity.services import LEADS_TO_SCORE
-    from app.queue import redis_connection
-
     redis = redis_connection()
     total = 0
     try:
@@ -57,8 +56,6 @@ def score_marked_leads(reschedule: bool = True) -> int:
 
 
 def schedule_marked_scoring() -> None:
-    from app.queue import get_queue
-
     _schedule_once(get_queue("scoring"), MARKED_JOB_ID, datetime.now(UTC) + MARKED_EVERY,
                    "app.crm.scoring.jobs.score_marked_leads", "rescore leads with new activity")
 
@@ -87,8 +84,6 @@ def next_nightly_run(now: datetime | None = None) -> datetime:
 
 
 def schedule_nightly_scores() -> None:
-    from app.queue import get_queue
-
     _schedule_once(get_queue("scoring"), NIGHTLY_JOB_ID, next_nightly_run(),
                    "app.crm.scoring.jobs.score_all_leads", "nightly lead scores")
 
