@@ -57,9 +57,10 @@ from app.crm.models import (
     Task,
     TaxonomyValue,
 )
-from app.crm.records.normalize import normalize_company_name
+from app.crm.records.normalize import normalize_company_name, normalize_email
 from app.crm.scoring.services import CONTACT_TYPES, ENGAGEMENT_WINDOW, Inputs, compute
 from app.extensions import db
+from app.fulfillment.codes import luhn_check_digit, luhn_valid
 from app.fulfillment.models import Device, SimCard
 from app.inbox.models import CallLog, Conversation, SmsMessage
 from app.settings.models import Setting
@@ -486,23 +487,6 @@ _PLACE_ID_CHARS = string.ascii_letters + string.digits + "_-"
 
 # ------------------------------------------------------------------- helpers
 
-def luhn_check_digit(payload: str) -> str:
-    """The digit that makes `payload + digit` pass the Luhn check."""
-    total = 0
-    for i, ch in enumerate(reversed(payload)):
-        d = int(ch)
-        if i % 2 == 0:  # doubled: these end up in odd positions once the digit is appended
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
-
-
-def luhn_valid(number: str) -> bool:
-    return number.isdigit() and len(number) > 1 and luhn_check_digit(number[:-1]) == number[-1]
-
-
 def _money(value: Decimal | int | float | str) -> Decimal:
     return Decimal(value).quantize(CENT)
 
@@ -844,7 +828,7 @@ class _Generator:
                 "full_name": full,
                 "title": title,
                 "email": email,
-                "email_normalized": email.lower(),
+                "email_normalized": normalize_email(email),
                 "email_status": status,
                 "email_verified_at": created + timedelta(minutes=5) if status == "valid" else None,
                 "phone": display.removeprefix("+1 ") if rng.random() < 0.5 else display,
@@ -961,7 +945,7 @@ class _Generator:
         contact = {
             "id": uuid.uuid4(), "company_id": None, "first_name": first, "last_name": last,
             "full_name": f"{first} {last}", "title": rng.choice(TITLES), "email": email,
-            "email_normalized": email.lower(), "email_status": "valid",
+            "email_normalized": normalize_email(email), "email_status": "valid",
             "email_verified_at": created, "phone": display, "phone_e164": e164,
             "phone_type": "mobile", "phone_verified_at": None, "is_sms_eligible": True,
             "timezone": tz, "linkedin_url": None, "source": "Plusvibe",
