@@ -23,7 +23,47 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.crm.records.normalize import normalize_company_name
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy import func, insert, select
+
+from app.activity.models import Activity
+from app.activity.services import record
+from app.auth.models import User, UserRole
+from app.auth.passwords import hash_password, unusable_password
+from app.billing import invoices, payments, signing
+from app.billing.models import (
+    AgreementTemplate,
+    Backend,
+    Carrier,
+    ContractTerm,
+    PaymentMethod,
+    PaymentTerm,
+    Product,
+    ShippingType,
+    TaxRate,
+)
+from app.billing.totals import recompute_invoice
+from app.crm.models import (
+    Company,
+    CompanyAddress,
+    CompanyStatus,
+    Contact,
+    Lead,
+    LeadScore,
+    LeadStage,
+    LeadTag,
+    Note,
+    Tag,
+    Task,
+    TaxonomyValue,
+)
+from app.crm.records.normalize import normalize_company_name, normalize_email
+from app.crm.scoring.services import CONTACT_TYPES, ENGAGEMENT_WINDOW, Inputs, compute
+from app.extensions import db
+from app.fulfillment.codes import luhn_check_digit, luhn_valid
+from app.fulfillment.models import Device, SimCard
+from app.inbox.models import CallLog, Conversation, SmsMessage
+from app.settings.models import Setting
 
 SEED = 20261122
 CENT = Decimal("0.01")
@@ -447,23 +487,6 @@ _PLACE_ID_CHARS = string.ascii_letters + string.digits + "_-"
 
 # ------------------------------------------------------------------- helpers
 
-def luhn_check_digit(payload: str) -> str:
-    """The digit that makes `payload + digit` pass the Luhn check."""
-    total = 0
-    for i, ch in enumerate(reversed(payload)):
-        d = int(ch)
-        if i % 2 == 0:  # doubled: these end up in odd positions once the digit is appended
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
-
-
-def luhn_valid(number: str) -> bool:
-    return number.isdigit() and len(number) > 1 and luhn_check_digit(number[:-1]) == number[-1]
-
-
 def _money(value: Decimal | int | float | str) -> Decimal:
     return Decimal(value).quantize(CENT)
 
@@ -805,7 +828,7 @@ class _Generator:
                 "full_name": full,
                 "title": title,
                 "email": email,
-                "email_normalized": email.lower(),
+                "email_normalized": normalize_email(email),
                 "email_status": status,
                 "email_verified_at": created + timedelta(minutes=5) if status == "valid" else None,
                 "phone": display.removeprefix("+1 ") if rng.random() < 0.5 else display,
@@ -922,7 +945,7 @@ class _Generator:
         contact = {
             "id": uuid.uuid4(), "company_id": None, "first_name": first, "last_name": last,
             "full_name": f"{first} {last}", "title": rng.choice(TITLES), "email": email,
-            "email_normalized": email.lower(), "email_status": "valid",
+            "email_normalized": normalize_email(email), "email_status": "valid",
             "email_verified_at": created, "phone": display, "phone_e164": e164,
             "phone_type": "mobile", "phone_verified_at": None, "is_sms_eligible": True,
             "timezone": tz, "linkedin_url": None, "source": "Plusvibe",
@@ -1134,9 +1157,6 @@ class _Generator:
     def finish_leads(self) -> None:
         """What production derives from the activities, derived the same way: each lead's
         last_activity_at (the activities trigger's rule) and its score (app.crm.scoring)."""
-        from app.crm.models import LeadStage
-        from app.crm.scoring.services import CONTACT_TYPES, ENGAGEMENT_WINDOW, Inputs, compute
-
         by_lead: dict[uuid.UUID, list[dict]] = {}
         for item in self.data.activities:
             if item["lead"] is not None:
@@ -1379,33 +1399,6 @@ def generate(companies: int = 500, seed: int = SEED, now: datetime | None = None
 # -------------------------------------------------------------------- loading
 
 def _models() -> dict[str, Any]:
-    from app.auth.models import User
-    from app.billing.models import (
-        AgreementTemplate,
-        Backend,
-        Carrier,
-        ContractTerm,
-        PaymentTerm,
-        Product,
-        ShippingType,
-        TaxRate,
-    )
-    from app.crm.models import (
-        Company,
-        CompanyAddress,
-        Contact,
-        Lead,
-        LeadScore,
-        LeadTag,
-        Note,
-        Tag,
-        Task,
-        TaxonomyValue,
-    )
-    from app.fulfillment.models import Device, SimCard
-    from app.inbox.models import CallLog, Conversation, SmsMessage
-    from app.settings.models import Setting
-
     return {
         "users": User, "taxonomy_values": TaxonomyValue, "tags": Tag, "products": Product,
         "tax_rates": TaxRate, "backends": Backend, "carriers": Carrier,
@@ -1421,8 +1414,6 @@ def _models() -> dict[str, Any]:
 
 def _enum_columns(model) -> dict[str, type]:
     """Attribute name -> Python enum class, for the model's Enum columns."""
-    from sqlalchemy import Enum as SAEnum
-
     out = {}
     for prop in model.__mapper__.column_attrs:
         column_type = prop.columns[0].type
@@ -1435,12 +1426,6 @@ def load_demo_data(companies: int = 500, if_empty: bool = False, seed: int = SEE
                    now: datetime | None = None) -> dict[str, int] | None:
     """Load the demo (dated relative to `now`, the wall clock by default) and commit.
     With `if_empty`, do nothing (None) when any user exists."""
-    from sqlalchemy import insert, select
-
-    from app.activity.services import record
-    from app.auth.models import User
-    from app.auth.passwords import hash_password, unusable_password
-    from app.extensions import db
 
     if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
         return None
@@ -1474,9 +1459,6 @@ def load_demo_data(companies: int = 500, if_empty: bool = False, seed: int = SEE
                occurred_at=item["occurred_at"])
     db.session.commit()
     counts = data.counts()
-    from sqlalchemy import func
-
-    from app.activity.models import Activity
 
     before = db.session.scalar(select(func.count()).select_from(Activity))
     counts["invoices"] = _demo_invoices(seed)
@@ -1507,14 +1489,6 @@ def _demo_sms_gateways() -> None:
 def _demo_invoices(seed: int) -> int:
     """A few invoices made through the real services, so every screen has something:
     a draft, one sent and waiting, one signed and paid (its devices wait in the warehouse)."""
-    from sqlalchemy import select
-
-    from app.auth.models import User, UserRole
-    from app.billing import invoices, payments, signing
-    from app.billing.models import PaymentMethod, Product, ShippingType, TaxRate
-    from app.billing.totals import recompute_invoice
-    from app.crm.models import Company, CompanyStatus, Contact
-    from app.extensions import db
 
     rng = random.Random(seed + 7)
     rep = db.session.scalar(select(User).where(User.role == UserRole.REP).order_by(User.email))

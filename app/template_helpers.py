@@ -8,6 +8,7 @@ from flask import Flask, current_app, get_template_attribute, request, url_for
 from flask_login import current_user
 
 from app.auth import permissions
+from app.crm.records.normalize import format_phone
 
 # (label, endpoint, permission, icon) — the app's navigation, filtered by role.
 NAVIGATION = [
@@ -97,7 +98,6 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(nav_items=nav_items, can=permissions.can, P=permissions, csrf_field=csrf_field)
     app.jinja_env.filters.update(money=money, ago=ago, timestamp=timestamp, label=enum_label)
     # E.164 as people read it, national at home: every template that shows a phone uses it.
-    from app.crm.records.normalize import format_phone
 
     app.jinja_env.filters["phone"] = format_phone
     app.jinja_env.trim_blocks = True

@@ -5,13 +5,13 @@ import uuid
 
 from flask import render_template
 
+from app.auth.models import User
+from app.extensions import db
+from app.integrations.mail import MailMessage, default_sender, get_mail_backend
+
 
 def send_login_unlock_email(user_id: str, link: str) -> None:
     """Tell the owner their sign-in was locked by failed attempts and how to unlock it."""
-    from app.auth.models import User
-    from app.extensions import db
-    from app.integrations.mail import MailMessage, default_sender, get_mail_backend
-
     user = db.session.get(User, uuid.UUID(user_id))
     if user is None or not user.is_active:
         return

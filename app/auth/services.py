@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app.activity.services import record
 from app.auth.models import User, UserRole
@@ -175,8 +175,6 @@ def change_role(user: User, role: UserRole, *, admin: User) -> None:
 
 def admin_to_ask() -> User | None:
     """Who decides what only an owner or admin may do: the first active admin, else the owner."""
-    from sqlalchemy import case
-
     return db.session.scalar(
         select(User).where(User.is_active.is_(True), User.role.in_((UserRole.ADMIN, UserRole.NICK)))
         .order_by(case((User.role == UserRole.ADMIN, 0), else_=1), User.created_at, User.id).limit(1))

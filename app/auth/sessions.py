@@ -5,14 +5,13 @@ import uuid
 
 from flask import flash, g, redirect, request, url_for
 
+from app.auth.models import User
 from app.errors import error_response
+from app.extensions import db
 from app.htmx import is_htmx
 
 
 def configure(login_manager) -> None:
-    from app.auth.models import User
-    from app.extensions import db
-
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
 

@@ -24,6 +24,8 @@ from redis.exceptions import RedisError
 from app.auth import services
 from app.auth.permissions import INTERACTIVE_ROLES
 from app.extensions import db, limiter
+from app.queue import enqueue, redis_connection
+from app.urls import absolute_url
 
 log = logging.getLogger("crm.auth")
 
@@ -78,9 +80,6 @@ def unlock_this_browser(token: str) -> str | None:
 def _email_limit_breached(limit) -> None:
     """The per-e-mail limit tripped: mail the owner (if there is one) an unlock link, once
     per window. The answer is the same whether the account exists or not."""
-    from app.queue import enqueue, redis_connection
-    from app.urls import absolute_url
-
     email = login_email()
     user = services.find_user_by_email(email)
     if user is None or not user.is_active or user.role not in INTERACTIVE_ROLES:

@@ -30,16 +30,20 @@ from sqlalchemy.orm import joinedload
 
 from app.activity.services import record
 from app.billing.models import (
+    ContractTerm,
     Invoice,
     InvoiceLineItem,
     InvoiceNumberCounter,
     InvoiceStatus,
+    Payment,
     PaymentTerm,
     Product,
+    ShippingType,
 )
 from app.billing.totals import SHIPPING_CATEGORY, ZERO, line_total, recompute_invoice, round_money
 from app.extensions import db
 from app.paging import Keyset, split_page
+from app.settings.models import Setting
 
 # Numeric(10,2) holds up to 99,999,999.99.
 MAX_AMOUNT = Decimal("99999999.99")
@@ -124,8 +128,6 @@ def lock_reason(invoice: Invoice) -> str | None:
 
 
 def _has_payment_rows(invoice_id) -> bool:
-    from app.billing.models import Payment
-
     return db.session.scalar(select(exists().where(Payment.invoice_id == invoice_id)))
 
 
@@ -204,9 +206,6 @@ def _check_line(quantity, unit_price) -> tuple[int, Decimal]:
 
 def _default_refs() -> dict:
     """The pricing defaults setting: slugs of the shipping type, payment and contract term."""
-    from app.billing.models import ContractTerm, ShippingType
-    from app.settings.models import Setting
-
     value = db.session.scalar(select(Setting.value).where(Setting.key == "pricing.defaults")) or {}
     out = {}
     for key, model in (("shipping_type", ShippingType), ("payment_term", PaymentTerm),

@@ -1,13 +1,15 @@
 """Billing jobs (queue "billing", and "mail" for e-mails): ids in, idempotent, commit."""
 from __future__ import annotations
 
+from app.billing.models import Invoice
+from app.billing.sending import invoice_email
+from app.billing.stripe_events import apply_stripe_event as apply
 from app.extensions import db
+from app.integrations.mail import get_mail_backend
 
 
 def apply_stripe_event(webhook_event_id: str) -> str:
     """Apply one stored Stripe event (see app.billing.stripe_events)."""
-    from app.billing.stripe_events import apply_stripe_event as apply
-
     return apply(webhook_event_id)
 
 
@@ -18,15 +20,13 @@ def send_invoice_email(invoice_id: str, link: str, to: str, message_key: str) ->
     a permanent one (a 5xx reply), or any failure of the last attempt, marks the message
     FAILED with the provider's reason (the sharing page, the activity, a task for the
     sender) and ends the job: the failure has reached a person."""
-    from app.billing.models import Invoice
     from app.billing.sending import (
         delivery_for,
-        invoice_email,
         mark_attempt_failed,
         mark_delivered,
         mark_not_delivered,
     )
-    from app.integrations.mail import DeliveryFailed, get_mail_backend
+    from app.integrations.mail import DeliveryFailed
     from app.integrations.models import DeliveryStatus, MailDelivery
 
     invoice = db.session.get(Invoice, invoice_id)

@@ -33,6 +33,7 @@ from app.billing.models import Invoice, InvoicePaymentOptions, InvoiceStatus, Pa
 from app.db import escape_like
 from app.extensions import db
 from app.forms import InputRefused, parse_money
+from app.integrations.payments import RefundRequest
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -375,8 +376,6 @@ def refund_stripe_payment(payment: Payment, *, actor, amount, backend) -> str:
     Stripe's `charge.refunded` (`record_stripe_refund`). The idempotency key names the
     payment, what was refunded before and the amount: the same refund asked twice (a
     double click, a retry) is one refund at Stripe."""
-    from app.integrations.payments import RefundRequest
-
     invoice = lock_invoice(payment.invoice_id)
     if not is_refundable(payment):
         raise PaymentRefused("Only a card or bank payment taken through Stripe is refunded here.")

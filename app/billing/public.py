@@ -18,7 +18,7 @@ from app.billing.payments import (
     payment_options,
     to_cents,
 )
-from app.billing.sending import invoice_for_token, seller_profile
+from app.billing.sending import invoice_for_token, recipient, seller_profile
 from app.billing.signing import (
     CONSENT_TEXT,
     SigningRefused,
@@ -28,6 +28,9 @@ from app.billing.signing import (
 )
 from app.extensions import db, limiter
 from app.htmx import render
+from app.integrations.payments import CheckoutRequest, CheckoutUnavailable, get_payments_backend
+from app.integrations.sandbox_checkout import METHODS, load_session
+from app.queue import enqueue
 from app.urls import absolute_url
 
 bp = Blueprint("pay", __name__, url_prefix="/pay")
@@ -108,9 +111,6 @@ def sign(token):
 
 @bp.post("/<token>/checkout")
 def checkout(token):
-    from app.billing.sending import recipient
-    from app.integrations.payments import CheckoutRequest, CheckoutUnavailable, get_payments_backend
-
     invoice = invoice_for_token(token)
     if invoice is None:
         return not_available()
@@ -169,9 +169,6 @@ def certificate(token):
 @bp.route("/<token>/sandbox-checkout", methods=["GET", "POST"])
 def sandbox_checkout(token):
     """The sandbox's stand-in for Stripe's hosted Checkout page (PAYMENTS_BACKEND=sandbox)."""
-    from app.integrations.sandbox_checkout import METHODS, load_session
-    from app.queue import enqueue
-
     if (current_app.config.get("PAYMENTS_BACKEND") or "sandbox").lower() != "sandbox":
         return not_available()
     invoice = invoice_for_token(token)

@@ -9,6 +9,8 @@ lead, saying who asked for what and why. The server refuses the action itself (4
 from __future__ import annotations
 
 from app.billing.models import Invoice
+from app.crm.models import TaskPriority
+from app.crm.tasks.services import create_task_for_an_admin
 
 # What a rep is told next to each disabled control (title / aria-describedby text).
 REASONS = {
@@ -32,9 +34,6 @@ class RequestRefused(Exception):
 
 def create_admin_task(*, title: str, description: str, actor, company=None, lead=None, urgent=False):
     """One task for an admin (the crm's task service: it records the activity)."""
-    from app.crm.models import TaskPriority
-    from app.crm.tasks.services import create_task_for_an_admin
-
     task = create_task_for_an_admin(title=title, description=description, actor=actor, company=company,
                                     lead=lead, priority=TaskPriority.URGENT if urgent else TaskPriority.HIGH)
     if task is None:

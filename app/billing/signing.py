@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from app.billing.invoices import device_lines, is_device_product, record_invoice_activity
 from app.billing.models import Invoice, InvoiceSignature, InvoiceStatus, Product, ProductType
+from app.billing.payments import lock_invoice
 from app.extensions import db
 
 CONSENT_TEXT = (
@@ -146,8 +147,6 @@ def sign_invoice(invoice: Invoice, *, name: str | None, consent: bool, ip_addr: 
                  user_agent: str | None, agreement_sha256: str | None,
                  content_sha256_shown: str | None, now: datetime | None = None) -> InvoiceSignature:
     """Record the customer's signature (no actor: the customer isn't a user)."""
-    from app.billing.payments import lock_invoice
-
     name = " ".join((name or "").split())
     if not consent:
         raise SigningRefused("Tick the box to agree to sign electronically.", field="consent")

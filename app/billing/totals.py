@@ -19,16 +19,21 @@ Rules (all Decimal, never float):
 
 `recompute_invoice` then hands the balance to `app.billing.payments.apply_payments`
 (amount_paid, balance_due, PARTIAL/PAID status, paid_at), which is owned by the
-payments code; until that module exists a tiny fallback sets balance_due. Recomputing
+payments code. Recomputing
 only sets these columns: it never creates an order or moves a lead (a payment or a
 signature does, through `app.billing.events`).
 """
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select
+
+from app.billing import payments
+from app.billing.models import Product, ProductType
+from app.extensions import db
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -79,8 +84,6 @@ def compute_totals(lines: Iterable[LineAmount], *, tax_rate: Decimal | None,
 
 def product_is_taxable(product) -> bool:
     """SERVICE products and shipping products are not taxed; anything else is."""
-    from app.billing.models import ProductType
-
     if product is None:
         return True
     if product.type is ProductType.SERVICE:
@@ -91,22 +94,9 @@ def product_is_taxable(product) -> bool:
 def products_by_code(codes: set[str]) -> dict:
     if not codes:
         return {}
-    from sqlalchemy import select
-
-    from app.billing.models import Product
-    from app.extensions import db
 
     rows = db.session.scalars(select(Product).where(Product.qb_item_id.in_(codes))).all()
     return {p.qb_item_id: p for p in rows}
-
-
-def _payments_module():
-    """app.billing.payments when it exists (it owns amount_paid/balance_due/status)."""
-    if importlib.util.find_spec("app.billing.payments") is None:
-        return None
-    from app.billing import payments
-
-    return payments
 
 
 def recompute_invoice(invoice) -> None:
@@ -131,12 +121,4 @@ def recompute_invoice(invoice) -> None:
     if invoice.shipping_cost is not None:
         invoice.shipping_cost = totals.shipping_cost
     invoice.total = totals.total
-    payments = _payments_module()
-    if payments is not None:
-        payments.apply_payments(invoice)
-    else:
-        # FALLBACK until app/billing/payments.py (apply_payments) exists: payments
-        # are not read here; amount_paid is left as it is.
-        if invoice.amount_paid is None:
-            invoice.amount_paid = ZERO
-        invoice.balance_due = invoice.total - invoice.amount_paid
+    payments.apply_payments(invoice)

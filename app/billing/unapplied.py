@@ -30,7 +30,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.activity.services import record
 from app.billing.models import Invoice, UnappliedPayment
+from app.billing.requests import RequestRefused, create_admin_task
+from app.crm.models import Task
+from app.crm.tasks.services import complete_task
 from app.extensions import db
+from app.integrations.payments import RefundRequest
 
 PAYMENT_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded",
                   "payment_intent.succeeded")
@@ -134,8 +138,6 @@ def _customer(row: UnappliedPayment, invoice: Invoice | None) -> str:
 
 
 def _task_for_admins(row: UnappliedPayment, invoice: Invoice | None, reason: str):
-    from app.billing.requests import RequestRefused, create_admin_task
-
     amount = format_minor(row.amount_minor, row.currency)
     customer = _customer(row, invoice)
     where = f"invoice {invoice.invoice_number}" if invoice else "no invoice of ours"
@@ -155,8 +157,6 @@ def _task_for_admins(row: UnappliedPayment, invoice: Invoice | None, reason: str
 def refund_unapplied_payment(row: UnappliedPayment, *, actor, backend) -> str:
     """Ask the payments provider to refund what is still held; returns its refund id.
     Records nothing but the activity: the refund row comes with Stripe's confirmation."""
-    from app.integrations.payments import RefundRequest
-
     row = db.session.scalar(select(UnappliedPayment).where(UnappliedPayment.id == row.id).with_for_update())
     remaining = still_held_minor(row)
     if remaining <= 0:
@@ -214,9 +214,6 @@ def record_unapplied_refund(charge: dict, *, refunded_at: datetime | None = None
 
 
 def _complete_task(task_id) -> None:
-    from app.crm.models import Task
-    from app.crm.tasks.services import complete_task
-
     task = db.session.get(Task, task_id)
     if task is not None:
         complete_task(task, actor=None)

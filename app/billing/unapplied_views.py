@@ -17,6 +17,7 @@ from app.billing.unapplied import (
 from app.errors import get_or_404
 from app.extensions import db
 from app.htmx import render
+from app.integrations.payments import RefundUnavailable, get_payments_backend
 
 
 @bp.get("/invoices/unapplied")
@@ -28,8 +29,6 @@ def unapplied_payments():
 @bp.post("/invoices/unapplied/<payment_id>/refund")
 @require(BILLING_ADMIN)
 def refund_unapplied(payment_id):
-    from app.integrations.payments import RefundUnavailable, get_payments_backend
-
     row = get_or_404(UnappliedPayment, payment_id)
     if row.amount_minor <= 0:
         return redirect(url_for("billing.unapplied_payments"), code=303)

@@ -2,7 +2,7 @@
 import uuid
 from datetime import UTC, datetime
 
-from flask import abort, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth.permissions import BILLING_ADMIN, INVOICES, SETTINGS, can, require
@@ -363,8 +363,6 @@ def reissue_invoice(invoice_id):
 
 
 def _to_invoice(inv: Invoice, message: str):
-    from flask import flash
-
     flash(message, "success")
     url = url_for("billing.invoice", invoice_id=inv.id)
     if is_htmx():

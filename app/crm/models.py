@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.crm.records.normalize import format_phone
 from app.db import created_at, sql_bool, updated_at, uuid_pk
 from app.extensions import db
 
@@ -251,7 +252,6 @@ class Contact(db.Model):
         # A contact that is only a phone line (an imported business number) goes by its company.
         if self.company_id is not None and self.company is not None:
             return self.company.name
-        from app.crm.records.normalize import format_phone
 
         return format_phone(self.phone_e164 or self.phone)
 

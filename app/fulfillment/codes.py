@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 IMEI = re.compile(r"^\d{15}$")
 ICCID = re.compile(r"^\d{19,20}$")
@@ -73,8 +74,6 @@ TRACKING_URLS = {
 
 def tracking_url(carrier: str | None, number: str | None) -> str | None:
     """The carrier's public tracking page for `number`, or None for an unknown carrier."""
-    from urllib.parse import quote
-
     template = TRACKING_URLS.get((carrier or "").upper())
     if template is None or not number:
         return None

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import uuid
 
+from flask import render_template
+
+from app.extensions import db
+from app.fulfillment.codes import tracking_url
+from app.fulfillment.models import FulfillmentOrder
+from app.integrations.mail import MailMessage, default_sender, get_mail_backend
+
 
 def send_tracking_email(order_id: str) -> None:
     """Tell the customer their trackers are on the way (once per order: message_key)."""
-    from flask import render_template
-
-    from app.extensions import db
-    from app.fulfillment.codes import tracking_url
-    from app.fulfillment.models import FulfillmentOrder
-    from app.integrations.mail import MailMessage, default_sender, get_mail_backend
 
     order = db.session.get(FulfillmentOrder, uuid.UUID(order_id))
     if order is None or order.tracking_number is None:

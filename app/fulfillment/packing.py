@@ -29,6 +29,7 @@ from app.fulfillment.models import (
     FulfillmentStatus,
     SimStatus,
 )
+from app.queue import enqueue
 
 DOUBLE_SCAN_WINDOW = timedelta(seconds=1)
 OPEN = (FulfillmentStatus.PENDING, FulfillmentStatus.PICKING)
@@ -304,8 +305,6 @@ def _pack(order: FulfillmentOrder, *, actor) -> None:
 
 
 def ship(order_id: uuid.UUID, *, carrier: str, tracking_number: str, actor) -> FulfillmentOrder:
-    from app.queue import enqueue
-
     order = _lock_order(order_id)
     if order.status != FulfillmentStatus.PACKED:
         raise PackingError("Pack the order before shipping it." if order.status in OPEN

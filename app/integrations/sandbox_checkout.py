@@ -27,6 +27,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.billing.payments import to_cents
 from app.integrations.payments import CheckoutRequest, RefundRequest
+from app.queue import enqueue
 from app.urls import absolute_url
 from app.webhooks.secrets import webhook_secret
 
@@ -65,8 +66,6 @@ class SandboxCheckout:
         `charge.refunded` event posted to our webhook (a job). The event id is derived
         from the payment and the new cumulative refunded amount, so the same refund asked
         twice delivers one event (the webhook stores an event id once)."""
-        from app.queue import enqueue
-
         payment = refund_session(refund)
         cumulative = refund.already_refunded_minor + refund.amount_minor
         enqueue("billing", "app.integrations.sandbox_checkout.deliver_refund", _webhook_url(), payment,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import stripe
 
 from app.billing.payments import to_cents
+from app.crm.models import Company
+from app.extensions import db
 from app.integrations.payments import (
     CheckoutRequest,
     CheckoutUnavailable,
@@ -36,9 +38,6 @@ class StripeCheckout:
         return cls(api_key=key)
 
     def ensure_customer(self, checkout: CheckoutRequest) -> str:
-        from app.crm.models import Company
-        from app.extensions import db
-
         company = db.session.get(Company, checkout.company_id)
         if company.stripe_customer_id:
             return company.stripe_customer_id

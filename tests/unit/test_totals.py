@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
-from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -119,15 +118,3 @@ def test_non_taxable_company_pays_no_tax():
     recompute_invoice(invoice)
     assert invoice.tax_amount == Decimal("0.00")
     assert invoice.total == Decimal("176.00")
-
-
-def test_fallback_balance_without_the_payments_module():
-    import app.billing.totals as totals_module
-
-    invoice = _invoice([(3, Decimal("10.00"))], rate=None, ship=None)
-    invoice.amount_paid = Decimal("5.00")
-    with patch.object(totals_module, "_payments_module", return_value=None):
-        totals_module.recompute_invoice(invoice)
-    assert invoice.total == Decimal("30.00")
-    assert invoice.amount_paid == Decimal("5.00")
-    assert invoice.balance_due == Decimal("25.00")

@@ -17,7 +17,7 @@ from sqlalchemy import exists, func, or_, select, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
-from app.auth.models import User
+from app.auth.models import User, UserRole
 from app.crm.models import (
     Company,
     Contact,
@@ -28,6 +28,8 @@ from app.crm.models import (
     LeadStageTotal,
     LeadTag,
     Tag,
+    TaxonomyType,
+    TaxonomyValue,
 )
 from app.crm.records.normalize import format_phone
 from app.db import escape_like
@@ -278,14 +280,11 @@ def moved_card(result, now: datetime | None = None) -> Card | None:
 
 def filter_choices() -> dict:
     """The board's filter dropdowns: reps, sources and tags in use."""
-    from app.auth.models import UserRole
-
     reps = db.session.scalars(
         select(User).where(User.is_active.is_(True), User.role.in_([UserRole.REP, UserRole.ADMIN, UserRole.NICK]))
         .order_by(User.first_name)
     ).all()
     # Sources from the taxonomy (what the dropdowns offer), not a DISTINCT over all leads.
-    from app.crm.models import TaxonomyType, TaxonomyValue
 
     sources = db.session.scalars(select(TaxonomyValue.value).where(
         TaxonomyValue.type == TaxonomyType.SOURCE, TaxonomyValue.active.is_(True))

@@ -34,6 +34,7 @@ from sqlalchemy.orm.util import identity_key
 from app.activity.models import Activity
 from app.activity.services import activity_values, mark_lead_for_scoring
 from app.crm.models import Company, CompanyStatus, Lead, LeadStage, LeadStageTotal
+from app.extensions import db
 
 LOST_STAGES = frozenset({LeadStage.LOST, LeadStage.BOGUS})
 STAGE_LABELS = {
@@ -95,8 +96,6 @@ def move_lead_to_stage(lead_id: uuid.UUID, to_stage, *, actor, expected_stage=No
     without it (bulk actions, jobs) the lead's current stage is read under a row lock.
     `read_back`, given the moved row (a CTE with the lead's columns as updated), builds
     a SELECT answered in the same statement: the board reads its card this way."""
-    from app.extensions import db
-
     target = parse_stage(to_stage)
     source = parse_stage(expected_stage) if expected_stage else _locked_stage(lead_id)
     if target == source:
@@ -130,15 +129,11 @@ def lock_stage_totals() -> None:
     """Lock every stage's totals row, in stage order. A transaction that moves many
     leads calls this first: it then cannot deadlock with single moves (which lock
     their two rows in the same order)."""
-    from app.extensions import db
-
     table = LeadStageTotal.__table__
     db.session.execute(select(table.c.stage).order_by(table.c.stage).with_for_update()).all()
 
 
 def _locked_stage(lead_id: uuid.UUID) -> LeadStage:
-    from app.extensions import db
-
     stage = db.session.scalar(select(Lead.stage).where(Lead.id == lead_id).with_for_update())
     if stage is None:
         raise LookupError(lead_id)
@@ -220,8 +215,6 @@ def _move_statement(leaving_won: bool, leaving_lost: bool, target: LeadStage, re
 
 
 def _expire_company_of(lead_id) -> None:
-    from app.extensions import db
-
     lead = db.session.identity_map.get(identity_key(Lead, lead_id))
     company_id = lead.company_id if lead is not None else None
     if company_id is not None:
@@ -229,8 +222,6 @@ def _expire_company_of(lead_id) -> None:
 
 
 def _expire(model, ident) -> None:
-    from app.extensions import db
-
     obj = db.session.identity_map.get(identity_key(model, ident))
     if obj is not None:
         db.session.expire(obj)

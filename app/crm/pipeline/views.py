@@ -1,6 +1,6 @@
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
-from flask import abort, request, url_for
+from flask import abort, get_template_attribute, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -15,9 +15,6 @@ from app.htmx import add_trigger, render
 def board_kit(filters: board.BoardFilters) -> dict:
     """What every card shares, built once per response instead of 250 times: URL patterns, the
     CSRF field, and each stage's menu (the `stage_options` macro rendered once per stage)."""
-    from urllib.parse import urlencode
-
-    from flask import get_template_attribute
 
     stage_options = get_template_attribute("crm/pipeline/_card.html", "stage_options")
     options = {stage: stage_options(stage, moves.STAGE_LABELS) for stage in moves.STAGE_LABELS}

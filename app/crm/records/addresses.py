@@ -17,6 +17,7 @@ import re
 from sqlalchemy import func, or_, select
 
 from app.activity.services import record
+from app.billing.models import Invoice, InvoiceStatus
 from app.crm.models import AddressType, Company, CompanyAddress
 from app.crm.records.normalize import US_STATES, normalize_us_state
 from app.extensions import db
@@ -149,8 +150,6 @@ PRINTED = ("label", "address_line1", "address_line2", "city", "state", "zip", "c
 
 def _agreed_invoice_number(address: CompanyAddress) -> str | None:
     """The number of a signed or paid invoice that prints this address, if any."""
-    from app.billing.models import Invoice, InvoiceStatus
-
     return db.session.scalar(
         select(Invoice.invoice_number)
         .where(or_(Invoice.bill_to_address_id == address.id, Invoice.ship_to_address_id == address.id),
@@ -201,8 +200,6 @@ def make_default(address: CompanyAddress, kind: str, *, actor) -> CompanyAddress
 
 
 def delete_address(address: CompanyAddress, *, actor) -> None:
-    from app.billing.models import Invoice
-
     used = db.session.scalar(select(func.count()).select_from(Invoice).where(
         or_(Invoice.bill_to_address_id == address.id, Invoice.ship_to_address_id == address.id)))
     if used:

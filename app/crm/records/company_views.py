@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -219,8 +219,6 @@ def delete_address(address_id: str):
 
 
 def _posted() -> bool:
-    from flask import request
-
     return request.method == "POST"
 
 

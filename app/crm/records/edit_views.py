@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.auth.permissions import MERGE_RECORDS, SALES, can, require
 from app.crm import bp
-from app.crm.models import Company, Contact, LeadStage, TaxonomyType, TaxonomyValue
+from app.crm.models import Company, CompanyStatus, Contact, LeadStage, TaxonomyType, TaxonomyValue
 from app.crm.pipeline.moves import STAGE_LABELS
 from app.crm.records import queries
 from app.crm.records import services as records
@@ -42,8 +42,6 @@ def _company_form(company: Company | None = None) -> CompanyForm:
 
 
 def _company_data(form: CompanyForm) -> dict:
-    from app.crm.models import CompanyStatus
-
     return {
         "name": form.name.data, "website": form.website.data, "phone": form.phone.data,
         "industry": form.industry.data, "fleet_size": form.fleet_size.data, "source": form.source.data,

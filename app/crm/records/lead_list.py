@@ -9,9 +9,13 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from app.activity.services import record
 from app.auth.models import User
+from app.crm.importing.services import import_token
 from app.crm.models import Company, Contact, Lead, LeadStage
 from app.crm.pipeline import board
+from app.crm.pipeline import moves as pipeline
+from app.crm.tags import services as tags
 from app.extensions import db
 from app.paging import Keyset
 
@@ -42,7 +46,6 @@ class ListQuery:
         except ValueError:
             stage_enum = None
         sort = args.get("sort") if args.get("sort") in SORTS else DEFAULT_SORT
-        from app.crm.importing.services import import_token
 
         return cls(board.BoardFilters.from_args(args), stage_enum, sort, args.get("after") or None,
                    import_token(args.get("import")))
@@ -123,10 +126,6 @@ class BulkResult:
 def bulk_apply(lead_ids: list[uuid.UUID], action: str, *, actor, rep_id=None, tag=None, stage=None,
                lost_reason=None) -> BulkResult:
     """Apply one action to many leads; a lead the rules refuse is skipped with its reason."""
-    from app.activity.services import record
-    from app.crm.pipeline import moves as pipeline
-    from app.crm.tags import services as tags
-
     result = BulkResult()
     leads = db.session.scalars(select(Lead).where(Lead.id.in_(lead_ids)).order_by(Lead.id)).all()
     if action == "move":

@@ -15,6 +15,7 @@ from app.crm.pipeline.forms import StageForm
 from app.crm.records import notes as noting
 from app.crm.records import queries
 from app.crm.records import services as records
+from app.crm.records.edit_views import taxonomy_choices
 from app.crm.records.forms import LeadEditForm, NoteBodyForm
 from app.crm.tags import services as tagging
 from app.crm.tags.forms import TagForm
@@ -123,8 +124,6 @@ def change_stage(lead_id: str):
 @bp.route("/leads/<lead_id>/edit", methods=["GET", "POST"])
 @require(SALES)
 def edit_lead(lead_id: str):
-    from app.crm.records.edit_views import taxonomy_choices
-
     lead = _lead_or_404(lead_id)
     posted = request.method == "POST"
     form = LeadEditForm(obj=None if posted else lead)

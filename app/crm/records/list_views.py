@@ -6,8 +6,10 @@ from flask_login import current_user
 
 from app.auth.permissions import SALES, require
 from app.crm import bp
+from app.crm.models import CompanyStatus, TaxonomyType
 from app.crm.pipeline import board, moves
 from app.crm.records import lead_list, queries
+from app.crm.records.edit_views import taxonomy_choices
 from app.extensions import db
 from app.htmx import add_trigger, render
 
@@ -17,8 +19,6 @@ from app.htmx import add_trigger, render
 def companies():
     filters = queries.CompanyFilters.from_args(request.args)
     page = queries.companies_page(filters, request.args.get("after"))
-    from app.crm.models import CompanyStatus, TaxonomyType
-    from app.crm.records.edit_views import taxonomy_choices
 
     return render("crm/records/companies.html", "company_rows", context=dict(page=page, filters=filters, q=filters.q or "", reps=queries.assignable_users(), statuses=list(CompanyStatus), industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v]))
 

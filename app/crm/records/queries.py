@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.crm.models import Company, Lead, LeadTag, Note, Task
+from app.auth.models import User, UserRole
+from app.crm.importing.services import import_token
+from app.crm.models import Company, CompanyStatus, Lead, LeadTag, Note, Task
 from app.extensions import db
 from app.paging import Keyset, split_page
 
@@ -43,8 +45,6 @@ class CompanyFilters:
 
     @classmethod
     def from_args(cls, args) -> CompanyFilters:
-        from app.crm.models import CompanyStatus
-
         status = args.get("status") if args.get("status") in CompanyStatus.__members__ else None
         try:
             rep_id = uuid.UUID(args["rep"]) if args.get("rep") else None
@@ -52,7 +52,6 @@ class CompanyFilters:
             rep_id = None
         sort = args.get("sort") if args.get("sort") in COMPANY_SORTS else "name"
         q = (args.get("q") or "").strip()[:100] or None
-        from app.crm.importing.services import import_token
 
         return cls(q, status, rep_id, (args.get("industry") or "").strip() or None, sort,
                    import_token(args.get("import")))
@@ -67,8 +66,6 @@ class CompanyFilters:
 def companies_page(filters: CompanyFilters, after: str | None, limit: int = 50) -> CompanyPage:
     """Filters and a sort, keyset-paged on (sort value, id). A text search shows the
     best matches first (misspellings via pg_trgm, substrings via ILIKE) without pages."""
-    from app.crm.models import CompanyStatus
-
     query = select(Company).options(joinedload(Company.assigned_rep))
     if filters.status:
         query = query.where(Company.status == CompanyStatus[filters.status])
@@ -127,8 +124,6 @@ def active_tags(lead: Lead) -> list[LeadTag]:
 
 
 def assignable_users():
-    from app.auth.models import User, UserRole
-
     return db.session.scalars(
         select(User).where(User.is_active.is_(True),
                            User.role.in_([UserRole.REP, UserRole.ADMIN, UserRole.NICK]))

@@ -6,9 +6,11 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from app.activity.services import LEADS_TO_SCORE
 from app.crm.models import Lead
 from app.crm.scoring.services import score_leads
 from app.extensions import db
+from app.queue import redis_connection
 
 BATCH = 2000
 NIGHTLY_AT = time(3, 0)  # UTC
@@ -30,9 +32,6 @@ def score_marked_leads() -> int:
     one atomic step (new marks start a fresh set), and a lead leaves the scoring set only
     after its score is committed. A run first finishes what a crashed run left there.
     Scoring twice is harmless (an upsert)."""
-    from app.activity.services import LEADS_TO_SCORE
-    from app.queue import redis_connection
-
     redis = redis_connection()
     total = 0
     for _ in range(2):  # the leftovers of a crashed run, if any, then the new marks

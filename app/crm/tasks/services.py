@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.activity.services import record
+from app.auth.services import admin_to_ask
 from app.crm.models import Task, TaskPriority, TaskType
 from app.extensions import db
 
@@ -28,8 +29,6 @@ def create_task_for_an_admin(*, title: str, description: str, actor, company=Non
     """A request or an alert for the owner's and admins' decision (a void, a refund, a merge,
     money nobody applied): one task for the first active admin, else the owner. None when
     there is nobody to ask; the caller says so in its own words."""
-    from app.auth.services import admin_to_ask
-
     admin = admin_to_ask()
     if admin is None:
         return None

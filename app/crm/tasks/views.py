@@ -6,9 +6,10 @@ from datetime import UTC
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from app.auth.models import User
 from app.auth.permissions import SALES, require
 from app.crm import bp
-from app.crm.models import Task
+from app.crm.models import Task, TaskPriority, TaskType
 from app.crm.records import queries
 from app.crm.tasks import queries as task_queries
 from app.crm.tasks import services as tasking
@@ -32,9 +33,6 @@ def new_task_form(*, blank: bool) -> TaskForm:
 
 
 def add_task_from(form: TaskForm, *, lead=None, company=None):
-    from app.auth.models import User
-    from app.crm.models import TaskPriority, TaskType
-
     due = form.due_at.data.replace(tzinfo=UTC) if form.due_at.data else None
     return tasking.create_task(title=form.title.data, actor=current_user, lead=lead, company=company,
                                assigned_to=db.session.get(User, uuid.UUID(form.assigned_to.data)),
@@ -63,8 +61,6 @@ def reopen_task(task_id: str):
 @bp.post("/tasks/<task_id>/reassign")
 @require(SALES)
 def reassign_task(task_id: str):
-    from app.auth.models import User
-
     task = get_or_404(Task, task_id)
     try:
         user = db.session.get(User, uuid.UUID(request.form.get("user_id", "")))
