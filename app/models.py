@@ -4,6 +4,7 @@ from app.auth.models import *  # noqa: F401,F403
 from app.billing.models import *  # noqa: F401,F403
 from app.crm.models import *  # noqa: F401,F403
 from app.fulfillment.models import *  # noqa: F401,F403
+from app.inbox.calls.models import *  # noqa: F401,F403
 from app.inbox.models import *  # noqa: F401,F403
 from app.integrations.models import *  # noqa: F401,F403
 from app.job_outbox.models import *  # noqa: F401,F403
