@@ -46,7 +46,7 @@ class CallListForm(FlaskForm):
     """'Call these' on /leads and /pipeline: the page's filter travels as hidden fields."""
 
     name = StringField("Name", validators=[Optional(), Length(max=200)])
-    source = HiddenField()
+    call_from = HiddenField()
 
 
 class VoicemailDropForm(FlaskForm):

@@ -77,7 +77,7 @@ def _list_name(page: str, query: lead_list.ListQuery) -> str:
 def create_call_list():
     """'Call these' on /leads or /pipeline: snapshot the leads the page's filter matches."""
     form = CallListForm()
-    page = "pipeline" if form.source.data == "pipeline" else "leads"
+    page = "pipeline" if form.call_from.data == "pipeline" else "leads"
     back = url_for("crm.pipeline" if page == "pipeline" else "crm.leads")
     if not form.validate():
         return add_trigger(render("inbox/calls/call_list_refused.html", context=dict(
