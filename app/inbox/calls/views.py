@@ -204,8 +204,7 @@ def upload_voicemail_drop():
         voicemail.create_drop(form.name.data, upload.stream, upload.filename, is_default=form.is_default.data,
                               actor=current_user,
                               audio_url_for=lambda drop_id: url_for("inbox.voicemail_audio", drop_id=drop_id))
-    except voicemail.AudioRefused as exc:
-        db.session.rollback()
+    except voicemail.AudioRefused as exc:  # refused before anything was written
         return _drops_page(form, status=422, error=str(exc))
     db.session.commit()
     return redirect(url_for("inbox.voicemail_drops"), code=303)
