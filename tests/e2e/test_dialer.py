@@ -69,6 +69,7 @@ def test_a_rep_runs_the_dialer_over_three_leads_with_hotkeys(live_app, live_serv
             page.get_by_role("button", name="Start timer").click()
             expect(page.locator("[data-call-timer]")).not_to_have_text("0:00", timeout=5000)
             expect(page.locator("[data-call-duration]")).not_to_have_value("")
+            page.screenshot(path=str(_shot("dialer.png")), full_page=True)
         if key == "v":
             page.get_by_label("Notes").fill("Left a message about the fleet")
             page.keyboard.press("Escape")  # out of the notes: keys are hotkeys again
@@ -87,3 +88,11 @@ def test_a_rep_runs_the_dialer_over_three_leads_with_hotkeys(live_app, live_serv
         assert calls[leads[seen[0]]].duration_seconds >= 1  # the timer filled the duration
         assert calls[leads[seen[2]]].notes == "Left a message about the fleet"
         db.session.remove()
+
+
+def _shot(name: str):
+    from pathlib import Path
+
+    out = Path(__file__).resolve().parents[2] / "test-results"
+    out.mkdir(exist_ok=True)
+    return out / name

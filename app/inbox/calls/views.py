@@ -63,11 +63,12 @@ def calls():
 
 
 def _list_name(page: str, query: lead_list.ListQuery) -> str:
-    parts = [f"{k}: {v}" for k, v in query.as_args().items() if k not in ("sort", "import", "rep")]
-    if query.filters.rep_id:
-        parts.append("one rep")
-    if query.import_token:
-        parts.append("one import")
+    """e.g. 'Board (mine, source Google Maps) · 27 Nov 16:07'."""
+    f = query.filters
+    parts = [label for label, on in (("mine", f.mine), ("one rep", f.rep_id), ("one import", query.import_token))
+             if on]
+    parts += [f"{label} {value}" for label, value in (("search", f.q), ("source", f.source), ("tag", f.tag),
+                                                      ("stage", query.stage and query.stage.value)) if value]
     when = datetime.now(UTC).strftime("%d %b %H:%M")
     return f"{'Board' if page == 'pipeline' else 'Leads'}{' (' + ', '.join(parts) + ')' if parts else ''} · {when}"
 

@@ -32,6 +32,7 @@ def test_call_these_on_the_leads_list_snapshots_the_filter(app, client, factory,
     assert call_list.filter_criteria["page"] == "leads"
     assert call_list.filter_criteria["args"] == {"source": "dialer-test-src", "stage": "HOT"}
     assert call_list.created_by_id == rep.id
+    assert call_list.name.startswith("Leads (source dialer-test-src, stage HOT) · ")
 
     listing = client.get("/calls")
     assert call_list.name in listing.text and "Rita Caller" in listing.text and "0 / 3" in listing.text
