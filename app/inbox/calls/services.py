@@ -216,3 +216,33 @@ def complete_claim(call_list: CallList, user, lead_id: uuid.UUID, *, call: CallL
     call_list.position = CallList.position + 1
     db.session.flush()
     return claim
+
+
+class NoSuchDrop(ValueError):
+    """"Drop voicemail" without a recording that exists."""
+
+
+def record_dial_outcome(call_list: CallList, user, lead_id: uuid.UUID | None, outcome: str, *,
+                        duration_seconds: int | None = None, notes: str | None = None,
+                        voicemail_drop_id: uuid.UUID | None = None) -> CallLog | None:
+    """The dialer's outcome for the rep's current lead: a call (one of the CallOutcome values,
+    "DROP" for a dropped voicemail) or "SKIP" (no call); the claim is closed and the next
+    lead claimed for the rep. ClaimMoved when the rep does not hold `lead_id` in this list
+    (nothing is written)."""
+    claim = open_claim(call_list, user.id)
+    lead = db.session.get(Lead, lead_id) if lead_id else None
+    if lead is None or claim is None or claim.lead_id != lead_id:
+        raise ClaimMoved("That lead is no longer yours in this list: here is your current one.")
+    call = None
+    if outcome != "SKIP":
+        drop = None
+        if outcome == "DROP":
+            drop = db.session.get(VoicemailDrop, voicemail_drop_id) if voicemail_drop_id else None
+            if drop is None:
+                raise NoSuchDrop("Pick the voicemail to drop.")
+        call = log_call(lead, actor=user, direction=MessageDirection.OUTBOUND,
+                        outcome=CallOutcome.VOICEMAIL if drop else CallOutcome(outcome),
+                        duration_seconds=duration_seconds, notes=notes, voicemail_drop=drop)
+    complete_claim(call_list, user, lead_id, call=call)
+    claim_next(call_list, user)
+    return call

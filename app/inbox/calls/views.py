@@ -149,30 +149,16 @@ def dial_outcome(list_id: str):
     form = DialerForm()
     if not form.validate():
         return _dialer(call_list, form, status=422, error="Check the duration and notes.")
-    lead_id = services.parse_uuid(form.lead_id.data)
-    claim = services.open_claim(call_list, current_user.id)
-    lead = db.session.get(Lead, lead_id) if lead_id else None
-    if lead is None or claim is None or claim.lead_id != lead_id:
-        return _dialer(call_list, status=409,
-                       error="That lead is no longer yours in this list: here is your current one.")
-    outcome = form.outcome.data
-    call = None
-    if outcome != "SKIP":
-        drop = None
-        if outcome == "DROP":
-            drop_id = services.parse_uuid(form.voicemail_drop_id.data)
-            drop = db.session.get(VoicemailDrop, drop_id) if drop_id else None
-            if drop is None:
-                return _dialer(call_list, form, status=422, error="Pick the voicemail to drop.")
-        call = services.log_call(lead, actor=current_user, direction=MessageDirection.OUTBOUND,
-                                 outcome=CallOutcome.VOICEMAIL if drop else CallOutcome(outcome),
-                                 duration_seconds=form.duration.seconds, notes=form.notes.data, voicemail_drop=drop)
     try:
-        services.complete_claim(call_list, current_user, lead_id, call=call)
-    except services.ClaimMoved as exc:  # another tab of the rep's finished this lead first
-        db.session.rollback()
+        with db.session.begin_nested():  # a refused outcome leaves nothing behind
+            services.record_dial_outcome(call_list, current_user, services.parse_uuid(form.lead_id.data),
+                                         form.outcome.data, duration_seconds=form.duration.seconds,
+                                         notes=form.notes.data,
+                                         voicemail_drop_id=services.parse_uuid(form.voicemail_drop_id.data))
+    except services.ClaimMoved as exc:
         return _dialer(call_list, status=409, error=str(exc))
-    services.claim_next(call_list, current_user)
+    except services.NoSuchDrop as exc:
+        return _dialer(call_list, form, status=422, error=str(exc))
     db.session.commit()
     return redirect(url_for("inbox.dial", list_id=call_list.id), code=303)
 
