@@ -216,3 +216,14 @@ def test_the_lead_context_shows_notes_messages_and_the_open_invoice(app, client,
     page = client.get(f"/calls/lists/{call_list.id}/dial").text
     assert "Wants 40 trackers" in page and "Call me after 3" in page
     assert "INV-TEST-DIAL-1" in page and "$125.50" in page
+
+
+def test_a_lead_that_becomes_dnc_while_held_is_flagged(app, client, factory, db_session):
+    rep = factory.user(UserRole.REP)
+    lead = phoned_lead(factory)
+    call_list = make_list([lead], rep)
+    login(client, rep)
+    start(client, app, call_list)
+    lead.is_dnc = True  # a STOP arrived meanwhile
+    db_session.flush()
+    assert "became do-not-contact" in client.get(f"/calls/lists/{call_list.id}/dial").text
