@@ -108,6 +108,9 @@ class Config:
         self.LOGIN_UNLOCK_TTL_MINUTES = int(os.environ.get("LOGIN_UNLOCK_TTL_MINUTES", "60"))
 
         self.INVITE_TTL_HOURS = int(os.environ.get("INVITE_TTL_HOURS", "72"))
+        # Voicemail-drop audio files (app.inbox.calls.voicemail): a directory every web
+        # instance shares; empty = <instance>/voicemail.
+        self.VOICEMAIL_DIR = os.environ.get("VOICEMAIL_DIR", "")
 
         # The development stand-ins (outbox, sandbox) are refused in production.
         self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "outbox" if local else "smtp")

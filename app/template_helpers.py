@@ -14,6 +14,7 @@ from app.crm.records.normalize import format_phone
 NAVIGATION = [
     ("Pipeline", "crm.pipeline", permissions.SALES, "pipeline"),
     ("Inbox", "inbox.index", permissions.INBOX, "inbox"),
+    ("Calls", "inbox.calls", permissions.INBOX, "phone"),
     ("Leads", "crm.leads", permissions.SALES, "leads"),
     ("Tasks", "crm.tasks", permissions.SALES, "tasks"),
     ("Companies", "crm.companies", permissions.SALES, "companies"),

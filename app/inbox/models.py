@@ -216,6 +216,8 @@ class SmsMessage(db.Model):
 
 class CallLog(db.Model):
     __tablename__ = "call_logs"
+    # "called in the last hour?" for the dialer (0018)
+    __table_args__ = (Index(None, "lead_id", "created_at"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     lead_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -235,6 +237,8 @@ class CallLog(db.Model):
     )
     provider: Mapped[str] = mapped_column(server_default=text("'manual'"), default="manual")
     created_at: Mapped[datetime] = created_at()
+    # Not in the spec (0018): the rep who made or logged the call.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     lead: Mapped[Lead | None] = relationship(back_populates="call_logs")
     contact: Mapped[Contact | None] = relationship(back_populates="call_logs")
@@ -326,6 +330,10 @@ class CallList(db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(True), default=True)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    # Not in the spec (0018): the list's owner.
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    created_by: Mapped[User | None] = relationship()
 
 
 class VoicemailDrop(db.Model):
@@ -339,6 +347,8 @@ class VoicemailDrop(db.Model):
     duration_seconds: Mapped[int] = mapped_column(Integer)
     is_default: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(False), default=False)
     created_at: Mapped[datetime] = created_at()
+    # Not in the spec (0018): the audio file's name in VOICEMAIL_DIR.
+    file_name: Mapped[str | None]
 
 
 class MessageTemplate(db.Model):

@@ -130,7 +130,9 @@ def test_only_known_extra_columns(engine):
     assert extras == {"users.session_version", "leads.stage_changed_at", "leads.last_activity_at",
                       # 0015_inbox_sms
                       *(f"sms_messages.{c}" for c in ("gateway_id", "conversation_id", "error", "attempts",
-                                                       "claimed_at", "inbound_key"))}
+                                                       "claimed_at", "inbound_key")),
+                      # 0018_inbox_calls
+                      "call_logs.user_id", "call_lists.created_by_id", "voicemail_drops.file_name"}
 
 
 def test_uniques_indexes_and_foreign_keys_of_the_spec(engine):

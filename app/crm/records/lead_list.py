@@ -82,6 +82,25 @@ class LeadPage:
     next_after: str | None = None
 
 
+def _filtered(stmt, query: ListQuery, user_id):
+    stmt = board.apply_filters(stmt, query.filters, user_id)
+    if query.stage:
+        stmt = stmt.where(Lead.stage == query.stage)
+    if query.import_token:
+        from app.crm.importing.services import created_by_import
+
+        stmt = stmt.where(Lead.id.in_(created_by_import(query.import_token, "lead")))
+    return stmt
+
+
+def matching_lead_ids(query: ListQuery, user_id=None, limit: int = 5000) -> list[uuid.UUID]:
+    """Every lead the list's filters match (not one page), in the list's order: what a
+    call list snapshots."""
+    keyset = SORTS[query.sort]
+    stmt = _filtered(select(Lead.id).select_from(Lead), query, user_id)
+    return list(db.session.scalars(stmt.order_by(*keyset.order_by()).limit(limit)))
+
+
 def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> LeadPage:
     now = now or datetime.now(UTC)
     keyset = SORTS[query.sort]
@@ -95,13 +114,7 @@ def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> L
         .outerjoin(Company, Company.id == Lead.company_id)
         .outerjoin(User, User.id == Company.assigned_rep_id)
     )
-    stmt = board.apply_filters(stmt, query.filters, user_id)
-    if query.stage:
-        stmt = stmt.where(Lead.stage == query.stage)
-    if query.import_token:
-        from app.crm.importing.services import created_by_import
-
-        stmt = stmt.where(Lead.id.in_(created_by_import(query.import_token, "lead")))
+    stmt = _filtered(stmt, query, user_id)
     stmt = keyset.continue_after(stmt, query.after)
     rows = db.session.execute(stmt.order_by(*keyset.order_by()).limit(PAGE_SIZE + 1)).all()
     page = LeadPage()
