@@ -2,6 +2,7 @@
 job that applies a stored event is an outbox row written in the same transaction."""
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,33 @@ class StoredEvent:
     id: uuid.UUID
     duplicate: bool  # delivered before
     requeued: bool  # delivered before, not processed yet: its job is asked for again
+
+
+class EventRefused(ValueError):
+    """A webhook body that is no event: the reason is what the provider is answered (400)."""
+
+
+def read_event_object(raw: bytes) -> tuple[str, dict[str, Any]]:
+    """The raw body as text and its JSON object, for every provider: UTF-8 JSON, an object
+    (not an array), and no U+0000 anywhere (PostgreSQL's jsonb and text refuse it)."""
+    try:
+        text = raw.decode("utf-8")
+        payload = json.loads(text)
+    except ValueError as exc:
+        raise EventRefused("unreadable body") from exc
+    if not isinstance(payload, dict) or _has_nul(payload):
+        raise EventRefused("not an event")
+    return text, payload
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def enqueue_apply(provider: str, event_row_id: uuid.UUID) -> uuid.UUID | None:

@@ -2,7 +2,6 @@
 applies it (a redelivery of an unprocessed event asks for that job again), 200."""
 from __future__ import annotations
 
-import json
 import logging
 import time
 
@@ -13,7 +12,7 @@ from app.extensions import db, limiter
 from app.security import WEBHOOK_BODY_LIMIT, body_limit
 from app.webhooks import bp
 from app.webhooks.secrets import WebhookSecretMissing, webhook_secret
-from app.webhooks.services import store_event
+from app.webhooks.services import EventRefused, read_event_object, store_event
 
 log = logging.getLogger("crm.webhooks")
 TOLERANCE_SECONDS = 300  # Stripe's: a signature's timestamp may be this far off, either way
@@ -35,16 +34,6 @@ def _signed_at(header: str | None) -> int | None:
                 return None
     return None
 
-
-def _has_nul(value) -> bool:
-    """PostgreSQL's jsonb and text refuse U+0000 anywhere: such an event is unreadable."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 @bp.post("/stripe")
@@ -69,12 +58,9 @@ def stripe_webhook():
     if signed_at is None or abs(time.time() - signed_at) > TOLERANCE_SECONDS:
         return _refuse("timestamp outside the tolerance")
     try:
-        text = raw.decode("utf-8")
-        payload = json.loads(text)
-    except ValueError:
-        return _refuse("unreadable body")
-    if not isinstance(payload, dict) or _has_nul(payload):
-        return _refuse("not an event")
+        text, payload = read_event_object(raw)
+    except EventRefused as exc:
+        return _refuse(str(exc))
     event_id, event_type = payload.get("id"), payload.get("type")
     if not isinstance(event_id, str) or not event_id or not isinstance(event_type, (str, type(None))):
         return _refuse("not an event")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 
 from flask import jsonify, request
@@ -21,8 +20,7 @@ from app.extensions import db, limiter
 from app.security import WEBHOOK_BODY_LIMIT, body_limit
 from app.webhooks import bp
 from app.webhooks.secrets import WebhookSecretMissing, webhook_secret
-from app.webhooks.services import store_event
-from app.webhooks.views import _has_nul
+from app.webhooks.services import EventRefused, read_event_object, store_event
 
 log = logging.getLogger("crm.webhooks")
 SIGNATURE_HEADER = "X-Cal-Signature-256"
@@ -62,12 +60,9 @@ def calcom_webhook():
     if not hmac.compare_digest(calcom_signature(raw, secret).encode(), header.lower().encode()):
         return _refuse("bad signature")
     try:
-        text = raw.decode("utf-8")
-        payload = json.loads(text)
-    except ValueError:
-        return _refuse("unreadable body")
-    if not isinstance(payload, dict) or _has_nul(payload):
-        return _refuse("not an event")
+        text, payload = read_event_object(raw)
+    except EventRefused as exc:
+        return _refuse(str(exc))
     trigger, booking = payload.get("triggerEvent"), payload.get("payload")
     if not isinstance(trigger, str) or not trigger or not isinstance(booking, dict):
         return _refuse("not an event")

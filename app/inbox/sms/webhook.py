@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 
@@ -16,7 +15,7 @@ from app.extensions import db, limiter
 from app.security import WEBHOOK_BODY_LIMIT, body_limit
 from app.webhooks import bp
 from app.webhooks.secrets import WebhookSecretMissing, webhook_secret
-from app.webhooks.services import store_event
+from app.webhooks.services import EventRefused, read_event_object, store_event
 
 log = logging.getLogger("crm.webhooks")
 TOLERANCE_SECONDS = 300
@@ -31,15 +30,6 @@ def _refuse(reason: str):
     log.info("webhook refused provider=sms reason=%s", reason)
     return jsonify({"error": reason}), 400
 
-
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 @bp.post("/sms")
@@ -59,12 +49,9 @@ def sms_webhook():
     if not hmac.compare_digest(sign(raw, stamp, secret).encode(), signature.strip().lower().encode("utf-8", "replace")):
         return _refuse("bad signature")
     try:
-        text = raw.decode("utf-8")
-        envelope = json.loads(text)
-    except ValueError:
-        return _refuse("unreadable body")
-    if not isinstance(envelope, dict) or _has_nul(envelope):
-        return _refuse("not an event")
+        text, envelope = read_event_object(raw)
+    except EventRefused as exc:
+        return _refuse(str(exc))
     event_id, event_type = envelope.get("id"), envelope.get("event")
     if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
         return _refuse("not an event")
