@@ -20,8 +20,6 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-
 from app.activity.services import record
 from app.billing.models import Invoice
 from app.billing.payments import (
@@ -33,6 +31,7 @@ from app.billing.payments import (
 from app.billing.unapplied import held, hold_unapplied_payment, record_unapplied_refund
 from app.extensions import db
 from app.webhooks.models import WebhookEvent
+from app.webhooks.services import take_stored_event
 
 log = logging.getLogger("crm.billing.stripe")
 
@@ -94,14 +93,9 @@ def _apply(payload: dict) -> str:
 def apply_stripe_event(webhook_event_id) -> str:
     """Apply the stored event once. Commits. Raises PaymentNotYetRecorded (after saving
     the reason) when a refund came before its payment, so the job is retried later."""
-    event = db.session.scalar(
-        select(WebhookEvent).where(WebhookEvent.id == webhook_event_id).with_for_update())
+    event, nothing = take_stored_event(webhook_event_id)
     if event is None:
-        return "missing"
-    if event.processed_at is not None:
-        db.session.rollback()
-        return "already processed"
-    event.attempts = (event.attempts or 0) + 1
+        return nothing
     savepoint = db.session.begin_nested()
     try:
         outcome = _apply(event.payload)

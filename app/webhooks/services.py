@@ -61,6 +61,19 @@ def _has_nul(value) -> bool:
     return False
 
 
+def take_stored_event(webhook_event_id) -> tuple[WebhookEvent | None, str | None]:
+    """The stored event, row-locked for its apply job, its attempt counted; or (None, why
+    there is nothing to apply: "missing", "already processed"). A job run twice applies once."""
+    event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == webhook_event_id).with_for_update())
+    if event is None:
+        return None, "missing"
+    if event.processed_at is not None:
+        db.session.rollback()
+        return None, "already processed"
+    event.attempts = (event.attempts or 0) + 1
+    return event, None
+
+
 def enqueue_apply(provider: str, event_row_id: uuid.UUID) -> uuid.UUID | None:
     """Ask for the job applying this stored event (one job key per event: asking again while
     it is pending changes nothing, after it failed runs it again)."""

@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-
 from app.extensions import db
-from app.webhooks.models import WebhookEvent
+from app.webhooks.services import take_stored_event
 
 log = logging.getLogger("crm.bookings")
 
@@ -19,14 +17,9 @@ def apply_calcom_event(webhook_event_id: str) -> str:
     retried; any other failure is recorded on the event and raised, so RQ retries it."""
     from app.inbox.bookings.services import EventNotApplicable
     from app.inbox.bookings.services import apply_calcom_event as apply
-
-    event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == webhook_event_id).with_for_update())
+    event, nothing = take_stored_event(webhook_event_id)
     if event is None:
-        return "missing"
-    if event.processed_at is not None:
-        db.session.rollback()
-        return "already processed"
-    event.attempts = (event.attempts or 0) + 1
+        return nothing
     savepoint = db.session.begin_nested()
     try:
         outcome = apply(event.payload, received_at=event.received_at)

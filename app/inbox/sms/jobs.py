@@ -12,6 +12,7 @@ import logging
 from datetime import UTC, datetime
 
 from app.extensions import db
+from app.webhooks.services import take_stored_event
 
 log = logging.getLogger("crm.sms")
 
@@ -83,18 +84,11 @@ def sweep_stuck_sends() -> int:
 
 def apply_sms_event(webhook_event_id: str) -> str:
     """Apply one stored gateway event once (app.inbox.sms.services.apply_event)."""
-    from sqlalchemy import select
 
     from app.inbox.sms.services import apply_event
-    from app.webhooks.models import WebhookEvent
-
-    event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.id == webhook_event_id).with_for_update())
+    event, nothing = take_stored_event(webhook_event_id)
     if event is None:
-        return "missing"
-    if event.processed_at is not None:
-        db.session.rollback()
-        return "already processed"
-    event.attempts = (event.attempts or 0) + 1
+        return nothing
     outcome = apply_event(event.payload, event.received_at)
     event.processed_at, event.error = datetime.now(UTC), None
     db.session.commit()
