@@ -72,14 +72,37 @@ def worker_command(with_scheduler, burst, queues):
     # One line per job comes from app.queue.run_job; RQ's own five per job are noise.
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("rq.worker").setLevel(logging.WARNING)
-    if with_scheduler:
-        register_periodic_jobs(names)
     from app.job_outbox.relay import start_relay
 
     start_relay()  # push what committed while no worker ran, then relay every few seconds
-    worker = make_worker(names)
-    current_app.logger.info("worker on queues %s", ", ".join(names))
-    worker.work(with_scheduler=with_scheduler, burst=burst)
+    work_until_stopped(names, with_scheduler=with_scheduler, burst=burst)
+
+
+def work_until_stopped(names, *, with_scheduler: bool, burst: bool) -> None:
+    """RQ's work loop, started again when Redis goes away under it. RQ survives a lost
+    connection only inside its blocking pop: one lost in its suspension or maintenance checks
+    ends `work()` ("unhandled exception, quitting"), and a worker that quits on every Redis
+    blink would leave the relay and the periodic jobs without a process. A requested stop
+    (SIGTERM, Ctrl-C) and a burst run end it for good."""
+    import time
+
+    from redis.exceptions import RedisError
+
+    while True:
+        worker = None
+        try:
+            if with_scheduler:
+                register_periodic_jobs(names)  # Redis may have come back empty
+            worker = make_worker(names)
+            current_app.logger.info("worker on queues %s", ", ".join(names))
+            worker.work(with_scheduler=with_scheduler, burst=burst)
+        except RedisError as exc:
+            if burst:
+                raise
+            current_app.logger.warning("worker: Redis unavailable (%s); starting again in 2 s", exc)
+        if burst or (worker is not None and worker._stop_requested):
+            return
+        time.sleep(2)
 
 
 def register_periodic_jobs(queue_names) -> None:

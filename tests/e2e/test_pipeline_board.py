@@ -130,10 +130,10 @@ def test_the_lead_page_timeline_follows_what_the_rep_does(live_app, live_server,
     expect(timeline.first).to_contain_text("from New lead to Quoted")
     expect(page.locator("#lead-summary .badge").first).to_have_text("Quoted")
 
-    page.get_by_label("Note").fill("Wants three trucks on trial first")
+    page.get_by_label("Note", exact=True).fill("Wants three trucks on trial first")
     page.get_by_role("button", name="Add note").click()
     expect(timeline.first).to_contain_text("Note: Wants three trucks on trial first")
-    expect(page.get_by_label("Note")).to_have_value("")
+    expect(page.get_by_label("Note", exact=True)).to_have_value("")
 
     page.get_by_label("Tag to add").select_option("e2e-callback")
     page.get_by_role("button", name="Add tag").click()

@@ -40,7 +40,7 @@ def test_rep_signs_in_sees_navigation_and_signs_out(live_app, live_server, page)
 
     nav = page.get_by_role("complementary", name="Main")
     labels = [t.strip() for t in nav.locator(".nav__link").all_inner_texts()]
-    assert labels == ["Pipeline", "Inbox", "Leads", "Tasks", "Companies", "Invoices", "Outbox"]
+    assert labels == ["Pipeline", "Inbox", "Calls", "Leads", "Tasks", "Companies", "Invoices", "Outbox"]
     expect(page.get_by_role("heading", name="New lead")).to_be_visible()
 
     nav.get_by_role("link", name="Companies").click()
