@@ -72,6 +72,8 @@ def worker_command(with_scheduler, burst, queues):
     # One line per job comes from app.queue.run_job; RQ's own five per job are noise.
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("rq.worker").setLevel(logging.WARNING)
+    if with_scheduler:
+        register_periodic_jobs(names)
     from app.job_outbox.relay import start_relay
 
     start_relay()  # push what committed while no worker ran, then relay every few seconds
@@ -88,11 +90,13 @@ def work_until_stopped(names, *, with_scheduler: bool, burst: bool) -> None:
 
     from redis.exceptions import RedisError
 
+    first = True
     while True:
         worker = None
         try:
-            if with_scheduler:
+            if with_scheduler and not first:
                 register_periodic_jobs(names)  # Redis may have come back empty
+            first = False
             worker = make_worker(names)
             current_app.logger.info("worker on queues %s", ", ".join(names))
             worker.work(with_scheduler=with_scheduler, burst=burst)
