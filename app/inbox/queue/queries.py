@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from app.crm.models import Contact
 from app.extensions import db
 from app.inbox.models import Conversation, ConversationChannel, MessageDirection, SmsMessage
 from app.paging import Keyset, split_page
@@ -88,7 +89,7 @@ def queue_page(f: QueueFilter, *, user_id: uuid.UUID, cursor: str | None = None,
     now = now or datetime.now(UTC)
     query = (select(Conversation, _number().label("number"))
              .where(and_(*_conditions(f, user_id, now)))
-             .options(joinedload(Conversation.contact), joinedload(Conversation.lead),
+             .options(joinedload(Conversation.contact).joinedload(Contact.company),
                       joinedload(Conversation.user)))
     query = KEYSET.continue_after(query, cursor).order_by(*KEYSET.order_by()).limit(limit + 1)
     rows, more = split_page(db.session.execute(query).unique().all(), limit)
