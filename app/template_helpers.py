@@ -36,7 +36,9 @@ def nav_items():
         if permissions.can(current_user, permission):
             url = url_for(endpoint)
             active = request.path == url or request.path.startswith(url.rstrip("/") + "/")
-            items.append({"label": label, "url": url, "icon": icon, "active": active})
+            # the inbox's unread count, loaded and polled by htmx (templates/inbox/queue/_badge.html)
+            badge = url_for("inbox.unread_badge") if endpoint == "inbox.index" else None
+            items.append({"label": label, "url": url, "icon": icon, "active": active, "badge": badge})
     return items
 
 

@@ -2,9 +2,9 @@ from flask import Blueprint
 
 bp = Blueprint("inbox", __name__)
 
-from app.inbox import views  # noqa: E402,F401
 from app.inbox.bookings import views as _bookings_views  # noqa: E402,F401
 from app.inbox.calls import views as calls_views  # noqa: E402,F401
 from app.inbox.canned import views as canned_views  # noqa: E402,F401
+from app.inbox.queue import views as queue_views  # noqa: E402,F401
 from app.inbox.sms import outbox_views, webhook  # noqa: E402,F401
 from app.inbox.sms import views as sms_views  # noqa: E402,F401

@@ -251,6 +251,9 @@ class Conversation(db.Model):
     __table_args__ = (
         UniqueConstraint("lead_id", "channel"),
         Index("ix_conversations_last_message_at", desc("last_message_at")),
+        # the nav's unread badge (migration 0019_inbox_queue)
+        Index("ix_conversations_unread", "user_id",
+              postgresql_where=text("unread_count > 0 AND NOT is_archived")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -270,6 +273,11 @@ class Conversation(db.Model):
     is_archived: Mapped[bool] = mapped_column(
         Boolean, index=True, server_default=sql_bool(False), default=False
     )
+    # the inbox queue (migration 0019_inbox_queue): an inbound message not answered yet,
+    # marked done by a rep, hidden until a time
+    awaiting_reply: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(False), default=False)
+    done_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

@@ -132,7 +132,9 @@ def test_only_known_extra_columns(engine):
                       *(f"sms_messages.{c}" for c in ("gateway_id", "conversation_id", "error", "attempts",
                                                        "claimed_at", "inbound_key")),
                       # 0018_inbox_calls
-                      "call_logs.user_id", "call_lists.created_by_id", "voicemail_drops.file_name"}
+                      "call_logs.user_id", "call_lists.created_by_id", "voicemail_drops.file_name",
+                      # 0019_inbox_queue
+                      "conversations.awaiting_reply", "conversations.done_at", "conversations.snoozed_until"}
 
 
 def test_uniques_indexes_and_foreign_keys_of_the_spec(engine):

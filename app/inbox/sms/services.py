@@ -124,7 +124,7 @@ def upsert_conversation(*, lead_id, contact_id, user_id, at: datetime, preview: 
     stmt = pg_insert(Conversation).values(
         id=uuid.uuid4(), lead_id=lead_id, contact_id=contact_id, user_id=user_id,
         channel=ConversationChannel.SMS, last_message_at=at, last_message_preview=preview[:200],
-        unread_count=1 if inbound else 0, is_archived=False)
+        unread_count=1 if inbound else 0, is_archived=False, awaiting_reply=inbound)
     newer = stmt.excluded.last_message_at >= func.coalesce(table.c.last_message_at, stmt.excluded.last_message_at)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.lead_id, table.c.channel],
@@ -134,6 +134,8 @@ def upsert_conversation(*, lead_id, contact_id, user_id, at: datetime, preview: 
                                          else_=table.c.last_message_preview),
             "unread_count": table.c.unread_count + (1 if inbound else 0),
             "is_archived": case((newer, False), else_=table.c.is_archived) if inbound else table.c.is_archived,
+            **({"awaiting_reply": True, "done_at": None, "snoozed_until": None} if inbound
+               else {"awaiting_reply": case((newer, False), else_=table.c.awaiting_reply)}),
             "contact_id": func.coalesce(table.c.contact_id, stmt.excluded.contact_id),
             "user_id": func.coalesce(table.c.user_id, stmt.excluded.user_id),
             "updated_at": func.now(),
@@ -345,6 +347,7 @@ def _unmatched_conversation(number: str, at: datetime, preview: str) -> uuid.UUI
         conversation.last_message_at, conversation.last_message_preview = at, preview[:200]
         conversation.is_archived = False
     conversation.unread_count = (conversation.unread_count or 0) + 1
+    conversation.awaiting_reply, conversation.done_at, conversation.snoozed_until = True, None, None
     db.session.flush()
     return conversation.id
 
