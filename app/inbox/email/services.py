@@ -288,8 +288,11 @@ def ingest_inbound_email(from_address: str, to_address: str, subject: str | None
     at = received_at or datetime.now(UTC)
     message_id = (_ids(message_id) or [None])[0] or f"<{uuid.uuid4()}@inbound.invalid>"
     refs = list(dict.fromkeys(_ids(in_reply_to) + list(reversed(_ids(references)))))
+    if db.session.scalar(select(EmailMessage.id).where(EmailMessage.message_id == message_id)):
+        return "duplicate"
     contact, lead = match_contact(from_address)
     thread = _thread_of(refs)
+    made_thread = thread is None
     if thread is None:
         thread = EmailThread(id=uuid.uuid4(), lead_id=lead.id if lead else None,
                              email_account_id=system_account().id, subject=subject)
@@ -304,7 +307,10 @@ def ingest_inbound_email(from_address: str, to_address: str, subject: str | None
             references=" ".join(_ids(references)) or None, sent_at=at, created_at=at, attempts=0)
         .on_conflict_do_nothing(index_elements=[EmailMessage.message_id])
         .returning(EmailMessage.id)).scalar_one_or_none()
-    if stored is None:
+    if stored is None:  # a concurrent ingest of the same message won
+        if made_thread:
+            db.session.delete(thread)
+            db.session.flush()
         return "duplicate"
     thread.last_message_at = max(filter(None, [thread.last_message_at, at]))
     thread_lead = thread.lead
