@@ -233,3 +233,43 @@ def test_killed_after_an_smtp_send_it_is_failed_for_a_person_not_resent(client, 
     assert jobs.send_email(str(message.id)) == "not queued"
     page = client.get(f"/leads/{lead.id}/email")
     assert "unknown — check Sent" in page.text
+
+
+def _smtp_config(app, monkeypatch, port, password="s3cret"):
+    for key, value in {"MAIL_BACKEND": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
+                       "SMTP_STARTTLS": "false", "SMTP_USERNAME": "crm", "SMTP_PASSWORD": password}.items():
+        monkeypatch.setitem(app.config, key, value)
+
+
+def test_a_permanent_smtp_refusal_is_failed_with_the_servers_reason(client, app, db_session, rep, lead,
+                                                                   smtp_server, monkeypatch):  # noqa: F811
+    inbox, port, _ = smtp_server(tls=False)
+    _smtp_config(app, monkeypatch, port, password="wrong")
+    login(client, rep)
+    post_email(client, app, lead)
+    [message] = emails_of(db_session, lead)
+    assert jobs.send_email(str(message.id)) == "failed"
+    db_session.expire_all()
+    assert message.status is EmailStatus.FAILED and message.error.startswith("535") and inbox.received == []
+    assert "535" in client.get(f"/leads/{lead.id}/email").text
+
+
+def test_a_temporary_failure_goes_back_to_queued_for_the_retry_then_fails_on_the_last(client, app, db_session,
+                                                                                    rep, lead, monkeypatch):
+    import app.billing.jobs as billing_jobs
+    from app.integrations.mail import DeliveryFailed
+    from tests.integration.test_smtp import free_port
+
+    _smtp_config(app, monkeypatch, free_port())  # nothing listens: connection refused
+    login(client, rep)
+    post_email(client, app, lead)
+    [message] = emails_of(db_session, lead)
+    monkeypatch.setattr(billing_jobs, "last_attempt", lambda: False)
+    with pytest.raises(DeliveryFailed):
+        jobs.send_email(str(message.id))
+    db_session.expire_all()
+    assert message.status is EmailStatus.QUEUED and message.error  # RQ retries the same row
+    monkeypatch.setattr(billing_jobs, "last_attempt", lambda: True)
+    assert jobs.send_email(str(message.id)) == "failed"
+    db_session.expire_all()
+    assert message.status is EmailStatus.FAILED and message.attempts == 2
