@@ -22,8 +22,15 @@ from app.activity.services import record
 from app.crm.models import Contact, Lead
 from app.crm.records.normalize import normalize_email
 from app.extensions import db
-from app.inbox.models import EmailAccount, EmailMessage, EmailStatus, EmailThread, MessageDirection
-from app.inbox.sms.services import STOP_WORDS
+from app.inbox.models import (
+    ConversationChannel,
+    EmailAccount,
+    EmailMessage,
+    EmailStatus,
+    EmailThread,
+    MessageDirection,
+)
+from app.inbox.sms.services import STOP_WORDS, upsert_conversation
 from app.integrations.mail import MailMessage, default_sender
 from app.queue import enqueue
 
@@ -132,6 +139,8 @@ def send_email(lead: Lead, *, subject: str, body: str, actor, thread_id=None) ->
         references=references, attempts=0, user_id=actor.id if actor else None, created_at=now)
     db.session.add(message)
     db.session.flush()
+    upsert_conversation(lead_id=lead.id, contact_id=lead.contact_id, user_id=actor.id if actor else None, at=now,
+                        preview=f"{subject}: {body}", inbound=False, channel=ConversationChannel.EMAIL)
     enqueue_send(message.id, 0)
     return message
 
@@ -314,7 +323,10 @@ def ingest_inbound_email(from_address: str, to_address: str, subject: str | None
         return "duplicate"
     thread.last_message_at = max(filter(None, [thread.last_message_at, at]))
     thread_lead = thread.lead
-    if thread_lead is not None:
+    if thread_lead is not None:  # the lead's e-mail conversation in the inbox (unread)
+        upsert_conversation(lead_id=thread_lead.id, contact_id=thread_lead.contact_id, user_id=thread_lead.company.assigned_rep_id
+                            if thread_lead.company else None, at=at,
+                            preview=f"{subject or ''}: {body or ''}", inbound=True, channel=ConversationChannel.EMAIL)
         record("email.received", f"E-mail from {from_address}: {(subject or '')[:60]}", lead=thread_lead,
                contact=thread_lead.contact, detail={"email_id": str(email_id)}, occurred_at=at)
     if is_unsubscribe(body):

@@ -131,3 +131,18 @@ def test_the_email_reply_action_is_absent_in_production(app, redis_url, db_sessi
     assert "/leads/<uuid:lead_id>/email" in rules
     assert not any(r.startswith("/outbox") for r in rules)
     assert "/outbox/email/<uuid:message_id>/reply" in {r.rule for r in app.url_map.iter_rules()}
+
+
+def test_the_leads_email_conversation_moves_and_counts_unread_replies(client, app, db_session, rep, lead):
+    from app.inbox.models import Conversation, ConversationChannel
+
+    login(client, rep)
+    post_email(client, app, lead)
+    conversation = db_session.scalar(select(Conversation).where(Conversation.lead_id == lead.id))
+    assert conversation.channel is ConversationChannel.EMAIL and conversation.unread_count == 0
+    ingest_inbound_email("mike.d@abc-towing.example.com", "sales@example.com", "Re: Your GPS trackers",
+                         "Sounds good", "<c1@abc.example.com>")
+    ingest_inbound_email("mike.d@abc-towing.example.com", "sales@example.com", "Re: Your GPS trackers",
+                         "Sounds good", "<c1@abc.example.com>")  # the same message again: not unread twice
+    db_session.refresh(conversation)
+    assert conversation.unread_count == 1 and conversation.last_message_preview.startswith("Re: Your GPS")
