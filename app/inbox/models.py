@@ -45,6 +45,16 @@ class SmsStatus(enum.Enum):
     FAILED = "FAILED"
 
 
+class EmailStatus(enum.Enum):
+    """Not in the spec (0020_inbox_email): an outbound e-mail's send state; RECEIVED inbound."""
+
+    QUEUED = "QUEUED"
+    SENDING = "SENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+    RECEIVED = "RECEIVED"
+
+
 class CallOutcome(enum.Enum):
     CONNECTED = "CONNECTED"
     NO_ANSWER = "NO_ANSWER"
@@ -132,6 +142,7 @@ class EmailThread(db.Model):
 
 class EmailMessage(db.Model):
     __tablename__ = "email_messages"
+    __table_args__ = (Index("ix_email_messages_status_claimed_at", "status", "claimed_at"),)  # 0020
 
     id: Mapped[uuid.UUID] = uuid_pk()
     thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("email_threads.id"), index=True)
@@ -144,6 +155,15 @@ class EmailMessage(db.Model):
     body_html: Mapped[str | None]
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
+    # Not in the spec (0020_inbox_email): see app/inbox/email/.
+    status: Mapped[EmailStatus | None] = mapped_column(Enum(EmailStatus, name="email_status"))
+    message_id: Mapped[str | None] = mapped_column(unique=True)  # RFC Message-ID, with <>
+    in_reply_to: Mapped[str | None]
+    references: Mapped[str | None]
+    error: Mapped[str | None]
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    claimed_at: Mapped[datetime | None]
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     thread: Mapped[EmailThread] = relationship(back_populates="messages")
 
@@ -399,6 +419,7 @@ __all__ = [
     "ConversationChannel",
     "EmailAccount",
     "EmailMessage",
+    "EmailStatus",
     "EmailThread",
     "MessageDirection",
     "MessageTemplate",

@@ -28,6 +28,10 @@ class MailMessage:
     invoice_id: str | None = None
     # Same key = same message: a backend that can remember it sends it once.
     message_key: str | None = None
+    # RFC 5322 threading headers (with their <>): our own Message-ID, and the message(s) replied to.
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    references: str | None = None
 
 
 class DeliveryFailed(Exception):

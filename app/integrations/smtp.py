@@ -53,8 +53,12 @@ class SmtpBackend:
         email["From"] = message.from_address or default_sender()
         email["To"] = message.to
         email["Subject"] = message.subject
-        email["Message-ID"] = make_msgid(domain=(message.from_address or default_sender())
-                                         .rpartition("@")[2].strip("> ") or None)
+        email["Message-ID"] = message.message_id or make_msgid(
+            domain=(message.from_address or default_sender()).rpartition("@")[2].strip("> ") or None)
+        if message.in_reply_to:
+            email["In-Reply-To"] = message.in_reply_to
+        if message.references:
+            email["References"] = message.references
         email.set_content(message.body_text)
         if message.body_html:
             email.add_alternative(message.body_html, subtype="html")

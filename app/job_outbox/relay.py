@@ -44,6 +44,7 @@ SWEEPS = (
     "app.webhooks.jobs.sweep_unprocessed_events",
     "app.crm.scoring.jobs.remark_unscored_leads",
     "app.inbox.sms.jobs.sweep_stuck_sends",
+    "app.inbox.email.jobs.sweep_stuck_sends",
 )
 ALIVE = ("queued", "started", "scheduled", "deferred")
 GONE = ("failed", "canceled", "stopped")

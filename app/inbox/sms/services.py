@@ -118,12 +118,12 @@ def validate_body(body: str) -> str:
 
 
 def upsert_conversation(*, lead_id, contact_id, user_id, at: datetime, preview: str,
-                        inbound: bool) -> uuid.UUID:
-    """The lead's SMS conversation (one per lead and channel), moved to this message."""
+                        inbound: bool, channel: ConversationChannel = ConversationChannel.SMS) -> uuid.UUID:
+    """The lead's conversation on `channel` (one per lead and channel), moved to this message."""
     table = Conversation.__table__
     stmt = pg_insert(Conversation).values(
         id=uuid.uuid4(), lead_id=lead_id, contact_id=contact_id, user_id=user_id,
-        channel=ConversationChannel.SMS, last_message_at=at, last_message_preview=preview[:200],
+        channel=channel, last_message_at=at, last_message_preview=preview[:200],
         unread_count=1 if inbound else 0, is_archived=False, awaiting_reply=inbound)
     newer = stmt.excluded.last_message_at >= func.coalesce(table.c.last_message_at, stmt.excluded.last_message_at)
     stmt = stmt.on_conflict_do_update(

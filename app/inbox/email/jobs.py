@@ -1,0 +1,75 @@
+"""E-mail jobs (queue "mail"): ids in, each e-mail sent exactly once, commit.
+
+`send_email`: claim the row (QUEUED -> SENDING, committed before the mail backend is called),
+refuse a do-not-contact lead at send time, send with the row's own Message-ID, record SENT /
+FAILED. A worker killed after the claim leaves the row SENDING: `sweep_stuck_sends` (run by the
+job outbox relay once a minute) asks `reconcile_send` to settle it — the outbox backend is
+looked up by the Message-ID; SMTP has no lookup, so the row is FAILED "unknown — check Sent"
+for a person — never a blind resend. A temporary failure puts the row back to QUEUED and RQ
+retries; the last attempt or a permanent refusal marks it FAILED with the server's reason."""
+from __future__ import annotations
+
+import logging
+
+from app.extensions import db
+
+log = logging.getLogger("crm.email")
+
+
+def send_email(email_id: str) -> str:
+    from app.billing.jobs import last_attempt
+    from app.inbox.email import services
+    from app.inbox.models import EmailStatus
+    from app.integrations.mail import DeliveryFailed, get_mail_backend
+
+    claimed = services.claim_for_send(email_id)
+    if claimed is None:
+        db.session.rollback()
+        return "not queued"  # sent, failed, or another run has it
+    reason = services.send_time_refusal(claimed)
+    if reason:
+        services.settle(claimed.id, EmailStatus.FAILED, error=reason)
+        db.session.commit()
+        log.info("email=%s refused at send time: %s", claimed.id, reason)
+        return "refused"
+    mail = services.mail_for(claimed.id)
+    db.session.commit()  # SENDING is durable before the mail server hears of it
+    try:
+        get_mail_backend().send(mail)
+    except DeliveryFailed as exc:
+        db.session.rollback()
+        if exc.permanent or last_attempt():
+            services.settle(claimed.id, EmailStatus.FAILED, error=exc.reason)
+            db.session.commit()
+            return "failed"
+        services.settle(claimed.id, EmailStatus.QUEUED, error=exc.reason)
+        db.session.commit()
+        raise
+    if services.settle(claimed.id, EmailStatus.SENT):
+        services.record_sent_activity(claimed.id)
+    db.session.commit()
+    return "sent"
+
+
+def reconcile_send(email_id: str) -> str:
+    from app.inbox.email import services
+
+    outcome = services.reconcile(email_id)
+    db.session.commit()
+    log.info("email=%s reconciled: %s", email_id, outcome)
+    return outcome
+
+
+def sweep_stuck_sends() -> int:
+    """Ask for a reconcile of every e-mail left SENDING (its worker died mid-send). Run by the
+    job outbox relay once a minute; the caller commits."""
+    from app.inbox.email import services
+    from app.queue import enqueue
+
+    rows = services.stuck_sends()
+    for email_id, attempts in rows:
+        enqueue("mail", "app.inbox.email.jobs.reconcile_send", email_id,
+                job_id=f"email-reconcile-{email_id}-{attempts}")
+    if rows:
+        log.info("email sweep asked to reconcile %d e-mails left sending", len(rows))
+    return len(rows)
