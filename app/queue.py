@@ -221,6 +221,16 @@ def _now():
     return datetime.now(UTC)
 
 
+def last_attempt() -> bool:
+    """Is this run of the current job its last? RQ counts the retries left (jobs are pushed
+    with a Retry); a run outside RQ, or with no retry left, is the last. A send job marks its
+    message FAILED then, instead of raising into RQ's failed registry."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return job is None or not job.retries_left
+
+
 def run_job(func_path: str, *args: Any, **kwargs: Any) -> Any:
     """What RQ runs: the job in an app context, one log line, its outbox row marked, the
     session closed. A job whose row is DONE or gone (rolled back) is skipped."""

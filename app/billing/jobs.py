@@ -28,6 +28,7 @@ def send_invoice_email(invoice_id: str, link: str, to: str, message_key: str) ->
     )
     from app.integrations.mail import DeliveryFailed
     from app.integrations.models import DeliveryStatus, MailDelivery
+    from app.queue import last_attempt
 
     invoice = db.session.get(Invoice, invoice_id)
     if invoice is None:
@@ -60,11 +61,3 @@ def send_invoice_email(invoice_id: str, link: str, to: str, message_key: str) ->
     mark_delivered(delivery, invoice)
     db.session.commit()
 
-
-def last_attempt() -> bool:
-    """Is this run of the current job its last? RQ counts the retries left (jobs are
-    enqueued with a Retry); a run outside RQ, or with no retry left, is the last."""
-    from rq import get_current_job
-
-    job = get_current_job()
-    return job is None or not job.retries_left

@@ -17,10 +17,10 @@ log = logging.getLogger("crm.email")
 
 
 def send_email(email_id: str) -> str:
-    from app.billing.jobs import last_attempt
     from app.inbox.email import services
     from app.inbox.models import EmailStatus
     from app.integrations.mail import DeliveryFailed, get_mail_backend
+    from app.queue import last_attempt
 
     claimed = services.claim_for_send(email_id)
     if claimed is None:

@@ -22,6 +22,7 @@ from app.activity.services import record
 from app.crm.models import Contact, Lead
 from app.crm.records.normalize import normalize_email
 from app.extensions import db
+from app.inbox.conversations import STOP_WORDS, consent_keyword, upsert_conversation
 from app.inbox.models import (
     ConversationChannel,
     EmailAccount,
@@ -30,7 +31,6 @@ from app.inbox.models import (
     EmailThread,
     MessageDirection,
 )
-from app.inbox.sms.services import STOP_WORDS, upsert_conversation
 from app.integrations.mail import MailMessage, default_sender
 from app.queue import enqueue
 
@@ -286,7 +286,7 @@ def _thread_of(refs: list[str]) -> EmailThread | None:
 def is_unsubscribe(body: str | None) -> bool:
     """The reply's first line is STOP / UNSUBSCRIBE (and the SMS channel's other stop words)."""
     first = next((line for line in (body or "").splitlines() if line.strip()), "")
-    return first.strip().strip(".!").strip().upper() in STOP_WORDS
+    return consent_keyword(first) in STOP_WORDS
 
 
 def ingest_inbound_email(from_address: str, to_address: str, subject: str | None, body: str | None,

@@ -18,11 +18,11 @@ log = logging.getLogger("crm.sms")
 
 
 def send_sms(sms_id: str) -> str:
-    from app.billing.jobs import last_attempt
     from app.inbox.models import SmsGateway, SmsStatus
     from app.inbox.sms import services
     from app.inbox.sms.backends import SendFailed, get_sms_backend
     from app.integrations.secrets import SecretUnreadable
+    from app.queue import last_attempt
 
     claimed = services.claim_for_send(sms_id)
     if claimed is None:

@@ -11,13 +11,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.activity.services import record
 from app.crm.models import Contact, Lead
 from app.crm.records.normalize import phone_to_e164
 from app.extensions import db
+from app.inbox.conversations import START_WORDS, STOP_WORDS, consent_keyword, upsert_conversation
 from app.inbox.models import (
     Conversation,
     ConversationChannel,
@@ -34,8 +35,6 @@ from app.queue import enqueue
 log = logging.getLogger("crm.sms")
 
 OFFLINE_AFTER = timedelta(hours=1)
-STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-START_WORDS = frozenset({"START", "UNSTOP"})
 DO_NOT_CONTACT = "do not contact"
 # A status only moves forward: a late or repeated event never takes a message back.
 RANK = {SmsStatus.QUEUED: 0, SmsStatus.SENDING: 1, SmsStatus.SENT: 2, SmsStatus.FAILED: 3,
@@ -117,30 +116,6 @@ def validate_body(body: str) -> str:
     return body
 
 
-def upsert_conversation(*, lead_id, contact_id, user_id, at: datetime, preview: str,
-                        inbound: bool, channel: ConversationChannel = ConversationChannel.SMS) -> uuid.UUID:
-    """The lead's conversation on `channel` (one per lead and channel), moved to this message."""
-    table = Conversation.__table__
-    stmt = pg_insert(Conversation).values(
-        id=uuid.uuid4(), lead_id=lead_id, contact_id=contact_id, user_id=user_id,
-        channel=channel, last_message_at=at, last_message_preview=preview[:200],
-        unread_count=1 if inbound else 0, is_archived=False, awaiting_reply=inbound)
-    newer = stmt.excluded.last_message_at >= func.coalesce(table.c.last_message_at, stmt.excluded.last_message_at)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.lead_id, table.c.channel],
-        set_={
-            "last_message_at": func.greatest(table.c.last_message_at, stmt.excluded.last_message_at),
-            "last_message_preview": case((newer, stmt.excluded.last_message_preview),
-                                         else_=table.c.last_message_preview),
-            "unread_count": table.c.unread_count + (1 if inbound else 0),
-            "is_archived": case((newer, False), else_=table.c.is_archived) if inbound else table.c.is_archived,
-            **({"awaiting_reply": True, "done_at": None, "snoozed_until": None} if inbound
-               else {"awaiting_reply": case((newer, False), else_=table.c.awaiting_reply)}),
-            "contact_id": func.coalesce(table.c.contact_id, stmt.excluded.contact_id),
-            "user_id": func.coalesce(table.c.user_id, stmt.excluded.user_id),
-            "updated_at": func.now(),
-        })
-    return db.session.execute(stmt.returning(Conversation.id)).scalar_one()
 
 
 def send_sms(lead: Lead, *, body: str, actor) -> SmsMessage:
@@ -395,7 +370,7 @@ def receive(envelope: dict, payload: dict, received_at: datetime) -> str:
     if lead is not None:
         record("sms.received", f"SMS from {number}: {text[:60]}", lead=lead, contact=contact,
                detail={"sms_id": str(sms_id)}, occurred_at=at)
-    keyword = text.strip().strip(".!").strip().upper()
+    keyword = consent_keyword(text)
     if keyword in STOP_WORDS:
         opt_out(number, keyword)
         return "received (opted out)"

@@ -256,7 +256,7 @@ def test_a_permanent_smtp_refusal_is_failed_with_the_servers_reason(client, app,
 
 def test_a_temporary_failure_goes_back_to_queued_for_the_retry_then_fails_on_the_last(client, app, db_session,
                                                                                     rep, lead, monkeypatch):
-    import app.billing.jobs as billing_jobs
+    import app.queue as queue_module
     from app.integrations.mail import DeliveryFailed
     from tests.integration.test_smtp import free_port
 
@@ -264,12 +264,12 @@ def test_a_temporary_failure_goes_back_to_queued_for_the_retry_then_fails_on_the
     login(client, rep)
     post_email(client, app, lead)
     [message] = emails_of(db_session, lead)
-    monkeypatch.setattr(billing_jobs, "last_attempt", lambda: False)
+    monkeypatch.setattr(queue_module, "last_attempt", lambda: False)
     with pytest.raises(DeliveryFailed):
         jobs.send_email(str(message.id))
     db_session.expire_all()
     assert message.status is EmailStatus.QUEUED and message.error  # RQ retries the same row
-    monkeypatch.setattr(billing_jobs, "last_attempt", lambda: True)
+    monkeypatch.setattr(queue_module, "last_attempt", lambda: True)
     assert jobs.send_email(str(message.id)) == "failed"
     db_session.expire_all()
     assert message.status is EmailStatus.FAILED and message.attempts == 2

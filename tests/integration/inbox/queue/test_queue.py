@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.auth.models import UserRole
 from app.extensions import db
+from app.inbox.conversations import upsert_conversation
 from app.inbox.models import (
     Conversation,
     ConversationChannel,
@@ -20,7 +21,6 @@ from app.inbox.models import (
 )
 from app.inbox.queue import queries
 from app.inbox.queue.services import snooze_until
-from app.inbox.sms.services import upsert_conversation
 from tests.factories import csrf_token, login
 
 NOW = datetime.now(UTC)
