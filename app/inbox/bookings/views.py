@@ -13,8 +13,8 @@ from app.extensions import db
 from app.htmx import render
 from app.inbox import bp
 from app.inbox.bookings import queries
-from app.inbox.bookings.forms import AttachForm
 from app.inbox.bookings.services import AttachError, attach_booking
+from app.inbox.forms import AttachForm
 from app.inbox.models import Booking
 
 
@@ -37,8 +37,9 @@ def booking_contact_candidates(booking_id: str):
     booking = get_or_404(Booking, booking_id)
     q = (request.args.get("q") or "").strip()
     contacts = search(q).contacts if q else []
-    return render("inbox/bookings/_candidates.html",
-                  context=dict(booking=booking, contacts=contacts, q=q, form=AttachForm(formdata=None)))
+    return render("inbox/_attach_candidates.html", context=dict(
+        attach_url=url_for("inbox.attach_booking_to_contact", booking_id=booking.id), contacts=contacts, q=q,
+        form=AttachForm(formdata=None), create_lead_hint=False))
 
 
 @bp.post("/inbox/bookings/<booking_id>/attach")

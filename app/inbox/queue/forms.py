@@ -1,8 +1,8 @@
 import uuid
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, SelectMultipleField
-from wtforms.validators import UUID, DataRequired, Length, ValidationError
+from wtforms import SelectField, SelectMultipleField
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.inbox.queue.services import ACTIONS
 
@@ -26,9 +26,3 @@ class QueueActionForm(FlaskForm):
                                           Length(max=MAX_IDS), _uuids])
     assignee_id = SelectField("Assign to", choices=[("", "Nobody")], validate_choice=False)
 
-
-class AttachForm(FlaskForm):
-    """Attach an unmatched conversation to the contact picked from the search."""
-
-    contact_id = HiddenField("Contact", validators=[DataRequired(message="Pick a contact."),
-                                                    UUID(message="Pick a contact.")])

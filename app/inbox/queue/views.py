@@ -16,9 +16,10 @@ from app.errors import get_or_404, uuid_or_404
 from app.extensions import db
 from app.htmx import add_trigger, is_htmx, render
 from app.inbox import bp
+from app.inbox.forms import AttachForm
 from app.inbox.models import Conversation, ConversationChannel
 from app.inbox.queue import queries, services
-from app.inbox.queue.forms import AttachForm, QueueActionForm
+from app.inbox.queue.forms import QueueActionForm
 
 QUEUE_CHANGED = "queueChanged"
 MESSAGES = {"done": "Marked done", "archive": "Archived", "unarchive": "Back in the inbox",
@@ -100,8 +101,9 @@ def conversation_contact_candidates(conversation_id: str):
     conversation = get_or_404(Conversation, conversation_id)
     q = (request.args.get("q") or "").strip()
     contacts = search(q).contacts if q else []
-    return render("inbox/queue/_candidates.html", context=dict(
-        conversation=conversation, contacts=contacts, q=q, form=AttachForm(formdata=None)))
+    return render("inbox/_attach_candidates.html", context=dict(
+        attach_url=url_for("inbox.attach_conversation", conversation_id=conversation.id), contacts=contacts, q=q,
+        form=AttachForm(formdata=None), create_lead_hint=True))
 
 
 @bp.post("/inbox/conversations/<conversation_id>/attach")
