@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from app.extensions import db
+from app.inbox.sending import send_claimed
 
 log = logging.getLogger("crm.email")
 
@@ -20,7 +21,6 @@ def send_email(email_id: str) -> str:
     from app.inbox.email import services
     from app.inbox.models import EmailStatus
     from app.integrations.mail import DeliveryFailed, get_mail_backend
-    from app.queue import last_attempt
 
     claimed = services.claim_for_send(email_id)
     if claimed is None:
@@ -33,22 +33,8 @@ def send_email(email_id: str) -> str:
         log.info("email=%s refused at send time: %s", claimed.id, reason)
         return "refused"
     mail = services.mail_for(claimed.id)
-    db.session.commit()  # SENDING is durable before the mail server hears of it
-    try:
-        get_mail_backend().send(mail)
-    except DeliveryFailed as exc:
-        db.session.rollback()
-        if exc.permanent or last_attempt():
-            services.settle(claimed.id, EmailStatus.FAILED, error=exc.reason)
-            db.session.commit()
-            return "failed"
-        services.settle(claimed.id, EmailStatus.QUEUED, error=exc.reason)
-        db.session.commit()
-        raise
-    if services.settle(claimed.id, EmailStatus.SENT):
-        services.record_sent_activity(claimed.id)
-    db.session.commit()
-    return "sent"
+    return send_claimed(claimed.id, statuses=EmailStatus, settle=services.settle, failure=DeliveryFailed,
+                        send=lambda: get_mail_backend().send(mail), on_sent=services.record_sent_activity)
 
 
 def reconcile_send(email_id: str) -> str:

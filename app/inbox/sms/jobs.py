@@ -12,6 +12,7 @@ import logging
 from datetime import UTC, datetime
 
 from app.extensions import db
+from app.inbox.sending import send_claimed
 from app.webhooks.services import take_stored_event
 
 log = logging.getLogger("crm.sms")
@@ -22,7 +23,6 @@ def send_sms(sms_id: str) -> str:
     from app.inbox.sms import services
     from app.inbox.sms.backends import SendFailed, get_sms_backend
     from app.integrations.secrets import SecretUnreadable
-    from app.queue import last_attempt
 
     claimed = services.claim_for_send(sms_id)
     if claimed is None:
@@ -41,22 +41,11 @@ def send_sms(sms_id: str) -> str:
                         error="the gateway's password cannot be read (was SECRETS_KEY changed?): enter it again")
         db.session.commit()
         return "failed"
-    db.session.commit()  # SENDING is durable before the gateway hears of it
-    try:
-        get_sms_backend().send(gateway, message_id=claimed.id, to=claimed.to_number, text=claimed.body)
-    except SendFailed as exc:
-        db.session.rollback()
-        if exc.permanent or last_attempt():
-            services.settle(claimed.id, SmsStatus.FAILED, error=exc.reason)
-            db.session.commit()
-            return "failed"
-        services.settle(claimed.id, SmsStatus.QUEUED, error=exc.reason)
-        db.session.commit()
-        raise
-    if services.settle(claimed.id, SmsStatus.SENT):
-        services.record_sent_activity(claimed.id)
-    db.session.commit()
-    return "sent"
+    return send_claimed(
+        claimed.id, statuses=SmsStatus, settle=services.settle, failure=SendFailed,
+        send=lambda: get_sms_backend().send(gateway, message_id=claimed.id, to=claimed.to_number,
+                                            text=claimed.body),
+        on_sent=services.record_sent_activity)
 
 
 def reconcile_send(sms_id: str) -> str:
