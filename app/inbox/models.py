@@ -69,6 +69,20 @@ class ConversationChannel(enum.Enum):
     CALL = "CALL"
 
 
+class ConversationKind(enum.Enum):
+    """What a conversation's last item is (conversations.last_kind, text; 0022_inbox_items).
+    Calls and Cal.com bookings are items of the lead's CALL conversation."""
+
+    SMS = "sms"
+    EMAIL = "email"
+    CALL = "call"
+    MISSED_CALL = "missed_call"
+    VOICEMAIL = "voicemail"
+    BOOKING_CREATED = "booking_created"
+    BOOKING_RESCHEDULED = "booking_rescheduled"
+    BOOKING_CANCELLED = "booking_cancelled"
+
+
 class BookingStatus(enum.Enum):
     SCHEDULED = "SCHEDULED"
     RESCHEDULED = "RESCHEDULED"
@@ -132,6 +146,9 @@ class EmailThread(db.Model):
     last_message_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    # Not in the spec (0022_inbox_items): an unknown sender's thread's Unmatched conversation.
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True)
 
     lead: Mapped[Lead | None] = relationship(back_populates="email_threads")
     email_account: Mapped[EmailAccount] = relationship(back_populates="threads")
@@ -274,6 +291,9 @@ class Conversation(db.Model):
         # the nav's unread badge (migration 0019_inbox_queue)
         Index("ix_conversations_unread", "user_id",
               postgresql_where=text("unread_count > 0 AND NOT is_archived")),
+        # one Unmatched conversation per unknown number / address and channel (0022_inbox_items)
+        Index("uq_conversations_unmatched_address", "channel", "unmatched_address", unique=True,
+              postgresql_where=text("lead_id IS NULL AND unmatched_address IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -298,6 +318,10 @@ class Conversation(db.Model):
     awaiting_reply: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(False), default=False)
     done_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
+    # 0022_inbox_items: what the last item is (ConversationKind: the queue's label and icon),
+    # and an Unmatched conversation's unknown number (E.164) or e-mail address (normalised)
+    last_kind: Mapped[str | None]
+    unmatched_address: Mapped[str | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

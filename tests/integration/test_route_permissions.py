@@ -90,6 +90,7 @@ ROUTES: dict[str, object] = {
     "GET /inbox/conversations/<conversation_id>/contacts": SALES,
     "POST /inbox/conversations/<conversation_id>/attach": SALES,
     "GET /inbox/unread-badge": SALES,
+    "POST /leads/<lead_id>/conversations/read": SALES,  # inbox2: opening the lead marks it read
     "GET /invite/<token>": PUBLIC,
     "POST /invite/<token>": PUBLIC,
     "GET /invoices": SALES,

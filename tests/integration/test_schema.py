@@ -137,7 +137,10 @@ def test_only_known_extra_columns(engine):
                       "conversations.awaiting_reply", "conversations.done_at", "conversations.snoozed_until",
                       # 0020_inbox_email
                       *(f"email_messages.{c}" for c in ("status", "message_id", "in_reply_to", "references",
-                                                         "error", "attempts", "claimed_at", "user_id"))}
+                                                         "error", "attempts", "claimed_at", "user_id")),
+                      # 0022_inbox_items
+                      "conversations.last_kind", "conversations.unmatched_address",
+                      "email_threads.conversation_id"}
 
 
 def test_uniques_indexes_and_foreign_keys_of_the_spec(engine):

@@ -39,7 +39,8 @@ from app.crm.records.normalize import normalize_email
 from app.crm.tasks.services import complete_task, create_task, reopen_task
 from app.extensions import db
 from app.inbox.bookings.models import BookingUid
-from app.inbox.models import Booking, BookingStatus
+from app.inbox.conversations import upsert_conversation
+from app.inbox.models import Booking, BookingStatus, ConversationChannel, ConversationKind
 from app.template_helpers import timestamp
 
 log = logging.getLogger("crm.bookings")
@@ -320,6 +321,21 @@ def _record(booking: Booking, event: BookingEvent) -> None:
                    "start_at": event.start_at, "end_at": event.end_at, "meeting_url": event.meeting_url})
 
 
+KINDS = {"booking.created": ConversationKind.BOOKING_CREATED, "booking.rescheduled": ConversationKind.BOOKING_RESCHEDULED,
+         "booking.cancelled": ConversationKind.BOOKING_CANCELLED}
+
+
+def _touch_conversation(booking: Booking, kind: str, summary: str, at: datetime) -> None:
+    """A booking (created, moved, cancelled) is news for the rep: an item of the lead's CALL
+    conversation, back in the inbox's Needs reply (app.inbox.conversations)."""
+    if booking.lead_id is None:
+        return  # unmatched: on the Unmatched bookings page until attached
+    lead = db.session.get(Lead, booking.lead_id)
+    rep = lead.company.assigned_rep_id if lead.company is not None else None
+    upsert_conversation(lead_id=lead.id, contact_id=booking.contact_id, user_id=rep, at=at, preview=summary,
+                        inbound=True, channel=ConversationChannel.CALL, kind=KINDS[kind])
+
+
 def _take(booking: Booking, event: BookingEvent) -> None:
     """The row becomes what the (newest) event says."""
     if event.trigger == CANCELLED:
@@ -363,6 +379,7 @@ def apply_calcom_event(envelope: dict, *, received_at: datetime) -> str:
         _remember_uids(booking, uids)
         _match_contact(booking, event.attendee_emails)
         _record(booking, event)
+        _touch_conversation(booking, *_summary(event, _who(booking)), event.occurred_at)
         _sync_task(booking, organizer_email=event.organizer_email)
         return f"booking {booking.status.value.lower()}" + ("" if booking.contact_id else " (unmatched)")
 
@@ -387,6 +404,8 @@ def apply_calcom_event(envelope: dict, *, received_at: datetime) -> str:
     _sync_task(booking, organizer_email=event.organizer_email, reopen=was_cancelled)
     if late:
         return "late event: history only"
+    if not moved_away:
+        _touch_conversation(booking, *_summary(event, _who(booking)), event.occurred_at)
     if moved_away:
         return "cancellation of a time the booking moved from: history only"
     return f"booking {booking.status.value.lower()}"
@@ -413,6 +432,8 @@ def attach_booking(booking: Booking, contact: Contact, *, actor) -> None:
            actor=actor, lead=booking.lead_id, contact=contact.id, company=_company_id(booking),
            detail={"booking_id": booking.id, "attendee_email": booking.attendee_email,
                    "status": booking.status})
+    _touch_conversation(booking, "booking.created", f"{_who(booking)} booked {booking.event_type_title} on "
+                        f"{timestamp(booking.start_at.astimezone(UTC))}", datetime.now(UTC))
     payload = (booking.raw_payload or {}).get("payload")
     organizer = payload.get("organizer") if isinstance(payload, dict) else None
     email = _text(organizer.get("email"), 320) if isinstance(organizer, dict) else None

@@ -22,7 +22,16 @@ from app.activity.services import record
 from app.crm.models import Lead
 from app.extensions import db
 from app.inbox.calls.models import CallListClaim
-from app.inbox.models import CallList, CallLog, CallOutcome, MessageDirection, VoicemailDrop
+from app.inbox.conversations import upsert_conversation
+from app.inbox.models import (
+    CallList,
+    CallLog,
+    CallOutcome,
+    ConversationChannel,
+    ConversationKind,
+    MessageDirection,
+    VoicemailDrop,
+)
 
 MAX_DURATION_SECONDS = 24 * 3600 - 1
 RECENT_CALL = timedelta(hours=1)
@@ -80,6 +89,28 @@ def format_duration(seconds: int | None) -> str:
     return f"{minutes}:{secs:02d}"
 
 
+MISSED = {CallOutcome.NO_ANSWER: ConversationKind.MISSED_CALL, CallOutcome.VOICEMAIL: ConversationKind.VOICEMAIL}
+
+
+def _touch_conversation(lead: Lead, call: CallLog, actor, *, summary: str | None) -> None:
+    """The call is an item of the lead's CALL conversation: an inbound call nobody answered
+    (no answer, voicemail) needs a reply in the inbox; any other call answers it."""
+    kind = MISSED.get(call.outcome) if call.direction is MessageDirection.INBOUND else None
+    if kind is ConversationKind.MISSED_CALL:
+        preview = "Missed call"
+    elif kind is ConversationKind.VOICEMAIL:
+        preview = "Voicemail left"
+    else:
+        word = "Call" if call.direction is MessageDirection.OUTBOUND else "Inbound call"
+        preview = summary or f"{word}: {OUTCOME_LABELS[call.outcome].lower()}"
+    if call.notes:
+        preview += f" — {call.notes}"
+    rep = lead.company.assigned_rep_id if lead.company is not None else None
+    upsert_conversation(lead_id=lead.id, contact_id=lead.contact_id, user_id=rep or (actor.id if actor else None),
+                        at=call.created_at, preview=preview, inbound=kind is not None,
+                        channel=ConversationChannel.CALL, kind=kind or ConversationKind.CALL)
+
+
 def log_call(lead: Lead, *, actor, direction: MessageDirection, outcome: CallOutcome,
              duration_seconds: int | None = None, notes: str | None = None,
              voicemail_drop: VoicemailDrop | None = None) -> CallLog:
@@ -90,7 +121,7 @@ def log_call(lead: Lead, *, actor, direction: MessageDirection, outcome: CallOut
         outcome = CallOutcome.VOICEMAIL
     call = CallLog(lead_id=lead.id, contact_id=lead.contact_id, direction=direction, outcome=outcome,
                    duration_seconds=duration_seconds, notes=notes, voicemail_dropped=voicemail_drop is not None,
-                   user_id=actor.id if actor is not None else None)
+                   user_id=actor.id if actor is not None else None, created_at=datetime.now(UTC))
     db.session.add(call)
     db.session.flush()
     detail = {"call_log_id": call.id, "direction": direction, "outcome": outcome,
@@ -108,6 +139,8 @@ def log_call(lead: Lead, *, actor, direction: MessageDirection, outcome: CallOut
             summary += f" — {notes}"
         record("call.logged", summary, actor=actor, lead=lead, company=lead.company_id, contact=lead.contact_id,
                detail=detail)
+    _touch_conversation(lead, call, actor, summary=None if voicemail_drop is None
+                        else f"Voicemail dropped: {voicemail_drop.name}")
     if outcome is CallOutcome.WRONG_NUMBER:
         contact = lead.contact
         if contact.is_sms_eligible:

@@ -22,7 +22,12 @@ from app.activity.services import record
 from app.crm.models import Contact, Lead
 from app.crm.records.normalize import normalize_email
 from app.extensions import db
-from app.inbox.conversations import STOP_WORDS, consent_keyword, upsert_conversation
+from app.inbox.conversations import (
+    STOP_WORDS,
+    consent_keyword,
+    unmatched_email,
+    upsert_conversation,
+)
 from app.inbox.models import (
     ConversationChannel,
     EmailAccount,
@@ -329,6 +334,8 @@ def ingest_inbound_email(from_address: str, to_address: str, subject: str | None
                             preview=f"{subject or ''}: {body or ''}", inbound=True, channel=ConversationChannel.EMAIL)
         record("email.received", f"E-mail from {from_address}: {(subject or '')[:60]}", lead=thread_lead,
                contact=thread_lead.contact, detail={"email_id": str(email_id)}, occurred_at=at)
+    else:  # an unknown sender: their Unmatched conversation (app.inbox.conversations)
+        unmatched_email(thread, from_address, at, f"{subject or ''}: {body or ''}")
     if is_unsubscribe(body):
         opt_out(from_address, thread_lead)
         return "received (opted out)"

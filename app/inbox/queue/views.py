@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import uuid
 
-from flask import flash, redirect, request, url_for
+from flask import flash, make_response, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.models import User
 from app.auth.permissions import INBOX, can, require
-from app.crm.models import Contact
+from app.crm.models import Contact, Lead
 from app.crm.search.services import search
 from app.errors import get_or_404, uuid_or_404
 from app.extensions import db
 from app.htmx import add_trigger, is_htmx, render
 from app.inbox import bp
+from app.inbox.conversations import mark_read
 from app.inbox.forms import AttachForm
 from app.inbox.models import Conversation, ConversationChannel
 from app.inbox.queue import queries, services
@@ -60,6 +61,17 @@ def index():
 @require(INBOX)
 def unread_badge():
     return render("inbox/queue/_badge.html", context=dict(count=queries.unread_count(current_user.id)))
+
+
+@bp.post("/leads/<lead_id>/conversations/read")
+@require(INBOX)
+def mark_lead_read(lead_id: str):
+    """The lead page was opened: its conversations are read; the badge reloads (queueChanged)."""
+    lead = get_or_404(Lead, lead_id)
+    changed = mark_read(lead.id)
+    db.session.commit()
+    response = make_response("", 200)
+    return add_trigger(response, {QUEUE_CHANGED: True}) if changed else response
 
 
 @bp.post("/inbox/actions")

@@ -18,9 +18,14 @@ from app.activity.services import record
 from app.crm.models import Contact, Lead
 from app.crm.records.normalize import phone_to_e164
 from app.extensions import db
-from app.inbox.conversations import START_WORDS, STOP_WORDS, consent_keyword, upsert_conversation
+from app.inbox.conversations import (
+    START_WORDS,
+    STOP_WORDS,
+    consent_keyword,
+    unmatched_conversation,
+    upsert_conversation,
+)
 from app.inbox.models import (
-    Conversation,
     ConversationChannel,
     MessageDirection,
     SmsGateway,
@@ -307,26 +312,6 @@ def match_lead(number: str) -> tuple[Contact | None, Lead | None]:
     return (row[0], row[1]) if row else (None, None)
 
 
-def _unmatched_conversation(number: str, at: datetime, preview: str) -> uuid.UUID:
-    """An unknown number's conversation (no lead): the one its earlier texts are in."""
-    existing = db.session.scalar(
-        select(SmsMessage.conversation_id)
-        .where(SmsMessage.from_number == number, SmsMessage.lead_id.is_(None),
-               SmsMessage.conversation_id.isnot(None))
-        .order_by(SmsMessage.created_at.desc()).limit(1))
-    conversation = db.session.get(Conversation, existing) if existing else None
-    if conversation is None:
-        conversation = Conversation(id=uuid.uuid4(), channel=ConversationChannel.SMS, unread_count=0)
-        db.session.add(conversation)
-    if conversation.last_message_at is None or at >= conversation.last_message_at:
-        conversation.last_message_at, conversation.last_message_preview = at, preview[:200]
-        conversation.is_archived = False
-    conversation.unread_count = (conversation.unread_count or 0) + 1
-    conversation.awaiting_reply, conversation.done_at, conversation.snoozed_until = True, None, None
-    db.session.flush()
-    return conversation.id
-
-
 def _parse_time(value, default: datetime) -> datetime:
     try:
         parsed = datetime.fromisoformat(str(value))
@@ -363,7 +348,8 @@ def receive(envelope: dict, payload: dict, received_at: datetime) -> str:
             lead_id=lead.id, contact_id=contact.id, user_id=gateway.user_id if gateway else None, at=at,
             preview=text, inbound=True)
     else:
-        conversation_id = _unmatched_conversation(number, at, text)
+        conversation_id = unmatched_conversation(channel=ConversationChannel.SMS, address=number, at=at,
+                                                 preview=text)
     db.session.execute(update(SmsMessage).where(SmsMessage.id == sms_id).values(
         lead_id=lead.id if lead else None, contact_id=contact.id if contact else None,
         gateway_id=gateway.id if gateway else None, conversation_id=conversation_id))
