@@ -39,7 +39,8 @@ def booking_contact_candidates(booking_id: str):
     contacts = search(q).contacts if q else []
     return render("inbox/_attach_candidates.html", context=dict(
         attach_url=url_for("inbox.attach_booking_to_contact", booking_id=booking.id), contacts=contacts, q=q,
-        form=AttachForm(formdata=None), create_lead_hint=False))
+        form=AttachForm(formdata=None),
+        new_lead_url=url_for("inbox.booking_new_lead", booking_id=booking.id)))
 
 
 @bp.post("/inbox/bookings/<booking_id>/attach")

@@ -1,5 +1,6 @@
-"""The queue's writes: done, archive, snooze, assign (one or many conversations) and
-attaching an unmatched conversation to a contact. They flush, the view commits."""
+"""The queue's writes: done, archive, snooze, assign (one or many conversations), attaching an
+unmatched conversation to a contact, and creating the contact and lead an unknown sender is
+(from an unmatched conversation or booking). They flush, the view commits."""
 from __future__ import annotations
 
 import uuid
@@ -7,9 +8,10 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select, update
 
-from app.crm.models import Contact, Lead
+from app.crm.models import Contact, Lead, LeadStage
+from app.crm.records import services as records
 from app.extensions import db
-from app.inbox.models import Conversation, SmsMessage
+from app.inbox.models import Conversation, EmailThread, SmsMessage
 
 ACTIONS = ("done", "archive", "unarchive", "snooze_tomorrow", "snooze_week", "assign")
 
@@ -66,6 +68,9 @@ def attach(conversation: Conversation, contact: Contact) -> Conversation:
     db.session.execute(update(SmsMessage).where(SmsMessage.conversation_id == conversation.id)
                        .values(conversation_id=target.id, lead_id=lead.id, contact_id=contact.id)
                        .execution_options(synchronize_session=False))
+    db.session.execute(update(EmailThread).where(EmailThread.conversation_id == conversation.id)
+                       .values(conversation_id=None, lead_id=lead.id)
+                       .execution_options(synchronize_session=False))
     if existing is not None:
         if (conversation.last_message_at and (existing.last_message_at is None
                                               or conversation.last_message_at > existing.last_message_at)):
@@ -77,7 +82,28 @@ def attach(conversation: Conversation, contact: Contact) -> Conversation:
         db.session.delete(conversation)
     else:
         conversation.lead_id, conversation.contact_id = lead.id, contact.id
+        conversation.unmatched_address = None
         if conversation.user_id is None and lead.company is not None:
             conversation.user_id = lead.company.assigned_rep_id
     db.session.flush()
     return target
+
+
+def create_contact_and_lead(*, company_name: str, first_name: str | None, last_name: str | None,
+                            email: str | None, phone: str | None, actor) -> Lead:
+    """An unknown sender becomes a company (the rep's), its contact and a new lead. A contact
+    who already has this e-mail or phone is refused (attach to them instead); a bad e-mail or
+    phone is refused with the field (records.RecordError)."""
+    duplicates = records.contact_duplicates(email=email, phone=phone)
+    if duplicates:
+        dup = duplicates[0]
+        what = " and ".join(reason.removeprefix("same ") for reason in dup.reasons)
+        raise records.RecordError(f"{dup.record.display_name} already has this {what}: attach to them instead.")
+    company, _ = records.save_company({"name": company_name, "assigned_rep_id": actor.id}, actor=actor,
+                                      allow_duplicates=True)
+    if company is None:
+        raise records.RecordError("A company with these details exists: attach to its contact instead.", "company_name")
+    contact, _ = records.save_contact({"company_id": company.id, "first_name": first_name, "last_name": last_name,
+                                       "email": email, "phone": phone}, actor=actor, allow_duplicates=True)
+    db.session.expire(company, ["contacts"])
+    return records.open_lead(company, contact_id=contact.id, stage=LeadStage.NEW_LEAD, actor=actor)

@@ -115,7 +115,8 @@ def conversation_contact_candidates(conversation_id: str):
     contacts = search(q).contacts if q else []
     return render("inbox/_attach_candidates.html", context=dict(
         attach_url=url_for("inbox.attach_conversation", conversation_id=conversation.id), contacts=contacts, q=q,
-        form=AttachForm(formdata=None), create_lead_hint=True))
+        form=AttachForm(formdata=None),
+        new_lead_url=url_for("inbox.conversation_new_lead", conversation_id=conversation.id)))
 
 
 @bp.post("/inbox/conversations/<conversation_id>/attach")
