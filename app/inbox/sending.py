@@ -1,15 +1,38 @@
-"""The one way an inbox channel's send job hands a claimed message to its provider.
+"""How an inbox channel's messages leave, the same for SMS and e-mail: the one hand-over of a
+claimed message to its provider (`send_claimed`), and the one sweep for messages left SENDING
+by a dead worker (`sweep_stuck_sends`, run by the job outbox relay once a minute, which asks
+`reconcile_send` to settle each through its channel's reconciler — never a blind resend).
 
-The job has claimed its row (QUEUED -> SENDING) and checked what may refuse it; from here SMS and
+Hand-over: the job has claimed its row (QUEUED -> SENDING) and checked what may refuse it; from here SMS and
 e-mail are the same: SENDING is committed before the provider hears of it (a worker killed
 after this point leaves the row for the channel's reconciler, never a blind resend); a
 temporary failure puts the row back to QUEUED and raises, so RQ retries it; a permanent one or
 the last attempt marks it FAILED with the provider's reason; a delivery marks it SENT once."""
 from __future__ import annotations
 
+import importlib
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from app.extensions import db
+
+log = logging.getLogger("crm.inbox")
+
+
+@dataclass(frozen=True)
+class SendChannel:
+    """A channel whose sends are rows claimed QUEUED -> SENDING: its RQ queue and the module
+    holding `stuck_sends()` -> [(id, attempts)] and `reconcile(row_id)` -> what happened."""
+
+    queue: str
+    services: str
+
+
+CHANNELS = {
+    "sms": SendChannel(queue="sms", services="app.inbox.sms.services"),
+    "email": SendChannel(queue="mail", services="app.inbox.email.services"),
+}
 
 
 def send_claimed(row_id, *, statuses, settle: Callable, send: Callable[[], object],
@@ -35,3 +58,33 @@ def send_claimed(row_id, *, statuses, settle: Callable, send: Callable[[], objec
         on_sent(row_id)
     db.session.commit()
     return "sent"
+
+
+def _services(channel: str):
+    return importlib.import_module(CHANNELS[channel].services)
+
+
+def sweep_stuck_sends(channel: str | None = None) -> int:
+    """Ask for a reconcile of every message left SENDING past its channel's delay (its worker
+    died mid-send), on every channel or one. Run by the job outbox relay once a minute; the
+    caller commits. The number of messages asked about."""
+    from app.queue import enqueue
+
+    asked = 0
+    for name in ([channel] if channel else CHANNELS):
+        rows = _services(name).stuck_sends()
+        for row_id, attempts in rows:
+            enqueue(CHANNELS[name].queue, "app.inbox.sending.reconcile_send", name, row_id,
+                    job_id=f"{name}-reconcile-{row_id}-{attempts}")
+        if rows:
+            log.info("%s sweep asked to reconcile %d messages left sending", name, len(rows))
+        asked += len(rows)
+    return asked
+
+
+def reconcile_send(channel: str, row_id: str) -> str:
+    """The job: settle one message left SENDING through its channel's reconciler, commit."""
+    outcome = _services(channel).reconcile(row_id)
+    db.session.commit()
+    log.info("%s=%s reconciled: %s", channel, row_id, outcome)
+    return outcome

@@ -43,8 +43,7 @@ SWEEP_LOCK = "crm:job-outbox:sweep"
 SWEEPS = (
     "app.webhooks.jobs.sweep_unprocessed_events",
     "app.crm.scoring.jobs.remark_unscored_leads",
-    "app.inbox.sms.jobs.sweep_stuck_sends",
-    "app.inbox.email.jobs.sweep_stuck_sends",
+    "app.inbox.sending.sweep_stuck_sends",
 )
 ALIVE = ("queued", "started", "scheduled", "deferred")
 GONE = ("failed", "canceled", "stopped")

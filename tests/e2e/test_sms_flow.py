@@ -68,7 +68,7 @@ def test_rep_texts_a_lead_and_the_customers_stop_makes_them_untextable(live_app,
     page.reload()
     expect(page.locator("#lead-sms")).to_contain_text("Sent")
 
-    page.goto(f"{live_server}/outbox/sms")
+    page.goto(f"{live_server}/outbox/customers")
     row = page.locator("tr", has_text="14 trackers").first
     row.get_by_label("Reply as the customer").fill("STOP")
     row.get_by_role("button", name="Reply").click()

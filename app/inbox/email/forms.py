@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import Length, Optional, ValidationError
 
 from app.inbox.email.services import MAX_BODY, MAX_SUBJECT
 
@@ -30,7 +30,3 @@ class EmailForm(FlaskForm):
     body = TextAreaField("Message", validators=[Length(max=MAX_BODY), _stripped("Write a message first.")])
     thread_id = HiddenField(validators=[Optional(), Length(max=40), _uuid_or_empty])
 
-
-class EmailReplyForm(FlaskForm):
-    body = TextAreaField("Reply as the customer", validators=[
-        DataRequired(message="Write the customer's reply."), Length(max=MAX_BODY)])

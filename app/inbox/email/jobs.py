@@ -2,9 +2,9 @@
 
 `send_email`: claim the row (QUEUED -> SENDING, committed before the mail backend is called),
 refuse a do-not-contact lead at send time, send with the row's own Message-ID, record SENT /
-FAILED. A worker killed after the claim leaves the row SENDING: `sweep_stuck_sends` (run by the
-job outbox relay once a minute) asks `reconcile_send` to settle it — the outbox backend is
-looked up by the Message-ID; SMTP has no lookup, so the row is FAILED "unknown — check Sent"
+FAILED. A worker killed after the claim leaves the row SENDING: the one sweep of every channel
+(`app.inbox.sending.sweep_stuck_sends`, run by the job outbox relay once a minute) asks
+`services.reconcile` to settle it — the outbox backend is looked up by the Message-ID; SMTP has no lookup, so the row is FAILED "unknown — check Sent"
 for a person — never a blind resend. A temporary failure puts the row back to QUEUED and RQ
 retries; the last attempt or a permanent refusal marks it FAILED with the server's reason."""
 from __future__ import annotations
@@ -35,27 +35,3 @@ def send_email(email_id: str) -> str:
     mail = services.mail_for(claimed.id)
     return send_claimed(claimed.id, statuses=EmailStatus, settle=services.settle, failure=DeliveryFailed,
                         send=lambda: get_mail_backend().send(mail), on_sent=services.record_sent_activity)
-
-
-def reconcile_send(email_id: str) -> str:
-    from app.inbox.email import services
-
-    outcome = services.reconcile(email_id)
-    db.session.commit()
-    log.info("email=%s reconciled: %s", email_id, outcome)
-    return outcome
-
-
-def sweep_stuck_sends() -> int:
-    """Ask for a reconcile of every e-mail left SENDING (its worker died mid-send). Run by the
-    job outbox relay once a minute; the caller commits."""
-    from app.inbox.email import services
-    from app.queue import enqueue
-
-    rows = services.stuck_sends()
-    for email_id, attempts in rows:
-        enqueue("mail", "app.inbox.email.jobs.reconcile_send", email_id,
-                job_id=f"email-reconcile-{email_id}-{attempts}")
-    if rows:
-        log.info("email sweep asked to reconcile %d e-mails left sending", len(rows))
-    return len(rows)

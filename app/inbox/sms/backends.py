@@ -4,7 +4,7 @@
   `android-sms-gateway` client). Our `sms_messages.id` is the gateway's message id, so a
   retried send is the same message: the gateway answers 409 to an id it has, which is success.
 - `outbox` (development only, refused in production): stored in `sms_outbox_messages`, one
-  row per id, shown under /outbox/sms.
+  row per id, shown under /outbox/customers.
 
 `send()` raises `SendFailed` (permanent: the gateway refused the message; temporary: it
 could not be reached or failed on its side). `lookup()` answers what the gateway knows of an

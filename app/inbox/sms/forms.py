@@ -39,10 +39,6 @@ class SegmentsForm(FlaskForm):
     body = TextAreaField("Message", validators=[Optional(), Length(max=MAX_BODY_CHARS * 4)])
 
 
-class ReplyForm(FlaskForm):
-    body = StringField("Reply as the customer", validators=[Length(max=MAX_BODY_CHARS), sms_body])
-
-
 class GatewayForm(FlaskForm):
     label = StringField("Label", validators=[DataRequired(message="Name the phone."), Length(max=100)])
     gateway_url = StringField("Gateway address", validators=[DataRequired(message="Enter the address."),

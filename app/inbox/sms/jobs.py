@@ -2,9 +2,9 @@
 
 `send_sms`: claim the row (QUEUED -> SENDING, committed before the gateway is called), refuse
 a do-not-contact number at send time, send with the row's id, record SENT / FAILED. A worker
-killed after the claim leaves the row SENDING: `sweep_stuck_sends` (run by the job outbox
-relay once a minute) asks `reconcile_send` to look the id up at the gateway — never a blind
-resend. A temporary failure puts the row back to QUEUED and RQ retries; the last attempt or a
+killed after the claim leaves the row SENDING: the one sweep of every channel
+(`app.inbox.sending.sweep_stuck_sends`, run by the job outbox relay once a minute) asks
+`services.reconcile` to look the id up at the gateway — never a blind resend. A temporary failure puts the row back to QUEUED and RQ retries; the last attempt or a
 permanent refusal marks it FAILED with the gateway's reason (shown in the composer)."""
 from __future__ import annotations
 
@@ -46,29 +46,6 @@ def send_sms(sms_id: str) -> str:
         send=lambda: get_sms_backend().send(gateway, message_id=claimed.id, to=claimed.to_number,
                                             text=claimed.body),
         on_sent=services.record_sent_activity)
-
-
-def reconcile_send(sms_id: str) -> str:
-    from app.inbox.sms import services
-
-    outcome = services.reconcile(sms_id)
-    db.session.commit()
-    log.info("sms=%s reconciled: %s", sms_id, outcome)
-    return outcome
-
-
-def sweep_stuck_sends() -> int:
-    """Ask for a reconcile of every text left SENDING (its worker died mid-send). Run by the
-    job outbox relay once a minute; the caller commits."""
-    from app.inbox.sms import services
-    from app.queue import enqueue
-
-    rows = services.stuck_sends()
-    for sms_id, attempts in rows:
-        enqueue("sms", "app.inbox.sms.jobs.reconcile_send", sms_id, job_id=f"sms-reconcile-{sms_id}-{attempts}")
-    if rows:
-        log.info("sms sweep asked to reconcile %d texts left sending", len(rows))
-    return len(rows)
 
 
 def apply_sms_event(webhook_event_id: str) -> str:

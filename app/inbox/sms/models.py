@@ -12,7 +12,7 @@ from app.extensions import db
 
 class SmsOutboxMessage(db.Model):
     """Not in the spec. An SMS as the development `outbox` backend "sends" it: one row per
-    message id (ours), as the gateway keeps one message per id; shown under /outbox/sms."""
+    message id (ours), as the gateway keeps one message per id; shown under /outbox/customers."""
 
     __tablename__ = "sms_outbox_messages"
 

@@ -108,7 +108,7 @@ def test_reply_as_the_customer_threads_the_reply_and_unsubscribe_blocks_the_next
     [ours] = emails_of(db_session, lead)
     assert jobs.send_email(str(ours.id)) == "sent"
     sent = db_session.scalar(select(OutboxMessage).where(OutboxMessage.message_key == ours.message_id))
-    page = client.get("/outbox/email")
+    page = client.get("/outbox/customers")
     assert page.status_code == 200 and f"/outbox/email/{sent.id}/reply" in page.text
     assert client.post(f"/outbox/email/{sent.id}/reply",
                        data={"body": "", "csrf_token": csrf_token(client, app)}).status_code == 422
@@ -130,7 +130,7 @@ def test_the_email_reply_action_is_absent_in_production(app, redis_url, db_sessi
     rules = {r.rule for r in prod.url_map.iter_rules()}
     assert "/leads/<uuid:lead_id>/email" in rules
     assert not any(r.startswith("/outbox") for r in rules)
-    assert "/outbox/email/<uuid:message_id>/reply" in {r.rule for r in app.url_map.iter_rules()}
+    assert "/outbox/<channel>/<uuid:message_id>/reply" in {r.rule for r in app.url_map.iter_rules()}
 
 
 def test_the_leads_email_conversation_moves_and_counts_unread_replies(client, app, db_session, rep, lead):

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from app.auth.models import UserRole
 from app.inbox.email import jobs, services
 from app.inbox.models import EmailMessage, EmailStatus, EmailThread
+from app.inbox.sending import reconcile_send, sweep_stuck_sends
 from app.integrations.models import OutboxMessage
 from app.job_outbox.models import OutboxJob
 from tests.factories import csrf_token, login
@@ -190,9 +191,9 @@ def test_killed_after_the_send_the_outbox_reconciler_settles_it_without_resendin
     _crash_after_the_send(db_session, message)
     assert message.status is EmailStatus.SENDING and outbox_copies(db_session, message) == 1
     assert jobs.send_email(str(message.id)) == "not queued"  # a re-run of the job does not resend
-    assert jobs.sweep_stuck_sends() == 0  # too young
+    assert sweep_stuck_sends("email") == 0  # too young
     _age_the_claim(db_session, message, 5)
-    assert jobs.sweep_stuck_sends() == 1
+    assert sweep_stuck_sends("email") == 1
     db_session.commit()
     work_all()
     db_session.expire_all()
@@ -207,7 +208,7 @@ def test_killed_before_the_send_the_reconciler_queues_it_again_and_it_is_sent_on
     services.claim_for_send(message.id)
     db_session.commit()  # claimed, then the worker died before the send
     _age_the_claim(db_session, message, 5)
-    assert jobs.reconcile_send(str(message.id)) == "requeued"
+    assert reconcile_send("email", str(message.id)) == "requeued"
     work_all()
     db_session.expire_all()
     assert message.status is EmailStatus.SENT and message.attempts == 2
@@ -225,9 +226,9 @@ def test_killed_after_an_smtp_send_it_is_failed_for_a_person_not_resent(client, 
     monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
     monkeypatch.setitem(app.config, "SMTP_PORT", "9")  # nothing listens: a resend would fail loudly
     _age_the_claim(db_session, message, 5)
-    assert jobs.sweep_stuck_sends() == 0  # SMTP cannot be looked up: a person is told after 15 minutes
+    assert sweep_stuck_sends("email") == 0  # SMTP cannot be looked up: a person is told after 15 minutes
     _age_the_claim(db_session, message, 16)
-    assert jobs.reconcile_send(str(message.id)) == "unknown"
+    assert reconcile_send("email", str(message.id)) == "unknown"
     db_session.expire_all()
     assert message.status is EmailStatus.FAILED and message.error.startswith("unknown — check Sent")
     assert jobs.send_email(str(message.id)) == "not queued"
