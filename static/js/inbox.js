@@ -1,5 +1,6 @@
 // Inbox queue keyboard: j/k move between rows, Enter opens the lead page, e marks done,
-// r opens the lead page's SMS composer. Keys are ignored while typing in a field.
+// r opens the lead page's composer for the row's channel. Keys are ignored while typing in a
+// field (a checked filter or row box keeps the keys working).
 (function () {
   "use strict";
   var current = -1;
@@ -11,9 +12,14 @@
     all.forEach(function (row, i) { row.classList.toggle("is-selected", i === current); });
     all[current].scrollIntoView({ block: "nearest" });
   }
+  function typing(el) {
+    if (!el || !el.closest) return false;
+    if (el.closest("textarea, select, [contenteditable]")) return true;
+    return el.tagName === "INPUT" && !/^(checkbox|radio|button|submit|reset)$/i.test(el.type);
+  }
   document.addEventListener("keydown", function (evt) {
     if (evt.ctrlKey || evt.metaKey || evt.altKey) return;
-    if (evt.target.closest && evt.target.closest("input, textarea, select, [contenteditable]")) return;
+    if (typing(evt.target)) return;
     if (!document.querySelector("[data-inbox-queue]")) return;
     var row = rows()[current];
     if (evt.key === "j") { select(current + 1); evt.preventDefault(); }

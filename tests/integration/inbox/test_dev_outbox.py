@@ -7,8 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from app.auth.models import UserRole
-from app.inbox.email.services import send_email
 from app.inbox.email.jobs import send_email as send_email_job
+from app.inbox.email.services import send_email
 from app.inbox.sms.models import SmsOutboxMessage
 from app.integrations.models import OutboxMessage
 from tests.factories import csrf_token, login
