@@ -1136,6 +1136,7 @@ class _Generator:
             "last_message_preview": last_body[:140],
             "unread_count": 1 if last_inbound and rng.random() < 0.6 else 0,
             "is_archived": False, "created_at": lead["created_at"], "updated_at": when,
+            "awaiting_reply": last_inbound, "last_kind": "sms",  # the inbox's Needs reply
         })
         return when
 
