@@ -91,7 +91,7 @@ def conversation_new_lead(conversation_id: str):
     lead, error = _save(form)
     if lead is None:
         return _page(form, action=action, what=what, error=error, status=422)
-    services.attach(conversation, lead.contact)
+    services.attach(conversation, lead.contact, actor=current_user)
     db.session.commit()
     flash(f"{lead.contact.display_name} is a new lead; their {what} moved to it.", "success")
     return redirect(url_for("crm.lead", lead_id=lead.id))

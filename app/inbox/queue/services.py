@@ -54,14 +54,17 @@ def lead_for_contact(contact: Contact) -> Lead | None:
                              .order_by(Lead.updated_at.desc().nulls_last()).limit(1))
 
 
-def attach(conversation: Conversation, contact: Contact) -> Conversation:
-    """An unmatched conversation becomes the contact's (their latest lead's): its texts move
-    with it; when the lead already has a conversation on this channel, they join that one."""
+def attach(conversation: Conversation, contact: Contact, *, actor=None) -> Conversation:
+    """An unmatched conversation becomes the contact's (their latest lead's; a contact with
+    none gets a new lead in their company): its texts and e-mail threads move with it; when
+    the lead already has a conversation on this channel, they join that one."""
     if conversation.lead_id is not None:
         raise QueueError("This conversation is already attached.")
     lead = lead_for_contact(contact)
+    if lead is None and contact.company is not None:
+        lead = records.open_lead(contact.company, contact_id=contact.id, stage=LeadStage.NEW_LEAD, actor=actor)
     if lead is None:
-        raise QueueError(f"{contact.display_name} has no lead to attach it to.")
+        raise QueueError(f"{contact.display_name} has no company to open a lead in: add one first.")
     existing = db.session.scalar(select(Conversation).where(
         Conversation.lead_id == lead.id, Conversation.channel == conversation.channel).with_for_update())
     target = existing or conversation

@@ -130,7 +130,7 @@ def attach_conversation(conversation_id: str):
     if contact is None:
         return _queue(status=422, error="That contact no longer exists.")
     try:
-        target = services.attach(conversation, contact)
+        target = services.attach(conversation, contact, actor=current_user)
     except services.QueueError as exc:
         return _queue(status=409, error=str(exc))
     lead_id = target.lead_id

@@ -151,3 +151,21 @@ def test_an_attached_conversation_goes_to_its_lead(app, db_session, factory, rep
     matched = conversation(factory)
     response = signed_in(app, rep).get(f"/inbox/conversations/{matched.id}/new-lead")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/leads/{matched.lead_id}")
+
+
+def test_attaching_to_a_contact_without_a_lead_opens_one(app, db_session, factory, rep):
+    """The number is a known contact's who has no lead (so the text was unmatched): "New contact"
+    refuses (they exist), and attach opens a lead for them in their company instead of a dead end."""
+    company = factory.company(name="No Lead Yet Co")
+    contact = factory.contact(company, phone="+15125550199", phone_e164="+15125550199")
+    unmatched, text = unmatched_text(factory)
+    refused = post(app, rep, f"/inbox/conversations/{unmatched.id}/new-lead", phone="+15125550199")
+    assert refused.status_code == 422 and "attach to them instead" in refused.get_data(as_text=True)
+    client = signed_in(app, rep)
+    response = client.post(f"/inbox/conversations/{unmatched.id}/attach",
+                           data={"csrf_token": csrf_token(client, app), "contact_id": str(contact.id)})
+    assert response.status_code == 302
+    db_session.expire_all()
+    lead = db_session.get(Lead, unmatched.lead_id)
+    assert lead.contact_id == contact.id and lead.company_id == company.id and lead.stage is LeadStage.NEW_LEAD
+    assert text.lead_id == lead.id
