@@ -135,6 +135,9 @@ class EmailAccount(db.Model):
 
 class EmailThread(db.Model):
     __tablename__ = "email_threads"
+    # the lead's latest and most recently active threads (0023_inbox_indexes)
+    __table_args__ = (Index("ix_email_threads_lead_latest", "lead_id", text("last_message_at DESC NULLS LAST"),
+                            desc("created_at")),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     lead_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -214,6 +217,7 @@ class SmsMessage(db.Model):
     __table_args__ = (
         Index("ix_sms_messages_conversation_id", "conversation_id", "created_at"),
         Index("ix_sms_messages_from_number", "from_number"),
+        Index("ix_sms_messages_lead_thread", "lead_id", desc("created_at"), desc("id")),  # 0023: the panel
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -294,6 +298,14 @@ class Conversation(db.Model):
         # one Unmatched conversation per unknown number / address and channel (0022_inbox_items)
         Index("uq_conversations_unmatched_address", "channel", "unmatched_address", unique=True,
               postgresql_where=text("lead_id IS NULL AND unmatched_address IS NOT NULL")),
+        # the queue's keyset order on either side of is_archived, and its tabs and filters
+        # that keep few rows (0023_inbox_indexes)
+        Index("ix_conversations_queue", "is_archived", desc("last_message_at"), desc("id")),
+        *(Index(name, "is_archived", desc("last_message_at"), desc("id"), postgresql_where=text(where))
+          for name, where in (("ix_conversations_needs_reply", "awaiting_reply AND done_at IS NULL"),
+                              ("ix_conversations_snoozed", "snoozed_until IS NOT NULL"),
+                              ("ix_conversations_unmatched", "lead_id IS NULL"),
+                              ("ix_conversations_unread_queue", "unread_count > 0"))),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

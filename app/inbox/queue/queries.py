@@ -47,10 +47,12 @@ class QueueFilter:
 
 
 def _conditions(f: QueueFilter, user_id: uuid.UUID, now: datetime) -> list:
+    """Booleans as plain `awaiting_reply` / `NOT is_archived`, not `IS true`: the partial
+    indexes of migration 0023 (and the badge's) are only used in these words."""
     c = Conversation
-    where = [c.last_message_at.isnot(None), c.is_archived.is_(f.archived)]
+    where = [c.last_message_at.isnot(None), c.is_archived if f.archived else ~c.is_archived]
     if f.tab == "needs_reply":
-        where += [c.awaiting_reply.is_(True), c.done_at.is_(None),
+        where += [c.awaiting_reply, c.done_at.is_(None),
                   or_(c.snoozed_until.is_(None), c.snoozed_until <= now)]
     elif f.tab == "done":
         where.append(c.done_at.isnot(None))
@@ -103,5 +105,5 @@ def unread_count(user_id: uuid.UUID) -> int:
     ix_conversations_unread)."""
     return db.session.scalar(
         select(func.count()).select_from(Conversation)
-        .where(Conversation.unread_count > 0, Conversation.is_archived.is_(False),
+        .where(Conversation.unread_count > 0, ~Conversation.is_archived,
                or_(Conversation.user_id == user_id, Conversation.user_id.is_(None))))
