@@ -137,7 +137,11 @@ def test_only_known_extra_columns(engine):
                       "conversations.awaiting_reply", "conversations.done_at", "conversations.snoozed_until",
                       # 0020_inbox_email
                       *(f"email_messages.{c}" for c in ("status", "message_id", "in_reply_to", "references",
-                                                         "error", "attempts", "claimed_at", "user_id"))}
+                                                         "error", "attempts", "claimed_at", "user_id")),
+                      # 0021_gmail
+                      "email_messages.email_account_id",
+                      *(f"email_accounts.{c}" for c in ("gmail_history_id", "sync_started_at", "last_sync_error",
+                                                         "last_sync_error_at", "reconnect_needed_at"))}
 
 
 def test_uniques_indexes_and_foreign_keys_of_the_spec(engine):
