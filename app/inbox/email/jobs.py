@@ -1,11 +1,12 @@
 """E-mail jobs (queue "mail"): ids in, each e-mail sent exactly once, commit.
 
 `send_email`: claim the row (QUEUED -> SENDING, committed before the mail backend is called),
-refuse a do-not-contact lead at send time, send with the row's own Message-ID, record SENT /
-FAILED. A worker killed after the claim leaves the row SENDING: `sweep_stuck_sends` (run by the
-job outbox relay once a minute) asks `reconcile_send` to settle it — the outbox backend is
-looked up by the Message-ID; SMTP has no lookup, so the row is FAILED "unknown — check Sent"
-for a person — never a blind resend. A temporary failure puts the row back to QUEUED and RQ
+refuse a do-not-contact lead at send time, send with the row's own Message-ID (from the rep's
+Gmail or SMTP account, or the system sender: outbound.py), record SENT / FAILED. A worker
+killed after the claim leaves the row SENDING: `sweep_stuck_sends` (run by the job outbox
+relay once a minute) asks `reconcile_send` to settle it — Gmail's Sent is searched for the
+Message-ID, the outbox backend is looked up by it; SMTP has no lookup, so the row is FAILED
+"unknown — check Sent" for a person — never a blind resend. A temporary failure puts the row back to QUEUED and RQ
 retries; the last attempt or a permanent refusal marks it FAILED with the server's reason."""
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ log = logging.getLogger("crm.email")
 
 
 def send_email(email_id: str) -> str:
-    from app.inbox.email import services
+    from app.inbox.email import outbound, services
     from app.inbox.models import EmailStatus
-    from app.integrations.mail import DeliveryFailed, get_mail_backend
+    from app.integrations.mail import DeliveryFailed
 
     claimed = services.claim_for_send(email_id)
     if claimed is None:
@@ -32,15 +33,14 @@ def send_email(email_id: str) -> str:
         db.session.commit()
         log.info("email=%s refused at send time: %s", claimed.id, reason)
         return "refused"
-    mail = services.mail_for(claimed.id)
     return send_claimed(claimed.id, statuses=EmailStatus, settle=services.settle, failure=DeliveryFailed,
-                        send=lambda: get_mail_backend().send(mail), on_sent=services.record_sent_activity)
+                        send=outbound.transport(claimed.id), on_sent=services.record_sent_activity)
 
 
 def reconcile_send(email_id: str) -> str:
-    from app.inbox.email import services
+    from app.inbox.email import outbound
 
-    outcome = services.reconcile(email_id)
+    outcome = outbound.reconcile(email_id)
     db.session.commit()
     log.info("email=%s reconciled: %s", email_id, outcome)
     return outcome
@@ -49,10 +49,10 @@ def reconcile_send(email_id: str) -> str:
 def sweep_stuck_sends() -> int:
     """Ask for a reconcile of every e-mail left SENDING (its worker died mid-send). Run by the
     job outbox relay once a minute; the caller commits."""
-    from app.inbox.email import services
+    from app.inbox.email import outbound
     from app.queue import enqueue
 
-    rows = services.stuck_sends()
+    rows = outbound.stuck_sends()
     for email_id, attempts in rows:
         enqueue("mail", "app.inbox.email.jobs.reconcile_send", email_id,
                 job_id=f"email-reconcile-{email_id}-{attempts}")
