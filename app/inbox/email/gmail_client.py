@@ -49,10 +49,11 @@ class HistoryExpired(Exception):
 
 
 class GmailUnavailable(Exception):
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+    def __init__(self, reason: str, *, permanent: bool = False, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
+        self.status = status  # Gmail's HTTP status (None: no answer)
 
 
 @cache
@@ -118,8 +119,8 @@ def call(request):
         status = exc.resp.status
         reason = f"Gmail answered {status}: {exc.reason or exc.error_details or ''}".strip()
         if status == 429 or status >= 500:
-            raise GmailUnavailable(reason) from exc
-        raise GmailUnavailable(reason, permanent=True) from exc
+            raise GmailUnavailable(reason, status=status) from exc
+        raise GmailUnavailable(reason, permanent=True, status=status) from exc
     except RefreshError as exc:
         if _revoked(exc):
             raise GrantRevoked(str(exc)) from exc
