@@ -8,7 +8,7 @@ from app.inbox.canned import views as canned_views  # noqa: E402,F401
 from app.inbox.email import account_views  # noqa: E402,F401
 from app.inbox.email import outbox_views as email_outbox_views  # noqa: E402,F401
 from app.inbox.email import views as email_views  # noqa: E402,F401
-from app.inbox.email import webhook as gmail_webhook
+from app.inbox.email import webhook as gmail_webhook  # noqa: E402,F401
 from app.inbox.queue import views as queue_views  # noqa: E402,F401
 from app.inbox.sms import outbox_views, webhook  # noqa: E402,F401
 from app.inbox.sms import views as sms_views  # noqa: E402,F401
