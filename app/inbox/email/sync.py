@@ -7,8 +7,8 @@
   (messages.list `newer_than:<GMAIL_RESYNC_DAYS>d` in the inbox) is fetched again and the
   cursor re-seeded from the profile's history id read *before* the listing.
 - The cursor moves only after every page was fetched and stored: a failed fetch (429, 5xx, a
-  timeout) leaves it where it was; what was stored before the failure stays (committed per
-  page) and is skipped next time.
+  timeout) leaves it where it was; what was stored before the failure stays and is skipped
+  next time.
 - One sync per account at a time: `sync_started_at` is claimed by a conditional UPDATE (and
   refreshed per page; a sync silent for SYNC_STALE_AFTER is taken over).
 
@@ -201,7 +201,7 @@ def sync_account(account_id) -> str:
         accounts.mark_grant_revoked(account, str(exc))
         outcome = "reconnect"
     except gmail_client.GmailUnavailable as exc:
-        db.session.rollback()
+        db.session.commit()  # what was stored before the failure stays; the cursor did not move
         account.last_sync_error, account.last_sync_error_at = exc.reason[:1000], datetime.now(UTC)
         outcome = f"failed, cursor kept ({result}): {exc.reason}"
     except Exception:
