@@ -122,7 +122,7 @@ class FakeGmail:
         self.revoked: set[str] = set()  # refresh tokens answered invalid_grant
         self.access_tokens: dict[str, str] = {}  # access token -> address
         self.token_requests: list[dict] = []
-        self.requests: list[tuple[str, str]] = []  # (method, path) of API calls
+        self.requests: list[tuple[str, str]] = []  # (method, path?query) of API calls
         self.failing_gets: dict[str, int] = {}  # Gmail id -> how many gets answer 500 (-1: all)
         self.hang_before: set[str] = set()  # Message-IDs whose first send hangs, never accepted
         self.hang_after: set[str] = set()  # ... accepted, the answer held back
@@ -177,7 +177,7 @@ class FakeGmail:
             return _error(401, "Request had invalid authentication credentials.", "unauthenticated")
         box = self.mailbox(address)
         rest = path.removeprefix("/gmail/v1/users/me/")
-        self.requests.append((request.method, path))
+        self.requests.append((request.method, request.full_path))
         if rest == "profile":
             return _json({"emailAddress": box.address, "messagesTotal": len(box.messages),
                           "threadsTotal": len({m["threadId"] for m in box.messages.values()}),
