@@ -130,6 +130,10 @@ class Config:
         self.SMS_WEBHOOK_SECRET = os.environ.get("SMS_WEBHOOK_SECRET", "")
         # An SMS left SENDING this long (its worker died mid-send) is looked up at the gateway.
         self.SMS_RECONCILE_AFTER_S = int(os.environ.get("SMS_RECONCILE_AFTER_S", "120"))
+        # An e-mail left SENDING this long is looked up (Gmail's Sent, the outbox); one sent
+        # through SMTP, which cannot be looked up, is handed to a person after the second.
+        self.EMAIL_RECONCILE_AFTER_S = int(os.environ.get("EMAIL_RECONCILE_AFTER_S", "120"))
+        self.EMAIL_SMTP_UNKNOWN_AFTER_S = int(os.environ.get("EMAIL_SMTP_UNKNOWN_AFTER_S", "900"))
         self.GMAIL_PUSH_SECRET = os.environ.get("GMAIL_PUSH_SECRET", "")
         # Gmail (app/inbox/email/): the OAuth client reps connect their mailbox with, and where
         # Google's endpoints are (tests point them at a local server).
