@@ -19,7 +19,12 @@ from sqlalchemy import func, select
 
 from tests.conftest import committing_app
 from tests.gmail_api_fake import FakeGmail
-from tests.integration.inbox.email.conftest import CUSTOMER, REP_ADDRESS, connect_account, gmail_config
+from tests.integration.inbox.email.conftest import (
+    CUSTOMER,
+    REP_ADDRESS,
+    connect_account,
+    gmail_config,
+)
 from tests.integration.test_faults_workers import Workers, wait_for
 
 
