@@ -5,8 +5,9 @@ with the date."""
 from __future__ import annotations
 
 import hmac
+from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, request, session, url_for
+from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from app.auth.permissions import INBOX, SETTINGS, can, require
@@ -17,6 +18,7 @@ from app.inbox import bp
 from app.inbox.email import accounts
 from app.inbox.email.forms import SmtpAccountForm
 from app.inbox.models import EmailAccount
+from app.security import CSP
 
 PAGE = "inbox/email/accounts.html"
 OAUTH_STATE = "gmail_oauth_state"
@@ -25,9 +27,15 @@ OAUTH_VERIFIER = "gmail_oauth_verifier"
 
 def _page(*, status: int = 200, error: str | None = None):
     rows = accounts.visible_accounts(current_user)
-    return render(PAGE, status=status, context=dict(
+    response = render(PAGE, status=status, context=dict(
         rows=[(a, accounts.state(a)) for a in rows], error=error, gmail_ready=accounts.gmail_configured(),
         sees_all=can(current_user, SETTINGS)))
+    # "Connect Gmail" posts here and is redirected to Google's consent page: the page's
+    # form-action must allow that origin (browsers check it on the redirect too).
+    google = urlsplit(current_app.config["GOOGLE_AUTH_URI"])
+    response.headers["Content-Security-Policy"] = CSP.replace(
+        "form-action 'self'", f"form-action 'self' {google.scheme}://{google.netloc}", 1)
+    return response
 
 
 def _managed(account_id) -> EmailAccount:
