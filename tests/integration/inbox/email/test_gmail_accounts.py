@@ -18,6 +18,8 @@ from app.job_outbox.models import OutboxJob
 from tests.factories import csrf_token, login
 from tests.integration.inbox.email.conftest import REP_ADDRESS, connect_account
 
+SHOWN = REP_ADDRESS.replace("@", "@<wbr>")  # how the page writes an address (it may break at the @)
+
 
 def _follow_consent(url: str) -> str:
     """The browser at Google's consent page (the fake consents at once): where it is sent back."""
@@ -62,7 +64,7 @@ def test_connecting_gmail_stores_sealed_tokens_and_asks_for_the_first_sync(
     assert db_session.scalar(select(OutboxJob).where(OutboxJob.func == "app.inbox.email.sync_jobs.sync_account",
                                                      OutboxJob.job_key.startswith(f"gmail-sync-{account.id}-"))) is not None
     page = client.get("/settings/email-accounts")
-    assert REP_ADDRESS in page.text and "Connected" in page.text and "Sync now" in page.text
+    assert SHOWN in page.text and "Connected" in page.text and "Sync now" in page.text
 
 
 def test_a_callback_whose_state_is_not_this_browsers_is_refused(client, app, db_session, fake_gmail, rep,
@@ -112,9 +114,9 @@ def test_a_revoked_grant_shows_reconnect_with_its_date_to_the_owner_and_admins(
     for viewer in (rep, factory.user(UserRole.ADMIN)):
         login(client, viewer)
         page = client.get("/settings/email-accounts")
-        assert "Reconnect needed" in page.text and f"since {since}" in page.text and REP_ADDRESS in page.text
+        assert "Reconnect needed" in page.text and f"since {since}" in page.text and SHOWN in page.text
     login(client, factory.user(UserRole.REP))
-    assert REP_ADDRESS not in client.get("/settings/email-accounts").text  # another rep's mailbox
+    assert "jordan.reyes@" not in client.get("/settings/email-accounts").text  # another rep's mailbox
     # the next poll leaves it alone: no request reaches Google until it is reconnected
     fake_gmail.token_requests.clear()
     assert sync_account(account.id) == "not connected" and fake_gmail.token_requests == []
