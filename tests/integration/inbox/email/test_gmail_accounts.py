@@ -17,6 +17,7 @@ from app.integrations.secrets import decrypt
 from app.job_outbox.models import OutboxJob
 from tests.factories import csrf_token, login
 from tests.integration.inbox.email.conftest import REP_ADDRESS, connect_account
+from tests.integration.test_smtp import smtp_server  # noqa: F401 (a fixture)
 
 SHOWN = REP_ADDRESS.replace("@", "@<wbr>")  # how the page writes an address (it may break at the @)
 
@@ -194,3 +195,29 @@ def test_production_refuses_gmail_without_its_secrets(config, problem):
             "SMS_BACKEND": "none"}
     assert problem in production_problems({**base, **config})
     assert production_problems({**base, **config, "GOOGLE_CLIENT_ID": "id", "GOOGLE_CLIENT_SECRET": "s"}) == []
+
+
+def test_a_reps_smtp_account_sends_through_its_own_server_with_its_sealed_password(
+        client, app, db_session, rep, customer_lead, smtp_server, monkeypatch):  # noqa: F811
+    from email import message_from_bytes
+    from email.policy import default as default_policy
+
+    from app.inbox.email import accounts, jobs
+    from app.inbox.models import EmailMessage, EmailStatus
+
+    inbox, port, _ = smtp_server(tls=False)
+    monkeypatch.setitem(app.config, "SMTP_STARTTLS", "false")  # the local test server has no TLS
+    accounts.save_smtp_account(rep.id, email_address="jordan@northstarfleet.example.com", display_name="Jordan Reyes",
+                               host="127.0.0.1", port=port, username="crm", password="s3cret")
+    db_session.commit()
+    login(client, rep)
+    client.post(f"/leads/{customer_lead.id}/email", headers={"HX-Request": "true"}, data={
+        "subject": "Trackers", "body": "Hi Tanya", "csrf_token": csrf_token(client, app)})
+    message = db_session.scalar(select(EmailMessage))
+    assert jobs.send_email(str(message.id)) == "sent"
+    db_session.refresh(message)
+    assert message.status is EmailStatus.SENT
+    [(_, _, raw)] = inbox.received  # the account's password was accepted by the server (crm / s3cret)
+    sent = message_from_bytes(raw, policy=default_policy)
+    assert sent["From"] == "Jordan Reyes <jordan@northstarfleet.example.com>"
+    assert sent["Message-ID"] == message.message_id == f"<{message.id}@northstarfleet.example.com>"
