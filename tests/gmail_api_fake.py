@@ -122,6 +122,8 @@ class FakeGmail:
         self.revoked: set[str] = set()  # refresh tokens answered invalid_grant
         self.access_tokens: dict[str, str] = {}  # access token -> address
         self.token_requests: list[dict] = []
+        self.granted_scope = ("https://www.googleapis.com/auth/gmail.send "
+                              "https://www.googleapis.com/auth/gmail.readonly")  # what a consent grants
         self.requests: list[tuple[str, str]] = []  # (method, path?query) of API calls
         self.failing_gets: dict[str, int] = {}  # Gmail id -> how many gets answer 500 (-1: all)
         self.hang_before: set[str] = set()  # Message-IDs whose first send hangs, never accepted
@@ -202,7 +204,7 @@ class FakeGmail:
     def _token(self, request: Request) -> Response:
         form = request.form.to_dict()
         self.token_requests.append(form)
-        scope = "https://www.googleapis.com/auth/gmail.send https://www.googleapis.com/auth/gmail.readonly"
+        scope = self.granted_scope
         if form.get("grant_type") == "authorization_code":
             address, challenge = self.codes.pop(form.get("code", ""), (None, None))
             verifier = form.get("code_verifier", "")

@@ -122,7 +122,7 @@ def authorization_url() -> tuple[str, str, str]:
         raise AccountRefused("Gmail is not set up: GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET are missing.")
     flow = _flow()
     url, state_value = flow.authorization_url(access_type="offline", prompt="consent",
-                                              include_granted_scopes="true", state=secrets.token_urlsafe(24))
+                                              state=secrets.token_urlsafe(24))
     return url, state_value, flow.code_verifier
 
 
@@ -132,6 +132,11 @@ def connect(user, *, code: str, code_verifier: str) -> EmailAccount:
     flow = _flow(code_verifier=code_verifier)
     try:
         flow.fetch_token(code=code)
+    except Warning as exc:  # oauthlib: the scopes granted are not the ones asked for
+        granted = set(getattr(exc, "new_scope", None) or ())
+        missing = [s.rsplit("/", 1)[-1] for s in gmail_client.SCOPES if s not in granted]
+        raise AccountRefused("Google granted only part of the access (missing: " + ", ".join(missing or ["?"])
+                             + "): allow the CRM to send and read your mail, then connect again.") from exc
     except Exception as exc:  # oauthlib's errors: a used or wrong code, a refused client
         raise AccountRefused(f"Google did not accept the sign-in: {getattr(exc, 'description', None) or exc}") from exc
     creds = flow.credentials

@@ -83,6 +83,19 @@ def test_a_callback_whose_state_is_not_this_browsers_is_refused(client, app, db_
     assert client.get(f"{back.path}?{back.query}").status_code == 400
 
 
+def test_a_consent_that_unticked_reading_mail_is_refused_with_what_is_missing(
+        client, app, db_session, fake_gmail, rep, monkeypatch):
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    fake_gmail.consent_as = REP_ADDRESS
+    fake_gmail.granted_scope = "https://www.googleapis.com/auth/gmail.send"  # Google's granular consent
+    login(client, rep)
+    start = client.post("/settings/email-accounts/connect", data={"csrf_token": csrf_token(client, app)})
+    back = urlsplit(_follow_consent(start.headers["Location"]))
+    response = client.get(f"{back.path}?{back.query}")
+    assert response.status_code == 422 and "missing: gmail.readonly" in response.text
+    assert _accounts(db_session) == []
+
+
 def test_an_access_token_about_to_expire_is_refreshed_first_and_sealed_again(db_session, fake_gmail, rep):
     from app.inbox.email import gmail_client
 
