@@ -7,7 +7,7 @@ checks the PKCE verifier), google-auth's refresh (`invalid_grant` for a revoked 
 token), and google-api-python-client's Gmail service (GMAIL_API_BASE = `url`):
 users.getProfile, users.history.list (404 below `oldest_history_id`), users.messages.list
 (`q` with `rfc822msgid:` and `newer_than:Nd`, `labelIds`), users.messages.get (format=full;
-`failing_gets` answer 500), users.messages.send (the raw RFC 822 message parsed and kept;
+`failing_gets` answer 500), alone or inside a batch request (/batch/gmail/v1, multipart/mixed), users.messages.send (the raw RFC 822 message parsed and kept;
 `hang_before` / `hang_after` hold the first send of a Message-ID open so a worker can be
 killed there). Every request needs a current access token (401 otherwise).
 
@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from werkzeug.serving import make_server
+from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 SAMPLES = Path(__file__).resolve().parent / "samples" / "gmail"
@@ -124,7 +125,8 @@ class FakeGmail:
         self.token_requests: list[dict] = []
         self.granted_scope = ("https://www.googleapis.com/auth/gmail.send "
                               "https://www.googleapis.com/auth/gmail.readonly")  # what a consent grants
-        self.requests: list[tuple[str, str]] = []  # (method, path?query) of API calls
+        self.requests: list[tuple[str, str]] = []  # (method, path?query) of API calls (batched ones too)
+        self.batches = 0  # batch requests received
         self.failing_gets: dict[str, int] = {}  # Gmail id -> how many gets answer 500 (-1: all)
         self.hang_before: set[str] = set()  # Message-IDs whose first send hangs, never accepted
         self.hang_after: set[str] = set()  # ... accepted, the answer held back
@@ -171,6 +173,8 @@ class FakeGmail:
             return self._consent(request)
         if path == "/token":
             return self._token(request)
+        if path == "/batch/gmail/v1" and request.method == "POST":
+            return self._batch(request)
         if not path.startswith("/gmail/v1/users/me/"):
             return _error(404, "Not found", "notFound")
         auth = request.headers.get("Authorization", "")
@@ -193,6 +197,31 @@ class FakeGmail:
         if rest.startswith("messages/"):
             return self._get(box, rest.removeprefix("messages/"))
         return _error(404, "Not found", "notFound")
+
+    def _batch(self, request: Request) -> Response:
+        """Gmail's batch endpoint: a multipart/mixed of application/http requests, answered by
+        a multipart/mixed of application/http responses (Content-ID: <response-...>)."""
+        envelope = message_from_bytes(b"Content-Type: " + request.headers["Content-Type"].encode() + b"\r\n\r\n"
+                                      + request.get_data(), policy=default_policy)
+        self.batches += 1
+        boundary = f"batch_{secrets.token_hex(8)}"
+        out = []
+        for part in envelope.iter_parts():
+            raw = part.get_payload(decode=False).replace("\r\n", "\n")
+            request_line, _, rest = raw.partition("\n")
+            method, target, _ = request_line.split(" ", 2)
+            head = rest.partition("\n\n")[0]
+            headers = dict(line.split(":", 1) for line in head.splitlines() if ":" in line)
+            auth = next((v.strip() for k, v in headers.items() if k.lower() == "authorization"),
+                        request.headers.get("Authorization", ""))
+            path, _, query = target.partition("?")
+            inner = self._route(Request(EnvironBuilder(path=path, query_string=query, method=method,
+                                                       headers={"Authorization": auth}).get_environ()))
+            http = (f"HTTP/1.1 {inner.status}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n"
+                    f"{inner.get_data(as_text=True)}")
+            out.append(f"--{boundary}\r\nContent-Type: application/http\r\n"
+                       f"Content-ID: <response-{part['Content-ID'].strip('<>')}>\r\n\r\n{http}\r\n")
+        return Response("".join(out) + f"--{boundary}--\r\n", content_type=f"multipart/mixed; boundary={boundary}")
 
     def _consent(self, request: Request) -> Response:
         code = secrets.token_urlsafe(16)

@@ -30,12 +30,14 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build_from_document
 from googleapiclient.discovery_cache import get_static_doc
 from googleapiclient.errors import HttpError
+from googleapiclient.http import BatchHttpRequest
 
 from app.integrations.secrets import decrypt, encrypt
 
 log = logging.getLogger("crm.gmail")
 
 SCOPES = ("https://www.googleapis.com/auth/gmail.send", "https://www.googleapis.com/auth/gmail.readonly")
+BATCH_SIZE = 50  # messages.get per batch request (Gmail advises at most 50)
 REFRESH_BEFORE = timedelta(minutes=5)  # an access token this close to its expiry is refreshed first
 HTTP_TIMEOUT_S = 20
 
@@ -111,16 +113,18 @@ def service(creds: Credentials):
                                client_options={"api_endpoint": current_app.config["GMAIL_API_BASE"]})
 
 
+def _unavailable(exc: HttpError) -> GmailUnavailable:
+    status = exc.resp.status
+    reason = f"Gmail answered {status}: {exc.reason or exc.error_details or ''}".strip()
+    return GmailUnavailable(reason, permanent=not (status == 429 or status >= 500), status=status)
+
+
 def call(request):
     """Execute one API request, Google's errors mapped (see the module's docstring)."""
     try:
         return request.execute(num_retries=0)
     except HttpError as exc:
-        status = exc.resp.status
-        reason = f"Gmail answered {status}: {exc.reason or exc.error_details or ''}".strip()
-        if status == 429 or status >= 500:
-            raise GmailUnavailable(reason, status=status) from exc
-        raise GmailUnavailable(reason, permanent=True, status=status) from exc
+        raise _unavailable(exc) from exc
     except RefreshError as exc:
         if _revoked(exc):
             raise GrantRevoked(str(exc)) from exc
@@ -176,6 +180,33 @@ class Mailbox:
 
     def message(self, gmail_id: str) -> dict:
         return call(self.api.users().messages().get(userId="me", id=gmail_id, format="full"))
+
+    def messages(self, gmail_ids: list[str]) -> list[tuple[str, dict | GmailUnavailable]]:
+        """users.messages.get (format=full) of these ids in one batch request (Gmail's
+        /batch/gmail/v1), in order: each the message, or the GmailUnavailable it answered."""
+        answers: dict[str, dict | GmailUnavailable] = {}
+
+        def done(request_id, response, exception):
+            answers[request_id] = _unavailable(exception) if isinstance(exception, HttpError) else (
+                exception or response)
+
+        base = current_app.config["GMAIL_API_BASE"].rstrip("/")
+        batch = BatchHttpRequest(callback=done, batch_uri=f"{base}/batch/gmail/v1")
+        for gmail_id in gmail_ids:
+            batch.add(self.api.users().messages().get(userId="me", id=gmail_id, format="full"), request_id=gmail_id)
+        call(_Once(batch))
+        missing = GmailUnavailable("Gmail's batch answer left this message out")
+        return [(gmail_id, answers.get(gmail_id, missing)) for gmail_id in gmail_ids]
+
+
+class _Once:
+    """A batch request through `call` (its execute() takes no retries: one attempt)."""
+
+    def __init__(self, batch: BatchHttpRequest) -> None:
+        self.batch = batch
+
+    def execute(self, num_retries: int = 0):
+        return self.batch.execute()
 
 
 class _Raise:

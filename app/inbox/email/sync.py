@@ -1,7 +1,7 @@
 """Receiving Gmail: one account's mailbox brought up to date.
 
-- Incremental: users.history.list from the stored history id (messageAdded), each new message
-  of the inbox fetched (format=full) and stored through `ingest_inbound_email` with its Gmail
+- Incremental: users.history.list from the stored history id (messageAdded), the new messages
+  of the inbox fetched (format=full, 50 per batch request) and stored through `ingest_inbound_email` with its Gmail
   id and thread id. Ids the mailbox's copies already have are not fetched again.
 - A 404 on the history id (older than Gmail keeps, ~a week) is no error: the recent window
   (messages.list `newer_than:<GMAIL_RESYNC_DAYS>d` in the inbox) is fetched again and the
@@ -89,30 +89,33 @@ def parse_message(full: dict) -> dict:
 
 
 def ingest_ids(account: EmailAccount, mailbox: gmail_client.Mailbox, gmail_ids: list[str], result: Synced) -> None:
-    """Fetch and store the mailbox's messages not stored yet. A failed fetch raises (the caller
-    keeps its cursor); a message deleted since it was listed (404) is passed over."""
+    """Fetch (in batches) and store the mailbox's messages not stored yet, in order. A failed
+    fetch raises after storing the ones before it (the caller keeps its cursor); a message
+    deleted since it was listed (404) is passed over."""
     known = services.known_gmail_ids(account.id, gmail_ids)
     own = normalize_email(account.email_address)
+    wanted = []
     for gmail_id in dict.fromkeys(gmail_ids):
         if gmail_id in known:
             result.duplicates += 1
-            continue
-        try:
-            full = mailbox.message(gmail_id)
-        except gmail_client.GmailUnavailable as exc:
-            if exc.status == 404:
-                continue
-            raise
-        result.fetched += 1
-        fields = parse_message(full)
-        labels = fields.pop("labels")
-        if labels & SKIPPED_LABELS or normalize_email(parseaddr(fields["from_address"])[1]) == own:
-            continue  # drafts, spam, and the rep's own mail (what we send is stored when sent)
-        outcome = services.ingest_inbound_email(**fields, account_id=account.id)
-        if outcome == "duplicate":
-            result.duplicates += 1
         else:
-            result.stored += 1
+            wanted.append(gmail_id)
+    for start in range(0, len(wanted), gmail_client.BATCH_SIZE):
+        for _gmail_id, full in mailbox.messages(wanted[start:start + gmail_client.BATCH_SIZE]):
+            if isinstance(full, gmail_client.GmailUnavailable):
+                if full.status == 404:
+                    continue
+                raise full
+            result.fetched += 1
+            fields = parse_message(full)
+            labels = fields.pop("labels")
+            if labels & SKIPPED_LABELS or normalize_email(parseaddr(fields["from_address"])[1]) == own:
+                continue  # drafts, spam, and the rep's own mail (what we send is stored when sent)
+            outcome = services.ingest_inbound_email(**fields, account_id=account.id)
+            if outcome == "duplicate":
+                result.duplicates += 1
+            else:
+                result.stored += 1
 
 
 # --- one account --------------------------------------------------------------------------

@@ -53,6 +53,7 @@ def test_incremental_sync_stores_new_inbox_messages_once_and_moves_the_cursor(
     first, second = _customer_writes(fake_gmail, n=2)
     fake_gmail.mailbox(REP_ADDRESS).label_change(first["id"])  # read in Gmail: no new message
     assert sync_account(account.id).startswith("synced (fetched 2, stored 2")
+    assert fake_gmail.batches == 1 and _gets(fake_gmail) == 2  # both fetched in one batch request
     db_session.refresh(account)
     assert account.gmail_history_id == str(fake_gmail.mailbox(REP_ADDRESS).history_id) != start
     assert account.last_synced_at is not None and account.last_sync_error is None and account.sync_started_at is None
