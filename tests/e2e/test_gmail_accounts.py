@@ -58,8 +58,14 @@ def test_a_rep_connects_gmail_and_an_admin_sees_every_mailbox_state(live_app, li
             EmailAccount(user_id=sam.id, provider="smtp", email_address=f"sam.{suffix}@ortiz-sales.example.com",
                          smtp_host="smtp.office365.com", smtp_port=587, smtp_user="sam", smtp_pass=encrypt("pw")),
         ])
+        from tests.factories import Factory
+
+        factory = Factory(db.session)
+        company = factory.company(name="Cool Breeze Heating & Air")
+        lead = factory.lead(company, factory.contact(company, email="tanya@coolbreezeaz.example.com",
+                                                      email_normalized="tanya@coolbreezeaz.example.com"))
         db.session.commit()
-        rep_email, admin_email = rep.email, admin.email
+        rep_email, admin_email, lead_id = rep.email, admin.email, lead.id
         db.session.remove()
     google.consent_as = rep_address
 
@@ -79,6 +85,11 @@ def test_a_rep_connects_gmail_and_an_admin_sees_every_mailbox_state(live_app, li
     expect(row.get_by_role("button", name="Sync now")).to_be_visible()
     expect(page.get_by_text(f"sam.{suffix}")).to_have_count(0)  # another rep's mailboxes
     shot(page, "gmail-accounts-rep.png")
+    page.goto(f"{live_server}/leads/{lead_id}")  # the composer sends from the rep's own Gmail now
+    composer = page.locator(".email-composer")
+    expect(composer.get_by_text(f"From Jordan Reyes <{rep_address}>")).to_be_visible()
+    composer.scroll_into_view_if_needed()
+    shot(page, "gmail-lead-composer.png")
     context.close()
 
     context = browser.new_context(viewport={"width": 1366, "height": 860})
