@@ -130,7 +130,21 @@ class Config:
         self.SMS_WEBHOOK_SECRET = os.environ.get("SMS_WEBHOOK_SECRET", "")
         # An SMS left SENDING this long (its worker died mid-send) is looked up at the gateway.
         self.SMS_RECONCILE_AFTER_S = int(os.environ.get("SMS_RECONCILE_AFTER_S", "120"))
+        # An e-mail left SENDING this long is looked up (Gmail's Sent, the outbox); one sent
+        # through SMTP, which cannot be looked up, is handed to a person after the second.
+        self.EMAIL_RECONCILE_AFTER_S = int(os.environ.get("EMAIL_RECONCILE_AFTER_S", "120"))
+        self.EMAIL_SMTP_UNKNOWN_AFTER_S = int(os.environ.get("EMAIL_SMTP_UNKNOWN_AFTER_S", "900"))
         self.GMAIL_PUSH_SECRET = os.environ.get("GMAIL_PUSH_SECRET", "")
+        # Gmail (app/inbox/email/): the OAuth client reps connect their mailbox with, and where
+        # Google's endpoints are (tests point them at a local server).
+        self.GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID", "")
+        self.GOOGLE_CLIENT_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET", "")
+        self.GOOGLE_AUTH_URI = os.environ.get("GOOGLE_AUTH_URI", "https://accounts.google.com/o/oauth2/auth")
+        self.GOOGLE_TOKEN_URI = os.environ.get("GOOGLE_TOKEN_URI", "https://oauth2.googleapis.com/token")
+        self.GMAIL_API_BASE = os.environ.get("GMAIL_API_BASE", "https://gmail.googleapis.com/")
+        # A stale history id (404) resyncs this many days of the inbox.
+        self.GMAIL_RESYNC_DAYS = int(os.environ.get("GMAIL_RESYNC_DAYS", "7"))
+        self.GMAIL_SYNC_EVERY_S = int(os.environ.get("GMAIL_SYNC_EVERY_S", "120"))
         self.QBO_CLIENT_ID = os.environ.get("QBO_CLIENT_ID", "")
         self.QBO_CLIENT_SECRET = os.environ.get("QBO_CLIENT_SECRET", "")
         self.QBO_WEBHOOK_VERIFIER = os.environ.get("QBO_WEBHOOK_VERIFIER", "")
@@ -150,11 +164,12 @@ class Config:
 
 
 DEVELOPMENT_BACKENDS = {"MAIL_BACKEND": "outbox", "SMS_BACKEND": "outbox", "PAYMENTS_BACKEND": "sandbox"}
-PRODUCTION_BACKENDS = {"MAIL_BACKEND": ("smtp",), "SMS_BACKEND": ("android_sms_gateway", "none"), "PAYMENTS_BACKEND": ("stripe",)}
+PRODUCTION_BACKENDS = {"MAIL_BACKEND": ("smtp", "gmail"), "SMS_BACKEND": ("android_sms_gateway", "none"), "PAYMENTS_BACKEND": ("stripe",)}
 # What each production backend cannot run without.
 BACKEND_SETTINGS = {
     ("PAYMENTS_BACKEND", "stripe"): ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"),
     ("MAIL_BACKEND", "smtp"): ("SMTP_HOST", "MAIL_FROM"),
+    ("MAIL_BACKEND", "gmail"): ("GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "MAIL_FROM"),
     ("SMS_BACKEND", "android_sms_gateway"): ("SMS_WEBHOOK_SECRET",),
 }
 
@@ -186,6 +201,8 @@ def production_problems(config) -> list[str]:
             problems.append(f"a __Host- cookie ({name}) cannot have {domain}")
     if config.get("SMTP_USERNAME") and not config.get("SMTP_PASSWORD"):
         problems.append("SMTP_USERNAME is set without SMTP_PASSWORD")
+    if config.get("GOOGLE_CLIENT_ID") and not config.get("GOOGLE_CLIENT_SECRET"):
+        problems.append("GOOGLE_CLIENT_ID (Gmail) is set without GOOGLE_CLIENT_SECRET")
     if config.get("QBO_CLIENT_ID"):
         problems.extend(f"QuickBooks (QBO_CLIENT_ID) needs {key}"
                         for key in ("QBO_CLIENT_SECRET", "QBO_WEBHOOK_VERIFIER") if not config.get(key))

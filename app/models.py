@@ -7,6 +7,7 @@ from app.crm.models import *  # noqa: F401,F403
 from app.fulfillment.models import *  # noqa: F401,F403
 from app.inbox.bookings.models import *  # noqa: F401,F403
 from app.inbox.calls.models import *  # noqa: F401,F403
+from app.inbox.email.models import *  # noqa: F401,F403
 from app.inbox.models import *  # noqa: F401,F403
 from app.inbox.sms.models import *  # noqa: F401,F403
 from app.integrations.models import *  # noqa: F401,F403

@@ -72,7 +72,12 @@ NIGHTLY_SCORING = PeriodicJob(
     "nightly-lead-scores", "app.crm.scoring.jobs.score_all_leads", "scoring",
     next_after=_nightly, first_run=_nightly, description="nightly lead scores")
 
-PERIODIC_JOBS: tuple[PeriodicJob, ...] = (MARKED_SCORING, NIGHTLY_SCORING)
+GMAIL_SYNC = PeriodicJob(
+    "gmail-sync", "app.inbox.email.sync_jobs.sync_all_accounts", "mail",
+    next_after=every(timedelta(seconds=60)), first_run=right_away,
+    description="ask for a sync of every connected Gmail account", timeout=300)
+
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (MARKED_SCORING, NIGHTLY_SCORING, GMAIL_SYNC)
 
 
 def register_periodic_jobs(connection: Redis, queues=None, now: datetime | None = None) -> list[str]:

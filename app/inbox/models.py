@@ -108,6 +108,7 @@ class EmailAccount(db.Model):
     """A connected mailbox (Gmail OAuth; SMTP fields as a fallback)."""
 
     __tablename__ = "email_accounts"
+    __table_args__ = (UniqueConstraint("provider", "email_address"),)  # 0021_gmail
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -125,6 +126,12 @@ class EmailAccount(db.Model):
     last_synced_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    # Not in the spec (0021_gmail): see app/inbox/email/accounts.py and sync.py.
+    gmail_history_id: Mapped[str | None]  # the sync cursor: never past a failed fetch
+    sync_started_at: Mapped[datetime | None]
+    last_sync_error: Mapped[str | None]
+    last_sync_error_at: Mapped[datetime | None]
+    reconnect_needed_at: Mapped[datetime | None]  # Google refused the grant (invalid_grant)
 
     user: Mapped[User | None] = relationship()
     threads: Mapped[list[EmailThread]] = relationship(back_populates="email_account")
@@ -184,6 +191,9 @@ class EmailMessage(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     claimed_at: Mapped[datetime | None]
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # 0021_gmail: the mailbox an outbound e-mail leaves from (None: the system sender).
+    email_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("email_accounts.id", ondelete="SET NULL"))
 
     thread: Mapped[EmailThread] = relationship(back_populates="messages")
 

@@ -31,7 +31,7 @@ class SendChannel:
 
 CHANNELS = {
     "sms": SendChannel(queue="sms", services="app.inbox.sms.services"),
-    "email": SendChannel(queue="mail", services="app.inbox.email.services"),
+    "email": SendChannel(queue="mail", services="app.inbox.email.outbound"),
 }
 
 

@@ -4,6 +4,8 @@
   the app under /outbox; nothing leaves the machine.
 - `smtp`: sent through smtplib (SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD,
   SMTP_STARTTLS from the app config or the environment).
+- `gmail`: through the Gmail API from the Gmail account of MAIL_FROM, connected under
+  Settings → E-mail accounts (app/inbox/email/outbound.py).
 
 Backends are called from jobs only (sending is slow and external). A backend that could
 not hand the message over raises `DeliveryFailed` with the provider's reason, saying
@@ -59,7 +61,11 @@ def get_mail_backend() -> MailBackend:
         from app.integrations.smtp import SmtpBackend
 
         return SmtpBackend.from_config(current_app.config)
-    raise RuntimeError(f"unknown MAIL_BACKEND {name!r} (outbox, smtp)")
+    if name == "gmail":  # the system sender's Gmail account (app/inbox/email/outbound.py)
+        from app.inbox.email.outbound import SystemGmailBackend
+
+        return SystemGmailBackend()
+    raise RuntimeError(f"unknown MAIL_BACKEND {name!r} (outbox, smtp, gmail)")
 
 
 def default_sender() -> str:

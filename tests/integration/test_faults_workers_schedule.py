@@ -24,9 +24,11 @@ def test_register_books_each_periodic_job_once_and_drops_what_older_releases_boo
     queue.enqueue_at(T0 + timedelta(hours=1), "app.queue.run_job", "app.crm.jobs.score_all_leads",
                      job_id="crm-nightly-lead-scores")  # how a release before this one booked it
     redis.hset(schedule.NEXT_KEY, "a-job-no-longer-defined", T0.timestamp())
-    assert schedule.register_periodic_jobs(redis, QUEUES, now=T0) == ["score-marked-leads", "nightly-lead-scores"]
+    assert schedule.register_periodic_jobs(redis, QUEUES, now=T0) == ["score-marked-leads", "nightly-lead-scores",
+                                                                      "gmail-sync"]
     booked = schedule.next_runs(redis)
-    assert booked == {"score-marked-leads": T0, "nightly-lead-scores": datetime(2026, 11, 28, 3, 0, tzinfo=UTC)}
+    assert booked == {"score-marked-leads": T0, "nightly-lead-scores": datetime(2026, 11, 28, 3, 0, tzinfo=UTC),
+                      "gmail-sync": T0}
     assert queue.scheduled_job_registry.get_job_ids() == [] and queue.fetch_job("crm-nightly-lead-scores") is None
     schedule.register_periodic_jobs(redis, QUEUES, now=T0 + timedelta(minutes=5))  # the next worker start
     assert schedule.next_runs(redis) == booked  # kept, not moved
@@ -36,7 +38,7 @@ def test_a_due_job_is_enqueued_once_per_slot_and_never_piles_up(app, db_session)
     redis = redis_connection()
     queue = get_queue("scoring")
     schedule.register_periodic_jobs(redis, QUEUES, now=T0)
-    assert schedule.enqueue_due(redis, {"mail"}, now=T0) == []  # not this scheduler's queue
+    assert schedule.enqueue_due(redis, {"import"}, now=T0) == []  # not this scheduler's queue
     first = schedule.enqueue_due(redis, {"scoring"}, now=T0)
     assert first == [f"periodic-score-marked-leads-{int(T0.timestamp())}"] and queue.count == 1
     assert schedule.enqueue_due(redis, {"scoring"}, now=T0 + timedelta(seconds=5)) == []  # not due yet

@@ -180,6 +180,13 @@ ROUTES: dict[str, object] = {
     "GET /settings/pipeline": OWNERS,
     "POST /settings/pipeline": OWNERS,
     "GET /settings/sms-gateways": SALES,  # a rep sees and edits their own phone
+    "GET /settings/email-accounts": SALES,  # a rep connects their own mailbox; an admin sees all
+    "POST /settings/email-accounts/connect": SALES,
+    "GET /settings/email-accounts/oauth/callback": SALES,
+    "POST /settings/email-accounts/<uuid:account_id>/sync": SALES,
+    "POST /settings/email-accounts/<uuid:account_id>/disconnect": SALES,
+    "GET /settings/email-accounts/smtp/new": SALES,
+    "POST /settings/email-accounts/smtp/new": SALES,
     "GET /settings/sms-gateways/new": SALES,
     "POST /settings/sms-gateways/new": SALES,
     "GET /settings/sms-gateways/<uuid:gateway_id>": SALES,
@@ -232,6 +239,7 @@ ROUTES: dict[str, object] = {
     "GET /warehouse/orders/<order_id>/slip": WAREHOUSE,
     "POST /warehouse/orders/<order_id>/undo": WAREHOUSE,
     "POST /webhooks/sms": PUBLIC,
+    "POST /webhooks/gmail": PUBLIC,
     "POST /webhooks/stripe": PUBLIC,
     "POST /webhooks/calcom": PUBLIC,
 }

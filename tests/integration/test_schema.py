@@ -140,7 +140,11 @@ def test_only_known_extra_columns(engine):
                                                          "error", "attempts", "claimed_at", "user_id")),
                       # 0022_inbox_items
                       "conversations.last_kind", "conversations.unmatched_address",
-                      "email_threads.conversation_id"}
+                      "email_threads.conversation_id",
+                      # 0021_gmail
+                      "email_messages.email_account_id",
+                      *(f"email_accounts.{c}" for c in ("gmail_history_id", "sync_started_at", "last_sync_error",
+                                                         "last_sync_error_at", "reconnect_needed_at"))}
 
 
 def test_uniques_indexes_and_foreign_keys_of_the_spec(engine):

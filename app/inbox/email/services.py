@@ -1,8 +1,9 @@
-"""The e-mail channel's rules (SMTP / development outbox; Gmail OAuth is not built yet):
-sending (a QUEUED row, its thread and its send job in the caller's transaction; the job claims
-the row, checks do-not-contact at send time, sends with the row's own RFC Message-ID, records
-the result), the reconciler for rows left SENDING, and inbound ingest (matched by normalised
-address, threaded by In-Reply-To / References, deduplicated by Message-ID, UNSUBSCRIBE / STOP).
+"""The e-mail channel's rules: sending (a QUEUED row, its thread and its send job in the
+caller's transaction, from the rep's own account or the system sender; the job claims the row,
+checks do-not-contact at send time, sends with the row's own RFC Message-ID, records the
+result; outbound.py hands it over and reconciles rows left SENDING), and inbound ingest
+(deduplicated by the mailbox's Gmail id and by Message-ID, matched by normalised address,
+threaded by Gmail thread id, then In-Reply-To / References; UNSUBSCRIBE / STOP).
 
 Services flush, never commit (the jobs in jobs.py and the views commit)."""
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parseaddr
 
 from flask import current_app
@@ -28,6 +29,8 @@ from app.inbox.conversations import (
     unmatched_email,
     upsert_conversation,
 )
+from app.inbox.email import accounts
+from app.inbox.email.models import EmailMessageSource
 from app.inbox.models import (
     ConversationChannel,
     EmailAccount,
@@ -103,8 +106,8 @@ def system_account() -> EmailAccount:
     return account
 
 
-def new_message_id(row_id: uuid.UUID) -> str:
-    domain = sender_address().rpartition("@")[2] or "crm.invalid"
+def new_message_id(row_id: uuid.UUID, account: EmailAccount | None = None) -> str:
+    domain = (account.email_address if account else sender_address()).rpartition("@")[2] or "crm.invalid"
     return f"<{row_id}@{domain}>"
 
 
@@ -134,19 +137,22 @@ def send_email(lead: Lead, *, subject: str, body: str, actor, thread_id=None) ->
     thread = db.session.get(EmailThread, thread_id) if thread_id else None
     if thread is not None and thread.lead_id != lead.id:
         raise EmailRefused("That thread is not this lead's.")
+    account = accounts.sending_account(actor.id if actor else None)
     if thread is None:
-        thread = EmailThread(id=uuid.uuid4(), lead_id=lead.id, email_account_id=system_account().id,
-                             subject=subject)
+        thread = EmailThread(id=uuid.uuid4(), lead_id=lead.id, subject=subject,
+                             email_account_id=account.id if account else system_account().id)
         db.session.add(thread)
         db.session.flush()
     in_reply_to, references = reply_headers(thread)
     thread.last_message_at = now
     row_id = uuid.uuid4()
     message = EmailMessage(
-        id=row_id, thread_id=thread.id, direction=MessageDirection.OUTBOUND, from_address=default_sender(),
+        id=row_id, thread_id=thread.id, direction=MessageDirection.OUTBOUND,
+        from_address=accounts.from_header(account) if account else default_sender(),
         to_address=lead.contact.email.strip(), subject=subject[:MAX_SUBJECT], body_text=body,
-        status=EmailStatus.QUEUED, message_id=new_message_id(row_id), in_reply_to=in_reply_to,
-        references=references, attempts=0, user_id=actor.id if actor else None, created_at=now)
+        status=EmailStatus.QUEUED, message_id=new_message_id(row_id, account), in_reply_to=in_reply_to,
+        references=references, attempts=0, user_id=actor.id if actor else None, created_at=now,
+        email_account_id=account.id if account else None)
     db.session.add(message)
     db.session.flush()
     upsert_conversation(lead_id=lead.id, contact_id=lead.contact_id, user_id=actor.id if actor else None, at=now,
@@ -220,52 +226,6 @@ def record_sent_activity(email_id) -> None:
            lead=lead, contact=lead.contact, detail={"email_id": str(message.id)})
 
 
-# --- the reconciler -----------------------------------------------------------------------
-
-def _backend_name() -> str:
-    return (current_app.config.get("MAIL_BACKEND") or "outbox").lower()
-
-
-def reconcile_after() -> timedelta:
-    """How long a row may stay SENDING before it is settled: the outbox can be looked up soon;
-    SMTP cannot be looked up at all, so a person is told after EMAIL_SMTP_UNKNOWN_AFTER_S."""
-    if _backend_name() == "smtp":
-        return timedelta(seconds=int(current_app.config.get("EMAIL_SMTP_UNKNOWN_AFTER_S", 900)))
-    return timedelta(seconds=int(current_app.config.get("EMAIL_RECONCILE_AFTER_S", 120)))
-
-
-def stuck_sends(now: datetime | None = None, limit: int = 200):
-    """(id, attempts) of rows left SENDING longer than the reconcile delay."""
-    now = now or datetime.now(UTC)
-    return db.session.execute(
-        select(EmailMessage.id, EmailMessage.attempts)
-        .where(EmailMessage.status == EmailStatus.SENDING, EmailMessage.claimed_at < now - reconcile_after())
-        .order_by(EmailMessage.claimed_at).limit(limit)).all()
-
-
-def reconcile(email_id) -> str:
-    """Settle a row left SENDING (its worker died after the claim), never by a blind resend.
-    Outbox backend: its store is looked up by the Message-ID (the message key): there → SENT;
-    not there → QUEUED again and a new send job. SMTP has no lookup: the row is FAILED with
-    "unknown — check Sent" for a person to decide (a resend could reach the customer twice)."""
-    message = db.session.get(EmailMessage, email_id)
-    if message is None or message.status is not EmailStatus.SENDING:
-        return "not sending"
-    if _backend_name() == "outbox":
-        from app.integrations.models import OutboxMessage
-
-        found = db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.message_key == message.message_id))
-        if found is None:
-            if settle(email_id, EmailStatus.QUEUED):
-                enqueue_send(message.id, message.attempts)
-            return "requeued"
-        if settle(email_id, EmailStatus.SENT):
-            record_sent_activity(email_id)
-        return "sent"
-    settle(email_id, EmailStatus.FAILED, error=UNKNOWN_CHECK_SENT)
-    return "unknown"
-
-
 # --- inbound ------------------------------------------------------------------------------
 
 def _ids(value: str | None) -> list[str]:
@@ -282,6 +242,35 @@ def match_contact(address: str | None) -> tuple[Contact | None, Lead | None]:
         .where(Contact.email_normalized == normalized)
         .order_by(Lead.updated_at.desc().nulls_last()).limit(1)).first()
     return (row[0], row[1]) if row else (None, None)
+
+
+def record_source(account_id, gmail_message_id: str | None, gmail_thread_id: str | None, email_id) -> None:
+    """This mailbox's Gmail copy of a stored e-mail (once per account and Gmail id)."""
+    if account_id is None or not gmail_message_id:
+        return
+    db.session.execute(pg_insert(EmailMessageSource).values(
+        id=uuid.uuid4(), email_account_id=account_id, gmail_message_id=gmail_message_id,
+        gmail_thread_id=gmail_thread_id, email_message_id=email_id)
+        .on_conflict_do_nothing(index_elements=[EmailMessageSource.email_account_id,
+                                                EmailMessageSource.gmail_message_id]))
+
+
+def known_gmail_ids(account_id, gmail_ids) -> set[str]:
+    """Which of these Gmail ids of the mailbox are stored already (not fetched again)."""
+    if not gmail_ids:
+        return set()
+    return set(db.session.scalars(select(EmailMessageSource.gmail_message_id).where(
+        EmailMessageSource.email_account_id == account_id, EmailMessageSource.gmail_message_id.in_(list(gmail_ids)))))
+
+
+def _gmail_thread(account_id, gmail_thread_id: str | None) -> EmailThread | None:
+    if account_id is None or not gmail_thread_id:
+        return None
+    thread_id = db.session.scalar(
+        select(EmailMessage.thread_id).join(EmailMessageSource, EmailMessageSource.email_message_id == EmailMessage.id)
+        .where(EmailMessageSource.email_account_id == account_id, EmailMessageSource.gmail_thread_id == gmail_thread_id)
+        .limit(1))
+    return db.session.get(EmailThread, thread_id) if thread_id else None
 
 
 def _thread_of(refs: list[str]) -> EmailThread | None:
@@ -301,20 +290,28 @@ def is_unsubscribe(body: str | None) -> bool:
 
 def ingest_inbound_email(from_address: str, to_address: str, subject: str | None, body: str | None,
                          message_id: str | None, in_reply_to: str | None = None,
-                         references: str | None = None, received_at: datetime | None = None) -> str:
-    """Store one inbound e-mail once (by its Message-ID), in the thread it answers (In-Reply-To,
-    then References) or a new one: the sender's lead's, or a thread without lead (Unmatched)."""
+                         references: str | None = None, received_at: datetime | None = None, *,
+                         account_id=None, gmail_message_id: str | None = None,
+                         gmail_thread_id: str | None = None) -> str:
+    """Store one inbound e-mail once: a mailbox's Gmail id seen before, or a Message-ID stored
+    before (the same e-mail in another rep's mailbox: its copy is noted, not stored again), is a
+    duplicate. Threaded by the mailbox's Gmail thread, then In-Reply-To / References, else a new
+    thread: the sender's lead's, or one without lead (Unmatched)."""
     at = received_at or datetime.now(UTC)
+    if account_id is not None and gmail_message_id and known_gmail_ids(account_id, [gmail_message_id]):
+        return "duplicate"
     message_id = (_ids(message_id) or [None])[0] or f"<{uuid.uuid4()}@inbound.invalid>"
     refs = list(dict.fromkeys(_ids(in_reply_to) + list(reversed(_ids(references)))))
-    if db.session.scalar(select(EmailMessage.id).where(EmailMessage.message_id == message_id)):
+    earlier = db.session.scalar(select(EmailMessage.id).where(EmailMessage.message_id == message_id))
+    if earlier is not None:
+        record_source(account_id, gmail_message_id, gmail_thread_id, earlier)
         return "duplicate"
     contact, lead = match_contact(from_address)
-    thread = _thread_of(refs)
+    thread = _gmail_thread(account_id, gmail_thread_id) or _thread_of(refs)
     made_thread = thread is None
     if thread is None:
-        thread = EmailThread(id=uuid.uuid4(), lead_id=lead.id if lead else None,
-                             email_account_id=system_account().id, subject=subject)
+        thread = EmailThread(id=uuid.uuid4(), lead_id=lead.id if lead else None, subject=subject,
+                             email_account_id=account_id or system_account().id, gmail_thread_id=gmail_thread_id)
         db.session.add(thread)
         db.session.flush()
     email_id = uuid.uuid4()
@@ -323,14 +320,21 @@ def ingest_inbound_email(from_address: str, to_address: str, subject: str | None
             id=email_id, thread_id=thread.id, direction=MessageDirection.INBOUND, from_address=from_address,
             to_address=to_address, subject=subject, body_text=body, status=EmailStatus.RECEIVED,
             message_id=message_id, in_reply_to=(_ids(in_reply_to) or [None])[0],
-            references=" ".join(_ids(references)) or None, sent_at=at, created_at=at, attempts=0)
+            references=" ".join(_ids(references)) or None, sent_at=at, created_at=at, attempts=0,
+            gmail_message_id=gmail_message_id)
         .on_conflict_do_nothing(index_elements=[EmailMessage.message_id])
         .returning(EmailMessage.id)).scalar_one_or_none()
     if stored is None:  # a concurrent ingest of the same message won
         if made_thread:
             db.session.delete(thread)
             db.session.flush()
+        winner = db.session.scalar(select(EmailMessage.id).where(EmailMessage.message_id == message_id))
+        if winner is not None:
+            record_source(account_id, gmail_message_id, gmail_thread_id, winner)
         return "duplicate"
+    record_source(account_id, gmail_message_id, gmail_thread_id, email_id)
+    if thread.gmail_thread_id is None and gmail_thread_id and thread.email_account_id == account_id:
+        thread.gmail_thread_id = gmail_thread_id
     thread.last_message_at = max(filter(None, [thread.last_message_at, at]))
     thread_lead = thread.lead
     if thread_lead is not None:  # the lead's e-mail conversation in the inbox (unread)

@@ -10,7 +10,7 @@ from app.errors import get_or_404
 from app.extensions import db
 from app.htmx import activity_changed, render
 from app.inbox import bp
-from app.inbox.email import services
+from app.inbox.email import accounts, services
 from app.inbox.email.forms import EmailForm
 
 PANEL = "inbox/email/_panel.html"
@@ -23,9 +23,11 @@ def _panel(lead: Lead, form: EmailForm, *, status: int = 200, error: str | None 
     if not form.subject.data and thread is not None and thread.subject:
         subject = thread.subject
         form.subject.data = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    sender = accounts.sending_account(current_user.id)
     return render(PANEL, status=status, context=dict(
         lead=lead, form=form, messages=services.thread_messages(lead.id), refusal=services.refusal(lead),
-        error=error, thread=thread))
+        error=error, thread=thread, sender=accounts.from_header(sender) if sender else services.default_sender(),
+        reconnect=[a for a in accounts.reconnect_notices(current_user) if a.user_id == current_user.id]))
 
 
 @bp.get("/leads/<uuid:lead_id>/email")
