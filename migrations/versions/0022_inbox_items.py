@@ -10,14 +10,14 @@
   (attach / create-lead move the thread with it).
 
 Revision ID: 0022_inbox_items
-Revises: 0020_inbox_email
+Revises: 0021_gmail
 Create Date: 2026-11-27
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0022_inbox_items"
-down_revision = "0020_inbox_email"
+down_revision = "0021_gmail"
 branch_labels = None
 depends_on = None
 
