@@ -72,7 +72,12 @@ NIGHTLY_SCORING = PeriodicJob(
     "nightly-lead-scores", "app.crm.scoring.jobs.score_all_leads", "scoring",
     next_after=_nightly, first_run=_nightly, description="nightly lead scores")
 
-PERIODIC_JOBS: tuple[PeriodicJob, ...] = (MARKED_SCORING, NIGHTLY_SCORING)
+SEQUENCE_TICK = PeriodicJob(
+    "sequence-tick", "app.sequences.jobs.tick", "default",
+    next_after=every(timedelta(seconds=5)), first_run=right_away,
+    description="advance due sequence runs", timeout=120)
+
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (MARKED_SCORING, NIGHTLY_SCORING, SEQUENCE_TICK)
 
 
 def register_periodic_jobs(connection: Redis, queues=None, now: datetime | None = None) -> list[str]:
