@@ -90,7 +90,8 @@ def claim(now: datetime, batch: int) -> list[SequenceRun]:
         .options(joinedload(SequenceRun.lead).joinedload(Lead.contact),
                  joinedload(SequenceRun.lead).joinedload(Lead.company).joinedload(Company.assigned_rep),
                  joinedload(SequenceRun.sequence_def))
-        .order_by(SequenceRun.next_step_at, SequenceRun.id)).unique().all())
+        .order_by(SequenceRun.next_step_at, SequenceRun.id)
+        .execution_options(populate_existing=True)).unique().all())  # the locked rows as they are now
 
 
 def tick(now: datetime | None = None, *, batch: int | None = None, budget_s: float = 45.0) -> Outcome:
@@ -125,6 +126,8 @@ def run_batch(now: datetime, batch: int) -> Outcome:
             outcome.errors += 1
             continue
         setattr(outcome, result, getattr(outcome, result) + 1)
+        if result != "completed" and run.status is SequenceStatus.COMPLETED:  # its last step was this one
+            outcome.completed += 1
     return outcome
 
 

@@ -20,6 +20,7 @@ from app.sequences.models import SequenceDefinition, SequenceRun, SequenceStatus
 
 LIVE = (SequenceStatus.ACTIVE, SequenceStatus.PAUSED)
 REASON_MAX = 500
+KICKED = "sequences_kicked_in"  # session.info: the transaction that already asked for a tick
 
 
 class RunError(Exception):
@@ -28,6 +29,11 @@ class RunError(Exception):
 
 def kick(now: datetime | None = None) -> None:
     """Ask for a tick soon (one job per two seconds however many runs start)."""
+    session = db.session()
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(KICKED) is transaction:
+        return  # one per transaction: a bulk tagging of 500 leads asks once
+    session.info[KICKED] = transaction
     now = now or datetime.now(UTC)
     enqueue("default", "app.sequences.jobs.tick", job_id=f"sequences-kick-{int(now.timestamp()) // 2}", retries=1)
 
