@@ -114,7 +114,7 @@ def run_batch(now: datetime, batch: int) -> Outcome:
     outcome = Outcome()
     claimed = claim(now, batch)
     outcome.claimed = len(claimed)
-    documents: dict[uuid.UUID, definitions.Document] = {}
+    documents: dict = {}  # definition id -> its Document; and the batch's channel counts
     for run in claimed:
         try:
             with db.session.begin_nested():
@@ -168,6 +168,11 @@ def advance(run: SequenceRun, now: datetime, cache: dict) -> str:
         if opens > now:
             run.next_step_at = opens
             return "deferred"
+    if step.type in ("email", "sms"):
+        free_at = channel_capacity(step.type, lead, now, cache)
+        if free_at is not None:
+            run.next_step_at = free_at
+            return "deferred"
     log_id = db.session.execute(
         pg_insert(SequenceStepLog).values(
             id=uuid.uuid4(), sequence_run_id=run.id, step_number=number, action_type=step.type,
@@ -198,6 +203,40 @@ def advance(run: SequenceRun, now: datetime, cache: dict) -> str:
     else:
         run.next_step_at = next_at
     return result
+
+
+def channel_capacity(kind: str, lead: Lead, now: datetime, cache: dict) -> datetime | None:
+    """None when the channel can take this step now, else when it can: a rep's phone sends a
+    text every SEQUENCE_SMS_INTERVAL_S at most (serialised per gateway by an advisory lock, so
+    two ticks cannot both take the same slot); the sending mailbox takes at most
+    SEQUENCE_EMAIL_DAILY_CAP e-mails in 24 hours (counted once per batch, then kept; two
+    ticks at once may overshoot by one batch). A step over the limit waits; runs keep their
+    order (the claim is by next_step_at)."""
+    config = current_app.config
+    if kind == "sms":
+        from app.inbox.models import MessageDirection, SmsMessage
+        from app.inbox.sms.services import gateway_for_user
+
+        rep = lead.company.assigned_rep if lead.company is not None else None
+        gateway = gateway_for_user(rep.id) if rep is not None else None
+        if gateway is None:
+            return None  # the send refuses it with its reason
+        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"sms-rate:{gateway.id}"))))
+        last = db.session.scalar(select(func.max(SmsMessage.created_at)).where(
+            SmsMessage.gateway_id == gateway.id, SmsMessage.direction == MessageDirection.OUTBOUND))
+        interval = timedelta(seconds=float(config.get("SEQUENCE_SMS_INTERVAL_S", 5)))
+        moment = max(now, now_utc())
+        return last + interval if last is not None and last + interval > moment else None
+    cap = int(config.get("SEQUENCE_EMAIL_DAILY_CAP", 2000))
+    if "email-sent-24h" not in cache:
+        from app.inbox.models import EmailMessage, MessageDirection
+
+        cache["email-sent-24h"] = db.session.scalar(select(func.count()).select_from(EmailMessage).where(
+            EmailMessage.direction == MessageDirection.OUTBOUND, EmailMessage.created_at >= now - timedelta(days=1)))
+    if cache["email-sent-24h"] >= cap:
+        return now + timedelta(hours=1)
+    cache["email-sent-24h"] += 1
+    return None
 
 
 def perform(step: definitions.Step, run: SequenceRun, lead: Lead, number: int, now: datetime, zone) -> datetime | None:

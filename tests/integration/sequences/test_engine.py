@@ -265,3 +265,44 @@ def test_a_call_step_puts_the_lead_in_the_reps_dialer_list(world, db_session, fa
     [call_list] = db_session.scalars(select(CallList)).all()
     assert set(call_list.lead_ids) == {lead.id for lead in leads}
     assert call_list.filter_criteria == {"sequence_calls_for": str(world["rep"].id)}
+
+
+def test_texts_from_one_phone_wait_their_turn(world, db_session, factory):
+    """Two runs of the same rep due at once: the phone sends one text, the other waits
+    SEQUENCE_SMS_INTERVAL_S after it (not failed, not burst)."""
+    from app.crm.tags.services import apply_tag
+    from app.inbox.models import SmsMessage
+    from app.sequences import engine
+    from app.sequences.definitions import save_definition
+
+    save_definition(world["definition"], name="Text first", tag_slug="interested", description=None, is_active=True,
+                    window={"days": list(range(7)), "start": "00:00", "end": "23:59"},
+                    steps=[{"type": "sms", "template_id": str(world["sms"].id)}], actor=world["admin"])
+    leads = [world["lead"], make_lead(factory, world["rep"], phone="+12145550144", timezone="UTC")]
+    world["lead"].contact.timezone = "UTC"
+    for lead in leads:
+        apply_tag(lead, "interested", actor=world["rep"])
+    db_session.commit()
+    now = datetime.now(UTC) + timedelta(seconds=1)  # the window is all day, in UTC
+    outcome = engine.tick(now)
+    assert (outcome.fired, outcome.deferred) == (1, 1)
+    [sent] = db_session.scalars(select(SmsMessage)).all()
+    waiting = next(r for lead in leads for r in _runs(lead.id) if r.current_step == 0)
+    assert waiting.next_step_at == sent.created_at + timedelta(seconds=5)
+    assert engine.tick(waiting.next_step_at).fired == 1 and _count(SmsMessage) == 2
+
+
+def test_the_mailbox_daily_cap_defers_e_mail_steps(world, db_session, factory, app, monkeypatch):
+    from app.crm.tags.services import apply_tag
+    from app.inbox.models import EmailMessage
+    from app.sequences import engine
+
+    monkeypatch.setitem(app.config, "SEQUENCE_EMAIL_DAILY_CAP", 1)
+    leads = [world["lead"], make_lead(factory, world["rep"])]
+    for lead in leads:
+        apply_tag(lead, "interested", actor=world["rep"])
+    db_session.commit()
+    outcome = engine.tick(TUESDAY_9_CHICAGO)
+    assert outcome.deferred == 1 and _count(EmailMessage) == 1
+    waiting = next(r for lead in leads for r in _runs(lead.id) if r.current_step == 0)
+    assert waiting.next_step_at == TUESDAY_9_CHICAGO + timedelta(hours=1)
