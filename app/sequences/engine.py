@@ -245,7 +245,10 @@ def perform(step: definitions.Step, run: SequenceRun, lead: Lead, number: int, n
     if step.type == "wait":
         return windows.after_wait(now, step.amount, step.unit, zone)
     if step.type in ("email", "sms"):
-        _send(step, lead, rep)
+        message = _send(step, lead, rep)
+        record("sequence.step_sent", f"Sequence “{run.sequence_def.name}”: step {number + 1} "
+               f"({'e-mail' if step.type == 'email' else 'SMS'}) queued", lead=lead.id,
+               detail={"sequence_run_id": run.id, "step": number, "channel": step.type, "message_id": message.id})
         return None
     if step.type == "call":
         _task(run, lead, rep, number, now, title=f"Call {_who(lead)}", description=step.text,
@@ -265,7 +268,7 @@ def _who(lead: Lead) -> str:
     return " at ".join(p for p in (name, company) if p) or "the lead"
 
 
-def _send(step: definitions.Step, lead: Lead, rep) -> None:
+def _send(step: definitions.Step, lead: Lead, rep):
     from app.inbox.canned.rendering import RenderRefused
     from app.inbox.canned.services import render_for_lead
     from app.inbox.email.services import EmailRefused, send_email
@@ -281,11 +284,11 @@ def _send(step: definitions.Step, lead: Lead, rep) -> None:
         raise StepFailed(str(exc)) from exc
     try:
         if step.type == "email":
-            send_email(lead, subject=rendered.subject or template.name, body=rendered.body, actor=rep)
+            return send_email(lead, subject=rendered.subject or template.name, body=rendered.body, actor=rep)
         else:
             if rep is None:
                 raise StepSkipped("the lead's company has no rep, whose phone would send the text")
-            send_sms(lead, body=rendered.body, actor=rep)
+            return send_sms(lead, body=rendered.body, actor=rep)
     except (EmailRefused, SmsRefused) as exc:
         raise StepSkipped(str(exc)) from exc
 

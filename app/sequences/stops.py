@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, update
 
 from app.crm.models import Contact, Lead, LeadStage
 from app.extensions import db
@@ -164,3 +164,40 @@ def email_bounced(address: str) -> int:
                                         f"The contact's e-mail {address} bounced: fix it, then resume", kind="bounce")
     db.session.flush()
     return paused
+
+
+def send_failed(statuses, message_id, reason: str | None) -> bool:
+    """The inbox gave up on a message (its send job's last attempt, or a permanent refusal):
+    if a sequence step queued it, that step is FAILED with the provider's reason and its run
+    paused with it (the rep reads it on the lead page and resumes once it is fixed). Called by
+    app.inbox.sending in the send job's transaction."""
+    from app.activity.models import Activity
+    from app.inbox.models import EmailMessage, EmailStatus, EmailThread, SmsMessage
+    from app.sequences import runs as run_services
+    from app.sequences.models import SequenceStepLog, StepStatus
+
+    if statuses is EmailStatus:
+        channel = "email"
+        lead_id = db.session.scalar(select(EmailThread.lead_id).join(EmailMessage, EmailMessage.thread_id == EmailThread.id)
+                                    .where(EmailMessage.id == message_id))
+    else:
+        channel = "sms"
+        lead_id = db.session.scalar(select(SmsMessage.lead_id).where(SmsMessage.id == message_id))
+    if lead_id is None:
+        return False
+    sent = db.session.scalar(select(Activity.detail).where(
+        Activity.lead_id == lead_id, Activity.activity_type == "sequence.step_sent",
+        Activity.detail["message_id"].astext == str(message_id)).limit(1))
+    if not sent:
+        return False
+    run = db.session.get(SequenceRun, sent["sequence_run_id"], with_for_update=True)
+    if run is None:
+        return False
+    reason = (reason or "the provider refused it").strip()
+    db.session.execute(update(SequenceStepLog).where(
+        SequenceStepLog.sequence_run_id == run.id, SequenceStepLog.step_number == sent["step"])
+        .values(status=StepStatus.FAILED, error_message=reason[:1000]))
+    word = "e-mail" if channel == "email" else "SMS"
+    run_services.stop(run, SequenceStatus.PAUSED, f"Step {sent['step'] + 1} ({word}) could not be sent: {reason}",
+                      kind="failure")
+    return True

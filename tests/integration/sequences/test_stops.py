@@ -176,3 +176,31 @@ def test_plusvibe_leads_are_paused_there_when_a_run_starts_and_stopped_when_they
     db_session.commit()
     db_session.refresh(lead)
     assert lead.plusvibe_stopped is True
+
+
+def test_a_send_the_provider_refuses_fails_the_step_and_pauses_the_run_with_its_reason(running, db_session):
+    """The inbox's send job gives up (a permanent refusal, or its last retry): the step that
+    queued the message is FAILED with the provider's words and the run paused with them."""
+    from app.inbox.email import services as email_services
+    from app.inbox.models import EmailMessage, EmailStatus
+    from app.inbox.sending import send_claimed
+    from app.integrations.mail import DeliveryFailed
+    from app.sequences import engine
+    from app.sequences.models import SequenceStatus, SequenceStepLog, StepStatus
+
+    lead = running["lead"]
+    engine.tick(TUESDAY_9_CHICAGO)
+    email = db_session.scalar(select(EmailMessage))
+    claimed = email_services.claim_for_send(email.id)
+
+    def refuse():
+        raise DeliveryFailed("550 5.1.1 mailbox unavailable", permanent=True)
+
+    assert send_claimed(claimed.id, statuses=EmailStatus, settle=email_services.settle, send=refuse,
+                        failure=DeliveryFailed, on_sent=email_services.record_sent_activity) == "failed"
+    run = _run(lead.id)
+    log = db_session.scalar(select(SequenceStepLog).where(SequenceStepLog.sequence_run_id == run.id,
+                                                          SequenceStepLog.step_number == 0))
+    assert log.status is StepStatus.FAILED and log.error_message == "550 5.1.1 mailbox unavailable"
+    assert run.status is SequenceStatus.PAUSED
+    assert run.paused_reason == "Step 1 (e-mail) could not be sent: 550 5.1.1 mailbox unavailable"
