@@ -74,8 +74,9 @@ def sequence_templates() -> list[MessageTemplate]:
         .order_by(MessageTemplate.channel, MessageTemplate.name)).all())
 
 
-def template_names(document: definitions.Document | None) -> dict[str, str]:
-    ids = [uuid.UUID(s.template_id) for s in (document.steps if document else ()) if s.template_id]
+def template_names(*documents: definitions.Document | None) -> dict[str, str]:
+    """{template id: name} of every template the documents' steps use (one statement)."""
+    ids = [uuid.UUID(s.template_id) for d in documents if d for s in d.steps if s.template_id]
     if not ids:
         return {}
     return {str(i): n for i, n in db.session.execute(
@@ -119,9 +120,7 @@ def lead_runs(lead_id) -> list[RunView]:
         .order_by(SequenceRun.started_at.desc()).limit(20)).unique().all()
     out = []
     documents = {r.sequence_def_id: _document(r.sequence_def) for r in runs}
-    names: dict[str, str] = {}
-    for document in documents.values():
-        names.update(template_names(document))
+    names = template_names(*documents.values())
     for run in runs:
         document = documents[run.sequence_def_id]
         logs = {log.step_number: log for log in run.step_logs}

@@ -156,3 +156,37 @@ def test_the_list_counts_runs_replies_and_steps(client, world, db_session, facto
     assert "33 %" in page.text and "1 of 3" in page.text
     runs_page = client.get(f"/settings/sequences/{world['definition'].id}/runs?status=CANCELED")
     assert runs_page.status_code == 200 and "The customer replied by e-mail" in runs_page.text
+
+
+def test_the_lead_panel_and_the_list_read_a_constant_number_of_statements(client, world, db_session, factory,
+                                                                         count_statements):
+    from app.crm.models import Tag, TagCategory
+    from app.sequences.definitions import DEFAULT_WINDOW, save_definition
+    from app.sequences.models import SequenceRun, SequenceStatus
+
+    lead = world["lead"]
+    login(client, world["admin"])
+
+    def statements(url):
+        client.get(url)  # warm: the session's user, the app's caches
+        with count_statements() as counter:
+            assert client.get(url).status_code == 200
+        return counter.count
+
+    def add_run(n):
+        slug = f"extra-{n}"
+        db_session.add(Tag(slug=slug, name=slug, category=TagCategory.DISPOSITION))
+        db_session.flush()
+        definition = save_definition(None, name=f"Extra {n}", tag_slug=slug, description=None, is_active=True,
+                                     window=dict(DEFAULT_WINDOW), actor=world["admin"],
+                                     steps=[{"type": "email", "template_id": str(world["email"].id)}])
+        db_session.add(SequenceRun(lead_id=lead.id, sequence_def_id=definition.id, tag_slug=slug,
+                                   status=SequenceStatus.CANCELED, canceled_reason="x"))
+        db_session.commit()
+
+    add_run(0)
+    panel, listing = statements(f"/leads/{lead.id}/sequences"), statements("/settings/sequences")
+    for n in range(1, 5):
+        add_run(n)
+    assert statements(f"/leads/{lead.id}/sequences") == panel
+    assert statements("/settings/sequences") == listing
