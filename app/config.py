@@ -135,9 +135,9 @@ class Config:
         self.QBO_CLIENT_SECRET = os.environ.get("QBO_CLIENT_SECRET", "")
         self.QBO_WEBHOOK_VERIFIER = os.environ.get("QBO_WEBHOOK_VERIFIER", "")
 
-        # Sequences (app/sequences): the engine's batch, the time zone when a contact's is
-        # unknown, and the Plusvibe adapter (off by default: "none" or "http").
-        self.SEQUENCE_BATCH = int(os.environ.get("SEQUENCE_BATCH", "200"))
+        # Sequences (app/sequences): the engine's batch (its runs stay locked until the batch
+        # commits: a reply's stop hook waits that long), the time zone when a contact's is unknown, and the Plusvibe adapter (off by default: "none" or "http").
+        self.SEQUENCE_BATCH = int(os.environ.get("SEQUENCE_BATCH", "50"))
         self.SEQUENCE_DEFAULT_TIMEZONE = os.environ.get("SEQUENCE_DEFAULT_TIMEZONE", "America/New_York")
         # Channel limits: a rep's phone sends a sequence text every N seconds at most; the
         # sending mailbox takes at most N sequence e-mails a day (Gmail Workspace: 2,000).

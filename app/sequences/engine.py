@@ -97,7 +97,7 @@ def claim(now: datetime, batch: int) -> list[SequenceRun]:
 def tick(now: datetime | None = None, *, batch: int | None = None, budget_s: float = 45.0) -> Outcome:
     """Claim and advance due runs, batch after batch, until none is due or the budget is spent.
     Each batch commits. `now` is the engine's clock (tests move it; it stays fixed in a tick)."""
-    batch = batch or int(current_app.config.get("SEQUENCE_BATCH", 200))
+    batch = batch or int(current_app.config.get("SEQUENCE_BATCH", 50))
     started = monotonic_time.monotonic()
     total = Outcome()
     while monotonic_time.monotonic() - started < budget_s:
