@@ -42,7 +42,9 @@ def is_auto_reply(subject: str | None, headers: dict | None = None) -> bool:
 
 
 def engine_stop(run: SequenceRun, lead: Lead) -> tuple[SequenceStatus, str, str] | None:
-    """(status, reason, kind) when the run must stop before its next step, else None."""
+    """(status, reason, kind) when the run must stop before its next step, else None. One
+    statement beyond the rows already loaded."""
+    from app.activity.models import Activity
     from app.inbox.models import (
         Booking,
         BookingStatus,
@@ -52,20 +54,16 @@ def engine_stop(run: SequenceRun, lead: Lead) -> tuple[SequenceStatus, str, str]
         SmsMessage,
     )
 
-    if lead.is_dnc:
-        return SequenceStatus.CANCELED, "Do not contact: the lead asked not to be contacted", "dnc"
-    if lead.stage in TERMINAL:
-        return SequenceStatus.CANCELED, f"The lead moved to {TERMINAL[lead.stage]}", "stage"
-    contact = lead.contact
-    if contact is not None and (contact.email_status or "").lower() == BOUNCED:
-        return SequenceStatus.PAUSED, f"The contact's e-mail {contact.email} bounced: fix it, then resume", "bounce"
     since = run.started_at
     company_contacts = select(Contact.id).where(Contact.company_id == lead.company_id).scalar_subquery() \
         if lead.company_id else None
     sms_from = SmsMessage.lead_id == lead.id
     if company_contacts is not None:
         sms_from = or_(sms_from, SmsMessage.contact_id.in_(company_contacts))
-    replied, called, booked = db.session.execute(select(
+    pending, replied, called, booked = db.session.execute(select(
+        select(Activity.detail).where(
+            Activity.lead_id == lead.id, Activity.activity_type == "sequence.stop_pending",
+            Activity.detail["sequence_run_id"].astext == str(run.id)).limit(1).scalar_subquery(),
         exists().where(SmsMessage.direction == MessageDirection.INBOUND, SmsMessage.created_at >= since, sms_from),
         exists().where(CallLog.lead_id == lead.id, CallLog.outcome == CallOutcome.CONNECTED,
                        CallLog.created_at >= since),
@@ -73,6 +71,15 @@ def engine_stop(run: SequenceRun, lead: Lead) -> tuple[SequenceStatus, str, str]
                                                             Booking.contact_id.isnot(None))),
                        Booking.status != BookingStatus.CANCELLED, Booking.created_at >= since),
     )).one()
+    if pending:
+        return SequenceStatus.CANCELED, pending["reason"], pending.get("stop") or "reply"
+    if lead.is_dnc:
+        return SequenceStatus.CANCELED, "Do not contact: the lead asked not to be contacted", "dnc"
+    if lead.stage in TERMINAL:
+        return SequenceStatus.CANCELED, f"The lead moved to {TERMINAL[lead.stage]}", "stage"
+    contact = lead.contact
+    if contact is not None and (contact.email_status or "").lower() == BOUNCED:
+        return SequenceStatus.PAUSED, f"The contact's e-mail {contact.email} bounced: fix it, then resume", "bounce"
     if replied:
         return SequenceStatus.CANCELED, "The customer replied by SMS", "reply"
     if called:
@@ -82,7 +89,9 @@ def engine_stop(run: SequenceRun, lead: Lead) -> tuple[SequenceStatus, str, str]
     return None
 
 
-def _runs_to_stop(lead_ids=(), company_id=None) -> list[SequenceRun]:
+def _live_runs(lead_ids=(), company_id=None, *, lock: str | None = None) -> list[SequenceRun]:
+    """The live runs of these leads or of any lead of the company; `lock`: "wait" (FOR UPDATE)
+    or "skip" (FOR UPDATE SKIP LOCKED: the runs a tick holds right now are left out)."""
     conditions = []
     if lead_ids:
         conditions.append(SequenceRun.lead_id.in_([i for i in lead_ids if i]))
@@ -90,22 +99,40 @@ def _runs_to_stop(lead_ids=(), company_id=None) -> list[SequenceRun]:
         conditions.append(SequenceRun.lead_id.in_(select(Lead.id).where(Lead.company_id == company_id)))
     if not conditions:
         return []
-    return list(db.session.scalars(
-        select(SequenceRun).where(SequenceRun.status.in_((SequenceStatus.ACTIVE, SequenceStatus.PAUSED)),
-                                  or_(*conditions)).order_by(SequenceRun.id).with_for_update()).all())
+    query = select(SequenceRun).where(SequenceRun.status.in_((SequenceStatus.ACTIVE, SequenceStatus.PAUSED)),
+                                      or_(*conditions)).order_by(SequenceRun.id)
+    if lock is not None:
+        query = query.with_for_update(skip_locked=lock == "skip")
+    return list(db.session.scalars(query).all())
 
 
-def _stop_all(runs, reason: str, kind: str, *, plusvibe_stop: bool = True) -> int:
+def _runs_to_stop(lead_ids=(), company_id=None) -> list[SequenceRun]:
+    return _live_runs(lead_ids, company_id, lock="wait")
+
+
+def _stop_live(lead_ids, company_id, reason: str, kind: str, *, plusvibe_stop: bool = True) -> int:
+    """Stop the live runs now, without waiting for a tick that holds one: a run a tick is
+    working on gets a `sequence.stop_pending` activity instead, which the engine's re-check
+    reads before the run's next step (and before this step, if the tick has not reached it)."""
+    from app.activity.services import record
     from app.sequences import plusvibe
     from app.sequences import runs as run_services
 
+    live = _live_runs(lead_ids, company_id)
+    if not live:
+        return 0
     stopped = 0
-    for run in runs:
-        if run_services.stop(run, SequenceStatus.CANCELED, reason, kind=kind):
-            stopped += 1
-            if plusvibe_stop:
-                plusvibe.mark(run.lead, stopped=True)
-    return stopped
+    locked = {run.id for run in _live_runs(lead_ids, company_id, lock="skip")}
+    for run in live:
+        if run.id in locked:
+            stopped += run_services.stop(run, SequenceStatus.CANCELED, reason, kind=kind)
+        else:
+            record("sequence.stop_pending", f"{reason}: the sequence stops before its next step", lead=run.lead_id,
+                   detail={"sequence_run_id": str(run.id), "reason": reason, "stop": kind})
+        if plusvibe_stop:
+            plusvibe.mark(run.lead, stopped=True)
+    db.session.flush()
+    return stopped + len(live) - len(locked)
 
 
 def _when(at: datetime | None) -> str:
@@ -117,13 +144,13 @@ def inbound_email(*, contact: Contact | None, lead: Lead | None, from_address: s
     """An e-mail from the contact or anyone at the lead's company (not an auto-reply)."""
     if is_auto_reply(subject, headers):
         return 0
-    runs = _runs_to_stop([lead.id if lead else None], contact.company_id if contact else None)
-    return _stop_all(runs, f"The customer replied by e-mail ({from_address}){_when(at)}", "reply")
+    return _stop_live([lead.id if lead else None], contact.company_id if contact else None,
+                      f"The customer replied by e-mail ({from_address}){_when(at)}", "reply")
 
 
 def inbound_sms(*, contact: Contact | None, lead: Lead | None, from_number: str, at: datetime | None = None) -> int:
-    runs = _runs_to_stop([lead.id if lead else None], contact.company_id if contact else None)
-    return _stop_all(runs, f"The customer replied by SMS ({from_number}){_when(at)}", "reply")
+    return _stop_live([lead.id if lead else None], contact.company_id if contact else None,
+                      f"The customer replied by SMS ({from_number}){_when(at)}", "reply")
 
 
 def call_logged(call) -> int:
@@ -131,8 +158,7 @@ def call_logged(call) -> int:
 
     if call.outcome is not CallOutcome.CONNECTED or call.lead_id is None:
         return 0
-    return _stop_all(_runs_to_stop([call.lead_id]), "A call with the customer connected", "call",
-                     plusvibe_stop=False)
+    return _stop_live([call.lead_id], None, "A call with the customer connected", "call", plusvibe_stop=False)
 
 
 def booking_made(booking) -> int:
@@ -143,8 +169,7 @@ def booking_made(booking) -> int:
     lead_ids = [booking.lead_id]
     if booking.contact_id is not None:
         lead_ids += list(db.session.scalars(select(Lead.id).where(Lead.contact_id == booking.contact_id)))
-    return _stop_all(_runs_to_stop(lead_ids),
-                     f"The customer booked {booking.event_type_title or 'a meeting'}", "booking")
+    return _stop_live(lead_ids, None, f"The customer booked {booking.event_type_title or 'a meeting'}", "booking")
 
 
 def email_bounced(address: str) -> int:

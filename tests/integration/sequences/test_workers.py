@@ -156,3 +156,85 @@ def test_a_worker_killed_mid_tick_leaves_every_step_done_once(kills_app, redis_u
     with capsys.disabled():
         print(f"\nsequences: worker SIGKILLed after {at_kill['logs']} of {2 * runs} steps; all done once "
               f"{recovery:.1f} s later ({runs} e-mails in the outbox, {runs} tasks)")
+
+
+@pytest.fixture
+def reply_race_app(databases, redis_url):
+    with committing_app(databases, redis_url, "crm_sequences_reply_race") as app:
+        yield app
+
+
+@pytest.mark.parametrize("channel", ["email", "sms"])
+def test_a_reply_arriving_while_the_step_is_claimed_stops_it_and_the_step_does_not_fire(reply_race_app,
+                                                                                         monkeypatch, channel):
+    """A tick has claimed (locked) the run and is about to re-check it; the customer's reply is
+    ingested then: the ingest does not wait for the tick (the run is left to the tick with a
+    stop_pending mark), the re-check reads it, and the e-mail step does not fire."""
+    from app.extensions import db
+    from app.inbox.models import EmailMessage, MessageDirection
+    from app.sequences import engine, stops
+    from app.sequences.models import SequenceRun, SequenceStatus
+
+    with reply_race_app.app_context():
+        _setup(reply_race_app, 1)
+        run = db.session.scalar(select(SequenceRun))
+        lead = run.lead
+        address, phone, company_id = lead.contact.email, "+12145550177", lead.company_id
+        lead.contact.phone_e164 = phone
+        db.session.commit()
+        db.session.remove()
+
+    claimed, go = threading.Event(), threading.Event()
+    original = stops.engine_stop
+
+    def held_after_the_claim(run, lead):
+        claimed.set()
+        assert go.wait(60)
+        return original(run, lead)
+
+    monkeypatch.setattr(stops, "engine_stop", held_after_the_claim)
+    outcomes, errors = [], []
+
+    def tick():
+        try:
+            with reply_race_app.app_context():
+                outcomes.append(engine.tick(batch=10, budget_s=30))
+                db.session.remove()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=tick)
+    thread.start()
+    try:
+        assert claimed.wait(60)
+        started = time.monotonic()
+        with reply_race_app.app_context():
+            if channel == "email":
+                from app.inbox.email.services import ingest_inbound_email
+
+                assert ingest_inbound_email(address, "sales@example.com", "Re: Trackers", "Call me",
+                                            "<race@fleet.example>") == "received"
+            else:
+                from datetime import UTC, datetime
+
+                from app.inbox.sms.services import apply_event
+
+                envelope = {"event": "sms:received", "deviceId": "pixel", "id": "evt-race",
+                            "payload": {"messageId": "race-1", "message": "Call me", "sender": phone,
+                                        "recipient": "+12145550188", "receivedAt": datetime.now(UTC).isoformat()}}
+                assert apply_event(envelope, datetime.now(UTC)).startswith("received")
+            db.session.commit()
+            db.session.remove()
+        ingest_seconds = time.monotonic() - started
+    finally:
+        go.set()
+        thread.join(120)
+    assert not errors, errors
+    assert ingest_seconds < 5  # the ingest did not wait for the tick's batch
+    with reply_race_app.app_context():
+        run = db.session.scalar(select(SequenceRun))
+        assert run.status is SequenceStatus.CANCELED and run.canceled_reason.startswith("The customer replied")
+        assert db.session.scalar(select(func.count()).select_from(EmailMessage).where(
+            EmailMessage.direction == MessageDirection.OUTBOUND)) == 0  # the step did not fire
+        assert company_id is not None
+    assert outcomes[0].stopped == 1 and outcomes[0].fired == 0
