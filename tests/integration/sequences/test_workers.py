@@ -79,7 +79,8 @@ def race_app(databases, redis_url):
         yield app
 
 
-def test_two_ticks_racing_over_the_same_due_runs_do_each_step_once(race_app, capsys):
+@pytest.mark.parametrize("ticks", [2, 4])
+def test_ticks_racing_over_the_same_due_runs_do_each_step_once(race_app, capsys, ticks):
     from app.extensions import db
     from app.sequences import engine
 
@@ -87,7 +88,7 @@ def test_two_ticks_racing_over_the_same_due_runs_do_each_step_once(race_app, cap
     with race_app.app_context():
         _setup(race_app, runs)
     outcomes, errors = [], []
-    start = threading.Barrier(2)
+    start = threading.Barrier(ticks)
 
     def tick():
         try:
@@ -98,7 +99,7 @@ def test_two_ticks_racing_over_the_same_due_runs_do_each_step_once(race_app, cap
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=tick) for _ in range(2)]
+    threads = [threading.Thread(target=tick) for _ in range(ticks)]
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -112,7 +113,7 @@ def test_two_ticks_racing_over_the_same_due_runs_do_each_step_once(race_app, cap
     assert counts["duplicate_logs"] == 0 and counts["leads_emailed_twice"] == 0 and counts["torn_runs"] == 0
     assert (counts["logs"], counts["emails"], counts["tasks"], counts["completed"]) == (2 * runs, runs, runs, runs)
     with capsys.disabled():
-        print(f"\nsequences: two ticks did {2 * runs} steps of {runs} runs in {elapsed:.1f} s "
+        print(f"\nsequences: {ticks} ticks did {2 * runs} steps of {runs} runs in {elapsed:.1f} s "
               f"({2 * runs / elapsed:.0f} steps/s); claims {[o.claimed for o in outcomes]}, nothing twice")
 
 
