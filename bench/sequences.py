@@ -57,15 +57,18 @@ def seed(app, url: str, due: int, active: int) -> dict:
     from app.auth.services import create_user
     from app.crm.models import Tag, TagCategory
     from app.extensions import db
+    from app.inbox.canned.services import save_template
+    from app.inbox.models import TemplateCategory, TemplateChannel
     from app.sequences.definitions import save_definition
-    from tests.integration.sequences.conftest import make_templates
 
     with app.app_context():
         admin = create_user(email="seq-bench@example.com", first_name="Seq", last_name="Bench", role=UserRole.ADMIN,
                             password="sequence bench pass")
         rep = create_user(email="seq-rep@example.com", first_name="Rep", last_name="Bench", role=UserRole.REP,
                           password="sequence bench pass")
-        email, _ = make_templates(admin)
+        email = save_template(None, name="Bench e-mail", channel=TemplateChannel.EMAIL,
+                              category=TemplateCategory.SEQUENCE, subject="Trackers for {{ company.name }}",
+                              body='Hi {{ contact.first_name | default("there") }}, here is our pricing.', actor=admin)
         ids = {}
         for slug in ("bench-due", "bench-later", "bench-x1", "bench-x2", "bench-x3", "bench-x4"):
             db.session.add(Tag(slug=slug, name=slug, category=TagCategory.DISPOSITION))
