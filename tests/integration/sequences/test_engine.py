@@ -306,3 +306,19 @@ def test_the_mailbox_daily_cap_defers_e_mail_steps(world, db_session, factory, a
     assert outcome.deferred == 1 and _count(EmailMessage) == 1
     waiting = next(r for lead in leads for r in _runs(lead.id) if r.current_step == 0)
     assert waiting.next_step_at == TUESDAY_9_CHICAGO + timedelta(hours=1)
+
+
+def test_a_switched_off_sequence_starts_no_run_and_pauses_the_running_ones(world, db_session, factory):
+    from app.crm.tags.services import apply_tag
+    from app.sequences.models import SequenceStatus
+
+    running = world["lead"]
+    apply_tag(running, "interested", actor=world["rep"])
+    world["definition"].is_active = False
+    later = make_lead(factory, world["rep"])
+    apply_tag(later, "interested", actor=world["rep"])
+    db_session.commit()
+    assert _runs(later.id) == []
+    assert _tick(TUESDAY_9_CHICAGO).stopped == 1
+    [run] = _runs(running.id)
+    assert run.status is SequenceStatus.PAUSED and "switched off" in run.paused_reason
