@@ -149,6 +149,19 @@ class Config:
         self.QBO_CLIENT_SECRET = os.environ.get("QBO_CLIENT_SECRET", "")
         self.QBO_WEBHOOK_VERIFIER = os.environ.get("QBO_WEBHOOK_VERIFIER", "")
 
+        # Sequences (app/sequences): the engine's batch (its runs stay locked until the batch
+        # commits: a reply's stop hook waits that long), the time zone when a contact's is unknown, and the Plusvibe adapter (off by default: "none" or "http").
+        self.SEQUENCE_BATCH = int(os.environ.get("SEQUENCE_BATCH", "50"))
+        self.SEQUENCE_DEFAULT_TIMEZONE = os.environ.get("SEQUENCE_DEFAULT_TIMEZONE", "America/New_York")
+        # Channel limits: a rep's phone sends a sequence text every N seconds at most; the
+        # sending mailbox takes at most N sequence e-mails a day (Gmail Workspace: 2,000).
+        self.SEQUENCE_SMS_INTERVAL_S = float(os.environ.get("SEQUENCE_SMS_INTERVAL_S", "5"))
+        self.SEQUENCE_EMAIL_DAILY_CAP = int(os.environ.get("SEQUENCE_EMAIL_DAILY_CAP", "2000"))
+        self.PLUSVIBE_BACKEND = os.environ.get("PLUSVIBE_BACKEND", "none")
+        self.PLUSVIBE_API_URL = os.environ.get("PLUSVIBE_API_URL", "https://api.plusvibe.ai/api/v1")
+        self.PLUSVIBE_API_KEY = os.environ.get("PLUSVIBE_API_KEY", "")
+        self.PLUSVIBE_WORKSPACE_ID = os.environ.get("PLUSVIBE_WORKSPACE_ID", "")
+
         self.RQ_QUEUES = ["default", "mail", "sms", "billing", "import", "scoring"]
         # How fast a dead worker's jobs and scheduler are taken over (seconds; app/worker.py).
         self.WORKER_TTL = int(os.environ.get("WORKER_TTL", "30"))

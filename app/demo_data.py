@@ -1465,6 +1465,7 @@ def load_demo_data(companies: int = 500, if_empty: bool = False, seed: int = SEE
     counts["invoices"] = _demo_invoices(seed)
     _demo_sms_gateways()
     counts["message_templates"] = _demo_canned_replies()
+    _demo_sequences()
     counts["activities"] += db.session.scalar(select(func.count()).select_from(Activity)) - before
     db.session.commit()
     return counts
@@ -1580,3 +1581,35 @@ def _demo_canned_replies() -> int:
         save_template(None, name=name, channel=TemplateChannel(channel), subject=subject, body=body,
                       category=TemplateCategory.CANNED, actor=admin)
     return len(DEMO_CANNED_REPLIES)
+
+
+def _demo_sequences():
+    """A sequence for the "Interested" tag (e-mail, wait, SMS, wait, call), made through the
+    services as Settings makes it: tagging a lead "Interested" starts it (no run is started
+    here: a run's activities are dated now, the demo's history is not)."""
+    from sqlalchemy import select
+
+    from app.auth.models import User, UserRole
+    from app.extensions import db
+    from app.inbox.canned.services import save_template
+    from app.inbox.models import TemplateCategory, TemplateChannel
+    from app.sequences.definitions import DEFAULT_WINDOW, save_definition
+
+    admin = db.session.scalar(select(User).where(User.role == UserRole.ADMIN).order_by(User.created_at).limit(1))
+    email = save_template(None, name="Interested: pricing", channel=TemplateChannel.EMAIL,
+                          category=TemplateCategory.SEQUENCE, subject="GPS trackers for {{ company.name }}",
+                          body='Hi {{ contact.first_name | default("there") }},\n\nThanks for your interest. Our '
+                               "trackers are $79 each with live tracking at $15 a month.\n\n{{ rep.full_name }}",
+                          actor=admin)
+    sms = save_template(None, name="Interested: nudge", channel=TemplateChannel.SMS,
+                        category=TemplateCategory.SEQUENCE,
+                        body='Hi {{ contact.first_name | default("there") }}, it\'s {{ rep.first_name }} from GPS '
+                             "Leaders: did my pricing e-mail reach you?", actor=admin)
+    return save_definition(None, name="Interested: follow-up", tag_slug="interested",
+                           description="Pricing e-mail, a text two days later, then a call.", is_active=True,
+                           window=dict(DEFAULT_WINDOW), actor=admin,
+                           steps=[{"type": "email", "template_id": str(email.id)},
+                                  {"type": "wait", "amount": 2, "unit": "business_days"},
+                                  {"type": "sms", "template_id": str(sms.id)},
+                                  {"type": "wait", "amount": 1, "unit": "business_days"},
+                                  {"type": "call", "text": "Ask how many vehicles they run"}])

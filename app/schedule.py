@@ -77,7 +77,12 @@ GMAIL_SYNC = PeriodicJob(
     next_after=every(timedelta(seconds=60)), first_run=right_away,
     description="ask for a sync of every connected Gmail account", timeout=300)
 
-PERIODIC_JOBS: tuple[PeriodicJob, ...] = (MARKED_SCORING, NIGHTLY_SCORING, GMAIL_SYNC)
+SEQUENCE_TICK = PeriodicJob(
+    "sequence-tick", "app.sequences.jobs.tick", "default",
+    next_after=every(timedelta(seconds=5)), first_run=right_away,
+    description="advance due sequence runs", timeout=120)
+
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (MARKED_SCORING, NIGHTLY_SCORING, GMAIL_SYNC, SEQUENCE_TICK)
 
 
 def register_periodic_jobs(connection: Redis, queues=None, now: datetime | None = None) -> list[str]:

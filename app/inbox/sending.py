@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.extensions import db
+from app.sequences import stops as sequence_stops
 
 log = logging.getLogger("crm.inbox")
 
@@ -49,6 +50,7 @@ def send_claimed(row_id, *, statuses, settle: Callable, send: Callable[[], objec
         db.session.rollback()
         if exc.permanent or last_attempt():
             settle(row_id, statuses.FAILED, error=exc.reason)
+            sequence_stops.send_failed(statuses, row_id, exc.reason)
             db.session.commit()
             return "failed"
         settle(row_id, statuses.QUEUED, error=exc.reason)

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, func, text
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -57,7 +57,14 @@ class SequenceRun(db.Model):
     """A sequence executing against one lead; the worker polls by `next_step_at`."""
 
     __tablename__ = "sequence_runs"
-    __table_args__ = (Index(None, "lead_id", "status"),)
+    __table_args__ = (
+        Index(None, "lead_id", "status"),
+        # Not in the spec (migration 0024): one live run per lead and definition, and the
+        # engine's claim of due runs.
+        Index("uq_sequence_runs_live_lead_def", "lead_id", "sequence_def_id", unique=True,
+              postgresql_where=text("status IN ('ACTIVE', 'PAUSED')")),
+        Index("ix_sequence_runs_due", "next_step_at", postgresql_where=text("status = 'ACTIVE'")),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id"))
@@ -94,6 +101,8 @@ class SequenceStepLog(db.Model):
     """One step of a run: when it was scheduled, when it fired, and any error."""
 
     __tablename__ = "sequence_step_logs"
+    # Not in the spec (migration 0024): a step of a run is logged, and so done, once.
+    __table_args__ = (UniqueConstraint("sequence_run_id", "step_number", name="uq_sequence_step_logs_run_step"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     sequence_run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sequence_runs.id"), index=True)

@@ -22,3 +22,19 @@ def on_disposition_applied(listener: Callable) -> Callable:
 def disposition_applied(lead, tag, actor) -> None:
     for listener in list(_disposition_listeners):
         listener(lead, tag, actor)
+
+
+_removal_listeners: list[Callable] = []
+
+
+def on_disposition_removed(listener: Callable) -> Callable:
+    """Register `listener(lead, tag, actor)` for a DISPOSITION tag removed from a lead
+    (sequences cancel the tag's run)."""
+    if listener not in _removal_listeners:
+        _removal_listeners.append(listener)
+    return listener
+
+
+def disposition_removed(lead, tag, actor) -> None:
+    for listener in list(_removal_listeners):
+        listener(lead, tag, actor)

@@ -60,6 +60,8 @@ def remove_tag(lead: Lead, slug: str, *, actor) -> None:
     record("tag.removed", f"Removed tag {tag.name if tag else slug}", actor=actor, lead=lead,
            company=lead.company_id, contact=lead.contact_id, detail={"tag": slug})
     db.session.flush()
+    if tag is not None and tag.category == TagCategory.DISPOSITION:
+        events.disposition_removed(lead, tag, actor)
 
 
 def catalog() -> list[Tag]:

@@ -41,6 +41,7 @@ from app.extensions import db
 from app.inbox.bookings.models import BookingUid
 from app.inbox.conversations import upsert_conversation
 from app.inbox.models import Booking, BookingStatus, ConversationChannel, ConversationKind
+from app.sequences import stops as sequence_stops
 from app.template_helpers import timestamp
 
 log = logging.getLogger("crm.bookings")
@@ -319,6 +320,7 @@ def _record(booking: Booking, event: BookingEvent) -> None:
            occurred_at=event.occurred_at,
            detail={"booking_id": booking.id, "cal_uid": event.uid, "previous_uid": event.previous_uid,
                    "start_at": event.start_at, "end_at": event.end_at, "meeting_url": event.meeting_url})
+    sequence_stops.booking_made(booking)
 
 
 KINDS = {"booking.created": ConversationKind.BOOKING_CREATED, "booking.rescheduled": ConversationKind.BOOKING_RESCHEDULED,

@@ -32,6 +32,7 @@ from app.inbox.models import (
     MessageDirection,
     VoicemailDrop,
 )
+from app.sequences import stops as sequence_stops
 
 MAX_DURATION_SECONDS = 24 * 3600 - 1
 RECENT_CALL = timedelta(hours=1)
@@ -148,6 +149,7 @@ def log_call(lead: Lead, *, actor, direction: MessageDirection, outcome: CallOut
             record("contact.sms_ineligible", f"Not textable: wrong number {contact.phone_e164 or contact.phone or ''}"
                    .strip(), actor=actor, lead=lead, company=lead.company_id, contact=contact,
                    detail={"reason": "wrong_number", "call_log_id": call.id, "phone": contact.phone_e164})
+    sequence_stops.call_logged(call)
     db.session.flush()
     return call
 

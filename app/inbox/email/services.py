@@ -41,6 +41,7 @@ from app.inbox.models import (
 )
 from app.integrations.mail import MailMessage, default_sender
 from app.queue import enqueue
+from app.sequences import stops as sequence_stops
 
 log = logging.getLogger("crm.email")
 
@@ -345,6 +346,7 @@ def ingest_inbound_email(from_address: str, to_address: str, subject: str | None
                contact=thread_lead.contact, detail={"email_id": str(email_id)}, occurred_at=at)
     else:  # an unknown sender: their Unmatched conversation (app.inbox.conversations)
         unmatched_email(thread, from_address, at, f"{subject or ''}: {body or ''}")
+    sequence_stops.inbound_email(contact=contact, lead=thread_lead or lead, from_address=from_address, subject=subject, at=at)
     if is_unsubscribe(body):
         opt_out(from_address, thread_lead)
         return "received (opted out)"

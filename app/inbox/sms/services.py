@@ -36,6 +36,7 @@ from app.inbox.sms.backends import Gateway, GatewayState, Lookup, get_sms_backen
 from app.inbox.sms.segments import count_segments
 from app.integrations.secrets import decrypt, encrypt
 from app.queue import enqueue
+from app.sequences import stops as sequence_stops
 
 log = logging.getLogger("crm.sms")
 
@@ -356,6 +357,7 @@ def receive(envelope: dict, payload: dict, received_at: datetime) -> str:
     if lead is not None:
         record("sms.received", f"SMS from {number}: {text[:60]}", lead=lead, contact=contact,
                detail={"sms_id": str(sms_id)}, occurred_at=at)
+    sequence_stops.inbound_sms(contact=contact, lead=lead, from_number=number, at=at)
     keyword = consent_keyword(text)
     if keyword in STOP_WORDS:
         opt_out(number, keyword)
