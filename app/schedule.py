@@ -72,7 +72,12 @@ NIGHTLY_SCORING = PeriodicJob(
     "nightly-lead-scores", "app.crm.scoring.jobs.score_all_leads", "scoring",
     next_after=_nightly, first_run=_nightly, description="nightly lead scores")
 
-PERIODIC_JOBS: tuple[PeriodicJob, ...] = (MARKED_SCORING, NIGHTLY_SCORING)
+QUICKBOOKS_SYNC = PeriodicJob(
+    "quickbooks-sync", "app.quickbooks.jobs.periodic_sync", "default",
+    next_after=every(timedelta(minutes=1)), first_run=right_away,
+    description="QuickBooks: products by CDC, due and stuck ledger pushes", timeout=600)
+
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (MARKED_SCORING, NIGHTLY_SCORING, QUICKBOOKS_SYNC)
 
 
 def register_periodic_jobs(connection: Redis, queues=None, now: datetime | None = None) -> list[str]:

@@ -20,6 +20,7 @@ APPLY_JOBS = {
     "stripe": ("billing", "app.billing.jobs.apply_stripe_event"),
     "sms": ("sms", "app.inbox.sms.jobs.apply_sms_event"),
     "calcom": ("default", "app.inbox.bookings.jobs.apply_calcom_event"),
+    "quickbooks": ("default", "app.quickbooks.jobs.apply_quickbooks_event"),
 }
 SWEEP_AFTER = timedelta(minutes=1)  # a stored event not processed by then is asked for again
 SWEEP_WITHIN = timedelta(days=3)  # Stripe's own redelivery window

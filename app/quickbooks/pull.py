@@ -1,0 +1,114 @@
+"""Items → products: QuickBooks is the catalogue's master.
+
+A full pull on connect (and when the CDC watermark is older than 29 days: Intuit's CDC looks
+back 30), else change data capture since the watermark less two minutes of overlap. Applying an
+item is idempotent (an item already applied at its LastUpdatedTime changes nothing), so the
+overlap never applies twice. Items made inactive or deleted in QuickBooks make their product
+inactive; a product is never deleted.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from dateutil.parser import isoparse
+from sqlalchemy import select, update
+
+from app.billing.models import Product, ProductType
+from app.extensions import db
+from app.quickbooks.connection import api, live_connection
+from app.quickbooks.models import QuickBooksConnection
+
+log = logging.getLogger("crm.quickbooks")
+OVERLAP = timedelta(minutes=2)
+CDC_LIMIT = timedelta(days=29)
+PAGE = 1000
+
+
+def _item_time(item: dict) -> datetime | None:
+    stamp = (item.get("MetaData") or {}).get("LastUpdatedTime")
+    return isoparse(stamp).astimezone(UTC) if stamp else None
+
+
+def apply_item(item: dict, now: datetime) -> str:
+    """Upsert one item as a product. Returns what happened: created/updated/deactivated/unchanged."""
+    product = db.session.scalar(select(Product).where(Product.qb_item_id == str(item["Id"])))
+    changed_at = _item_time(item)
+    if item.get("status") == "Deleted":
+        if product is None or not product.active:
+            return "unchanged"
+        product.active, product.last_synced_at = False, now
+        return "deactivated"
+    if product is not None and product.last_synced_at and changed_at and changed_at <= product.last_synced_at:
+        return "unchanged"  # the overlap: already applied
+    values = {
+        "name": (item.get("Name") or f"Item {item['Id']}")[:500],
+        "description": item.get("Description") or None,
+        "sku": item.get("Sku") or None,
+        "unit_price": Decimal(str(item.get("UnitPrice") or 0)).quantize(Decimal("0.01")),
+        "cost": Decimal(str(item["PurchaseCost"])).quantize(Decimal("0.01")) if item.get("PurchaseCost") is not None else None,
+        "type": ProductType.SERVICE if item.get("Type") == "Service" else ProductType.ONE_TIME,
+        "active": bool(item.get("Active", True)),
+    }
+    parent = (item.get("ParentRef") or {}).get("name")
+    if parent:
+        values["category"] = parent
+    if product is None:
+        db.session.add(Product(qb_item_id=str(item["Id"]), last_synced_at=changed_at or now, **values))
+        return "created"
+    for key, value in values.items():
+        setattr(product, key, value)
+    product.last_synced_at = changed_at or now
+    return "updated"
+
+
+def pull_items(*, full: bool = False, now: datetime | None = None) -> dict[str, int]:
+    """A full pull or a CDC pull, as the watermark says. Commits."""
+    client = api()
+    now = now or datetime.now(UTC)
+    connection = db.session.get(QuickBooksConnection, client.connection_id, with_for_update=True)
+    watermark = connection.items_cdc_at
+    counts: dict[str, int] = {}
+    if full or watermark is None or now - watermark > CDC_LIMIT:
+        server_time, seen = _full(client, now, counts)
+        # Items that no longer exist in QuickBooks: inactive here, never deleted.
+        gone = db.session.execute(update(Product).where(Product.active.is_(True), Product.qb_item_id.notin_(seen))
+                                  .values(active=False, last_synced_at=now)).rowcount
+        counts["deactivated"] = counts.get("deactivated", 0) + gone
+        connection.items_full_at = now
+        kind = "full"
+    else:
+        since = (watermark - OVERLAP).isoformat(timespec="seconds")
+        answer = client.qb.change_data_capture("Item", since)
+        server_time = answer.get("time")
+        for response in answer.get("CDCResponse", [{}])[0].get("QueryResponse", []):
+            for item in response.get("Item", []):
+                outcome = apply_item(item, now)
+                counts[outcome] = counts.get(outcome, 0) + 1
+        kind = "cdc"
+    connection.items_cdc_at = isoparse(server_time).astimezone(UTC) if server_time else now
+    db.session.commit()
+    log.info("quickbooks items pull=%s counts=%s", kind, counts)
+    return {"kind": kind, **counts}
+
+
+def _full(client, now, counts) -> tuple[str | None, set[str]]:
+    seen: set[str] = set()
+    start, server_time = 1, None
+    while True:
+        answer = client.qb.query(f"select * from Item where Active IN (true, false) "
+                                 f"STARTPOSITION {start} MAXRESULTS {PAGE}")
+        server_time = server_time or answer.get("time")
+        items = answer.get("QueryResponse", {}).get("Item", [])
+        for item in items:
+            seen.add(str(item["Id"]))
+            outcome = apply_item(item, now)
+            counts[outcome] = counts.get(outcome, 0) + 1
+        if len(items) < PAGE:
+            return server_time, seen
+        start += PAGE
+
+
+def connected() -> bool:
+    return live_connection() is not None
