@@ -62,7 +62,7 @@ def fresh_access_token(connection_id, now: datetime | None = None) -> tuple[str,
     try:
         client.refresh()
     except AuthClientError as exc:
-        if exc.status_code in (400, 401) and "invalid_grant" in (exc.content or ""):
+        if exc.status_code in (400, 401) and b"invalid_grant" in (exc.content or b""):
             connection.status, connection.dead_at = ConnectionStatus.DEAD, now
             connection.dead_reason = "QuickBooks refused the refresh token (invalid_grant)"
             connection.access_token_sealed = None
