@@ -28,9 +28,9 @@ def intuit_signature(body: bytes, verifier: str) -> str:
     return base64.b64encode(hmac.new(verifier.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def _refuse(reason: str, status: int = 400):
+def _refuse(reason: str):
     log.info("webhook refused provider=quickbooks reason=%s", reason)
-    return jsonify({"error": reason}), status
+    return jsonify({"error": reason}), 400
 
 
 @bp.post("/webhooks/quickbooks")
@@ -46,9 +46,9 @@ def quickbooks_webhook():
         return jsonify({"error": "not configured"}), 400
     header = (request.headers.get(SIGNATURE_HEADER) or "").strip()
     if not header:
-        return _refuse("no signature", 401)
+        return _refuse("no signature")
     if not hmac.compare_digest(intuit_signature(raw, verifier).encode(), header.encode("utf-8", "replace")):
-        return _refuse("bad signature", 401)
+        return _refuse("bad signature")
     try:
         text, payload = read_event_object(raw)
     except EventRefused as exc:
