@@ -12,6 +12,7 @@ import secrets as pysecrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
@@ -65,6 +66,12 @@ def _discovery() -> str:
 def api_url() -> str:
     base = current_app.config.get("QBO_BASE_URL")
     return f"{base.rstrip('/')}/v3" if base else API_URLS[environment()]
+
+
+def authorization_origin() -> str:
+    """Where the connect button's answer sends the admin (Intuit's authorisation page)."""
+    base = urlsplit(current_app.config.get("QBO_BASE_URL") or "https://appcenter.intuit.com")
+    return f"{base.scheme}://{base.netloc}"
 
 
 def redirect_uri() -> str:

@@ -11,7 +11,7 @@ class LedgerFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET filter
 
-    state = SelectField("State", choices=STATE_CHOICES, default="", validators=[Optional()])
+    state = SelectField("State", choices=STATE_CHOICES, default="")
 
 
 class ResolveForm(FlaskForm):

@@ -15,7 +15,8 @@ from app.htmx import render
 from app.queue import enqueue
 from app.quickbooks import bp, connection, ledger, limits
 from app.quickbooks.forms import LedgerFilterForm, ResolveForm
-from app.quickbooks.models import LedgerState, SyncLedgerRow
+from app.quickbooks.models import LedgerEntity, LedgerState, SyncLedgerRow
+from app.security import CSP
 
 log = logging.getLogger("crm.quickbooks")
 STATE_KEY = "qbo_oauth_state"
@@ -29,6 +30,7 @@ def _page_context(state_filter: str | None) -> dict:
     if state_filter:
         stmt = stmt.where(SyncLedgerRow.state == LedgerState(state_filter))
     rows = list(db.session.scalars(stmt))
+    labels = _labels(rows)
     last_push = db.session.scalar(select(func.max(SyncLedgerRow.synced_at)))
     backoff = None
     if live is not None:
@@ -38,9 +40,48 @@ def _page_context(state_filter: str | None) -> dict:
             backoff = None
     return {"live": live, "configured": connection.is_configured(), "missing": connection.missing_settings(),
             "environment": connection.environment(), "counts": {s: counts.get(s, 0) for s in LedgerState},
-            "rows": rows, "last_push": last_push, "backoff_until": backoff, "states": list(LedgerState),
+            "rows": rows, "labels": labels, "last_push": last_push, "backoff_until": backoff, "states": list(LedgerState),
             "filter_form": LedgerFilterForm(request.args), "state_filter": state_filter or "",
             "resolve_form": ResolveForm()}
+
+
+def _with_intuit_form_action(response):
+    """The connect button's POST is answered with a redirect to Intuit's authorisation page:
+    the page's CSP lets its forms go there (and nowhere else new)."""
+    response.headers["Content-Security-Policy"] = CSP.replace(
+        "form-action 'self'", f"form-action 'self' {connection.authorization_origin()}", 1)
+    return response
+
+
+def _labels(rows: list[SyncLedgerRow]) -> dict:
+    """What each row is about, in words (a company's name, an invoice's number, a payment's
+    amount): three statements for the whole page."""
+    from app.billing.models import Invoice, Payment
+    from app.crm.models import Company
+
+    ids = {entity: [r.local_id for r in rows if r.entity is entity] for entity in LedgerEntity}
+    company_ids = {r.company_id for r in rows if r.company_id} | set(ids[LedgerEntity.CUSTOMER])
+    companies = dict(db.session.execute(select(Company.id, Company.name).where(Company.id.in_(company_ids))).all()) \
+        if company_ids else {}
+    invoices = dict(db.session.execute(select(Invoice.id, Invoice.invoice_number).where(
+        Invoice.id.in_(ids[LedgerEntity.INVOICE]))).all()) if ids[LedgerEntity.INVOICE] else {}
+    money_ids = ids[LedgerEntity.PAYMENT] + ids[LedgerEntity.REFUND]
+    payments = {p.id: p for p in db.session.execute(select(Payment.id, Payment.amount, Invoice.invoice_number)
+                                                     .join(Invoice, Invoice.id == Payment.invoice_id)
+                                                     .where(Payment.id.in_(money_ids))).all()} if money_ids else {}
+    labels = {}
+    for row in rows:
+        company = companies.get(row.company_id) or companies.get(row.local_id) or "a company"
+        if row.entity is LedgerEntity.CUSTOMER:
+            title = f"Customer {company}"
+        elif row.entity is LedgerEntity.INVOICE:
+            title = f"Invoice {invoices.get(row.local_id, '')}".strip()
+        else:
+            payment = payments.get(row.local_id)
+            kind = "Refund" if row.entity is LedgerEntity.REFUND else "Payment"
+            title = f"{kind} ${abs(payment.amount):,.2f} on {payment.invoice_number}" if payment else kind
+        labels[row.id] = {"title": title, "company": company}
+    return labels
 
 
 @bp.get("/settings/quickbooks")
@@ -48,7 +89,7 @@ def _page_context(state_filter: str | None) -> dict:
 def settings_page():
     form = LedgerFilterForm(request.args)
     state = form.state.data if form.validate() else None
-    return render("quickbooks/settings.html", context=_page_context(state or None))
+    return _with_intuit_form_action(render("quickbooks/settings.html", context=_page_context(state or None)))
 
 
 @bp.post("/settings/quickbooks/connect")
@@ -122,6 +163,11 @@ def retry(row_id):
     return redirect(url_for("quickbooks.settings_page"), code=303)
 
 
+def _refused(form: ResolveForm, row: SyncLedgerRow):
+    context = {**_page_context(None), "resolve_form": form, "resolve_row_id": row.id}
+    return _with_intuit_form_action(render("quickbooks/settings.html", status=422, context=context))
+
+
 @bp.post("/settings/quickbooks/ledger/<row_id>/resolve")
 @require(SETTINGS)
 def resolve(row_id):
@@ -129,16 +175,14 @@ def resolve(row_id):
     form = ResolveForm()
     if not form.validate():
         db.session.rollback()
-        return render("quickbooks/settings.html", status=422,
-                      context={**_page_context(None), "resolve_form": form, "resolve_row_id": row.id})
+        return _refused(form, row)
     try:
         ledger.resolve(row, choice=form.choice.data, remote_id=(form.remote_id.data or "").strip() or None,
                        actor=current_user)
     except ledger.LedgerRefused as exc:
         db.session.rollback()
         form.choice.errors = [str(exc)]
-        return render("quickbooks/settings.html", status=422,
-                      context={**_page_context(None), "resolve_form": form, "resolve_row_id": row.id})
+        return _refused(form, row)
     db.session.commit()
     flash("Conflict resolved.", "success")
     return redirect(url_for("quickbooks.settings_page"), code=303)
