@@ -56,7 +56,7 @@ def periodic_sync() -> dict:
     if not connected():
         return {"connected": False}
     rows = ledger.due_rows()
-    for row_id, attempts in rows:
-        ledger.ask_for_push(row_id, attempts)
+    for row_id in rows:
+        ledger.ask_for_push(row_id)
     db.session.commit()
     return {"connected": True, "asked": len(rows), "items": pull_items()}

@@ -41,12 +41,15 @@ def _syncing() -> bool:
         QuickBooksConnection.status != ConnectionStatus.DISCONNECTED)) > 0
 
 
-def push_job_id(row_id, attempts: int) -> str:
-    return f"qbo-push-{row_id}-{attempts}"
+def push_job_id(row_id) -> str:
+    return f"qbo-push-{row_id}"
 
 
-def ask_for_push(row_id, attempts: int = 0) -> None:
-    enqueue(QUEUE, "app.quickbooks.jobs.push_row", row_id, job_id=push_job_id(row_id, attempts))
+def ask_for_push(row_id, *, first: bool = False) -> None:
+    """The job that pushes the row. The first ask has a job key (the change's own job);
+    later asks (a retry, a sweep, a reconnect) are new jobs: a row is claimed by one
+    conditional UPDATE, so a second job for it finds nothing to do."""
+    enqueue(QUEUE, "app.quickbooks.jobs.push_row", row_id, job_id=push_job_id(row_id) if first else None)
 
 
 def record_push(entity: LedgerEntity, local_id, operation: LedgerOperation, *, company_id) -> uuid.UUID | None:
@@ -68,7 +71,7 @@ def record_push(entity: LedgerEntity, local_id, operation: LedgerOperation, *, c
             index_where=and_(table.c.state == "PENDING", table.c.operation != "CREATE"))
     inserted = db.session.execute(stmt.returning(SyncLedgerRow.id)).scalar_one_or_none()
     if inserted is not None:
-        ask_for_push(inserted)
+        ask_for_push(inserted, first=True)
     return inserted
 
 
@@ -152,22 +155,22 @@ def claim(row_id, now: datetime | None = None) -> SyncLedgerRow | None:
     return row
 
 
-def due_rows(now: datetime | None = None, limit: int = 500) -> list[tuple[uuid.UUID, int]]:
+def due_rows(now: datetime | None = None, limit: int = 500) -> list[uuid.UUID]:
     now = now or datetime.now(UTC)
-    return [tuple(r) for r in db.session.execute(
-        select(SyncLedgerRow.id, SyncLedgerRow.attempts).where(_claimable(now))
-        .order_by(SyncLedgerRow.created_at).limit(limit))]
+    return list(db.session.scalars(
+        select(SyncLedgerRow.id).where(_claimable(now)).order_by(SyncLedgerRow.created_at).limit(limit)))
 
 
 def resume_waiting(company_id=None) -> int:
     """Ask again for the PENDING rows waiting on something (a customer, a reconnect)."""
-    stmt = select(SyncLedgerRow.id, SyncLedgerRow.attempts).where(SyncLedgerRow.state == LedgerState.PENDING)
+    stmt = select(SyncLedgerRow.id).where(SyncLedgerRow.state == LedgerState.PENDING)
     if company_id is not None:
         stmt = stmt.where(SyncLedgerRow.company_id == company_id)
-    rows = db.session.execute(stmt.order_by(SyncLedgerRow.created_at).limit(1000)).all()
-    for row_id, attempts in rows:
-        db.session.execute(update(SyncLedgerRow).where(SyncLedgerRow.id == row_id).values(next_attempt_at=None))
-        ask_for_push(row_id, attempts)
+    rows = list(db.session.scalars(stmt.order_by(SyncLedgerRow.created_at).limit(1000)))
+    if rows:
+        db.session.execute(update(SyncLedgerRow).where(SyncLedgerRow.id.in_(rows)).values(next_attempt_at=None))
+    for row_id in rows:
+        ask_for_push(row_id)
     return len(rows)
 
 
@@ -199,7 +202,7 @@ def retry(row: SyncLedgerRow, *, actor) -> None:
     row.state, row.next_attempt_at = LedgerState.PENDING, None
     note(row, "retry asked", by=getattr(actor, "full_name", None))
     db.session.flush()
-    ask_for_push(row.id, row.attempts)
+    ask_for_push(row.id)
 
 
 def resolve(row: SyncLedgerRow, *, choice: str, actor, remote_id: str | None = None) -> None:
@@ -223,7 +226,7 @@ def resolve(row: SyncLedgerRow, *, choice: str, actor, remote_id: str | None = N
         note(row, "resolved: create new", by=by)
         row.state, row.next_attempt_at = LedgerState.PENDING, None
         db.session.flush()
-        ask_for_push(row.id, row.attempts)
+        ask_for_push(row.id)
     elif choice == "skip":
         row.state = LedgerState.SKIPPED
         note(row, "resolved: skip", by=by)

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from app.billing.models import Product, ProductType
 from app.extensions import db
 from app.quickbooks.connection import api, live_connection
-from app.quickbooks.models import QuickBooksConnection
+from app.quickbooks.models import ConnectionStatus, QuickBooksConnection
 
 log = logging.getLogger("crm.quickbooks")
 OVERLAP = timedelta(minutes=2)
@@ -111,4 +111,6 @@ def _full(client, now, counts) -> tuple[str | None, set[str]]:
 
 
 def connected() -> bool:
-    return live_connection() is not None
+    """Connected and its grant alive (a dead grant waits for a person: nothing is asked of Intuit)."""
+    live = live_connection()
+    return live is not None and live.status is ConnectionStatus.CONNECTED

@@ -255,3 +255,71 @@ def test_validation_faults_fail_with_quickbooks_message_and_are_not_retried(db_s
     db.session.refresh(row)
     assert row.state is LedgerState.FAILED and "Duplicate Name Exists Error" in row.last_error
     assert push.process_row(row.id) == "not due"
+
+
+def test_a_stripe_payment_and_its_refund_are_a_payment_and_a_refund_receipt(db_session, factory, connected, fake_qbo):
+    from app.billing.payments import record_stripe_payment, record_stripe_refund
+
+    invoice, _ = make_invoice(factory, devices=1, monthly=None, shipping=None)  # $79.00
+    payment = record_stripe_payment(invoice.id, payment_intent_id="pi_3ST7kQHf2mXv9Lp01aB4cD7e", amount_cents=7900,
+                                    currency="usd", source="card")
+    refund = record_stripe_refund(invoice.id, charge_id="ch_1", payment_intent_id="pi_3ST7kQHf2mXv9Lp01aB4cD7e",
+                                  amount_refunded_cents=2000, charge_amount_cents=7900, currency="usd")
+    db.session.commit()
+    refund_row = _row(LedgerEntity.REFUND, refund.id)
+    assert push.process_row(refund_row.id) == "synced"  # customer and invoice first, in the same job
+    receipt = fake_qbo.objects["RefundReceipt"][refund.qb_payment_id]
+    assert receipt["Line"][0]["Amount"] == 20.0 and receipt["CustomerRef"]["value"] == invoice.company.qb_customer_id
+    assert str(refund.id) in receipt["PrivateNote"]
+    assert push.process_row(_row(LedgerEntity.PAYMENT, payment.id).id) == "synced"
+    remote = fake_qbo.objects["Payment"][payment.qb_payment_id]
+    assert remote["PaymentRefNum"] == "pi_3ST7kQHf2mXv9Lp01a"[:21] and remote["TotalAmt"] == 79.0
+    assert len(fake_qbo.objects["Invoice"]) == 1 and len(fake_qbo.objects["Customer"]) == 1
+
+
+def test_the_periodic_sync_takes_back_a_push_left_in_flight_by_a_dead_worker(app, db_session, factory, connected,
+                                                                            fake_qbo, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from app.job_outbox.models import OutboxJob
+    from app.quickbooks import jobs
+
+    invoice, _ = make_invoice(factory)
+    row = _row(LedgerEntity.CUSTOMER, invoice.company_id)
+    row.state, row.started_at, row.attempts = LedgerState.IN_FLIGHT, datetime.now(UTC) - timedelta(seconds=30), 1
+    db.session.commit()
+    monkeypatch.setitem(app.config, "QBO_STUCK_AFTER_S", 120)
+    assert jobs.periodic_sync()["asked"] == 1  # the invoice's row (pending); the customer's is not stuck yet
+    assert push.process_row(row.id) == "not due"
+    monkeypatch.setitem(app.config, "QBO_STUCK_AFTER_S", 10)
+    before = db.session.scalar(select(func.count()).select_from(OutboxJob).where(
+        OutboxJob.func == "app.quickbooks.jobs.push_row"))
+    outcome = jobs.periodic_sync()
+    assert outcome["asked"] == 2 and outcome["connected"] is True
+    assert db.session.scalar(select(func.count()).select_from(OutboxJob).where(
+        OutboxJob.func == "app.quickbooks.jobs.push_row")) == before + 2
+    assert push.process_row(row.id) == "synced"
+    db.session.refresh(row)
+    assert row.attempts == 2
+
+
+def test_pushes_wait_while_the_grant_is_dead_and_go_out_after_reconnecting(db_session, factory, connected, fake_qbo):
+    from datetime import UTC, datetime, timedelta
+
+    from app.quickbooks import jobs
+    from app.quickbooks.models import ConnectionStatus
+    from tests.integration.quickbooks.conftest import connect
+
+    invoice, _ = make_invoice(factory)
+    connected.access_expires_at = datetime.now(UTC) - timedelta(minutes=1)
+    fake_qbo.refresh_tokens.clear()
+    db.session.commit()
+    row = _row(LedgerEntity.INVOICE, invoice.id)
+    assert push.process_row(row.id).startswith("waiting")
+    db.session.refresh(connected)
+    assert connected.status is ConnectionStatus.DEAD
+    assert jobs.periodic_sync() == {"connected": False}  # nothing asked of Intuit meanwhile
+    assert _row(LedgerEntity.INVOICE, invoice.id).state is LedgerState.PENDING
+    connect(fake_qbo)  # an admin reconnects
+    assert push.process_row(row.id) == "synced"
+    assert len(fake_qbo.objects["Invoice"]) == 1
