@@ -80,12 +80,15 @@ def pull_items(*, full: bool = False, now: datetime | None = None) -> dict[str, 
         kind = "full"
     else:
         since = (watermark - OVERLAP).isoformat(timespec="seconds")
-        answer = client.qb.change_data_capture("Item", since)
+        answer = client.qb.change_data_capture("Item,Invoice", since)
         server_time = answer.get("time")
         for response in answer.get("CDCResponse", [{}])[0].get("QueryResponse", []):
             for item in response.get("Item", []):
                 outcome = apply_item(item, now)
                 counts[outcome] = counts.get(outcome, 0) + 1
+            for remote in response.get("Invoice", []):
+                if compare_invoice(remote):
+                    counts["conflicts"] = counts.get("conflicts", 0) + 1
         kind = "cdc"
     connection.items_cdc_at = isoparse(server_time).astimezone(UTC) if server_time else now
     db.session.commit()
@@ -114,3 +117,63 @@ def connected() -> bool:
     """Connected and its grant alive (a dead grant waits for a person: nothing is asked of Intuit)."""
     live = live_connection()
     return live is not None and live.status is ConnectionStatus.CONNECTED
+
+
+def compare_invoice(remote: dict) -> bool:
+    """An invoice we pushed, changed in QuickBooks (edited, paid or voided there): when its money
+    disagrees with ours, a CONFLICT row for a person (Retry pushes ours, Skip keeps theirs).
+    Money is never overwritten here. True when a new conflict was recorded."""
+    from app.billing.models import Invoice, InvoiceStatus
+    from app.quickbooks import ledger
+    from app.quickbooks.models import LedgerEntity, LedgerOperation, LedgerState, SyncLedgerRow
+
+    if remote.get("status") == "Deleted":
+        theirs = {"deleted": True}
+    else:
+        theirs = {"total": str(Decimal(str(remote.get("TotalAmt", 0))).quantize(Decimal("0.01"))),
+                  "balance": str(Decimal(str(remote.get("Balance", remote.get("TotalAmt", 0)))).quantize(Decimal("0.01")))}
+    invoice = db.session.scalar(select(Invoice).where(Invoice.qb_invoice_id == str(remote["Id"])))
+    if invoice is None:
+        return False
+    waiting = db.session.scalar(select(SyncLedgerRow.id).where(
+        SyncLedgerRow.state.in_([LedgerState.PENDING, LedgerState.IN_FLIGHT]),
+        SyncLedgerRow.company_id == invoice.company_id).limit(1))
+    if waiting is not None:
+        return False  # our own pushes are on their way: compare once they are in
+    voided_here = invoice.status is InvoiceStatus.VOID
+    ours = {"total": str(Decimal("0.00") if voided_here else invoice.total),
+            "balance": str(Decimal("0.00") if voided_here else invoice.balance_due)}
+    if theirs == ours or (voided_here and theirs.get("total") == "0.00"):
+        return False
+    already = db.session.scalar(select(SyncLedgerRow.id).where(
+        SyncLedgerRow.entity == LedgerEntity.INVOICE, SyncLedgerRow.local_id == invoice.id,
+        SyncLedgerRow.state == LedgerState.CONFLICT,
+        SyncLedgerRow.conflict["theirs"].astext == json_text(theirs)).limit(1))
+    if already is not None:
+        return False
+    row = SyncLedgerRow(entity=LedgerEntity.INVOICE, local_id=invoice.id, company_id=invoice.company_id,
+                        operation=LedgerOperation.UPDATE, state=LedgerState.CONFLICT, remote_id=str(remote["Id"]),
+                        attempts=0, history=[],
+                        conflict={"kind": "changed_in_quickbooks", "theirs": json_text(theirs), "ours": ours})
+    row.request_id = str(row.id) if row.id else ""
+    db.session.add(row)
+    db.session.flush()
+    row.request_id = str(row.id)
+    message = (f"Invoice {invoice.invoice_number} changed in QuickBooks: "
+               + ("deleted there" if theirs.get("deleted") else
+                  f"total {theirs['total']} and balance {theirs['balance']} there, "
+                  f"{ours['total']} and {ours['balance']} here"))
+    ledger.settle(row, LedgerState.CONFLICT, error=message, what="changed in QuickBooks")
+    from app.activity.services import record
+
+    record("quickbooks.conflict", message, company=invoice.company_id,
+           detail={"ledger_id": row.id, "invoice_id": invoice.id})
+    ledger.task_for_admin(message[:200], "Open Settings → QuickBooks: Retry pushes the CRM's invoice over "
+                          "QuickBooks', Skip keeps QuickBooks' as it is.", company_id=invoice.company_id)
+    return True
+
+
+def json_text(value: dict) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)

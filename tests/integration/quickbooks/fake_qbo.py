@@ -249,9 +249,31 @@ class FakeQuickBooks:
         obj = {**data, "Id": str(next(self.ids)), "SyncToken": "0", "domain": "QBO", "sparse": False,
                "MetaData": {"CreateTime": _now(), "LastUpdatedTime": _now()}}
         if entity in ("Invoice", "Payment", "RefundReceipt"):
-            obj["TotalAmt"] = data.get("TotalAmt", round(sum(line.get("Amount", 0) for line in data.get("Line", [])), 2))
+            obj["TotalAmt"] = data.get("TotalAmt", self._total(data))
+        if entity == "Invoice":
+            obj["Balance"] = obj["TotalAmt"]
+        if entity == "Payment":  # applied to its invoices
+            for line in data.get("Line", []):
+                for linked in line.get("LinkedTxn", []):
+                    invoice = self.objects["Invoice"].get(linked["TxnId"])
+                    if invoice is not None:
+                        invoice["Balance"] = round(invoice["Balance"] - line["Amount"], 2)
+                        invoice["MetaData"]["LastUpdatedTime"] = _now()
         self.objects[entity][obj["Id"]] = obj
         return copy.deepcopy(obj)
+
+    @staticmethod
+    def _total(data) -> float:
+        lines = sum(line.get("Amount", 0) for line in data.get("Line", []))
+        return round(lines + (data.get("TxnTaxDetail") or {}).get("TotalTax", 0), 2)
+
+    def edit_in_quickbooks(self, entity: str, object_id: str, **fields) -> None:
+        """A person changes an object in QuickBooks (its SyncToken and LastUpdatedTime move)."""
+        with self.lock:
+            current = self.objects[entity][object_id]
+            current.update(fields)
+            current["SyncToken"] = str(int(current["SyncToken"]) + 1)
+            current["MetaData"]["LastUpdatedTime"] = _now()
 
     def _update(self, entity, data, operation):
         current = self.objects[entity].get(data["Id"])
@@ -267,10 +289,12 @@ class FakeQuickBooks:
         current.update(fields)
         if operation == "void":
             current["PrivateNote"] = "Voided"
-            current["TotalAmt"] = 0
+            current["TotalAmt"] = current["Balance"] = 0
             current["Voided"] = True
         elif "Line" in fields:
-            current["TotalAmt"] = round(sum(line.get("Amount", 0) for line in fields["Line"]), 2)
+            paid = current["TotalAmt"] - current.get("Balance", current["TotalAmt"])
+            current["TotalAmt"] = self._total({**current, **fields})
+            current["Balance"] = round(current["TotalAmt"] - paid, 2)
         current["SyncToken"] = str(int(current["SyncToken"]) + 1)
         current["MetaData"]["LastUpdatedTime"] = _now()
         return 200, {entity: copy.deepcopy(current), "time": _now()}
@@ -300,5 +324,9 @@ class FakeQuickBooks:
                  if isoparse(i["MetaData"]["LastUpdatedTime"]) >= since]
         items += [{"Id": item_id, "status": "Deleted", "MetaData": {"LastUpdatedTime": when}}
                   for item_id, when in self.deleted_items.items() if isoparse(when) >= since]
-        return {"CDCResponse": [{"QueryResponse": [{"Item": items, "startPosition": 1, "maxResults": len(items)}]}],
-                "time": _now()}
+        responses = [{"Item": items, "startPosition": 1, "maxResults": len(items)}]
+        if "Invoice" in args["entities"].split(","):
+            invoices = [copy.deepcopy(i) for i in self.objects["Invoice"].values()
+                        if isoparse(i["MetaData"]["LastUpdatedTime"]) >= since]
+            responses.append({"Invoice": invoices, "startPosition": 1, "maxResults": len(invoices)})
+        return {"CDCResponse": [{"QueryResponse": responses}], "time": _now()}

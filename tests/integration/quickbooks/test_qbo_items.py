@@ -35,7 +35,7 @@ def test_a_full_pull_then_cdc_with_overlap_applies_each_change_once(db_session, 
     first = pull_items()
     assert first["kind"] == "cdc" and first.get("updated") == 1
     cdc = fake_qbo.api_requests("GET", "/cdc")[-1]
-    assert cdc["args"]["entities"] == "Item"
+    assert cdc["args"]["entities"] == "Item,Invoice"
     db.session.refresh(connected)
     since = datetime.fromisoformat(cdc["args"]["changedSince"])
     second = pull_items()  # the overlap asks for the same change again
@@ -105,3 +105,34 @@ def test_the_webhook_is_refused_without_a_verifier_token_in_production(app, redi
     assert response.status_code == 400
     assert db_session.scalar(select(func.count()).select_from(WebhookEvent).where(
         WebhookEvent.provider == "quickbooks")) == 0
+
+
+def test_an_invoice_changed_in_quickbooks_is_a_conflict_never_an_overwrite(db_session, factory, connected, fake_qbo):
+    from app.quickbooks import push
+    from app.quickbooks.models import LedgerEntity, LedgerOperation, LedgerState, SyncLedgerRow
+    from tests.integration.test_payments import make_invoice
+
+    pull_items()  # the full pull sets the watermark
+    invoice, _ = make_invoice(factory)
+    row = db.session.scalar(select(SyncLedgerRow).where(SyncLedgerRow.entity == LedgerEntity.INVOICE))
+    assert push.process_row(row.id) == "synced"
+    assert pull_items().get("conflicts") is None  # ours, unchanged: no conflict
+    total_before = invoice.total
+
+    fake_qbo.edit_in_quickbooks("Invoice", invoice.qb_invoice_id, TotalAmt=1000.0, Balance=1000.0)
+    assert pull_items()["conflicts"] == 1
+    conflict = db.session.scalar(select(SyncLedgerRow).where(SyncLedgerRow.state == LedgerState.CONFLICT))
+    assert conflict.operation is LedgerOperation.UPDATE and conflict.local_id == invoice.id
+    assert "changed in QuickBooks: total 1000.00" in conflict.last_error
+    db.session.refresh(invoice)
+    assert invoice.total == total_before  # our money is not overwritten
+    assert pull_items().get("conflicts") is None  # the overlap shows it again: one conflict, not two
+    assert db.session.scalar(select(func.count()).select_from(SyncLedgerRow).where(
+        SyncLedgerRow.state == LedgerState.CONFLICT)) == 1
+
+    from app.quickbooks import ledger
+
+    ledger.retry(conflict, actor=None)  # "push ours"
+    db.session.commit()
+    assert push.process_row(conflict.id) == "synced"
+    assert Decimal(str(fake_qbo.objects["Invoice"][invoice.qb_invoice_id]["TotalAmt"])) == invoice.total
