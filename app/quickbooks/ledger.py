@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.billing import events
@@ -62,13 +62,14 @@ def record_push(entity: LedgerEntity, local_id, operation: LedgerOperation, *, c
         id=row_id, entity=entity, local_id=local_id, operation=operation, state=LedgerState.PENDING,
         request_id=str(row_id), attempts=0, company_id=company_id,
         history=[_event("recorded")])
+    # The partial indexes' predicates as literal SQL: a bound parameter cannot infer them.
     if operation is LedgerOperation.CREATE:
         stmt = stmt.on_conflict_do_nothing(index_elements=[table.c.entity, table.c.local_id],
-                                           index_where=table.c.operation == "CREATE")
+                                           index_where=text("operation = 'CREATE'"))
     else:
         stmt = stmt.on_conflict_do_nothing(
             index_elements=[table.c.entity, table.c.local_id, table.c.operation],
-            index_where=and_(table.c.state == "PENDING", table.c.operation != "CREATE"))
+            index_where=text("state = 'PENDING' AND operation <> 'CREATE'"))
     inserted = db.session.execute(stmt.returning(SyncLedgerRow.id)).scalar_one_or_none()
     if inserted is not None:
         ask_for_push(inserted, first=True)

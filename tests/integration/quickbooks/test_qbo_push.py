@@ -230,17 +230,23 @@ def test_the_bucket_holds_a_realm_to_its_limits(app, db_session, monkeypatch):
     granted = sum(1 for _ in range(15) if limits.take("realm-a", now=now) == 0)
     assert granted == 10  # 10 a second
     assert limits.take("realm-b", now=now) == 0  # another realm has its own bucket
-    assert 1.0 < limits.take("realm-a", now=now + 0.05) <= 1.1  # the 11th waits for the 1st to leave the window
-    assert limits.take("realm-a", now=now + 1.11) == 0
-    times, t = [], now + 1.11
+    assert 1.0 < limits.take("realm-a", now=now + 0.05) <= 1.5  # the 11th waits for the 1st to leave the window
+    assert limits.take("realm-a", now=now + 1.51) == 0
+    times, t = [], now + 1.51
     while t < now + 60:
         t += 0.05
         if limits.take("realm-a", now=t) == 0:
             times.append(t)
-    everything = [now] * 10 + [now + 1.11] + times
+    everything = [now] * 10 + [now + 1.51] + times
     assert max(sum(1 for x in everything if s <= x < s + 1) for s in everything) <= 10  # any second
-    assert len(everything) == 500  # the minute's 500, no more: the 501st waits
-    assert limits.take("realm-a", now=now + 60.5) > 0
+    assert len(everything) >= 390  # and close to 10 every 1.5 s
+
+    monkeypatch.setitem(app.config, "QBO_REQUESTS_PER_SECOND", 1000)  # the minute's limit alone
+    monkeypatch.setitem(app.config, "QBO_REQUESTS_PER_MINUTE", 500)
+    later = now + 1000
+    assert sum(1 for _ in range(520) if limits.take("realm-c", now=later) == 0) == 500
+    assert 60 < limits.take("realm-c", now=later + 0.5) <= 61  # the 501st waits for the minute
+    assert limits.take("realm-c", now=later + 61.01) == 0
 
 
 def test_validation_faults_fail_with_quickbooks_message_and_are_not_retried(db_session, factory, connected, fake_qbo):
