@@ -24,9 +24,11 @@ def test_register_books_each_periodic_job_once_and_drops_what_older_releases_boo
     queue.enqueue_at(T0 + timedelta(hours=1), "app.queue.run_job", "app.crm.jobs.score_all_leads",
                      job_id="crm-nightly-lead-scores")  # how a release before this one booked it
     redis.hset(schedule.NEXT_KEY, "a-job-no-longer-defined", T0.timestamp())
-    assert schedule.register_periodic_jobs(redis, QUEUES, now=T0) == ["score-marked-leads", "nightly-lead-scores"]
+    assert schedule.register_periodic_jobs(redis, QUEUES, now=T0) == ["score-marked-leads", "nightly-lead-scores",
+                                                                      "quickbooks-sync"]
     booked = schedule.next_runs(redis)
-    assert booked == {"score-marked-leads": T0, "nightly-lead-scores": datetime(2026, 11, 28, 3, 0, tzinfo=UTC)}
+    assert booked == {"score-marked-leads": T0, "nightly-lead-scores": datetime(2026, 11, 28, 3, 0, tzinfo=UTC),
+                      "quickbooks-sync": T0}
     assert queue.scheduled_job_registry.get_job_ids() == [] and queue.fetch_job("crm-nightly-lead-scores") is None
     schedule.register_periodic_jobs(redis, QUEUES, now=T0 + timedelta(minutes=5))  # the next worker start
     assert schedule.next_runs(redis) == booked  # kept, not moved
