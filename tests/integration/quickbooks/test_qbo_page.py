@@ -91,3 +91,17 @@ def test_a_conflict_records_an_activity_and_gives_an_admin_a_task(db_session, fa
     assert activity.company_id == invoice.company_id
     task = db.session.scalar(select(Task).where(Task.title.like("QuickBooks needs a decision%")))
     assert task.assigned_to_id == admin.id and task.company_id == invoice.company_id
+
+
+def test_the_invoice_page_shows_its_quickbooks_state(app, client, db_session, factory, connected, fake_qbo):
+    invoice, _ = make_invoice(factory)
+    admin = factory.user(UserRole.ADMIN)
+    db.session.commit()
+    login(client, admin)
+    assert "Waiting for QuickBooks" in client.get(f"/invoices/{invoice.id}").data.decode()
+    row = db.session.scalar(select(SyncLedgerRow).where(SyncLedgerRow.entity == LedgerEntity.INVOICE))
+    assert push.process_row(row.id) == "synced"
+    html = client.get(f"/invoices/{invoice.id}").data.decode()
+    assert "In QuickBooks" in html and f"QuickBooks id {invoice.qb_invoice_id}" in html
+    page = client.get(f"/companies/{invoice.company_id}").data.decode()
+    assert "In QuickBooks" in page and f"QuickBooks id {invoice.company.qb_customer_id}" in page
