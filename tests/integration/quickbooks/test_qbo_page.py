@@ -105,3 +105,18 @@ def test_the_invoice_page_shows_its_quickbooks_state(app, client, db_session, fa
     assert "In QuickBooks" in html and f"QuickBooks id {invoice.qb_invoice_id}" in html
     page = client.get(f"/companies/{invoice.company_id}").data.decode()
     assert "In QuickBooks" in page and f"QuickBooks id {invoice.company.qb_customer_id}" in page
+
+
+def test_hostile_resolve_answers_422_and_changes_nothing(app, client, db_session, factory, connected, fake_qbo):
+    _, row, existing = _conflict(factory, fake_qbo)
+    admin = factory.user(UserRole.ADMIN)
+    db.session.commit()
+    login(client, admin)
+    token = csrf_token(client, app)
+    for data in ({"choice": "link", "remote_id": "9" * 10_000}, {"choice": "merge", "remote_id": existing["Id"]},
+                 {"choice": "", "remote_id": ""}, {"choice": "link", "remote_id": "' OR 1=1--"}):
+        answer = client.post(f"/settings/quickbooks/ledger/{row.id}/resolve", data={"csrf_token": token, **data})
+        assert answer.status_code == 422, data
+        db.session.refresh(row)
+        assert row.state is LedgerState.CONFLICT
+    assert client.post("/settings/quickbooks/ledger/not-an-id/resolve", data={"csrf_token": token}).status_code == 404
