@@ -186,3 +186,21 @@ def resolve(row_id):
     db.session.commit()
     flash("Conflict resolved.", "success")
     return redirect(url_for("quickbooks.settings_page"), code=303)
+
+
+@bp.post("/settings/quickbooks/companies/<company_id>/push")
+@require(SETTINGS)
+def push_company(company_id):
+    """Push a company to QuickBooks by hand (it is pushed by itself when first invoiced)."""
+    from app.crm.models import Company
+
+    company = db.session.get(Company, uuid_or_404(company_id))
+    if company is None:
+        abort(404)
+    if connection.live_connection() is None:
+        flash("Connect QuickBooks first.", "error")
+    else:
+        ledger.ensure_customer(company.id)
+        db.session.commit()
+        flash(f"{company.name} is on its way to QuickBooks.", "success")
+    return redirect(url_for("crm.company", company_id=company.id), code=303)

@@ -237,6 +237,7 @@ ROUTES: dict[str, object] = {
     "POST /settings/quickbooks/connect": OWNERS,
     "POST /settings/quickbooks/disconnect": OWNERS,
     "POST /settings/quickbooks/sync": OWNERS,
+    "POST /settings/quickbooks/companies/<company_id>/push": OWNERS,
     "POST /settings/quickbooks/ledger/<row_id>/retry": OWNERS,
     "POST /settings/quickbooks/ledger/<row_id>/resolve": OWNERS,
     "POST /webhooks/quickbooks": PUBLIC,

@@ -120,3 +120,24 @@ def test_hostile_resolve_answers_422_and_changes_nothing(app, client, db_session
         db.session.refresh(row)
         assert row.state is LedgerState.CONFLICT
     assert client.post("/settings/quickbooks/ledger/not-an-id/resolve", data={"csrf_token": token}).status_code == 404
+
+
+def test_an_admin_pushes_a_company_by_hand(app, client, db_session, factory, connected, fake_qbo):
+    company = factory.company(name="Walk-in Fleet Co")
+    admin = factory.user(UserRole.ADMIN)
+    db.session.commit()
+    login(client, admin)
+    assert "Push to QuickBooks" in client.get(f"/companies/{company.id}").data.decode()
+    answer = client.post(f"/settings/quickbooks/companies/{company.id}/push", data={"csrf_token": csrf_token(client, app)})
+    assert answer.status_code == 303
+    row = db.session.scalar(select(SyncLedgerRow).where(SyncLedgerRow.local_id == company.id))
+    assert row.entity is LedgerEntity.CUSTOMER and row.state is LedgerState.PENDING
+    client.post(f"/settings/quickbooks/companies/{company.id}/push", data={"csrf_token": csrf_token(client, app)})
+    assert len(db.session.scalars(select(SyncLedgerRow).where(SyncLedgerRow.local_id == company.id)).all()) == 1
+    assert push.process_row(row.id) == "synced"
+    assert "In QuickBooks" in client.get(f"/companies/{company.id}").data.decode()
+    rep = factory.user(UserRole.REP)
+    other = factory.company(name="Another Fleet")
+    db.session.commit()
+    login(client, rep)
+    assert "Push to QuickBooks" not in client.get(f"/companies/{other.id}").data.decode()
