@@ -64,6 +64,7 @@ class FakeQuickBooks:
         self.objects: dict[str, dict[str, dict]] = {"Customer": {}, "Invoice": {}, "Payment": {},
                                                      "RefundReceipt": {}, "Item": {}}
         self.deleted_items: dict[str, str] = {}  # id -> when
+        self.recorded: dict[str, dict] = {}  # endpoint ("customer", "cdc", ...) -> the stored sample to answer next
         self.search_lag = False  # True: queries do not show customers and invoices yet (Intuit's index lags)
         self.hang_after_create = threading.Event()  # set: hold the next create's answer (after storing it)
         self.create_waiting = threading.Event()
@@ -205,6 +206,12 @@ class FakeQuickBooks:
                                    "type": "AUTHENTICATION"}}, {}
         if self._limited():
             return 429, sample("throttle-429.json"), {}
+        if endpoint in self.recorded:  # the documented answer, as recorded (tests/samples/quickbooks)
+            answer = self.recorded.pop(endpoint)
+            for key, objects in answer.items():
+                if key in self.objects:
+                    self.objects[key][objects["Id"]] = copy.deepcopy(objects)
+            return 200, answer, {}
         if endpoint == "query":
             return 200, self._query(body), {}
         if endpoint == "cdc":

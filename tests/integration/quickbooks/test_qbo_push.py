@@ -329,3 +329,30 @@ def test_pushes_wait_while_the_grant_is_dead_and_go_out_after_reconnecting(db_se
     connect(fake_qbo)  # an admin reconnects
     assert push.process_row(row.id) == "synced"
     assert len(fake_qbo.objects["Invoice"]) == 1
+
+
+def test_the_documented_answers_are_read_as_quickbooks_sends_them(db_session, factory, connected, fake_qbo):
+    """Intuit's recorded create answers (tests/samples/quickbooks) for customer 58, invoice 1187
+    and payment 1203, and a recorded CDC answer, through the same code."""
+    from app.billing.payments import record_stripe_payment
+    from app.quickbooks.pull import pull_items
+    from tests.integration.quickbooks.fake_qbo import sample
+
+    pull_items()
+    invoice, _ = make_invoice(factory, company_name="Cool Breeze Heating & Air")
+    payment = record_stripe_payment(invoice.id, payment_intent_id="pi_3ST7kQHf2mXv9Lp01aB4cD7e",
+                                    amount_cents=230490, currency="usd")
+    db.session.commit()
+    fake_qbo.recorded.update({"customer": sample("customer-create-response.json"),
+                              "invoice": sample("invoice-create-response.json"),
+                              "payment": sample("payment-create-response.json")})
+    assert push.process_row(_row(LedgerEntity.PAYMENT, payment.id).id) == "synced"
+    db.session.refresh(invoice)
+    assert (invoice.company.qb_customer_id, invoice.qb_invoice_id, payment.qb_payment_id) == ("58", "1187", "1203")
+
+    fake_qbo.recorded["cdc"] = sample("cdc-response.json")  # invoice 1187 paid, item 21 changed
+    outcome = pull_items()
+    assert outcome["kind"] == "cdc" and outcome.get("updated") == 1
+    from app.billing.models import Product
+
+    assert db.session.scalar(select(Product).where(Product.qb_item_id == "21")).sku == "NS-300"
