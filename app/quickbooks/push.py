@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import requests
-from quickbooks.exceptions import QuickbooksException
-from sqlalchemy import select
+from quickbooks.exceptions import AuthorizationException, QuickbooksException
+from sqlalchemy import select, update
 
 from app.activity.services import record
 from app.extensions import db
@@ -93,6 +93,12 @@ def push_claimed(client: Api, row: SyncLedgerRow) -> str:
         ledger.settle(row, LedgerState.PENDING, error=str(exc), what="waiting for a connection")
         row.next_attempt_at = datetime.now(UTC) + timedelta(days=365)  # resume_waiting() on reconnect
         outcome = "waiting"
+    except AuthorizationException as exc:  # the access token was refused (revoked early): refresh next time
+        from app.quickbooks.models import QuickBooksConnection
+
+        db.session.execute(update(QuickBooksConnection).where(QuickBooksConnection.id == client.connection_id)
+                           .values(access_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        outcome = _retry_later(row, f"QuickBooks refused the access token ({exc.error_code})")
     except QuickbooksException as exc:
         if _temporary(exc):
             outcome = _retry_later(row, f"QuickBooks {exc.error_code}: {exc.message}")

@@ -356,3 +356,16 @@ def test_the_documented_answers_are_read_as_quickbooks_sends_them(db_session, fa
     from app.billing.models import Product
 
     assert db.session.scalar(select(Product).where(Product.qb_item_id == "21")).sku == "NS-300"
+
+
+def test_a_refused_access_token_is_refreshed_on_the_next_attempt(db_session, factory, connected, fake_qbo):
+    invoice, _ = make_invoice(factory)
+    row = _row(LedgerEntity.CUSTOMER, invoice.company_id)
+    fake_qbo.access_tokens.clear()  # revoked at Intuit before its hour was up
+    assert push.process_row(row.id) == "retry"
+    db.session.refresh(row)
+    assert row.state is LedgerState.PENDING and "refused the access token" in row.last_error
+    row.next_attempt_at = None
+    db.session.commit()
+    assert push.process_row(row.id) == "synced"
+    assert fake_qbo.refresh_calls == 1
