@@ -200,6 +200,16 @@ class LedgerRefused(ValueError):
 def retry(row: SyncLedgerRow, *, actor) -> None:
     if row.state not in (LedgerState.FAILED, LedgerState.CONFLICT, LedgerState.SKIPPED, LedgerState.PENDING):
         raise LedgerRefused("Only a failed, skipped, waiting or conflicting push can be tried again.")
+    if row.operation is not LedgerOperation.CREATE and row.state is not LedgerState.PENDING:
+        waiting = db.session.scalar(select(SyncLedgerRow.id).where(
+            SyncLedgerRow.entity == row.entity, SyncLedgerRow.local_id == row.local_id,
+            SyncLedgerRow.operation == row.operation, SyncLedgerRow.state == LedgerState.PENDING))
+        if waiting is not None:  # the same push already waits: it carries our current fields
+            row.state = LedgerState.SKIPPED
+            note(row, "retry asked: the waiting push does it", by=getattr(actor, "full_name", None))
+            db.session.flush()
+            ask_for_push(waiting)
+            return
     row.state, row.next_attempt_at = LedgerState.PENDING, None
     note(row, "retry asked", by=getattr(actor, "full_name", None))
     db.session.flush()

@@ -8,7 +8,9 @@ inactive; a product is never deleted.
 """
 from __future__ import annotations
 
+import json
 import logging
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -151,14 +153,12 @@ def compare_invoice(remote: dict) -> bool:
         SyncLedgerRow.conflict["theirs"].astext == json_text(theirs)).limit(1))
     if already is not None:
         return False
-    row = SyncLedgerRow(entity=LedgerEntity.INVOICE, local_id=invoice.id, company_id=invoice.company_id,
-                        operation=LedgerOperation.UPDATE, state=LedgerState.CONFLICT, remote_id=str(remote["Id"]),
-                        attempts=0, history=[],
+    row_id = uuid.uuid4()
+    row = SyncLedgerRow(id=row_id, request_id=str(row_id), entity=LedgerEntity.INVOICE, local_id=invoice.id,
+                        company_id=invoice.company_id, operation=LedgerOperation.UPDATE, state=LedgerState.CONFLICT,
+                        remote_id=str(remote["Id"]), attempts=0, history=[],
                         conflict={"kind": "changed_in_quickbooks", "theirs": json_text(theirs), "ours": ours})
-    row.request_id = str(row.id) if row.id else ""
     db.session.add(row)
-    db.session.flush()
-    row.request_id = str(row.id)
     message = (f"Invoice {invoice.invoice_number} changed in QuickBooks: "
                + ("deleted there" if theirs.get("deleted") else
                   f"total {theirs['total']} and balance {theirs['balance']} there, "
@@ -174,6 +174,4 @@ def compare_invoice(remote: dict) -> bool:
 
 
 def json_text(value: dict) -> str:
-    import json
-
     return json.dumps(value, sort_keys=True)

@@ -136,3 +136,28 @@ def test_an_invoice_changed_in_quickbooks_is_a_conflict_never_an_overwrite(db_se
     db.session.commit()
     assert push.process_row(conflict.id) == "synced"
     assert Decimal(str(fake_qbo.objects["Invoice"][invoice.qb_invoice_id]["TotalAmt"])) == invoice.total
+
+
+def test_retrying_a_conflict_while_the_same_update_waits_asks_for_the_waiting_one(db_session, factory, connected,
+                                                                                 fake_qbo):
+    from app.billing import invoices as svc
+    from app.quickbooks import ledger, push
+    from app.quickbooks.models import LedgerEntity, LedgerOperation, LedgerState, SyncLedgerRow
+    from tests.integration.test_payments import make_invoice
+
+    pull_items()
+    invoice, _ = make_invoice(factory)
+    row = db.session.scalar(select(SyncLedgerRow).where(SyncLedgerRow.entity == LedgerEntity.INVOICE))
+    assert push.process_row(row.id) == "synced"
+    fake_qbo.edit_in_quickbooks("Invoice", invoice.qb_invoice_id, TotalAmt=1.0, Balance=1.0)
+    assert pull_items()["conflicts"] == 1
+    conflict = db.session.scalar(select(SyncLedgerRow).where(SyncLedgerRow.state == LedgerState.CONFLICT))
+    line = invoice.line_items[0]
+    svc.update_line(invoice, line, actor=factory.user(), description="Edited here", quantity=line.quantity,
+                    unit_price=line.unit_price)  # an update now waits too
+    db.session.commit()
+    ledger.retry(conflict, actor=None)
+    db.session.commit()
+    assert conflict.state is LedgerState.SKIPPED
+    assert db.session.scalar(select(func.count()).select_from(SyncLedgerRow).where(
+        SyncLedgerRow.operation == LedgerOperation.UPDATE, SyncLedgerRow.state == LedgerState.PENDING)) == 1
