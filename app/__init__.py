@@ -211,11 +211,12 @@ def register_blueprints(app: Flask) -> None:
     from app.integrations.outbox_views import bp as outbox_bp
     from app.main import bp as main_bp
     from app.sequences import bp as sequences_bp
+    from app.quickbooks import bp as quickbooks_bp
     from app.settings import bp as settings_bp
     from app.webhooks import bp as webhooks_bp
 
     for bp in (main_bp, auth_bp, activity_bp, crm_bp, inbox_bp, billing_bp, fulfillment_bp, settings_bp,
-               pay_bp, webhooks_bp, sequences_bp):
+               pay_bp, webhooks_bp, sequences_bp, quickbooks_bp):
         app.register_blueprint(bp)
     if app.config["ENV"] != "production":  # the outbox backend's reader: development only
         app.register_blueprint(outbox_bp)

@@ -148,6 +148,14 @@ class Config:
         self.QBO_CLIENT_ID = os.environ.get("QBO_CLIENT_ID", "")
         self.QBO_CLIENT_SECRET = os.environ.get("QBO_CLIENT_SECRET", "")
         self.QBO_WEBHOOK_VERIFIER = os.environ.get("QBO_WEBHOOK_VERIFIER", "")
+        # sandbox | production: which Intuit company the app connects to (app/quickbooks)
+        self.QBO_ENVIRONMENT = os.environ.get("QBO_ENVIRONMENT", "sandbox")
+        # Tests only: a local QuickBooks server (its discovery document and API) instead of Intuit's
+        self.QBO_BASE_URL = os.environ.get("QBO_BASE_URL", "")
+        self.QBO_REQUESTS_PER_MINUTE = int(os.environ.get("QBO_REQUESTS_PER_MINUTE", "500"))
+        self.QBO_REQUESTS_PER_SECOND = int(os.environ.get("QBO_REQUESTS_PER_SECOND", "10"))
+        self.QBO_STUCK_AFTER_S = int(os.environ.get("QBO_STUCK_AFTER_S", "120"))
+        self.QBO_REFUND_ACCOUNT_ID = os.environ.get("QBO_REFUND_ACCOUNT_ID", "")  # refunds paid from
 
         # Sequences (app/sequences): the engine's batch (its runs stay locked until the batch
         # commits: a reply's stop hook waits that long), the time zone when a contact's is unknown, and the Plusvibe adapter (off by default: "none" or "http").
@@ -219,4 +227,8 @@ def production_problems(config) -> list[str]:
     if config.get("QBO_CLIENT_ID"):
         problems.extend(f"QuickBooks (QBO_CLIENT_ID) needs {key}"
                         for key in ("QBO_CLIENT_SECRET", "QBO_WEBHOOK_VERIFIER") if not config.get(key))
+        if (config.get("QBO_ENVIRONMENT") or "") not in ("sandbox", "production"):
+            problems.append("QBO_ENVIRONMENT must be sandbox or production")
+    if config.get("QBO_BASE_URL"):
+        problems.append("QBO_BASE_URL points QuickBooks at a local test server and never runs in production")
     return problems

@@ -82,7 +82,12 @@ SEQUENCE_TICK = PeriodicJob(
     next_after=every(timedelta(seconds=5)), first_run=right_away,
     description="advance due sequence runs", timeout=120)
 
-PERIODIC_JOBS: tuple[PeriodicJob, ...] = (MARKED_SCORING, NIGHTLY_SCORING, GMAIL_SYNC, SEQUENCE_TICK)
+QUICKBOOKS_SYNC = PeriodicJob(
+    "quickbooks-sync", "app.quickbooks.jobs.periodic_sync", "default",
+    next_after=every(timedelta(minutes=1)), first_run=right_away,
+    description="QuickBooks: products by CDC, due and stuck ledger pushes", timeout=600)
+
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (MARKED_SCORING, NIGHTLY_SCORING, GMAIL_SYNC, SEQUENCE_TICK, QUICKBOOKS_SYNC)
 
 
 def register_periodic_jobs(connection: Redis, queues=None, now: datetime | None = None) -> list[str]:

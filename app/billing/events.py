@@ -24,3 +24,21 @@ def on_invoice_signed_and_paid(listener: Callable) -> Callable:
 def invoice_signed_and_paid(invoice, actor) -> None:
     for listener in list(_signed_and_paid_listeners):
         listener(invoice, actor)
+
+
+# Changes the books care about (app.quickbooks writes its sync ledger rows from them):
+# "invoice.sent", "invoice.updated" (a sent invoice's lines or terms), "invoice.voided",
+# "payment.recorded", "payment.refunded" (a refund row). Emitted after the change is flushed.
+_change_listeners: list[Callable] = []
+
+
+def on_billing_change(listener: Callable) -> Callable:
+    """Register `listener(kind, obj, actor)`; usable as a decorator."""
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
+    return listener
+
+
+def billing_changed(kind: str, obj, actor=None) -> None:
+    for listener in list(_change_listeners):
+        listener(kind, obj, actor)

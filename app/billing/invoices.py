@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import joinedload
 
 from app.activity.services import record
+from app.billing import events
 from app.billing.models import (
     ContractTerm,
     Invoice,
@@ -272,6 +273,7 @@ def add_line(invoice: Invoice, *, actor, product: Product | None = None, descrip
     db.session.flush()
     record_invoice_activity("invoice.line_added", f"Added {quantity} × {description} to {invoice.invoice_number}", invoice,
             actor=actor, line_id=line.id, unit_price=price)
+    events.billing_changed("invoice.updated", invoice, actor)
     return line
 
 
@@ -293,6 +295,7 @@ def update_line(invoice: Invoice, line: InvoiceLineItem, *, actor, description: 
     if before != after:
         record_invoice_activity("invoice.line_updated", f"Changed line “{line.description}” on {invoice.invoice_number}", invoice,
                 actor=actor, line_id=line.id, before=before, after=after)
+        events.billing_changed("invoice.updated", invoice, actor)
     return line
 
 
@@ -305,6 +308,7 @@ def remove_line(invoice: Invoice, line: InvoiceLineItem, *, actor) -> None:
     db.session.flush()
     record_invoice_activity("invoice.line_removed", f"Removed “{line.description}” from {invoice.invoice_number}", invoice,
             actor=actor, quantity=line.quantity, unit_price=line.unit_price)
+    events.billing_changed("invoice.updated", invoice, actor)
 
 
 @dataclass
@@ -363,6 +367,7 @@ def update_invoice_terms(invoice: Invoice, *, actor, tax_rate, shipping_type, sh
         record_invoice_activity("invoice.terms_updated", f"Updated {', '.join(c.name.replace('_', ' ') for c in changes)} "
                 f"on {invoice.invoice_number}", invoice, actor=actor,
                 before={c.name: c.before for c in changes}, after={c.name: c.after for c in changes})
+        events.billing_changed("invoice.updated", invoice, actor)
     return invoice
 
 
@@ -388,6 +393,7 @@ def void_invoice(invoice: Invoice, *, actor, reason: str) -> Invoice:
     db.session.flush()
     record_invoice_activity("invoice.voided", f"Voided invoice {invoice.invoice_number}: {reason}", invoice, actor=actor,
             reason=reason[:500], status_before=before)
+    events.billing_changed("invoice.voided", invoice, actor)
     return invoice
 
 

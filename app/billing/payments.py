@@ -273,6 +273,7 @@ def record_manual_payment(invoice: Invoice, *, actor, amount, method: PaymentMet
     record_invoice_activity("payment.recorded", f"Recorded a {method.value.lower()} payment of ${amount:,.2f} on "
             f"{invoice.invoice_number}", invoice, actor=actor, payment_id=payment.id, amount=amount,
             method=method, reference=payment.reference)
+    events.billing_changed("payment.recorded", payment, actor)
     _after_payment(invoice, became_paid, actor=actor)
     return payment
 
@@ -310,6 +311,7 @@ def record_stripe_payment(invoice_id, *, payment_intent_id: str, amount_cents: i
     db.session.flush()
     record_invoice_activity("payment.received", f"Received ${amount:,.2f} through Stripe on {invoice.invoice_number}",
             invoice, payment_id=payment.id, amount=amount, stripe_payment_id=payment_intent_id)
+    events.billing_changed("payment.recorded", payment)
     _after_payment(invoice, became_paid)
     return payment
 
@@ -354,6 +356,7 @@ def record_stripe_refund(invoice_id, *, charge_id: str, payment_intent_id: str,
     db.session.flush()
     record_invoice_activity("payment.refunded", f"Refunded ${delta:,.2f} through Stripe on {invoice.invoice_number}",
             invoice, payment_id=refund.id, amount=-delta, stripe_payment_id=key)
+    events.billing_changed("payment.refunded", refund)
     return refund
 
 

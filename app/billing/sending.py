@@ -22,6 +22,7 @@ from flask import render_template
 from sqlalchemy import select
 
 from app.activity.services import record
+from app.billing import events
 from app.billing.models import Invoice, InvoiceStatus
 from app.billing.payments import ZERO, apply_payments
 from app.extensions import db
@@ -99,6 +100,8 @@ def send_invoice(invoice: Invoice, *, actor, to: str | None = None) -> str:
            actor=actor, company=invoice.company_id, lead=invoice.lead_id,
            detail={"invoice_id": invoice.id, "invoice_number": invoice.invoice_number, "to": to,
                    "new_link": True, "message_key": key})
+    if first:
+        events.billing_changed("invoice.sent", invoice, actor)
     return link
 
 

@@ -176,9 +176,17 @@ def _page_context(invoice: Invoice, **overrides) -> dict:
         "format_minor": format_minor,
         "line_products": products_by_code({ln.product_code for ln in invoice.line_items if ln.product_code}),
         "reasons": REASONS,
+        "qbo_sync": _qbo_sync(invoice),
     }
     ctx.update(overrides)
     return ctx
+
+
+def _qbo_sync(invoice: Invoice) -> dict | None:
+    from app.quickbooks.models import LedgerEntity
+    from app.quickbooks.queries import sync_badge
+
+    return sync_badge(LedgerEntity.INVOICE, invoice.id)
 
 
 def _taxable_note(invoice: Invoice) -> str | None:

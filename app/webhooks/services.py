@@ -21,6 +21,7 @@ APPLY_JOBS = {
     "sms": ("sms", "app.inbox.sms.jobs.apply_sms_event"),
     "calcom": ("default", "app.inbox.bookings.jobs.apply_calcom_event"),
     "gmail": ("mail", "app.inbox.email.sync_jobs.apply_gmail_push"),
+    "quickbooks": ("default", "app.quickbooks.jobs.apply_quickbooks_event"),
 }
 SWEEP_AFTER = timedelta(minutes=1)  # a stored event not processed by then is asked for again
 SWEEP_WITHIN = timedelta(days=3)  # Stripe's own redelivery window

@@ -253,6 +253,16 @@ ROUTES: dict[str, object] = {
     "POST /webhooks/gmail": PUBLIC,
     "POST /webhooks/stripe": PUBLIC,
     "POST /webhooks/calcom": PUBLIC,
+    # qbo: QuickBooks (issue 12)
+    "GET /settings/quickbooks": OWNERS,
+    "GET /settings/quickbooks/callback": OWNERS,
+    "POST /settings/quickbooks/connect": OWNERS,
+    "POST /settings/quickbooks/disconnect": OWNERS,
+    "POST /settings/quickbooks/sync": OWNERS,
+    "POST /settings/quickbooks/companies/<company_id>/push": OWNERS,
+    "POST /settings/quickbooks/ledger/<row_id>/retry": OWNERS,
+    "POST /settings/quickbooks/ledger/<row_id>/resolve": OWNERS,
+    "POST /webhooks/quickbooks": PUBLIC,
 }
 
 # Query strings a route needs to reach its permission check.

@@ -190,7 +190,17 @@ def test_enums_have_the_spec_values_in_order(engine):
     for name, label in rows:
         live.setdefault(name, []).append(label)
     # not in the spec: 0020_inbox_email's send state of an e-mail
-    assert live == {**SPEC_ENUMS, "email_status": ["QUEUED", "SENDING", "SENT", "FAILED", "RECEIVED"]}
+    # and 0025_quickbooks's connection and sync ledger
+    assert live == {**SPEC_ENUMS, "email_status": ["QUEUED", "SENDING", "SENT", "FAILED", "RECEIVED"],
+                    **QUICKBOOKS_ENUMS}
+
+
+QUICKBOOKS_ENUMS = {
+    "quickbooks_connection_status": ["CONNECTED", "DEAD", "DISCONNECTED"],
+    "quickbooks_ledger_entity": ["CUSTOMER", "INVOICE", "PAYMENT", "REFUND"],
+    "quickbooks_ledger_operation": ["CREATE", "UPDATE", "VOID"],
+    "quickbooks_ledger_state": ["PENDING", "IN_FLIGHT", "SYNCED", "FAILED", "CONFLICT", "SKIPPED"],
+}
 
 
 def test_trigram_search_indexes_exist(engine):

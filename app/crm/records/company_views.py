@@ -79,7 +79,12 @@ def _company_page(company_id, *, status: int = 200, **ctx):
     company = queries.company_detail(company_id)
     if company is None:
         abort(404)
-    return render("crm/records/company.html", context=dict(company=company, **_tasks_context(company), **ctx), status=status)
+    from app.quickbooks.models import LedgerEntity
+    from app.quickbooks.queries import sync_badge
+
+    return render("crm/records/company.html", context=dict(company=company, **_tasks_context(company),
+                                                           qbo_sync=sync_badge(LedgerEntity.CUSTOMER, company.id), **ctx),
+                  status=status)
 
 
 @bp.get("/companies/<company_id>")

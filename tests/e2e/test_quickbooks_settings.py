@@ -1,0 +1,74 @@
+"""In a real browser: Settings → QuickBooks connects through the OAuth round trip (the local
+QuickBooks answers Intuit's authorize page with a code), then shows the ledger with a customer
+conflict to link or create; no CSP violation. Screenshots land in QBO_SCREENSHOTS when set."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import sign_in
+from tests.integration.quickbooks.conftest import qbo_settings
+from tests.integration.quickbooks.fake_qbo import FakeQuickBooks
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "browser pass 123"
+
+
+def _shot(page, name):
+    folder = os.environ.get("QBO_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, name), full_page=True)
+
+
+def test_connect_and_resolve_from_the_settings_page(live_app, live_server, page, monkeypatch):
+    from app.auth.models import UserRole
+    from app.auth.services import create_user
+    from app.extensions import db
+    from app.quickbooks import push
+    from app.quickbooks.models import LedgerEntity, SyncLedgerRow
+    from tests.factories import Factory
+    from tests.integration.test_payments import make_invoice
+
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+    with FakeQuickBooks() as fake:
+        for key, value in {**qbo_settings(fake.url), "APP_BASE_URL": live_server}.items():
+            monkeypatch.setitem(live_app.config, key, value)
+        with live_app.app_context():
+            admin = create_user(email=f"e2e-qbo-{uuid.uuid4().hex[:8]}@example.com", first_name="Ada",
+                                last_name="Admin", role=UserRole.ADMIN, password=PASSWORD)
+            db.session.commit()
+            email = admin.email
+            db.session.remove()
+        sign_in(page, live_server, email, PASSWORD)
+        page.goto(f"{live_server}/settings")
+        page.get_by_role("link", name="QuickBooks").click()
+        _shot(page, "qbo-settings-not-connected.png")
+        page.get_by_role("button", name="Connect to QuickBooks").click()  # → Intuit (local) → our callback
+        expect(page.get_by_text("QuickBooks is connected.")).to_be_visible()
+        expect(page.get_by_role("button", name="Sync now")).to_be_visible()
+
+        with live_app.app_context():
+            fake.add_customer("Cool Breeze Heating & Air", "tanya@coolbreezeaz.example.com")
+            factory = Factory(db.session)
+            for name in ("Cool Breeze Heating & Air", "Mesa Fleet Services"):
+                make_invoice(factory, company_name=name)
+            for row in db.session.scalars(select_rows(SyncLedgerRow, LedgerEntity)).all():
+                push.process_row(row.id)
+            db.session.remove()
+        page.reload()
+        expect(page.get_by_role("button", name="Create new")).to_be_visible()
+        _shot(page, "qbo-settings-ledger.png")
+        page.get_by_role("button", name="Link to").first.click()
+        expect(page.get_by_text("Conflict resolved.")).to_be_visible()
+        _shot(page, "qbo-settings-resolved.png")
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def select_rows(model, entity):
+    from sqlalchemy import select
+
+    return select(model).where(model.entity == entity.CUSTOMER).order_by(model.created_at)
