@@ -26,6 +26,12 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On deploy/SIGTERM, requests in flight get this long to finish (longer than any request
 # the timeouts allow) before the worker is stopped.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+# Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new
+# connections over them. On one shared socket the first worker awake accepted nearly every
+# keep-alive connection (31 of 32 measured, bench/README.md "HTTP load"): one process and
+# its GIL served everything while the others idled.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") == "1"
+
 # Idle keep-alive connections behind a proxy: short, each one holds a slot's socket.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 

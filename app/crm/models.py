@@ -267,6 +267,11 @@ class Lead(db.Model):
     # range scan per column (see app/crm/pipeline/board.py).
     __table_args__ = (
         Index("ix_leads_stage_last_activity_at_id", "stage", desc("last_activity_at"), desc("id")),
+        # the leads list: its default order and each sort it offers (lead_list.SORTS; 0027)
+        Index("ix_leads_last_activity_at_id", desc("last_activity_at"), desc("id")),
+        Index("ix_leads_created_at_id", desc("created_at"), desc("id")),
+        Index("ix_leads_revenue_id", text("COALESCE(estimated_revenue, -1) DESC"), desc("id")),
+        Index("ix_leads_stage_changed_at_id", "stage_changed_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

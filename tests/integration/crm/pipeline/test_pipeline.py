@@ -181,10 +181,13 @@ def test_board_counts_sums_and_pages(app, client, db_session, factory):
     columns = {c.stage: c for c in board.board(board.BoardFilters())}
     hot = columns[LeadStage.HOT]
     assert hot.count == 30 and hot.revenue == Decimal("300.30")
-    assert len(hot.cards) == board.PAGE_SIZE and hot.next_cursor
+    assert len(hot.cards) == board.FIRST_PAGE and hot.next_cursor  # above the fold only
     rest = board.more_cards(LeadStage.HOT, board.BoardFilters(), hot.next_cursor)
     seen = {c.id for c in hot.cards} | {c.id for c in rest.cards}
-    assert len(seen) == len(hot.cards) + len(rest.cards)
+    assert len(seen) == len(hot.cards) + len(rest.cards) == 30 and rest.next_cursor is None
+    # newest activity first, on from where the first page stopped
+    order = [c.last_activity_at for c in hot.cards + rest.cards]
+    assert order == sorted(order, reverse=True)
     login(client, factory.user())
     page = client.get(f"/pipeline/columns/HOT?after={hot.next_cursor}")
     assert page.status_code == 200 and b"lead-card" in page.data
