@@ -143,6 +143,8 @@ class Run:
     errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     bytes: int = 0
+    reconnects: int = 0  # requests sent again on a new connection (the server had closed it)
+    failures: list[str] = field(default_factory=list)  # no answer even then
 
 
 def drive(session: Session, page: Page, clients: int, seconds: float, warmup: float, master: int) -> dict:
@@ -171,10 +173,20 @@ def drive(session: Session, page: Page, clients: int, seconds: float, warmup: fl
             try:
                 response, payload = session.request(conn, page.method, path, form, page.headers)
                 status = response.status
-            except (OSError, http.client.HTTPException):
-                status, payload = 0, b""
+            except (OSError, http.client.HTTPException) as exc:
+                # A kept-alive connection the server closed (a worker recycled after
+                # max_requests): a browser or proxy sends the request again on a new one.
                 conn.close()
                 conn = http.client.HTTPConnection(HOST, session.port, timeout=30)
+                run.reconnects += 1
+                try:
+                    response, payload = session.request(conn, page.method, path, form, page.headers)
+                    status = response.status
+                except (OSError, http.client.HTTPException):
+                    status, payload = 0, b""
+                    run.failures.append(type(exc).__name__)
+                    conn.close()
+                    conn = http.client.HTTPConnection(HOST, session.port, timeout=30)
             took = (time.monotonic() - began) * 1000
             if began < measure_from:
                 continue
@@ -211,6 +223,8 @@ def drive(session: Session, page: Page, clients: int, seconds: float, warmup: fl
         "p99_ms": round(percentile(latencies, 99), 1) if done else None,
         "max_ms": round(latencies[-1], 1) if done else None,
         "errors": sum(run.errors for run in runs), "statuses": statuses,
+        "reconnects": sum(run.reconnects for run in runs),
+        "failures": [f for run in runs for f in run.failures],
         "bytes": max(run.bytes for run in runs),
         "server_cpu_ms_per_request": round((cpu_after - cpu_before) * 1000 / done, 2) if done else None,
         "client_cpu_ms_per_request": round(own * 1000 / done, 2) if done else None,
@@ -352,9 +366,10 @@ def browser_loads(session: Session, paths: list[str], loads: int) -> list[dict]:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1920, "height": 1080},
                                       extra_http_headers={"X-Forwarded-Proto": "https"})
-        context.add_cookies([{"name": k, "value": v, "url": f"http://{HOST}:{session.port}/", "secure": True}
-                             for k, v in session.cookies.items()])
+        context.add_cookies([{"name": k, "value": v, "domain": HOST, "path": "/", "secure": True,
+                              "httpOnly": True, "sameSite": "Lax"} for k, v in session.cookies.items()])
         page = context.new_page()
+        page.on("console", lambda m: m.type == "error" and print("  Chromium console:", m.text))
         for path in paths:
             samples = []
             for n in range(loads + 1):
@@ -362,6 +377,8 @@ def browser_loads(session: Session, paths: list[str], loads: int) -> list[dict]:
                 timing = page.evaluate("""() => { const t = performance.getEntriesByType('navigation')[0];
                     return {ttfb: t.responseStart, dcl: t.domContentLoadedEventEnd, load: t.loadEventEnd,
                             bytes: t.encodedBodySize, cards: document.querySelectorAll('.lead-card').length}; }""")
+                if not timing["cards"] and path.startswith("/pipeline"):
+                    raise SystemExit(f"bench.http_load: Chromium got no board at {page.url} (not signed in?)")
                 if n:
                     samples.append(timing)
             row = {"path": path.split("?")[0] + ("?…" if "?" in path else ""), "loads": loads,
@@ -405,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each")
     parser.add_argument("--only", help="only the pages whose name contains this text (and /healthz)")
     parser.add_argument("--browser", type=int, default=0, metavar="N",
-                        help="also load the board (and the filtered board) N times in Chromium")
+                        help="also load the board, the filtered board and (for comparison, a light page) the invoices N times in Chromium")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server (repeatable)")
     parser.add_argument("--out", type=Path, default=OUT_FILE)
     args = parser.parse_args(argv)
@@ -425,13 +442,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         session = Session(port)
         session.sign_in()
-        counts = [int(c) for c in args.clients.split(",")]
+        counts = [int(c) for c in args.clients.split(",") if int(c)]  # 0: the browser only
         chosen = [p for p in pages(session, data)
                   if not args.only or p.name == "GET /healthz" or args.only in p.name]
         print(f"bench.http_load: gunicorn on {HOST}:{port} (pid {server.pid}), "
               f"{len(worker_pids(server.pid))} workers; {', '.join(args.env) or 'gunicorn.conf.py defaults'}",
               flush=True)
-        browser = browser_loads(session, ["/pipeline", "/pipeline?" + urlencode({"rep": data["rep"]})],
+        browser = browser_loads(session, ["/pipeline", "/pipeline?" + urlencode({"rep": data["rep"]}), "/invoices"],
                                 args.browser) if args.browser else []
         results = []
         for clients in counts:
