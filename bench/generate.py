@@ -730,6 +730,9 @@ def generate(url: str, plan: Plan, *, out=sys.stdout, companies_only: bool = Fal
         step("tags", tags_sql())
         step("companies", companies_sql(plan))
         step("name keys", *company_name_keys(conn))
+        if has_table(conn, "company_words"):  # replica mode skipped the trigger that keeps them
+            step("company words", "INSERT INTO company_words (word) SELECT DISTINCT unnest(name_words(name)) "
+                                  "FROM companies ON CONFLICT DO NOTHING")
         if companies_only:
             if deferred_fk_check:
                 check_foreign_keys(conn)

@@ -475,14 +475,15 @@ def misspell(name: str) -> str:
 def load_context(conn: psycopg.Connection, app, client) -> Context:
     row = conn.execute("SELECT lead_id, count(*) FROM activities WHERE lead_id IS NOT NULL "
                        "GROUP BY lead_id ORDER BY count(*) DESC, lead_id LIMIT 1").fetchone()
-    if row is None:
+    if row is None and conn.execute("SELECT NOT EXISTS (SELECT 1 FROM companies)").fetchone()[0]:
         raise SystemExit("bench.run: no activities; fill the database with `python -m bench.generate`")
+    row = row or ("", 0)  # `bench.generate --companies-only`: the company scenarios only
     (name,) = conn.execute(
         "SELECT name FROM companies WHERE name ~ '^[A-Z][a-z]{4,} [A-Z][a-z]+$' ORDER BY id LIMIT 1"
     ).fetchone() or conn.execute("SELECT name FROM companies ORDER BY id LIMIT 1").fetchone()
     (rep,) = conn.execute(
         "SELECT co.assigned_rep_id FROM leads l LEFT JOIN companies co ON co.id = l.company_id WHERE l.id = %s",
-        (row[0],)).fetchone()
+        (row[0],)).fetchone() if row[0] else (None,)
     return Context(app=app, client=client, busy_lead_id=str(row[0]), busy_lead_activities=row[1],
                    busy_lead_rep=str(rep or ""), misspelled_company=misspell(name), company_name=name,
                    database_url=conn.info.dsn)
