@@ -37,8 +37,8 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 
 # Recycle a worker after this many requests (jittered so they do not restart together):
 # bounds slow memory growth.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "2000"))
 
 # No access log: the app writes one line per request with secret tokens redacted, and
 # the client address comes from TRUSTED_PROXY_COUNT (ProxyFix), not --forwarded-allow-ips.

@@ -38,12 +38,12 @@ def test_a_close_misspelled_name_is_found_by_its_words_without_the_lenient_pass(
     assert len(asked) == 1 and "name_words(companies.name) &&" in asked[0], asked  # one pass, by words
 
 
-def test_a_query_word_no_name_resembles_leaves_it_to_the_lenient_pass(db_session, factory):
+def test_a_query_word_no_name_resembles_leaves_it_to_the_whole_names(db_session, factory):
     from app.crm.models import Company
     from app.crm.search.services import find_companies
 
     target = factory.company(name="Brooks Plumbing & Drain of Tucson Inc.")
     db_session.flush()
-    # "xq" is too short to narrow by; "brroks" is like "brooks": found, by either pass
+    # found by the words, or the whole names when the words find too few
     assert target.id in {c.id for c in find_companies("Brroks", select(Company), 5)}
     assert target.id in {c.id for c in find_companies("Brooks Plumbng", select(Company), 5)}
