@@ -36,7 +36,8 @@ reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") == "1"
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 
 # Recycle a worker after this many requests (jittered so they do not restart together):
-# bounds slow memory growth.
+# bounds slow memory growth. Not 2000: a new worker re-imports the app (1-3 s of CPU), a few
+# percent of the CPU of light pages at that rate (bench/README.md, "HTTP load").
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "2000"))
 
