@@ -439,3 +439,32 @@ def test_a_lead_in_the_header_search_names_its_contact_and_value(app, client, db
         item = html[html.index(f'/leads/{lead.id}"'):]
         item = item[:item.index("</a>")]
         assert contact in item and value in item
+
+
+def test_a_filter_shape_builds_its_statements_once_and_binds_its_values(db_session, factory):
+    """Issue 14: building the ten per-stage queries cost more than running them; a board
+    filtered by a rep reuses the statement of any other rep (the rep is a bound value)."""
+    first, second = factory.user(), factory.user()
+    mine = factory.lead(company=factory.company(assigned_rep_id=first.id), stage=LeadStage.HOT)
+    theirs = factory.lead(company=factory.company(assigned_rep_id=second.id), stage=LeadStage.HOT)
+    db_session.flush()
+    board._board_statement.cache_clear()
+
+    def ids(rep):
+        return {c.id for col in board.board(board.BoardFilters(rep_id=rep.id)) for c in col.cards}
+
+    assert ids(first) == {mine.id} and ids(second) == {theirs.id}
+    built = board._board_statement.cache_info()
+    assert (built.misses, built.hits) == (1, 1)
+
+
+def test_cards_carry_no_csrf_field_of_their_own(app, client, db_session, factory):
+    """htmx sends the page's token as a header (static/js/app.js): a CSRF field per card was
+    ~150 bytes x every card of the board."""
+    lead = factory.lead(stage=LeadStage.HOT)
+    login(client, factory.user())
+    html = client.get("/pipeline").get_data(as_text=True)
+    card = re.search(rf'<li class="lead-card[^"]*" id="lead-{lead.id}".*?</li>', html, re.S).group(0)
+    assert 'name="csrf_token"' not in card and 'name="from_stage"' in card
+    assert 'name="board_query"' not in card  # unfiltered: nothing to carry
+    assert re.search(r'<meta name="csrf-token" content="[^"]+">', html)
