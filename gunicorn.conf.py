@@ -26,13 +26,20 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On deploy/SIGTERM, requests in flight get this long to finish (longer than any request
 # the timeouts allow) before the worker is stopped.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+# Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new
+# connections over them. On one shared socket the first worker awake accepted nearly every
+# keep-alive connection (31 of 32 measured, bench/README.md "HTTP load"): one process and
+# its GIL served everything while the others idled.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") == "1"
+
 # Idle keep-alive connections behind a proxy: short, each one holds a slot's socket.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 
 # Recycle a worker after this many requests (jittered so they do not restart together):
-# bounds slow memory growth.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
+# bounds slow memory growth. Not 2000: a new worker re-imports the app (1-3 s of CPU), a few
+# percent of the CPU of light pages at that rate (bench/README.md, "HTTP load").
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "2000"))
 
 # No access log: the app writes one line per request with secret tokens redacted, and
 # the client address comes from TRUSTED_PROXY_COUNT (ProxyFix), not --forwarded-allow-ips.

@@ -85,8 +85,8 @@ class Scenario:
 # for skewed data (see README), and the floor is the best case. The page's time minus
 # its floor is what the ORM, the templates and the app's own query shapes cost.
 
-try:  # the board shows PAGE_SIZE cards per column and fetches one more (is there a next page?)
-    from app.crm.pipeline.board import PAGE_SIZE as _BOARD_PAGE_SIZE
+try:  # the board shows FIRST_PAGE cards per column and fetches one more (is there a next page?)
+    from app.crm.pipeline.board import FIRST_PAGE as _BOARD_PAGE_SIZE
 except ImportError:  # pragma: no cover - the board module moved
     _BOARD_PAGE_SIZE = 25
 
@@ -130,6 +130,14 @@ SELECT c.*, u.first_name, u.last_name FROM companies c
 LEFT JOIN users u ON u.id = c.assigned_rep_id
 WHERE c.name ILIKE %(pattern)s OR c.name %% %(q)s
 ORDER BY c.name, c.id LIMIT 51
+"""
+LEADS_PAGE = """
+SELECT l.*, ct.full_name, ct.email, co.name AS company_name, u.first_name, u.last_name
+FROM (SELECT * FROM leads ORDER BY last_activity_at DESC, id DESC LIMIT 51) l
+JOIN contacts ct ON ct.id = l.contact_id
+LEFT JOIN companies co ON co.id = l.company_id
+LEFT JOIN users u ON u.id = co.assigned_rep_id
+ORDER BY l.last_activity_at DESC, l.id DESC
 """
 LEAD_DETAIL = [
     """SELECT l.*, co.*, ct.*, s.* FROM leads l
@@ -240,6 +248,17 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "GET /pipeline?rep=<a rep> (filtered)",
         lambda ctx: ctx.client.get("/pipeline", query_string={"rep": ctx.busy_lead_rep}),
+    ),
+    Scenario(
+        "GET /leads (default order: last activity)",
+        lambda ctx: ctx.client.get("/leads"),
+        floor=lambda ctx: [(LEADS_PAGE, {})],
+    ),
+    *[Scenario(f"GET /leads?sort={sort}", lambda ctx, sort=sort: ctx.client.get("/leads", query_string={"sort": sort}))
+      for sort in ("created", "revenue", "stage_age")],
+    Scenario(
+        "GET /leads?rep=<a rep>",
+        lambda ctx: ctx.client.get("/leads", query_string={"rep": ctx.busy_lead_rep}),
     ),
     Scenario(
         "GET /companies",
@@ -456,14 +475,15 @@ def misspell(name: str) -> str:
 def load_context(conn: psycopg.Connection, app, client) -> Context:
     row = conn.execute("SELECT lead_id, count(*) FROM activities WHERE lead_id IS NOT NULL "
                        "GROUP BY lead_id ORDER BY count(*) DESC, lead_id LIMIT 1").fetchone()
-    if row is None:
+    if row is None and conn.execute("SELECT NOT EXISTS (SELECT 1 FROM companies)").fetchone()[0]:
         raise SystemExit("bench.run: no activities; fill the database with `python -m bench.generate`")
+    row = row or ("", 0)  # `bench.generate --companies-only`: the company scenarios only
     (name,) = conn.execute(
         "SELECT name FROM companies WHERE name ~ '^[A-Z][a-z]{4,} [A-Z][a-z]+$' ORDER BY id LIMIT 1"
     ).fetchone() or conn.execute("SELECT name FROM companies ORDER BY id LIMIT 1").fetchone()
     (rep,) = conn.execute(
         "SELECT co.assigned_rep_id FROM leads l LEFT JOIN companies co ON co.id = l.company_id WHERE l.id = %s",
-        (row[0],)).fetchone()
+        (row[0],)).fetchone() if row[0] else (None,)
     return Context(app=app, client=client, busy_lead_id=str(row[0]), busy_lead_activities=row[1],
                    busy_lead_rep=str(rep or ""), misspelled_company=misspell(name), company_name=name,
                    database_url=conn.info.dsn)
@@ -610,7 +630,8 @@ def run(url: str, redis_url: str, args) -> int:
     import gc
 
     gc.collect()
-    gc.freeze()  # as wsgi.py does for the web and worker processes
+    gc.freeze()  # as wsgi.py does for the web and worker processes, with its gen-0 threshold
+    gc.set_threshold(int(os.environ.get("GC_GEN0_THRESHOLD", "50000")), *gc.get_threshold()[1:])
     with app.app_context():
         meter = SqlMeter(db.engine)
     # No app context stays open: each request gets its own, as in production, so the

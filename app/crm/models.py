@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    Text,
     UniqueConstraint,
     Uuid,
     desc,
@@ -116,6 +117,8 @@ class Company(db.Model):
         Index("ix_companies_name_trgm", "name", postgresql_using="gin",
               postgresql_ops={"name": "gin_trgm_ops"}),
         Index("ix_companies_name_id", "name", "id"),  # the list's keyset order
+        # each name's words, for the search's close-match pass (name_words(): migration 0027)
+        Index("ix_companies_name_words", text("name_words(name)"), postgresql_using="gin"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -188,6 +191,20 @@ class Company(db.Model):
 
     def __repr__(self) -> str:
         return f"<Company {self.name!r} {self.status.value if self.status else None}>"
+
+
+class CompanyWord(db.Model):
+    """Not in the spec: every word of any company's name (lower case), for the company
+    search to match a misspelled word against (app/crm/search/services.py). Kept by a
+    trigger on companies (migration 0027); words are only ever added."""
+
+    __tablename__ = "company_words"
+    __table_args__ = (
+        Index("ix_company_words_word_trgm", "word", postgresql_using="gin",
+              postgresql_ops={"word": "gin_trgm_ops"}),
+    )
+
+    word: Mapped[str] = mapped_column(Text, primary_key=True)
 
 
 class Contact(db.Model):
@@ -267,6 +284,11 @@ class Lead(db.Model):
     # range scan per column (see app/crm/pipeline/board.py).
     __table_args__ = (
         Index("ix_leads_stage_last_activity_at_id", "stage", desc("last_activity_at"), desc("id")),
+        # the leads list: its default order and each sort it offers (lead_list.SORTS; 0027)
+        Index("ix_leads_last_activity_at_id", desc("last_activity_at"), desc("id")),
+        Index("ix_leads_created_at_id", desc("created_at"), desc("id")),
+        Index("ix_leads_revenue_id", text("COALESCE(estimated_revenue, -1) DESC"), desc("id")),
+        Index("ix_leads_stage_changed_at_id", "stage_changed_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

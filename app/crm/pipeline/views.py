@@ -13,14 +13,14 @@ from app.htmx import add_trigger, render
 
 
 def board_kit(filters: board.BoardFilters) -> dict:
-    """What every card shares, built once per response instead of 250 times: URL patterns, the
-    CSRF field, and each stage's menu (the `stage_options` macro rendered once per stage)."""
+    """What every card shares, built once per response instead of once per card: URL patterns,
+    the board's filter, and each stage's menu (the `stage_options` macro rendered once per
+    stage). No CSRF field: htmx sends the token as a header (static/js/app.js)."""
 
     stage_options = get_template_attribute("crm/pipeline/_card.html", "stage_options")
     options = {stage: stage_options(stage, moves.STAGE_LABELS) for stage in moves.STAGE_LABELS}
     return {"lead_url": url_for("crm.lead", lead_id="__ID__"),
             "move_url": url_for("crm.move_lead", lead_id="__ID__"),
-            "csrf_field": get_template_attribute("_macros/forms.html", "csrf_field")(),
             "board_query": urlencode(filters.as_args()), "options": options}
 
 

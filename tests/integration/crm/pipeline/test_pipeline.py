@@ -181,10 +181,13 @@ def test_board_counts_sums_and_pages(app, client, db_session, factory):
     columns = {c.stage: c for c in board.board(board.BoardFilters())}
     hot = columns[LeadStage.HOT]
     assert hot.count == 30 and hot.revenue == Decimal("300.30")
-    assert len(hot.cards) == board.PAGE_SIZE and hot.next_cursor
+    assert len(hot.cards) == board.FIRST_PAGE and hot.next_cursor  # above the fold only
     rest = board.more_cards(LeadStage.HOT, board.BoardFilters(), hot.next_cursor)
     seen = {c.id for c in hot.cards} | {c.id for c in rest.cards}
-    assert len(seen) == len(hot.cards) + len(rest.cards)
+    assert len(seen) == len(hot.cards) + len(rest.cards) == 30 and rest.next_cursor is None
+    # newest activity first, on from where the first page stopped
+    order = [c.last_activity_at for c in hot.cards + rest.cards]
+    assert order == sorted(order, reverse=True)
     login(client, factory.user())
     page = client.get(f"/pipeline/columns/HOT?after={hot.next_cursor}")
     assert page.status_code == 200 and b"lead-card" in page.data
@@ -436,3 +439,32 @@ def test_a_lead_in_the_header_search_names_its_contact_and_value(app, client, db
         item = html[html.index(f'/leads/{lead.id}"'):]
         item = item[:item.index("</a>")]
         assert contact in item and value in item
+
+
+def test_a_filter_shape_builds_its_statements_once_and_binds_its_values(db_session, factory):
+    """Issue 14: building the ten per-stage queries cost more than running them; a board
+    filtered by a rep reuses the statement of any other rep (the rep is a bound value)."""
+    first, second = factory.user(), factory.user()
+    mine = factory.lead(company=factory.company(assigned_rep_id=first.id), stage=LeadStage.HOT)
+    theirs = factory.lead(company=factory.company(assigned_rep_id=second.id), stage=LeadStage.HOT)
+    db_session.flush()
+    board._board_statement.cache_clear()
+
+    def ids(rep):
+        return {c.id for col in board.board(board.BoardFilters(rep_id=rep.id)) for c in col.cards}
+
+    assert ids(first) == {mine.id} and ids(second) == {theirs.id}
+    built = board._board_statement.cache_info()
+    assert (built.misses, built.hits) == (1, 1)
+
+
+def test_cards_carry_no_csrf_field_of_their_own(app, client, db_session, factory):
+    """htmx sends the page's token as a header (static/js/app.js): a CSRF field per card was
+    ~150 bytes x every card of the board."""
+    lead = factory.lead(stage=LeadStage.HOT)
+    login(client, factory.user())
+    html = client.get("/pipeline").get_data(as_text=True)
+    card = re.search(rf'<li class="lead-card[^"]*" id="lead-{lead.id}".*?</li>', html, re.S).group(0)
+    assert 'name="csrf_token"' not in card and 'name="from_stage"' in card
+    assert 'name="board_query"' not in card  # unfiltered: nothing to carry
+    assert re.search(r'<meta name="csrf-token" content="[^"]+">', html)
