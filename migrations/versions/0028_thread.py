@@ -1,0 +1,28 @@
+"""The lead's one conversation (app/inbox/thread/): each branch of its UNION reads its rows in
+time order from an index instead of sorting all of a busy lead's messages.
+
+- sms_messages (lead_id, created_at)
+- email_messages (thread_id, created_at): the lead's threads, then each thread's messages
+
+(call_logs (lead_id, created_at) and bookings (lead_id, start_at) exist already.)
+
+Revision ID: 0028_thread
+Revises: 0022_inbox_items
+Create Date: 2026-11-27
+"""
+from alembic import op
+
+revision = "0028_thread"
+down_revision = "0022_inbox_items"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_index("ix_sms_messages_lead_id_created_at", "sms_messages", ["lead_id", "created_at"])
+    op.create_index("ix_email_messages_thread_id_created_at", "email_messages", ["thread_id", "created_at"])
+
+
+def downgrade():
+    op.drop_index("ix_email_messages_thread_id_created_at", table_name="email_messages")
+    op.drop_index("ix_sms_messages_lead_id_created_at", table_name="sms_messages")
