@@ -160,7 +160,7 @@ class EmailThread(db.Model):
 class EmailMessage(db.Model):
     __tablename__ = "email_messages"
     __table_args__ = (Index("ix_email_messages_status_claimed_at", "status", "claimed_at"),  # 0020
-                      Index("ix_email_messages_thread_id_created_at", "thread_id", "created_at"))  # 0028
+                      Index("ix_email_messages_thread_id_created_at", "thread_id", "created_at", "id"))  # 0028
 
     id: Mapped[uuid.UUID] = uuid_pk()
     thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("email_threads.id"), index=True)
@@ -215,7 +215,7 @@ class SmsMessage(db.Model):
     __table_args__ = (
         Index("ix_sms_messages_conversation_id", "conversation_id", "created_at"),
         Index("ix_sms_messages_from_number", "from_number"),
-        Index("ix_sms_messages_lead_id_created_at", "lead_id", "created_at"),  # 0028
+        Index("ix_sms_messages_lead_id_created_at", "lead_id", "created_at", "id"),  # 0028
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

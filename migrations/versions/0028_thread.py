@@ -1,8 +1,9 @@
 """The lead's one conversation (app/inbox/thread/): each branch of its UNION reads its rows in
 time order from an index instead of sorting all of a busy lead's messages.
 
-- sms_messages (lead_id, created_at)
-- email_messages (thread_id, created_at): the lead's threads, then each thread's messages
+- sms_messages (lead_id, created_at, id)
+- email_messages (thread_id, created_at, id): the lead's threads, then each thread's newest
+  messages (the id: the keyset's tie-break, so the scan needs no sort)
 
 (call_logs (lead_id, created_at) and bookings (lead_id, start_at) exist already.)
 
@@ -19,8 +20,8 @@ depends_on = None
 
 
 def upgrade():
-    op.create_index("ix_sms_messages_lead_id_created_at", "sms_messages", ["lead_id", "created_at"])
-    op.create_index("ix_email_messages_thread_id_created_at", "email_messages", ["thread_id", "created_at"])
+    op.create_index("ix_sms_messages_lead_id_created_at", "sms_messages", ["lead_id", "created_at", "id"])
+    op.create_index("ix_email_messages_thread_id_created_at", "email_messages", ["thread_id", "created_at", "id"])
 
 
 def downgrade():

@@ -2,9 +2,10 @@
 bookings in one time order, paged by keyset.
 
 One statement per page, however many messages: a UNION ALL of four branches, each ordered
-and LIMITed on its own index ((lead_id, created_at) for texts and calls, (thread_id,
-created_at) under the lead's threads for e-mail, (lead_id, start_at) for bookings), then
-merged and cut to the page. The cursor is the last item's (time, id); ids break ties across
+and LIMITed on its own index ((lead_id, created_at, id) for texts, (lead_id, created_at) for
+calls, (lead_id, start_at) for bookings; for e-mail the newest of each of the lead's threads
+on (thread_id, created_at, id)), then merged and cut to the page: the work is bounded by the
+page size (times the lead's e-mail threads), not by how many messages the lead has. The cursor is the last item's (time, id); ids break ties across
 tables as well as within one."""
 from __future__ import annotations
 
@@ -31,11 +32,16 @@ _BRANCHES = """
   WHERE s.lead_id {scope}{before_s}
   ORDER BY s.created_at DESC, s.id DESC LIMIT :n)
 UNION ALL
-(SELECT 'email', m.id, m.created_at, t.lead_id, m.direction::text, m.status::text, m.error, m.subject,
-        m.body_text, CASE WHEN m.direction = 'INBOUND' THEN m.from_address ELSE m.to_address END,
-        NULL, NULL, false, NULL, NULL
-   FROM email_threads t JOIN email_messages m ON m.thread_id = t.id
-  WHERE t.lead_id {scope}{before_m}
+(SELECT 'email', m.id, m.created_at, t.lead_id, m.direction, m.status, m.error, m.subject,
+        m.body_text, m.party, NULL, NULL, false, NULL, NULL
+   FROM email_threads t
+  CROSS JOIN LATERAL (
+        SELECT m.id, m.created_at, m.direction::text AS direction, m.status::text AS status, m.error, m.subject,
+               m.body_text, CASE WHEN m.direction = 'INBOUND' THEN m.from_address ELSE m.to_address END AS party
+          FROM email_messages m
+         WHERE m.thread_id = t.id{before_m}
+         ORDER BY m.created_at DESC, m.id DESC LIMIT :n) m
+  WHERE t.lead_id {scope}
   ORDER BY m.created_at DESC, m.id DESC LIMIT :n)
 UNION ALL
 (SELECT 'call', c.id, c.created_at, c.lead_id, c.direction::text, NULL, NULL, NULL, c.notes, NULL,
