@@ -19,6 +19,20 @@
     if (focus) tab.focus();
   }
 
+  // A link to a composer field (the inbox's "r": /leads/<id>#sms-body) opens its tab once the
+  // card has loaded, and puts the cursor there (once per page).
+  var hashDone = false;
+  document.addEventListener("htmx:after:swap", function () {
+    if (hashDone || !location.hash) return;
+    var el = document.getElementById(location.hash.slice(1));
+    var panel = el && el.closest("[data-composer] [role=tabpanel]");
+    if (!panel) return;
+    hashDone = true;
+    var tab = document.getElementById(panel.getAttribute("aria-labelledby"));
+    if (tab) select(tab, false);
+    if (el.focus) el.focus();
+  });
+
   document.addEventListener("click", function (evt) {
     var tab = evt.target.closest && evt.target.closest("[data-composer] [role=tab]");
     if (tab) select(tab, false);

@@ -48,16 +48,20 @@ def _email_form(lead: Lead, form: EmailForm | None) -> tuple[EmailForm, object]:
 def panel(lead: Lead, *, tab: str | None = None, email_form: EmailForm | None = None,
           sms_form: SmsForm | None = None, call_form: CallForm | None = None,
           error: str | None = None, status: int = 200):
-    """The whole conversation card's inside: thread and composer. `tab` is the open tab
-    (the first one that may send when not given); `error` is shown under that tab."""
+    """The whole conversation card's inside: thread and composer. `tab` is the open tab;
+    when not given, the channel the customer last wrote on (a reply goes back the way they
+    came), else the first one that may send. `error` is shown under that tab."""
     refusals = {"email": email_services.refusal(lead),
                 "sms": sms_services.refusal(lead, lead.contact, current_user), "call": None}
+    page = queries.lead_thread(lead.id)
     if tab not in TABS:
-        tab = next(t for t in TABS if refusals[t] is None)
+        last_inbound = next((i.kind for i in reversed(page.items)
+                             if i.direction == "INBOUND" and i.kind in ("email", "sms")), None)
+        tab = next(t for t in (last_inbound, *TABS) if t is not None and refusals[t] is None)
     email_form, email_thread = _email_form(lead, email_form)
     sms_form = sms_form or SmsForm(formdata=None)
     return render(PANEL, status=status, context=dict(
-        lead=lead, contact=None, page=queries.lead_thread(lead.id), tab=tab, refusals=refusals, error=error,
+        lead=lead, contact=None, page=page, tab=tab, refusals=refusals, error=error,
         email_form=email_form, email_thread=email_thread, sms_form=sms_form,
         segments=count_segments(sms_form.body.data or ""), call_form=call_form or CallForm(formdata=None),
         **_labels()))

@@ -329,3 +329,16 @@ def test_the_busiest_lead_pages_fast(db_session, lead):
         "lead_id": lead.id, "n": 31, "before_at": deep.older.at, "before_id": deep.older.id}))
     rows = [int(m) for m in re.findall(r"Index Scan Backward using \w+ on \w+ \w+ .*?actual time=\S+ rows=(\d+)", plan)]
     assert len(rows) >= 3 and max(rows) <= 32, plan  # texts, e-mail, calls (no bookings here)
+
+
+def test_the_open_tab_is_the_channel_the_customer_last_wrote_on(client, db_session, rep, gateway, lead):
+    login(client, rep)
+    assert open_tab(client.get(f"/leads/{lead.id}/thread").text) == ("email", True)  # nothing yet: e-mail
+    sms(db_session, lead, T0, body="Call me?")
+    db_session.commit()
+    assert open_tab(client.get(f"/leads/{lead.id}/thread").text) == ("sms", True)
+    email(db_session, email_thread(db_session, lead), T0 + timedelta(minutes=1), direction=MessageDirection.INBOUND,
+          status=EmailStatus.RECEIVED)
+    db_session.commit()
+    assert open_tab(client.get(f"/leads/{lead.id}/thread").text) == ("email", True)
+    assert open_tab(client.get(f"/leads/{lead.id}/thread?tab=call").text) == ("call", True)
