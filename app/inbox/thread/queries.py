@@ -1,12 +1,14 @@
 """One lead's (or one contact's) conversation across channels: texts, e-mails, calls and
 bookings in one time order, paged by keyset.
 
-One statement per page, however many messages: a UNION ALL of four branches, each ordered
-and LIMITed on its own index ((lead_id, created_at, id) for texts, (lead_id, created_at) for
-calls, (lead_id, start_at) for bookings; for e-mail the newest of each of the lead's threads
-on (thread_id, created_at, id)), then merged and cut to the page: the work is bounded by the
-page size (times the lead's e-mail threads), not by how many messages the lead has. The cursor is the last item's (time, id); ids break ties across
-tables as well as within one."""
+One statement per page, however many messages: a UNION ALL of four branches (texts, e-mail,
+calls, bookings). Each branch reads, for each lead in scope (one lead, or each lead of a
+contact) and for e-mail each of its threads, at most a page of rows walking an index
+backwards from the cursor ((lead_id, created_at, id) for texts, (thread_id, created_at, id)
+for e-mail, (lead_id, created_at) for calls, (lead_id, start_at) for bookings); the branches
+are merged and cut to the page. The work is bounded by the page size times the leads (and
+threads), not by how many messages there are. The cursor is the last item's (time, id): ids
+break ties across tables as well as within one."""
 from __future__ import annotations
 
 import uuid
@@ -19,47 +21,54 @@ from app.extensions import db
 
 PAGE_SIZE = 30
 
-# {scope} is "= :lead_id" (one lead) or "IN (SELECT id FROM leads WHERE contact_id = :contact_id)"
-# (the contact page); {before} is empty on the first page. Both are fixed fragments below,
-# never user input.
+# {leads} is the scope: one lead, or the contact's leads; {before_x} the cursor's condition
+# (empty on the first page). Fixed fragments below, never user input.
 _BRANCHES = """
 (SELECT 'sms' AS kind, s.id, s.created_at AS at, s.lead_id, s.direction::text AS direction,
         s.status::text AS status, s.error, NULL::text AS subject, s.body,
         CASE WHEN s.direction = 'INBOUND' THEN s.from_number ELSE s.to_number END AS party,
         NULL::text AS outcome, NULL::int AS duration, false AS voicemail_dropped,
         NULL::text AS url, NULL::timestamptz AS end_at
-   FROM sms_messages s
-  WHERE s.lead_id {scope}{before_s}
+   FROM {leads} l
+  CROSS JOIN LATERAL (
+        SELECT s.* FROM sms_messages s
+         WHERE s.lead_id = l.id{before_s}
+         ORDER BY s.created_at DESC, s.id DESC LIMIT :n) s
   ORDER BY s.created_at DESC, s.id DESC LIMIT :n)
 UNION ALL
-(SELECT 'email', m.id, m.created_at, t.lead_id, m.direction, m.status, m.error, m.subject,
-        m.body_text, m.party, NULL, NULL, false, NULL, NULL
-   FROM email_threads t
+(SELECT 'email', m.id, m.created_at, t.lead_id, m.direction::text, m.status::text, m.error, m.subject,
+        m.body_text, CASE WHEN m.direction = 'INBOUND' THEN m.from_address ELSE m.to_address END,
+        NULL, NULL, false, NULL, NULL
+   FROM {leads} l
+   JOIN email_threads t ON t.lead_id = l.id
   CROSS JOIN LATERAL (
-        SELECT m.id, m.created_at, m.direction::text AS direction, m.status::text AS status, m.error, m.subject,
-               m.body_text, CASE WHEN m.direction = 'INBOUND' THEN m.from_address ELSE m.to_address END AS party
-          FROM email_messages m
+        SELECT m.* FROM email_messages m
          WHERE m.thread_id = t.id{before_m}
          ORDER BY m.created_at DESC, m.id DESC LIMIT :n) m
-  WHERE t.lead_id {scope}
   ORDER BY m.created_at DESC, m.id DESC LIMIT :n)
 UNION ALL
 (SELECT 'call', c.id, c.created_at, c.lead_id, c.direction::text, NULL, NULL, NULL, c.notes, NULL,
         c.outcome::text, c.duration_seconds, c.voicemail_dropped, NULL, NULL
-   FROM call_logs c
-  WHERE c.lead_id {scope}{before_c}
+   FROM {leads} l
+  CROSS JOIN LATERAL (
+        SELECT c.* FROM call_logs c
+         WHERE c.lead_id = l.id{before_c}
+         ORDER BY c.created_at DESC, c.id DESC LIMIT :n) c
   ORDER BY c.created_at DESC, c.id DESC LIMIT :n)
 UNION ALL
 (SELECT 'booking', b.id, b.start_at, b.lead_id, 'INBOUND', b.status::text, NULL, b.event_type_title,
         b.cancel_reason, coalesce(b.attendee_name, b.attendee_email), NULL, NULL, false, b.meeting_url, b.end_at
-   FROM bookings b
-  WHERE b.lead_id {scope}{before_b}
+   FROM {leads} l
+  CROSS JOIN LATERAL (
+        SELECT b.* FROM bookings b
+         WHERE b.lead_id = l.id{before_b}
+         ORDER BY b.start_at DESC, b.id DESC LIMIT :n) b
   ORDER BY b.start_at DESC, b.id DESC LIMIT :n)
 ORDER BY at DESC, id DESC
 LIMIT :n
 """
-_LEAD = "= :lead_id"
-_CONTACT = "IN (SELECT id FROM leads WHERE contact_id = :contact_id)"
+_LEAD = "(SELECT CAST(:lead_id AS uuid) AS id)"
+_CONTACT = "(SELECT id FROM leads WHERE contact_id = :contact_id)"
 
 
 def _before(alias: str, column: str) -> str:
@@ -70,7 +79,7 @@ def _before(alias: str, column: str) -> str:
 def _sql(scope: str, paged: bool) -> str:
     cols = {"s": "created_at", "m": "created_at", "c": "created_at", "b": "start_at"}
     before = {f"before_{a}": (_before(a, col) if paged else "") for a, col in cols.items()}
-    return _BRANCHES.format(scope=scope, **before)
+    return _BRANCHES.format(leads=scope, **before)
 
 
 _STATEMENTS = {(scope, paged): text(_sql(scope, paged)) for scope in (_LEAD, _CONTACT) for paged in (False, True)}

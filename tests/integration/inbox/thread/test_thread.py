@@ -284,6 +284,14 @@ def test_each_branch_reads_its_index_in_time_order(db_session, lead):
             assert plan.count("created_at <= ") + plan.count("start_at <= ") >= 4, plan
 
 
+def _timed(fn, *args):
+    import time
+
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
 def test_the_busiest_lead_pages_fast(db_session, lead):
     """5,000 items on one lead (the bench's busiest) among other leads' rows: a page, first or
     deep, stays a few milliseconds (the issue's p99 < 50 ms for this page; a wide margin here
@@ -323,6 +331,13 @@ def test_the_busiest_lead_pages_fast(db_session, lead):
     p99 = samples[int(len(samples) * 0.99) - 1]
     print(f"thread page over 5,000 items: p50 {samples[len(samples) // 2] * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
     assert p99 < 0.25, samples[-5:]
+    # the contact's thread (all its leads: here the one) pages the same rows
+    contact_samples = sorted(_timed(queries.contact_thread, lead.contact_id, before)
+                             for _ in range(20) for before in (None, deep.older))
+    print(f"contact thread: p99 {contact_samples[int(len(contact_samples) * 0.99) - 1] * 1000:.1f} ms")
+    assert [i.id for i in queries.contact_thread(lead.contact_id, deep.older).items] == \
+        [i.id for i in queries.lead_thread(lead.id, deep.older).items]
+    assert contact_samples[int(len(contact_samples) * 0.99) - 1] < 0.5, contact_samples[-5:]
 
     sql = queries._sql(queries._LEAD, True)
     plan = "\n".join(r[0] for r in db_session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), {
