@@ -87,13 +87,13 @@ def leads(live_app):
         dnc = factory.lead(dnc_company, factory.contact(dnc_company, phone=number, phone_e164=number,
                                                         is_sms_eligible=False), is_dnc=True)
         db.session.commit()
-        ids = (rep.email, lead.id, dnc.id)
+        ids = (rep.email, lead.id, dnc.id, contact.id)
         db.session.remove()
     return ids
 
 
 def test_one_conversation_with_a_composer(live_server, browser, leads):
-    email, lead_id, dnc_id = leads
+    email, lead_id, dnc_id, contact_id = leads
     errors: list[str] = []
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
@@ -130,6 +130,13 @@ def test_one_conversation_with_a_composer(live_server, browser, leads):
     body.press("Control+Enter")
     expect(items.last).to_contain_text("Great, talk Tuesday.")
     expect(items.last).to_contain_text("Queued")
+
+    # the contact page: the same thread (all the contact's leads), no composer
+    page.goto(f"{live_server}/contacts/{contact_id}")
+    expect(card.locator("[data-kind]").last).to_contain_text("Great, talk Tuesday.")
+    expect(card.get_by_role("link", name="Open the lead").first).to_be_visible()
+    expect(card.locator("[data-composer]")).to_have_count(0)
+    shot(page, "thread-contact.png")
 
     page.goto(f"{live_server}/leads/{dnc_id}")
     expect(card.get_by_role("tab", name="Log call")).to_have_attribute("aria-selected", "true")
