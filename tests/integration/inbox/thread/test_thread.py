@@ -175,6 +175,7 @@ def test_statements_stay_constant_as_messages_grow(app, client, db_session, rep,
     many = measure()
     assert few == many, (few, many)
     assert max(many) <= 10, many
+    print(f"statements: lead card {many[0]}, contact card {many[1]}")
 
 
 # --- the contact's thread -----------------------------------------------------------------
