@@ -396,6 +396,32 @@ SCENARIOS += [
 ]
 
 
+# thread (app/inbox/thread): one page of the conversation of the lead with the most texts,
+# e-mails and calls (the generator's busiest lead), looked up once.
+BUSIEST_THREAD_LEAD = """
+SELECT lead_id FROM (
+    SELECT lead_id FROM sms_messages WHERE lead_id IS NOT NULL
+    UNION ALL SELECT lead_id FROM call_logs WHERE lead_id IS NOT NULL
+    UNION ALL SELECT t.lead_id FROM email_messages m JOIN email_threads t ON t.id = m.thread_id
+              WHERE t.lead_id IS NOT NULL) x
+GROUP BY lead_id ORDER BY count(*) DESC LIMIT 1"""
+_THREAD_STATE: dict[str, str] = {}
+
+
+def _thread_lead(ctx: Context) -> str:
+    if "lead" not in _THREAD_STATE:
+        with psycopg.connect(ctx.database_url) as conn:
+            row = conn.execute(BUSIEST_THREAD_LEAD).fetchone()
+        _THREAD_STATE["lead"] = str(row[0]) if row else ctx.busy_lead_id
+    return _THREAD_STATE["lead"]
+
+
+SCENARIOS += [
+    Scenario("GET /leads/<busiest>/thread (the conversation card, first page)",
+             lambda ctx: ctx.client.get(f"/leads/{_thread_lead(ctx)}/thread")),
+]
+
+
 # ---------------------------------------------------------------------- plumbing
 
 class SqlMeter:

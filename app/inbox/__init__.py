@@ -12,3 +12,4 @@ from app.inbox.email import webhook as gmail_webhook  # noqa: E402,F401
 from app.inbox.queue import views as queue_views  # noqa: E402,F401
 from app.inbox.sms import views as sms_views  # noqa: E402,F401
 from app.inbox.sms import webhook  # noqa: E402,F401
+from app.inbox.thread import views as thread_views  # noqa: E402,F401

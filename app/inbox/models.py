@@ -169,7 +169,8 @@ class EmailThread(db.Model):
 
 class EmailMessage(db.Model):
     __tablename__ = "email_messages"
-    __table_args__ = (Index("ix_email_messages_status_claimed_at", "status", "claimed_at"),)  # 0020
+    __table_args__ = (Index("ix_email_messages_status_claimed_at", "status", "claimed_at"),  # 0020
+                      Index("ix_email_messages_thread_id_created_at", "thread_id", "created_at", "id"))  # 0028
 
     id: Mapped[uuid.UUID] = uuid_pk()
     thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("email_threads.id"), index=True)

@@ -81,16 +81,16 @@ def test_a_rep_runs_the_dialer_over_three_leads_with_hotkeys(live_app, live_serv
     expect(page.get_by_text("Nothing left to call")).to_be_visible()
     expect(page.get_by_text("3 of 3 done")).to_be_visible()
 
-    # the lead page's calls panel shows the call, and logs another one
+    # the lead's conversation shows the call, and its composer logs another one
     page.goto(f"{live_server}/leads/{leads[seen[0]]}")
-    panel = page.locator("#lead-calls")
-    expect(panel.locator(".call-list")).to_contain_text("Connected")
-    panel.get_by_text("Log a call").click()
+    panel = page.locator("#lead-thread")
+    expect(panel.locator("[data-kind=call]")).to_contain_text("Connected")
+    panel.get_by_role("tab", name="Log call").click()
     panel.get_by_label("Outcome").select_option("BUSY")
     panel.get_by_label("Duration").fill("0:45")
-    panel.get_by_role("button", name="Log call").click()
-    expect(panel.locator(".call-list")).to_contain_text("Busy")
-    expect(panel.locator(".call-list")).to_contain_text("0:45")
+    panel.get_by_label("Notes").press("Control+Enter")  # the keyboard sends
+    expect(panel.locator("[data-kind=call]").last).to_contain_text("Busy")
+    expect(panel.locator("[data-kind=call]").last).to_contain_text("0:45")
     page.screenshot(path=str(_shot("lead-calls.png")), full_page=True)
 
     with live_app.app_context():

@@ -79,14 +79,15 @@ def test_a_rep_emails_and_texts_a_lead_and_the_customers_replies_land_unread(liv
     page.locator("#email-subject").fill(f"Trackers for Harbor {tag}")
     page.locator("#email-body").fill("Hi Nora, the quote for 20 trackers is attached.")
     page.get_by_role("button", name="Send e-mail").click()
-    expect(page.locator("#lead-email")).to_contain_text("Queued")
+    expect(page.locator("#lead-thread [data-kind=email]")).to_contain_text("Queued")
+    page.get_by_role("tab", name="SMS").click()
     page.get_by_label(re.compile("^Text Nora Quill")).fill(f"Hi Nora, did the quote {tag} arrive?")
     page.get_by_role("button", name="Send text").click()
-    expect(page.locator("#lead-sms")).to_contain_text("Queued")
+    expect(page.locator("#lead-thread [data-kind=sms]")).to_contain_text("Queued")
     run_jobs(live_app)  # both sends: the outbox backends store them
     page.reload()
-    expect(page.locator("#lead-email")).to_contain_text("Sent")
-    expect(page.locator("#lead-sms")).to_contain_text("Sent")
+    expect(page.locator("#lead-thread [data-kind=email]")).to_contain_text("Sent")
+    expect(page.locator("#lead-thread [data-kind=sms]")).to_contain_text("Sent")
 
     page.goto(f"{live_server}/outbox/customers")
     expect(page.locator("#inbox-unread")).to_have_count(1)  # the badge has loaded
@@ -121,8 +122,10 @@ def test_a_rep_emails_and_texts_a_lead_and_the_customers_replies_land_unread(liv
     expect(rows.first).to_contain_text("Yes! Call me tomorrow")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(f"/leads/{lead_id}"))
-    expect(page.locator("#lead-sms")).to_contain_text("Yes! Call me tomorrow")
-    expect(page.locator("#lead-email")).to_contain_text("Got it, can we do 25?")
+    expect(page.locator("#lead-thread [data-kind=sms]").last).to_contain_text("Yes! Call me tomorrow")
+    expect(page.locator("#lead-thread [data-kind=email]").last).to_contain_text("Got it, can we do 25?")
+    # the customer last wrote by text: the composer opens on SMS
+    expect(page.get_by_role("tab", name="SMS")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#inbox-unread")).to_have_count(1)
     if before:
         expect(page.locator("#inbox-unread")).to_have_text(str(before), timeout=15_000)
@@ -143,6 +146,7 @@ def test_a_rep_emails_and_texts_a_lead_and_the_customers_replies_land_unread(liv
     page.keyboard.press("j")
     page.keyboard.press("r")
     page.wait_for_url(re.compile(f"/leads/{lead_id}#email-body"))
+    expect(page.locator("#email-body")).to_be_focused()  # its tab opened (the customer last texted)
     page.goto(f"{live_server}/inbox?mine=1")
     page.keyboard.press("j")
     page.keyboard.press("e")  # done

@@ -57,16 +57,17 @@ def test_rep_texts_a_lead_and_the_customers_stop_makes_them_untextable(live_app,
     sign_in(page, live_server, email, PASSWORD)
 
     page.goto(f"{live_server}/leads/{lead_id}")
+    page.get_by_role("tab", name="SMS").click()  # nothing from the customer yet: e-mail is open
     box = page.get_by_label("Text Mike")
     box.fill("a" * 161)
     expect(page.locator("#sms-segments")).to_contain_text("2 parts")
     box.fill("Hi Mike, 14 trackers at $79 each. Reply STOP to opt out.")
     expect(page.locator("#sms-segments")).to_contain_text("1 part")
     page.get_by_role("button", name="Send text").click()
-    expect(page.locator("#lead-sms")).to_contain_text("Queued")
+    expect(page.locator("#lead-thread")).to_contain_text("Queued")
     run_jobs(live_app)  # the send job: the outbox backend stores it
     page.reload()
-    expect(page.locator("#lead-sms")).to_contain_text("Sent")
+    expect(page.locator("#lead-thread")).to_contain_text("Sent")
 
     page.goto(f"{live_server}/outbox/customers")
     row = page.locator("tr", has_text="14 trackers").first
@@ -76,9 +77,11 @@ def test_rep_texts_a_lead_and_the_customers_stop_makes_them_untextable(live_app,
     run_jobs(live_app)
 
     page.goto(f"{live_server}/leads/{lead_id}")
-    panel = page.locator("#lead-sms")
+    panel = page.locator("#lead-thread")
     expect(panel).to_contain_text("STOP")
     expect(panel).to_contain_text("Do not contact")
+    expect(page.get_by_role("tab", name="Log call")).to_have_attribute("aria-selected", "true")
+    page.get_by_role("tab", name="SMS").click()
     expect(page.get_by_role("button", name="Send text")).to_be_disabled()
     shot(page, "sms-stop.png")
     assert errors == []

@@ -154,11 +154,6 @@ def log_call(lead: Lead, *, actor, direction: MessageDirection, outcome: CallOut
     return call
 
 
-def recent_calls(lead_id: uuid.UUID, limit: int = 10) -> list[CallLog]:
-    return list(db.session.scalars(select(CallLog).where(CallLog.lead_id == lead_id)
-                                   .order_by(CallLog.created_at.desc(), CallLog.id.desc()).limit(limit)))
-
-
 # ----------------------------------------------------------------------------- call lists
 
 def create_call_list(name: str, lead_ids: list[uuid.UUID], filter_criteria: dict, *, actor) -> CallList:

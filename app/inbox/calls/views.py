@@ -1,4 +1,4 @@
-"""Calls: the lead page's calls panel, call lists, the power dialer, voicemail drops."""
+"""Calls: logging one (the conversation composer's Log call tab, app/inbox/thread/), call lists, the power dialer, voicemail drops."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -16,23 +16,10 @@ from app.inbox import bp
 from app.inbox.calls import queries, services, voicemail
 from app.inbox.calls.forms import CallForm, CallListForm, DialerForm, VoicemailDropForm
 from app.inbox.models import CallList, CallOutcome, MessageDirection, VoicemailDrop
+from app.inbox.thread.views import panel as thread_panel
 from app.security import body_limit
 
 # ----------------------------------------------------------------------------- the lead page
-
-
-def _panel(lead: Lead, form: CallForm, status: int = 200):
-    return render("inbox/calls/_lead_calls.html", context=dict(
-        lead=lead, form=form, calls=services.recent_calls(lead.id), labels=services.OUTCOME_LABELS,
-        duration=services.format_duration), status=status)
-
-
-@bp.get("/leads/<lead_id>/calls")
-@require(INBOX)
-def lead_calls(lead_id: str):
-    """The lead page's calls panel (loaded by the page with hx-get)."""
-    lead = get_or_404(Lead, lead_id)
-    return _panel(lead, CallForm(formdata=None))
 
 
 @bp.post("/leads/<lead_id>/calls")
@@ -43,14 +30,14 @@ def log_lead_call(lead_id: str):
     if not form.validate():
         if not is_htmx():
             return render("inbox/calls/log_call.html", context=dict(lead=lead, form=form), status=422)
-        return _panel(lead, form, status=422)
+        return thread_panel(lead, tab="call", call_form=form, status=422)
     services.log_call(lead, actor=current_user, direction=MessageDirection(form.direction.data),
                       outcome=CallOutcome(form.outcome.data), duration_seconds=form.duration.seconds,
                       notes=form.notes.data)
     db.session.commit()
     if not is_htmx():
         return redirect(url_for("crm.lead", lead_id=lead.id))
-    return activity_changed(_panel(lead, CallForm(formdata=None)), "Call logged")
+    return activity_changed(thread_panel(lead, tab="call"), "Call logged")
 
 
 # ----------------------------------------------------------------------------- call lists

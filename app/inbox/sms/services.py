@@ -397,13 +397,3 @@ def opt_in(number: str, keyword: str) -> None:
         record("contact.resubscribed", f"Re-subscribed: {number} texted {keyword}", lead=lead,
                contact=lead.contact, detail={"keyword": keyword, "channel": "SMS"})
     db.session.flush()
-
-
-# --- the composer -------------------------------------------------------------------------
-
-def thread(lead_id, limit: int = 100) -> list[SmsMessage]:
-    """The lead's texts, oldest first (the last `limit`)."""
-    rows = db.session.scalars(
-        select(SmsMessage).where(SmsMessage.lead_id == lead_id)
-        .order_by(SmsMessage.created_at.desc(), SmsMessage.id.desc()).limit(limit)).all()
-    return list(reversed(rows))

@@ -1,4 +1,4 @@
-"""The SMS panel of the lead page (loaded lazily), sending, the segment counter, the
+"""Sending a text (the conversation composer's SMS tab, app/inbox/thread/), the segment counter, the
 gateways under Settings, and the development outbox of texts with "reply as the customer"."""
 from __future__ import annotations
 
@@ -19,38 +19,24 @@ from app.inbox.models import SmsGateway
 from app.inbox.sms import services
 from app.inbox.sms.forms import GatewayForm, SegmentsForm, SmsForm
 from app.inbox.sms.segments import count_segments
-
-PANEL = "inbox/sms/_panel.html"
-
-
-def _panel(lead: Lead, form: SmsForm, *, status: int = 200, error: str | None = None):
-    reason = services.refusal(lead, lead.contact, current_user)
-    return render(PANEL, status=status, context=dict(
-        lead=lead, form=form, messages=services.thread(lead.id), refusal=reason, error=error,
-        segments=count_segments(form.body.data or "")))
-
-
-@bp.get("/leads/<uuid:lead_id>/sms")
-@require(INBOX)
-def sms_panel(lead_id):
-    lead = get_or_404(Lead, lead_id)
-    return _panel(lead, SmsForm(formdata=None))
+from app.inbox.thread.views import panel as thread_panel
 
 
 @bp.post("/leads/<uuid:lead_id>/sms")
 @require(INBOX)
 def send_sms(lead_id):
+    """The conversation composer's SMS tab: answers with the conversation card."""
     lead = get_or_404(Lead, lead_id)
     form = SmsForm()
     if not form.validate_on_submit():
-        return _panel(lead, form, status=422)
+        return thread_panel(lead, tab="sms", sms_form=form, status=422)
     try:
         services.send_sms(lead, body=form.body.data, actor=current_user)
     except services.SmsRefused as exc:
         db.session.rollback()
-        return _panel(lead, form, status=422, error=str(exc))
+        return thread_panel(lead, tab="sms", sms_form=form, status=422, error=str(exc))
     db.session.commit()
-    return activity_changed(_panel(lead, SmsForm(formdata=None)), "Text queued")
+    return activity_changed(thread_panel(lead, tab="sms"), "Text queued")
 
 
 @bp.post("/sms/segments")

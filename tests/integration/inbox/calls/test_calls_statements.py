@@ -24,7 +24,7 @@ def test_calls_pages_read_a_constant_few_statements(app, client, db_session, fac
     call_list = services.create_call_list("Mine", [lead.id], {}, actor=rep)
     login(client, rep)
     start(client, app, call_list)
-    urls = ("/calls", f"/calls/lists/{call_list.id}/dial", f"/leads/{lead.id}/calls")
+    urls = ("/calls", f"/calls/lists/{call_list.id}/dial", f"/leads/{lead.id}/thread")
 
     def measure():
         counts = []

@@ -99,9 +99,9 @@ def test_the_lead_page_loads_the_calls_panel(app, client, factory, db_session):
     lead = _lead(factory)
     login(client, factory.user(UserRole.REP))
     page = client.get(f"/leads/{lead.id}")
-    assert f'hx-get="/leads/{lead.id}/calls"' in page.text
-    panel = client.get(f"/leads/{lead.id}/calls", headers={"HX-Request": "true"})
-    assert panel.status_code == 200 and "Log a call" in panel.text and 'name="duration"' in panel.text
+    assert f'hx-get="/leads/{lead.id}/thread"' in page.text
+    panel = client.get(f"/leads/{lead.id}/thread", headers={"HX-Request": "true"})
+    assert panel.status_code == 200 and ">Log call<" in panel.text and 'name="duration"' in panel.text
 
 
 def test_a_plain_form_post_logs_and_returns_to_the_lead(app, client, factory, db_session):

@@ -70,7 +70,7 @@ def test_a_contact_without_an_email_address_cannot_be_emailed(client, app, db_se
     lead = factory.lead(company, factory.contact(company, email=None, email_normalized=None))
     db_session.commit()
     login(client, rep)
-    page = client.get(f"/leads/{lead.id}/email")
+    page = client.get(f"/leads/{lead.id}/thread")
     assert "The contact has no e-mail address." in page.text and 'id="email-body" name="body" rows="5" disabled' \
         in page.text
     response = post_email(client, app, lead)
@@ -81,8 +81,8 @@ def test_a_contact_without_an_email_address_cannot_be_emailed(client, app, db_se
 def test_the_lead_page_loads_the_panel_lazily(client, rep, lead):
     login(client, rep)
     page = client.get(f"/leads/{lead.id}")
-    assert f'hx-get="/leads/{lead.id}/email"' in page.text
-    panel = client.get(f"/leads/{lead.id}/email")
+    assert f'hx-get="/leads/{lead.id}/thread"' in page.text
+    panel = client.get(f"/leads/{lead.id}/thread")
     assert panel.status_code == 200 and "data-canned-picker" in panel.text
     assert 'data-subject-target="#email-subject"' in panel.text and "EMAIL" in panel.text
 
@@ -105,7 +105,7 @@ def test_an_email_is_queued_with_its_job_then_sent_once_through_the_outbox(clien
     # the job runs again (at least once delivery): nothing more is sent
     assert jobs.send_email(str(message.id)) == "not queued"
     assert outbox_copies(db_session, message) == 1
-    page = client.get(f"/leads/{lead.id}/email")
+    page = client.get(f"/leads/{lead.id}/thread")
     assert "Hi Mike, 14 trackers" in page.text and "Sent" in page.text
 
 
@@ -117,7 +117,7 @@ def test_a_reply_keeps_the_thread_with_in_reply_to_and_references(client, app, d
                                   "Sounds good", "<r1@abc-towing.example.com>", in_reply_to=first.message_id,
                                   references=first.message_id)
     db_session.commit()
-    page = client.get(f"/leads/{lead.id}/email")
+    page = client.get(f"/leads/{lead.id}/thread")
     assert f'name="thread_id" type="hidden" value="{first.thread_id}"' in page.text
     assert post_email(client, app, lead, subject="Re: Your GPS trackers", body="Great, invoice attached.",
                       thread_id=str(first.thread_id)).status_code == 200
@@ -158,7 +158,7 @@ def test_do_not_contact_is_checked_again_at_send_time(client, app, db_session, r
     db_session.expire_all()
     assert message.status is EmailStatus.FAILED and message.error == "do not contact"
     assert outbox_copies(db_session, message) == 0
-    page = client.get(f"/leads/{lead.id}/email")
+    page = client.get(f"/leads/{lead.id}/thread")
     assert "Do not contact" in page.text and 'type="submit" disabled' in page.text
     assert post_email(client, app, lead).status_code == 422
     assert len(emails_of(db_session, lead)) == 1
@@ -232,7 +232,7 @@ def test_killed_after_an_smtp_send_it_is_failed_for_a_person_not_resent(client, 
     db_session.expire_all()
     assert message.status is EmailStatus.FAILED and message.error.startswith("unknown — check Sent")
     assert jobs.send_email(str(message.id)) == "not queued"
-    page = client.get(f"/leads/{lead.id}/email")
+    page = client.get(f"/leads/{lead.id}/thread")
     assert "unknown — check Sent" in page.text
 
 
@@ -252,7 +252,7 @@ def test_a_permanent_smtp_refusal_is_failed_with_the_servers_reason(client, app,
     assert jobs.send_email(str(message.id)) == "failed"
     db_session.expire_all()
     assert message.status is EmailStatus.FAILED and message.error.startswith("535") and inbox.received == []
-    assert "535" in client.get(f"/leads/{lead.id}/email").text
+    assert "535" in client.get(f"/leads/{lead.id}/thread").text
 
 
 def test_a_temporary_failure_goes_back_to_queued_for_the_retry_then_fails_on_the_last(client, app, db_session,

@@ -66,7 +66,7 @@ def test_a_missed_inbound_call_needs_a_reply_with_its_own_label(app, db_session,
     page = client.get("/inbox?mine=1").get_data(as_text=True)
     assert ids_in(page) == [str(item.id)]
     assert f'data-kind="{kind}"' in page and label in page
-    assert f'/leads/{lead.id}#lead-calls-card' in page  # r: the lead's call panel
+    assert f'/leads/{lead.id}#composer-call' in page  # r: the lead's Log call tab
 
     # the rep calls back: the call answers the item, out of Needs reply
     log_call(lead, actor=rep, direction=MessageDirection.OUTBOUND, outcome=CallOutcome.CONNECTED)

@@ -52,7 +52,7 @@ def test_a_text_is_queued_with_its_job_then_sent_once_through_the_outbox(client,
     assert db_session.scalar(select(func.count()).select_from(SmsOutboxMessage)
                              .where(SmsOutboxMessage.id == message.id)) == 1
     # the panel shows it, with its status
-    page = client.get(f"/leads/{lead.id}/sms")
+    page = client.get(f"/leads/{lead.id}/thread")
     assert "Hi Mike" in page.text and "Sent" in page.text
 
 
@@ -81,7 +81,7 @@ def test_a_dnc_lead_cannot_be_texted_the_composer_says_why(client, app, db_sessi
     lead.is_dnc = True
     db_session.commit()
     login(client, rep)
-    panel = client.get(f"/leads/{lead.id}/sms")
+    panel = client.get(f"/leads/{lead.id}/thread")
     assert "Do not contact" in panel.text and "disabled" in panel.text
     response = post_text(client, app, lead, "Hello?")
     assert response.status_code == 422 and "Do not contact" in response.text
@@ -180,7 +180,7 @@ def test_gateway_settings_a_rep_adds_their_phone_and_sees_it_offline(client, app
 def test_with_texting_switched_off_the_composer_says_so(client, app, db_session, rep, gateway, lead, monkeypatch):
     monkeypatch.setitem(app.config, "SMS_BACKEND", "none")
     login(client, rep)
-    assert "Texting is not configured" in client.get(f"/leads/{lead.id}/sms").text
+    assert "Texting is not configured" in client.get(f"/leads/{lead.id}/thread").text
     response = post_text(client, app, lead, "Hello")
     assert response.status_code == 422 and "Texting is not configured" in response.text
 

@@ -230,7 +230,7 @@ def test_start_resubscribes_and_is_recorded(client, app, db_session, secret, rep
     deliver(client, sample("sms-received", message="STOP", messageId="m-stop"))
     apply_all(db_session)
     login(client, rep)
-    panel = client.get(f"/leads/{lead.id}/sms")
+    panel = client.get(f"/leads/{lead.id}/thread")
     assert "Do not contact" in panel.text
     deliver(client, sample("sms-received", message="Start", messageId="m-start"))
     apply_all(db_session)
