@@ -68,20 +68,6 @@ def refusal(lead: Lead) -> str | None:
     return None
 
 
-def thread_messages(lead_id, limit: int = 100) -> list[EmailMessage]:
-    """The lead's e-mails (all its threads), oldest first (the last `limit`). Only the lead's
-    `limit` most recently active threads are read: a thread holding one of the newest `limit`
-    e-mails has fewer than `limit` threads active after it (a thread's last_message_at is its
-    newest e-mail's time). A lead with 500 threads: 1.5 ms instead of 40 (bench.inbox)."""
-    recent_threads = (select(EmailThread.id).where(EmailThread.lead_id == lead_id)
-                      .order_by(EmailThread.last_message_at.desc().nulls_last(), EmailThread.created_at.desc())
-                      .limit(limit))
-    rows = db.session.scalars(
-        select(EmailMessage).where(EmailMessage.thread_id.in_(recent_threads))
-        .order_by(EmailMessage.created_at.desc(), EmailMessage.id.desc()).limit(limit)).all()
-    return list(reversed(rows))
-
-
 def latest_thread(lead_id) -> EmailThread | None:
     return db.session.scalar(
         select(EmailThread).where(EmailThread.lead_id == lead_id)

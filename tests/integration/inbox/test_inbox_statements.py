@@ -122,7 +122,7 @@ def test_the_queue_and_the_badge_read_a_constant_few_statements(db_session, fact
 def test_the_lead_thread_panels_read_a_constant_few_statements(db_session, factory, rep, signed_in,
                                                                count_statements):
     lead = factory.lead()
-    urls = [f"/leads/{lead.id}/sms", f"/leads/{lead.id}/email", f"/leads/{lead.id}/calls"]
+    urls = [f"/leads/{lead.id}/thread"]  # the lead's one conversation (app/inbox/thread)
     add_messages(factory, lead, rep, 3)
     db_session.commit()
     few = statements_of(signed_in, db_session, count_statements, urls)
@@ -131,25 +131,6 @@ def test_the_lead_thread_panels_read_a_constant_few_statements(db_session, facto
     many = statements_of(signed_in, db_session, count_statements, urls)
     assert few == many, dict(zip(urls, zip(few, many, strict=True), strict=True))
     assert max(many) <= 8, dict(zip(urls, many, strict=True))
-
-
-def test_the_email_panel_shows_the_newest_emails_across_many_threads(db_session, factory, rep):
-    """It reads only the lead's most recently active threads: the newest e-mails are in them."""
-    from app.inbox.email.services import thread_messages
-
-    lead = factory.lead()
-    add_messages(factory, lead, rep, 30)  # ten threads of three
-    account = db_session.query(EmailAccount).first()
-    old = factory._add(EmailThread(id=uuid.uuid4(), lead_id=lead.id, email_account_id=account.id, subject="Old",
-                                   last_message_at=NOW))  # an old thread answered just now
-    factory._add(EmailMessage(id=uuid.uuid4(), thread_id=old.id, direction=MessageDirection.INBOUND,
-                              from_address="mike@example.com", to_address="sales@example.com", subject="Re: Old",
-                              body_text="Still interested", status=EmailStatus.RECEIVED,
-                              message_id=f"<{uuid.uuid4()}@example.com>", created_at=NOW, attempts=0))
-    everything = db_session.query(EmailMessage).join(EmailThread).filter(EmailThread.lead_id == lead.id) \
-        .order_by(EmailMessage.created_at.desc(), EmailMessage.id.desc()).all()
-    for limit in (1, 2, 4, 7, 31):
-        assert thread_messages(lead.id, limit=limit) == list(reversed(everything[:limit])), limit
 
 
 # --- the queue's words and the partial indexes ------------------------------------------

@@ -141,7 +141,7 @@ def test_the_owner_sees_reconnect_on_the_lead_page_composer(client, db_session, 
     account.reconnect_needed_at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
     db_session.commit()
     login(client, rep)
-    panel = client.get(f"/leads/{customer_lead.id}/email")
+    panel = client.get(f"/leads/{customer_lead.id}/thread")
     assert "needs reconnecting (Google refused it 2026-11-20 09:30 UTC)" in panel.text
     assert "From GPS Leaders &lt;sales@example.com&gt;" in panel.text
 

@@ -32,7 +32,7 @@ def test_a_new_email_and_its_reply_leave_from_the_reps_gmail_in_one_gmail_thread
     account = connect_account(fake_gmail, rep)
     db_session.commit()
     login(client, rep)
-    panel = client.get(f"/leads/{customer_lead.id}/email")
+    panel = client.get(f"/leads/{customer_lead.id}/thread")
     assert f"From Jordan Reyes &lt;{REP_ADDRESS}&gt;" in panel.text
     assert _send(client, app, customer_lead).status_code == 200
     [first] = _ours(db_session, customer_lead)
@@ -58,7 +58,7 @@ def test_a_new_email_and_its_reply_leave_from_the_reps_gmail_in_one_gmail_thread
     assert inbound.thread_id == first.thread_id
 
     # the rep answers from the lead page: same Gmail thread, threading headers for every mail client
-    panel = client.get(f"/leads/{customer_lead.id}/email")
+    panel = client.get(f"/leads/{customer_lead.id}/thread")
     assert f'name="thread_id" type="hidden" value="{first.thread_id}"' in panel.text
     assert _send(client, app, customer_lead, subject="Re: GPS for your vans", body="Yes, ACH works.",
                  thread_id=str(first.thread_id)).status_code == 200
