@@ -231,6 +231,24 @@ ROUTES: dict[str, object] = {
     "POST /webhooks/sms": PUBLIC,
     "POST /webhooks/stripe": PUBLIC,
     "POST /webhooks/calcom": PUBLIC,
+    # reports (issue 13): reps see their own numbers; the settings they read are the owners'
+    "GET /reports": SALES,
+    "GET /reports/pipeline": SALES,
+    "GET /reports/won-lost": SALES,
+    "GET /reports/sources": SALES,
+    "GET /reports/activity": SALES,
+    "GET /reports/money": SALES,
+    "GET /reports/<report>/export.csv": SALES,
+    "GET /reports/leads": SALES,
+    "GET /reports/leads.csv": SALES,
+    "GET /reports/invoices": SALES,
+    "GET /reports/invoices.csv": SALES,
+    "GET /settings/pipeline/probabilities": OWNERS,
+    "POST /settings/pipeline/probabilities": OWNERS,
+    "GET /settings/low-stock": OWNERS,
+    "POST /settings/low-stock": OWNERS,
+    "GET /settings/lost-reasons": OWNERS,
+    "POST /settings/lost-reasons": OWNERS,
 }
 
 # Query strings a route needs to reach its permission check.
