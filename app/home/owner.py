@@ -13,6 +13,7 @@ from app.activity.models import Activity
 from app.auth.models import User, UserRole
 from app.billing.models import Invoice, InvoiceStatus
 from app.crm.models import Lead, LeadStage, LeadStageTotal
+from app.crm.pipeline.moves import STAGE_LABELS
 from app.extensions import db
 from app.fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from app.reports import settings as report_settings
@@ -47,7 +48,7 @@ class OwnerHome:
     month_start: date
     this_month: Won
     last_month: Won
-    pipeline: list[tuple[LeadStage, int, Decimal, int, Decimal]]  # stage, count, value, percent, weighted
+    pipeline: list[tuple[LeadStage, str, int, Decimal, int, Decimal]]  # stage, label, count, value, %, weighted
     outstanding: tuple[int, Decimal]
     overdue: tuple[int, Decimal]
     waiting: tuple[int, datetime | None]
@@ -56,11 +57,11 @@ class OwnerHome:
 
     @property
     def pipeline_value(self) -> Decimal:
-        return sum((row[2] for row in self.pipeline), ZERO)
+        return sum((row[3] for row in self.pipeline), ZERO)
 
     @property
     def weighted_value(self) -> Decimal:
-        return sum((row[4] for row in self.pipeline), ZERO)
+        return sum((row[5] for row in self.pipeline), ZERO)
 
 
 def month_start(day: date, back: int = 0) -> date:
@@ -94,7 +95,8 @@ def owner_home(now: datetime | None = None) -> OwnerHome:
     pipeline = []
     for stage in report_settings.OPEN_STAGES:
         count, revenue = totals.get(stage, (0, ZERO))
-        pipeline.append((stage, count, revenue, probabilities[stage], weighted(revenue, probabilities[stage])))
+        pipeline.append((stage, STAGE_LABELS[stage], count, revenue, probabilities[stage],
+                         weighted(revenue, probabilities[stage])))
 
     open_invoice = and_(Invoice.status.in_((InvoiceStatus.SENT, InvoiceStatus.PARTIAL)), Invoice.balance_due > 0)
     late = Invoice.due_date < today
