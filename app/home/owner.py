@@ -24,6 +24,8 @@ WAITING = (FulfillmentStatus.PENDING, FulfillmentStatus.PICKING, FulfillmentStat
 # activity kinds counted as a rep's work, in the order the table shows them
 WORK = {"call.logged": "Calls", "email.sent": "E-mails", "sms.sent": "Texts", "note.added": "Notes",
         "lead.stage_changed": "Stage moves"}
+# a dropped voicemail is a call too (app.inbox.calls.services.log_call writes one or the other)
+SAME_AS = {"call.voicemail_dropped": "call.logged"}
 
 
 @dataclass
@@ -116,7 +118,7 @@ def owner_home(now: datetime | None = None) -> OwnerHome:
 def rep_week(week_start: date) -> list[RepWeek]:
     """Each active rep's (and owner's, admin's) work since Monday, counted from the activity log."""
     counts = (select(Activity.user_id, Activity.activity_type, func.count().label("n"))
-              .where(Activity.occurred_at >= _at(week_start), Activity.activity_type.in_(WORK))
+              .where(Activity.occurred_at >= _at(week_start), Activity.activity_type.in_([*WORK, *SAME_AS]))
               .group_by(Activity.user_id, Activity.activity_type).subquery())
     rows = db.session.execute(
         select(User, counts.c.activity_type, counts.c.n).outerjoin(counts, counts.c.user_id == User.id)
@@ -126,5 +128,5 @@ def rep_week(week_start: date) -> list[RepWeek]:
     for user, kind, n in rows:
         week = by_user.setdefault(user.id, RepWeek(user, {k: 0 for k in WORK}))
         if kind:
-            week.counts[kind] = n
+            week.counts[SAME_AS.get(kind, kind)] += n
     return sorted(by_user.values(), key=lambda w: (-w.total, w.user.full_name))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -107,10 +107,22 @@ def money():
     return _report("money")
 
 
-def _csv(lines, filename: str) -> Response:
-    return Response(stream_with_context(lines), mimetype="text/csv",
+def _csv(body, filename: str) -> Response:
+    return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "X-Content-Type-Options": "nosniff"})
+
+
+def _streamed(lines):
+    """Every row, a line at a time, read after the view returned: in an app context of its
+    own (its own session, closed when the stream ends), entered only if the body is read."""
+    app = current_app._get_current_object()
+
+    def body():
+        with app.app_context():
+            yield from lines
+
+    return body()
 
 
 @bp.get("/reports/<report>/export.csv")
@@ -126,7 +138,7 @@ def export(report: str):
     table = next((t for t in tables if t.key == request.args.get("table")), None)
     if table is None:
         abort(404)
-    return _csv(table_csv(table), f"{report}-{table.key}-{f.first_day}-{f.last_day}.csv")
+    return _csv("".join(table_csv(table)), f"{report}-{table.key}-{f.first_day}-{f.last_day}.csv")
 
 
 def _drill_args():
@@ -157,7 +169,8 @@ def leads_csv():
     except BadReportArgs as exc:
         return _refused("reports/rows.html", str(exc), kind="leads")
     header = [c.label for c in drill.LEAD_COLUMNS]
-    return _csv(csv_lines(header, drill.leads_csv_rows(f, set_, value)), f"leads-{set_}-{f.first_day}-{f.last_day}.csv")
+    return _csv(_streamed(csv_lines(header, drill.leads_csv_rows(f, set_, value))),
+                f"leads-{set_}-{f.first_day}-{f.last_day}.csv")
 
 
 @bp.get("/reports/invoices")
@@ -184,7 +197,7 @@ def invoices_csv():
     except BadReportArgs as exc:
         return _refused("reports/rows.html", str(exc), kind="invoices")
     header = [c.label for c in drill.INVOICE_COLUMNS]
-    return _csv(csv_lines(header, drill.invoices_csv_rows(f, set_, value, _today())),
+    return _csv(_streamed(csv_lines(header, drill.invoices_csv_rows(f, set_, value, _today()))),
                 f"invoices-{set_}-{f.first_day}-{f.last_day}.csv")
 
 

@@ -1,26 +1,28 @@
 """The rep activity report: calls (by outcome), e-mails, texts, notes, stage moves and
-meetings per rep, and per rep per week. Calls come from the call log, meetings from the
-bookings of the rep's leads (by the meeting's start), the rest from the activity log
-(who did it, when). The source and campaign filters do not apply to work."""
+meetings per rep, and per rep per week. Meetings are the bookings of the rep's leads (by the
+meeting's start); the rest come from the activity log (who did it, when), as on the owner's
+home: calls are `call.logged` and `call.voicemail_dropped`, whose detail names the outcome.
+The source and campaign filters do not apply to work."""
 from __future__ import annotations
 
 import uuid
 from datetime import date
 
 from flask import url_for
-from sqlalchemy import Date, cast, func, literal, select, union_all
+from sqlalchemy import Date, case, cast, func, literal, select, union_all
 
 from app.activity.models import Activity
 from app.auth.models import User, UserRole
 from app.crm.models import Company, Lead
 from app.extensions import db
-from app.inbox.models import Booking, BookingStatus, CallLog, CallOutcome
+from app.inbox.models import Booking, BookingStatus, CallOutcome
 from app.reports.filters import ReportFilters
 from app.reports.tables import Column, Table
 
 KINDS = {"call": "Calls", "email.sent": "E-mails", "sms.sent": "Texts", "note.added": "Notes",
          "lead.stage_changed": "Stage moves", "meeting": "Meetings"}
 LOGGED = ("email.sent", "sms.sent", "note.added", "lead.stage_changed")
+CALLS = ("call.logged", "call.voicemail_dropped")
 
 
 def _week(column):
@@ -29,32 +31,32 @@ def _week(column):
 
 def _work(f: ReportFilters):
     """(user_id, week, kind, n): one union, grouped."""
+    kind = case((Activity.activity_type.in_(CALLS), literal("call")), else_=Activity.activity_type)
     logged = (select(Activity.user_id.label("user_id"), _week(Activity.occurred_at).label("week"),
-                     Activity.activity_type.label("kind"))
-              .where(Activity.activity_type.in_(LOGGED), Activity.occurred_at >= f.start,
+                     kind.label("kind"))
+              .where(Activity.activity_type.in_(LOGGED + CALLS), Activity.occurred_at >= f.start,
                      Activity.occurred_at < f.end, Activity.user_id.isnot(None)))
-    calls = (select(CallLog.user_id, _week(CallLog.created_at), literal("call"))
-             .where(CallLog.created_at >= f.start, CallLog.created_at < f.end, CallLog.user_id.isnot(None)))
     meetings = (select(Company.assigned_rep_id, _week(Booking.start_at), literal("meeting"))
                 .join(Lead, Lead.id == Booking.lead_id).join(Company, Company.id == Lead.company_id)
                 .where(Booking.start_at >= f.start, Booking.start_at < f.end,
                        Booking.status != BookingStatus.CANCELLED, Company.assigned_rep_id.isnot(None)))
     if f.rep_id:
         logged = logged.where(Activity.user_id == f.rep_id)
-        calls = calls.where(CallLog.user_id == f.rep_id)
         meetings = meetings.where(Company.assigned_rep_id == f.rep_id)
-    work = union_all(logged, calls, meetings).subquery()
+    work = union_all(logged, meetings).subquery()
     return select(work.c.user_id, work.c.week, work.c.kind, func.count()).group_by(
         work.c.user_id, work.c.week, work.c.kind)
 
 
 def build(f: ReportFilters) -> list[Table]:
     counted = db.session.execute(_work(f)).all()
-    outcomes_query = (select(CallLog.user_id, CallLog.outcome, func.count())
-                      .where(CallLog.created_at >= f.start, CallLog.created_at < f.end, CallLog.user_id.isnot(None))
-                      .group_by(CallLog.user_id, CallLog.outcome))
+    outcome = Activity.detail["outcome"].astext
+    outcomes_query = (select(Activity.user_id, outcome, func.count())
+                      .where(Activity.activity_type.in_(CALLS), Activity.occurred_at >= f.start,
+                             Activity.occurred_at < f.end, Activity.user_id.isnot(None))
+                      .group_by(Activity.user_id, outcome))
     if f.rep_id:
-        outcomes_query = outcomes_query.where(CallLog.user_id == f.rep_id)
+        outcomes_query = outcomes_query.where(Activity.user_id == f.rep_id)
     outcomes = db.session.execute(outcomes_query).all()
     people_query = select(User).where(User.role.in_((UserRole.REP, UserRole.NICK, UserRole.ADMIN)))
     if f.rep_id:
@@ -86,12 +88,15 @@ def build(f: ReportFilters) -> list[Table]:
         weeks.add([names[user_id], week, *counts.values(), sum(counts.values())])
 
     outcome_columns = [Column(o.value.replace("_", " ").capitalize(), "int") for o in CallOutcome]
-    calls = Table("calls", "Calls by outcome", [Column("Rep"), *outcome_columns, Column("Calls", "int")],
-                  chart=len(CallOutcome) + 1, empty="No call was logged in this range.")
-    by_rep: dict[uuid.UUID, dict[CallOutcome, int]] = {}
-    for user_id, outcome, n in outcomes:
+    calls = Table("calls", "Calls by outcome", [Column("Rep"), *outcome_columns, Column("Other", "int"),
+                                                Column("Calls", "int")],
+                  chart=len(CallOutcome) + 2, empty="No call was logged in this range.")
+    by_rep: dict[uuid.UUID, dict[CallOutcome | None, int]] = {}
+    known = {o.value: o for o in CallOutcome}
+    for user_id, outcome_text, n in outcomes:
         if user_id in names:
-            by_rep.setdefault(user_id, dict.fromkeys(CallOutcome, 0))[outcome] = n
+            counts = by_rep.setdefault(user_id, {**dict.fromkeys(CallOutcome, 0), None: 0})
+            counts[known.get(outcome_text)] += n
     for user_id, counts in sorted(by_rep.items(), key=lambda kv: (-sum(kv[1].values()), names[kv[0]])):
         calls.add([names[user_id], *counts.values(), sum(counts.values())],
                   url_for("reports.activity", **f.as_args(rep=str(user_id))))

@@ -136,7 +136,8 @@ def test_the_owners_home_numbers(db_session, factory):
     builders.order(db_session, company, created_at=NOW - timedelta(days=2))
     builders.order(db_session, company, created_at=NOW - timedelta(days=1), status=FulfillmentStatus.PACKED)
     builders.order(db_session, company, created_at=NOW - timedelta(days=1), status=FulfillmentStatus.SHIPPED)
-    for kind, n in (("call.logged", 3), ("note.added", 2), ("lead.stage_changed", 1), ("task.created", 4)):
+    for kind, n in (("call.logged", 2), ("call.voicemail_dropped", 1), ("note.added", 2), ("lead.stage_changed", 1),
+                    ("task.created", 4)):
         for _ in range(n):
             record(kind, "x", actor=rep, occurred_at=NOW - timedelta(days=1))
     record("call.logged", "last week", actor=rep, occurred_at=NOW - timedelta(days=7))
