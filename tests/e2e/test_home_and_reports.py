@@ -69,7 +69,7 @@ def test_rep_day_and_owner_reports(live_app, live_server, page, browser):
     owner.get_by_role("link", name="Reports", exact=True).first.click()
     owner.wait_for_url(f"{live_server}/reports")
     owner.get_by_label("Dates").select_option("this_year")
-    owner.get_by_label("Rep").select_option(rep_id)
+    owner.get_by_label("Rep", exact=True).select_option(rep_id)
     owner.get_by_role("button", name="Show").click()
     owner.wait_for_url(lambda url: "range=this_year" in url and f"rep={rep_id}" in url)
     funnel = owner.locator("#table-funnel")

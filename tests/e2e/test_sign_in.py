@@ -36,12 +36,12 @@ def test_rep_signs_in_sees_navigation_and_signs_out(live_app, live_server, page)
 
     page.get_by_label("Password", exact=True).fill("browser pass 123")
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/")  # the rep's day (app.home)
+    page.wait_for_url(f"{live_server}/pipeline")  # where the sign-in was asked for (?next=)
 
     nav = page.get_by_role("complementary", name="Main")
     labels = [t.strip() for t in nav.locator(".nav__link").all_inner_texts()]
     assert labels == ["Pipeline", "Inbox", "Calls", "Leads", "Tasks", "Companies", "Invoices", "Reports", "Outbox"]
-    expect(page.get_by_role("heading", name="Tasks due")).to_be_visible()
+    expect(page.get_by_role("heading", name="New lead")).to_be_visible()
 
     nav.get_by_role("link", name="Companies").click()
     page.wait_for_url(f"{live_server}/companies")
