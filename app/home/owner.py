@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import BigInteger, and_, cast, func, select
 
-from app.activity.models import Activity
 from app.auth.models import User, UserRole
 from app.billing.models import Invoice, InvoiceStatus
 from app.crm.models import Lead, LeadStage, LeadStageTotal
@@ -17,15 +16,16 @@ from app.crm.pipeline.moves import STAGE_LABELS
 from app.extensions import db
 from app.fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from app.reports import settings as report_settings
+from app.reports.models import ReportDailyWork
 from app.reports.settings import weighted
 
 ZERO = Decimal("0.00")
 WAITING = (FulfillmentStatus.PENDING, FulfillmentStatus.PICKING, FulfillmentStatus.PACKED)
 # activity kinds counted as a rep's work, in the order the table shows them
-WORK = {"call.logged": "Calls", "email.sent": "E-mails", "sms.sent": "Texts", "note.added": "Notes",
+# the kinds of the log's daily rollup (app.reports.models.ReportDailyWork): "call" is a
+# call.logged or a call.voicemail_dropped
+WORK = {"call": "Calls", "email.sent": "E-mails", "sms.sent": "Texts", "note.added": "Notes",
         "lead.stage_changed": "Stage moves"}
-# a dropped voicemail is a call too (app.inbox.calls.services.log_call writes one or the other)
-SAME_AS = {"call.voicemail_dropped": "call.logged"}
 
 
 @dataclass
@@ -116,17 +116,17 @@ def owner_home(now: datetime | None = None) -> OwnerHome:
 
 
 def rep_week(week_start: date) -> list[RepWeek]:
-    """Each active rep's (and owner's, admin's) work since Monday, counted from the activity log."""
-    counts = (select(Activity.user_id, Activity.activity_type, func.count().label("n"))
-              .where(Activity.occurred_at >= _at(week_start), Activity.activity_type.in_([*WORK, *SAME_AS]))
-              .group_by(Activity.user_id, Activity.activity_type).subquery())
+    """Each active rep's (and owner's, admin's) work since Monday, from the log's daily rollup."""
+    w = ReportDailyWork
+    counts = (select(w.user_id, w.kind, cast(func.sum(w.n), BigInteger).label("n")).where(w.day >= week_start, w.kind.in_(WORK))
+              .group_by(w.user_id, w.kind).subquery())
     rows = db.session.execute(
-        select(User, counts.c.activity_type, counts.c.n).outerjoin(counts, counts.c.user_id == User.id)
+        select(User, counts.c.kind, counts.c.n).outerjoin(counts, counts.c.user_id == User.id)
         .where(User.is_active.is_(True), User.role.in_((UserRole.REP, UserRole.NICK, UserRole.ADMIN)))
         .order_by(User.first_name, User.last_name, User.id)).all()
     by_user: dict[uuid.UUID, RepWeek] = {}
     for user, kind, n in rows:
         week = by_user.setdefault(user.id, RepWeek(user, {k: 0 for k in WORK}))
         if kind:
-            week.counts[SAME_AS.get(kind, kind)] += n
+            week.counts[kind] = n
     return sorted(by_user.values(), key=lambda w: (-w.total, w.user.full_name))

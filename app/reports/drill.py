@@ -9,15 +9,15 @@ from datetime import date
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 
-from app.activity.models import Activity
 from app.auth.models import User
 from app.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
 from app.crm.models import Company, Contact, Lead, LeadStage
 from app.crm.pipeline.moves import STAGE_LABELS
 from app.extensions import db
 from app.reports.filters import BadReportArgs, ReportFilters
+from app.reports.models import ReportStageChange
 from app.reports.money.queries import AGES, age_bucket, invoice_conditions, outstanding_condition
-from app.reports.pipeline.queries import STAGE_CHANGED, STEP_INDEX, step_of
+from app.reports.pipeline.queries import STEP_INDEX, step_of
 from app.reports.scope import lead_conditions
 from app.reports.tables import Column
 from app.reports.won_lost.queries import month_of, reason_key
@@ -63,15 +63,15 @@ def lead_where(f: ReportFilters, set_: str, value: str) -> list:
             raise BadReportArgs("That is not a step of the funnel.")
         where.append(in_range(Lead.created_at))
         if STEP_INDEX[value]:
-            furthest = select(func.max(step_of(Activity.detail["to"].astext))).where(
-                Activity.lead_id == Lead.id, Activity.activity_type == STAGE_CHANGED).correlate(Lead).scalar_subquery()
+            furthest = select(func.max(step_of(ReportStageChange.to_stage))).where(
+                ReportStageChange.lead_id == Lead.id).correlate(Lead).scalar_subquery()
             where.append(func.greatest(step_of(Lead.stage.cast(db.String)), func.coalesce(furthest, -1))
                          >= STEP_INDEX[value])
     elif set_ == "left":
         if value not in LeadStage.__members__:
             raise BadReportArgs("That is not a stage.")
-        where.append(exists().where(Activity.lead_id == Lead.id, Activity.activity_type == STAGE_CHANGED,
-                                    Activity.detail["from"].astext == value, in_range(Activity.occurred_at)))
+        where.append(exists().where(ReportStageChange.lead_id == Lead.id, ReportStageChange.from_stage == value,
+                                    in_range(ReportStageChange.occurred_at)))
     elif set_ == "won":
         where += [Lead.stage == LeadStage.WON, in_range(Lead.won_at)]
         if value:

@@ -1,7 +1,8 @@
 """The rep activity report: calls (by outcome), e-mails, texts, notes, stage moves and
 meetings per rep, and per rep per week. Meetings are the bookings of the rep's leads (by the
 meeting's start); the rest come from the activity log (who did it, when), as on the owner's
-home: calls are `call.logged` and `call.voicemail_dropped`, whose detail names the outcome.
+home, through its daily rollup (app.reports.models.ReportDailyWork): calls are `call.logged`
+and `call.voicemail_dropped`, whose detail names the outcome.
 The source and campaign filters do not apply to work."""
 from __future__ import annotations
 
@@ -9,54 +10,47 @@ import uuid
 from datetime import date
 
 from flask import url_for
-from sqlalchemy import Date, case, cast, func, literal, select, union_all
+from sqlalchemy import BigInteger, Date, cast, func, literal, select, union_all
 
-from app.activity.models import Activity
 from app.auth.models import User, UserRole
 from app.crm.models import Company, Lead
 from app.extensions import db
 from app.inbox.models import Booking, BookingStatus, CallOutcome
 from app.reports.filters import ReportFilters
+from app.reports.models import ReportDailyWork
 from app.reports.tables import Column, Table
 
 KINDS = {"call": "Calls", "email.sent": "E-mails", "sms.sent": "Texts", "note.added": "Notes",
          "lead.stage_changed": "Stage moves", "meeting": "Meetings"}
-LOGGED = ("email.sent", "sms.sent", "note.added", "lead.stage_changed")
-CALLS = ("call.logged", "call.voicemail_dropped")
-
-
-def _week(column):
-    return cast(func.date_trunc("week", func.timezone("UTC", column)), Date)
 
 
 def _work(f: ReportFilters):
-    """(user_id, week, kind, n): one union, grouped."""
-    kind = case((Activity.activity_type.in_(CALLS), literal("call")), else_=Activity.activity_type)
-    logged = (select(Activity.user_id.label("user_id"), _week(Activity.occurred_at).label("week"),
-                     kind.label("kind"))
-              .where(Activity.activity_type.in_(LOGGED + CALLS), Activity.occurred_at >= f.start,
-                     Activity.occurred_at < f.end, Activity.user_id.isnot(None)))
-    meetings = (select(Company.assigned_rep_id, _week(Booking.start_at), literal("meeting"))
+    """(user_id, week, kind, n): the daily rollup of the log, and the meetings, grouped."""
+    w = ReportDailyWork
+    logged = (select(w.user_id.label("user_id"), cast(func.date_trunc("week", w.day), Date).label("week"),
+                     w.kind.label("kind"), w.n.label("n"))
+              .where(w.day >= f.first_day, w.day <= f.last_day))
+    meetings = (select(Company.assigned_rep_id, cast(func.date_trunc("week", func.timezone("UTC", Booking.start_at)), Date),
+                       literal("meeting"), literal(1))
                 .join(Lead, Lead.id == Booking.lead_id).join(Company, Company.id == Lead.company_id)
                 .where(Booking.start_at >= f.start, Booking.start_at < f.end,
                        Booking.status != BookingStatus.CANCELLED, Company.assigned_rep_id.isnot(None)))
     if f.rep_id:
-        logged = logged.where(Activity.user_id == f.rep_id)
+        logged = logged.where(w.user_id == f.rep_id)
         meetings = meetings.where(Company.assigned_rep_id == f.rep_id)
     work = union_all(logged, meetings).subquery()
-    return select(work.c.user_id, work.c.week, work.c.kind, func.count()).group_by(
+    return select(work.c.user_id, work.c.week, work.c.kind, cast(func.sum(work.c.n), BigInteger)).group_by(
         work.c.user_id, work.c.week, work.c.kind)
 
 
 def build(f: ReportFilters) -> list[Table]:
     counted = db.session.execute(_work(f)).all()
-    outcome = Activity.detail["outcome"].astext
-    outcomes_query = (select(Activity.user_id, outcome, func.count())
-                      .where(Activity.activity_type.in_(CALLS), Activity.occurred_at >= f.start,
-                             Activity.occurred_at < f.end, Activity.user_id.isnot(None))
-                      .group_by(Activity.user_id, outcome))
+    w = ReportDailyWork
+    outcomes_query = (select(w.user_id, w.outcome, cast(func.sum(w.n), BigInteger))
+                      .where(w.kind == "call", w.day >= f.first_day, w.day <= f.last_day)
+                      .group_by(w.user_id, w.outcome))
     if f.rep_id:
-        outcomes_query = outcomes_query.where(Activity.user_id == f.rep_id)
+        outcomes_query = outcomes_query.where(w.user_id == f.rep_id)
     outcomes = db.session.execute(outcomes_query).all()
     people_query = select(User).where(User.role.in_((UserRole.REP, UserRole.NICK, UserRole.ADMIN)))
     if f.rep_id:

@@ -12,14 +12,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import url_for
-from sqlalchemy import Float, String, and_, case, func, select
+from sqlalchemy import Float, String, case, func, select
 
-from app.activity.models import Activity
 from app.crm.models import Lead, LeadStage, LeadStageRepTotal, LeadStageTotal
 from app.crm.pipeline.moves import STAGE_LABELS
 from app.extensions import db
 from app.reports import settings as report_settings
 from app.reports.filters import ReportFilters
+from app.reports.models import ReportStageChange
 from app.reports.scope import lead_conditions
 from app.reports.settings import weighted
 from app.reports.tables import Column, Table
@@ -75,11 +75,14 @@ def _cohort(f: ReportFilters):
 
 def funnel(f: ReportFilters) -> Table:
     cohort = _cohort(f)
-    reached = func.greatest(step_of(cohort.c.stage.cast(String)),
-                            func.coalesce(func.max(step_of(Activity.detail["to"].astext)), -1)).label("top")
-    per_lead = (select(cohort.c.id, reached)
-                .outerjoin(Activity, and_(Activity.lead_id == cohort.c.id, Activity.activity_type == STAGE_CHANGED))
-                .group_by(cohort.c.id, cohort.c.stage).subquery())
+    # the furthest step each lead's stage changes reached (a lead created in the range changed
+    # stage after the range began; the narrow rollup of the log's stage changes)
+    furthest = (select(ReportStageChange.lead_id, func.max(step_of(ReportStageChange.to_stage)).label("top"))
+                .where(ReportStageChange.occurred_at >= f.start)
+                .group_by(ReportStageChange.lead_id).subquery())
+    per_lead = (select(func.greatest(step_of(cohort.c.stage.cast(String)), func.coalesce(furthest.c.top, -1))
+                       .label("top"))
+                .select_from(cohort).outerjoin(furthest, furthest.c.lead_id == cohort.c.id).subquery())
     tops = dict(db.session.execute(select(per_lead.c.top, func.count()).group_by(per_lead.c.top)).all())
     total = sum(tops.values())
     table = Table("funnel", "Funnel of the range's new leads",
@@ -108,23 +111,15 @@ def _pct(part: int, whole: int) -> Decimal | None:
 
 
 def days_in_stage(f: ReportFilters) -> Table:
-    """Stage changes in the range; the time since the lead entered the stage it left."""
-    moved_in_range = select(Activity.lead_id).where(
-        Activity.activity_type == STAGE_CHANGED, Activity.occurred_at >= f.start, Activity.occurred_at < f.end)
+    """Stage changes in the range; the time since the lead entered the stage it left (the
+    rollup of the log's stage changes, app.reports.models)."""
+    c = ReportStageChange
+    days = func.extract("epoch", c.occurred_at - c.entered_at) / 86400
+    query = (select(c.from_stage, func.count(), func.percentile_cont(0.5).within_group(days.cast(Float)))
+             .where(c.occurred_at >= f.start, c.occurred_at < f.end).group_by(c.from_stage))
     if f.rep_id or f.source or f.campaign:
-        moved_in_range = moved_in_range.join(Lead, Lead.id == Activity.lead_id).where(*lead_conditions(f))
-    changes = (select(Activity.occurred_at, Activity.detail["from"].astext.label("left_stage"),
-                      func.coalesce(func.lag(Activity.occurred_at).over(partition_by=Activity.lead_id,
-                                                                        order_by=(Activity.occurred_at, Activity.id)),
-                                    Lead.created_at).label("entered"))
-               .join(Lead, Lead.id == Activity.lead_id)
-               .where(Activity.activity_type == STAGE_CHANGED, Activity.occurred_at < f.end,
-                      Activity.lead_id.in_(moved_in_range)).subquery())
-    days = func.extract("epoch", changes.c.occurred_at - changes.c.entered) / 86400
-    rows = {stage: (n, median) for stage, n, median in db.session.execute(
-        select(changes.c.left_stage, func.count(),
-               func.percentile_cont(0.5).within_group(days.cast(Float)))
-        .where(changes.c.occurred_at >= f.start).group_by(changes.c.left_stage))}
+        query = query.join(Lead, Lead.id == c.lead_id).where(*lead_conditions(f))
+    rows = {stage: (n, median) for stage, n, median in db.session.execute(query)}
     table = Table("days", "Days in stage", [Column("Stage left"), Column("Leads that left it", "int"),
                                             Column("Median days in it", "days")], chart=2,
                   note="Each stage change in the range: how long the lead had been in the stage it left.",

@@ -157,7 +157,7 @@ def test_the_owners_home_numbers(db_session, factory):
     assert home.overdue[1] - before.overdue[1] == Decimal("200.00")
     assert home.waiting[0] - before.waiting[0] == 2
     week = next(w for w in home.reps if w.user.id == rep.id)
-    assert week.counts == {"call.logged": 3, "email.sent": 0, "sms.sent": 0, "note.added": 2,
+    assert week.counts == {"call": 3, "email.sent": 0, "sms.sent": 0, "note.added": 2,
                            "lead.stage_changed": 1}
 
 
