@@ -2,7 +2,7 @@
 
 A lead counts in the month it was won (`won_at`) or lost (`lost_at`), for the leads whose
 stage is still that. Reasons are grouped as the reps wrote them, case and spaces folded;
-the group shows its most common spelling."""
+the group shows its most common spelling. Two statements: won by month, lost by reason."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -18,8 +18,13 @@ from app.reports.tables import Column, Table
 
 
 def reason_key(column):
-    """How reasons group: lower case, spaces squeezed, ends trimmed."""
-    return func.lower(func.regexp_replace(func.btrim(column), r"\s+", " ", "g"))
+    """How reasons group: whitespace runs made one space, ends trimmed, lower case (as
+    `fold_reason` in Python)."""
+    return func.lower(func.btrim(func.regexp_replace(column, r"\s+", " ", "g")))
+
+
+def fold_reason(reason: str | None) -> str:
+    return " ".join((reason or "").split()).lower()
 
 
 def month_of(column):
@@ -46,45 +51,54 @@ def won_by_month(f: ReportFilters) -> Table:
     return table
 
 
-def win_rate(f: ReportFilters) -> tuple[Table, Decimal | None]:
-    won = (Lead.stage == LeadStage.WON) & (Lead.won_at >= f.start) & (Lead.won_at < f.end)
-    lost = (Lead.stage == LeadStage.LOST) & (Lead.lost_at >= f.start) & (Lead.lost_at < f.end)
-    bogus = (Lead.stage == LeadStage.BOGUS) & (Lead.lost_at >= f.start) & (Lead.lost_at < f.end)
-    n_won, n_lost, n_bogus, value_won, value_lost = db.session.execute(
-        select(func.count().filter(won), func.count().filter(lost), func.count().filter(bogus),
-               func.coalesce(func.sum(Lead.estimated_revenue).filter(won), 0),
-               func.coalesce(func.sum(Lead.estimated_revenue).filter(lost), 0))
-        .where(Lead.stage.in_((LeadStage.WON, LeadStage.LOST, LeadStage.BOGUS)), *lead_conditions(f))).one()
-    rate = (Decimal(n_won) * 100 / Decimal(n_won + n_lost)).quantize(Decimal("0.1")) if n_won + n_lost else None
-    table = Table("closed", "Closed in the range", [Column("Outcome"), Column("Leads", "int"),
-                                                    Column("Estimated value", "money")], chart=1,
-                  note="Win rate: won ÷ (won + lost); bogus leads (not real buyers) are left out.",
-                  empty="No lead was won, lost or marked bogus in this range.")
-    if n_won + n_lost + n_bogus:
-        table.add(["Won", n_won, value_won], _drill(f, "won", ""))
-        table.add(["Lost", n_lost, value_lost], _drill(f, "lost", ""))
-        table.add(["Bogus", n_bogus, None], _drill(f, "bogus", ""))
-    return table, rate
-
-
-def reasons(f: ReportFilters) -> Table:
-    key = reason_key(Lead.lost_reason).label("key")
+def closed_and_reasons(f: ReportFilters, won: Table) -> tuple[Table, Table, Decimal | None]:
+    """Lost and bogus in the range, grouped by reason (one statement: grouped by the text as
+    written, then folded here); with the won table's totals, the closed table and win rate."""
     rows = db.session.execute(
-        select(key, func.mode().within_group(func.btrim(Lead.lost_reason)),
-               func.count().filter(Lead.stage == LeadStage.LOST), func.count().filter(Lead.stage == LeadStage.BOGUS),
-               func.count())
+        select(Lead.lost_reason, func.count().filter(Lead.stage == LeadStage.LOST),
+               func.count().filter(Lead.stage == LeadStage.BOGUS),
+               func.coalesce(func.sum(Lead.estimated_revenue).filter(Lead.stage == LeadStage.LOST), 0))
         .where(Lead.stage.in_((LeadStage.LOST, LeadStage.BOGUS)), Lead.lost_at >= f.start, Lead.lost_at < f.end,
                *lead_conditions(f))
-        .group_by(key).order_by(func.count().desc(), key)).all()
-    table = Table("reasons", "Lost and bogus, by reason", [Column("Reason"), Column("Lost", "int"),
-                                                          Column("Bogus", "int"), Column("Total", "int")], chart=3,
-                  note="Reasons as the reps wrote them, grouped whatever their case or spacing.",
-                  empty="No lead was lost or marked bogus in this range.")
-    for key_text, spelling, n_lost, n_bogus, total in rows:
-        table.add([spelling or "(no reason)", n_lost, n_bogus, total], _drill(f, "reason", key_text or ""))
-    return table
+        .group_by(Lead.lost_reason)).all()
+    groups: dict[str, dict] = {}
+    for reason, n_lost, n_bogus, value_lost in rows:
+        group = groups.setdefault(fold_reason(reason), {"lost": 0, "bogus": 0, "value": Decimal("0.00"),
+                                                        "spellings": {}})
+        group["lost"] += n_lost
+        group["bogus"] += n_bogus
+        group["value"] += value_lost
+        spelling = " ".join((reason or "").split())
+        group["spellings"][spelling] = group["spellings"].get(spelling, 0) + n_lost + n_bogus
+    reasons = Table("reasons", "Lost and bogus, by reason", [Column("Reason"), Column("Lost", "int"),
+                                                            Column("Bogus", "int"), Column("Total", "int")], chart=3,
+                    note="Reasons as the reps wrote them, grouped whatever their case or spacing.",
+                    empty="No lead was lost or marked bogus in this range.")
+    ordered = sorted(groups.items(), key=lambda kv: (-(kv[1]["lost"] + kv[1]["bogus"]), kv[0]))
+    for key, group in ordered:
+        # the group's most common spelling names it
+        spelling = min(group["spellings"].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        reasons.add([spelling or "(no reason)", group["lost"], group["bogus"], group["lost"] + group["bogus"]],
+                    _drill(f, "reason", key))
+
+    n_won = sum(row[1] for row in won.rows)
+    value_won = sum((row[3] for row in won.rows), Decimal("0.00"))
+    n_lost = sum(g["lost"] for g in groups.values())
+    n_bogus = sum(g["bogus"] for g in groups.values())
+    value_lost = sum((g["value"] for g in groups.values()), Decimal("0.00"))
+    rate = (Decimal(n_won) * 100 / Decimal(n_won + n_lost)).quantize(Decimal("0.1")) if n_won + n_lost else None
+    closed = Table("closed", "Closed in the range", [Column("Outcome"), Column("Leads", "int"),
+                                                     Column("Estimated value", "money")], chart=1,
+                   note="Win rate: won ÷ (won + lost); bogus leads (not real buyers) are left out.",
+                   empty="No lead was won, lost or marked bogus in this range.")
+    if n_won + n_lost + n_bogus:
+        closed.add(["Won", n_won, value_won], _drill(f, "won", ""))
+        closed.add(["Lost", n_lost, value_lost], _drill(f, "lost", ""))
+        closed.add(["Bogus", n_bogus, None], _drill(f, "bogus", ""))
+    return closed, reasons, rate
 
 
 def build(f: ReportFilters) -> tuple[list[Table], dict]:
-    closed, rate = win_rate(f)
-    return [won_by_month(f), closed, reasons(f)], {"win_rate": rate}
+    won = won_by_month(f)
+    closed, reasons, rate = closed_and_reasons(f, won)
+    return [won, closed, reasons], {"win_rate": rate}
