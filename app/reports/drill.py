@@ -37,6 +37,32 @@ INVOICE_COLUMNS = [Column("Invoice"), Column("Company"), Column("Status"), Colum
                    Column("Balance due", "money")]
 
 
+LEAD_PAGE = [0, 1, 2, 3, 4, 5, 7, 8]  # the page's columns (the CSV has them all)
+LEAD_PAGE_EXTRA = {"won": [9], "lost": [10, 11], "bogus": [10, 11], "reason": [10, 11]}
+
+
+def lead_page_columns(set_: str) -> list[int]:
+    return LEAD_PAGE + LEAD_PAGE_EXTRA.get(set_, [])
+
+
+def describe(set_: str, value: str) -> str:
+    """What a bar's value reads as in the page's title."""
+    from app.reports.money.queries import AGES
+    from app.reports.pipeline.queries import STEPS
+
+    if set_ == "reached":
+        return dict((k, label) for k, label, _ in STEPS).get(value, value)
+    if set_ in ("stage", "left") and value in LeadStage.__members__:
+        return STAGE_LABELS[LeadStage[value]]
+    if set_ == "aging":
+        return dict((k, label) for k, label, *_ in AGES).get(value, value)
+    if set_ == "paid_by":
+        return value.capitalize()
+    if set_ == "reason" and not value:
+        return "(no reason)"
+    return value
+
+
 def _month_bounds(value: str):
     try:
         first = date.fromisoformat(value + "-01")

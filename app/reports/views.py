@@ -155,8 +155,9 @@ def leads():
     except BadReportArgs as exc:
         return _refused("reports/rows.html", str(exc), kind="leads")
     return render("reports/rows.html", context=dict(
-        kind="leads", title=drill.LEAD_SETS[set_], value=value, filters=f, rows=rows, total=total,
-        columns=drill.LEAD_COLUMNS, shown=drill.SHOWN, error=None, reports=REPORTS, args=request.args))
+        kind="leads", title=drill.LEAD_SETS[set_], value=drill.describe(set_, value), filters=f, rows=rows,
+        total=total, columns=drill.LEAD_COLUMNS, visible=drill.lead_page_columns(set_), shown=drill.SHOWN,
+        error=None, reports=REPORTS, args=request.args))
 
 
 @bp.get("/reports/leads.csv")
@@ -183,8 +184,9 @@ def invoices():
     except BadReportArgs as exc:
         return _refused("reports/rows.html", str(exc), kind="invoices")
     return render("reports/rows.html", context=dict(
-        kind="invoices", title=drill.INVOICE_SETS[set_], value=value, filters=f, rows=rows, total=total,
-        columns=drill.INVOICE_COLUMNS, shown=drill.SHOWN, error=None, reports=REPORTS, args=request.args))
+        kind="invoices", title=drill.INVOICE_SETS[set_], value=drill.describe(set_, value), filters=f, rows=rows,
+        total=total, columns=drill.INVOICE_COLUMNS, visible=list(range(len(drill.INVOICE_COLUMNS))),
+        shown=drill.SHOWN, error=None, reports=REPORTS, args=request.args))
 
 
 @bp.get("/reports/invoices.csv")
