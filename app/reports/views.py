@@ -8,12 +8,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.models import User, UserRole
-from app.auth.permissions import SALES, SETTINGS, require
+from app.auth.permissions import INVOICES, SALES, SETTINGS, require
 from app.crm.models import TaxonomyType, TaxonomyValue
 from app.extensions import db
 from app.fulfillment.models import Device
 from app.htmx import render
-from app.reports import bp, drill
+from app.reports import bp, drill, exports
 from app.reports import settings as report_settings
 from app.reports.activity import queries as activity_report
 from app.reports.filters import PRESETS, BadReportArgs, ReportFilters
@@ -201,6 +201,37 @@ def invoices_csv():
     header = [c.label for c in drill.INVOICE_COLUMNS]
     return _csv(_streamed(csv_lines(header, drill.invoices_csv_rows(f, set_, value, _today()))),
                 f"invoices-{set_}-{f.first_day}-{f.last_day}.csv")
+
+
+# ------------------------------------------------------------------ lists as CSV
+
+
+@bp.get("/export/leads.csv")
+@require(SALES)
+def export_leads():
+    from app.crm.records.lead_list import ListQuery
+
+    query = ListQuery.from_args(request.args)
+    return _csv(_streamed(csv_lines(exports.LEAD_HEADER, exports.lead_rows(query, current_user.id))),
+                f"leads-{_today()}.csv")
+
+
+@bp.get("/export/companies.csv")
+@require(SALES)
+def export_companies():
+    from app.crm.records.queries import CompanyFilters
+
+    filters = CompanyFilters.from_args(request.args)
+    return _csv(_streamed(csv_lines(exports.COMPANY_HEADER, exports.company_rows(filters))),
+                f"companies-{_today()}.csv")
+
+
+@bp.get("/export/invoices.csv")
+@require(INVOICES)
+def export_invoices():
+    filters = exports.InvoiceFilters.from_args(request.args)
+    return _csv(_streamed(csv_lines(exports.INVOICE_HEADER, exports.invoice_rows(filters))),
+                f"invoices-{_today()}.csv")
 
 
 # ------------------------------------------------------------------ settings
