@@ -119,8 +119,17 @@ def _streamed(lines):
     app = current_app._get_current_object()
 
     def body():
-        with app.app_context():
+        context = app.app_context()
+        context.push()
+        try:
             yield from lines
+        finally:
+            try:
+                context.pop()  # its session is removed here
+            except AssertionError:
+                # a stream left unread and closed later by the garbage collector, under another
+                # context (a test client that checked only the status): the teardown already ran
+                pass
 
     return body()
 
