@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.crm.pipeline.moves import STAGE_LABELS
@@ -38,3 +38,13 @@ class LostReasonsForm(FlaskForm):
             raise ValidationError(f"Keep it to {MAX_REASONS} reasons.")
         if any(len(" ".join(line.split())) > MAX_REASON_LENGTH for line in (field.data or "").splitlines()):
             raise ValidationError(f"Keep each reason under {MAX_REASON_LENGTH} characters.")
+
+
+class SavedViewForm(FlaskForm):
+    list_name = SelectField("List", choices=[("leads", "Leads"), ("companies", "Companies"),
+                                              ("invoices", "Invoices")])
+    query = HiddenField("Filters", validators=[Length(max=1000, message="Those filters are too long to save.")])
+    name = StringField("Name", validators=[DataRequired(message="Name the view."),
+                                           Length(max=60, message="Keep the name under 60 characters.")])
+    shared = BooleanField("Share with the team")
+    make_default = BooleanField("Open the list with it")

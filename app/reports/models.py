@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Index, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.db import created_at, sql_bool, uuid_pk
 from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.auth.models import User
 
 
 class ReportStageChange(db.Model):
@@ -38,4 +43,27 @@ class ReportDailyWork(db.Model):
     n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
 
 
-__all__ = ["ReportDailyWork", "ReportStageChange"]
+class SavedView(db.Model):
+    """A list's filters and sort kept under a name (issue 13): its owner's, or the team's when
+    shared; at most one default per user and list, opened when the list is opened bare."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (
+        Index(None, "list_name", "user_id"),
+        Index("uq_saved_views_default", "user_id", "list_name", unique=True,
+              postgresql_where=text("is_default")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    list_name: Mapped[str]  # leads | companies | invoices
+    name: Mapped[str]
+    query: Mapped[str]  # the list's query string, as its URL carried it
+    shared: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(False), default=False)
+    is_default: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(False), default=False)
+    created_at: Mapped[datetime] = created_at()
+
+    user: Mapped[User] = relationship()
+
+
+__all__ = ["ReportDailyWork", "ReportStageChange", "SavedView"]

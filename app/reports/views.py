@@ -13,11 +13,11 @@ from app.crm.models import TaxonomyType, TaxonomyValue
 from app.extensions import db
 from app.fulfillment.models import Device
 from app.htmx import render
-from app.reports import bp, drill, exports
+from app.reports import bp, drill, exports, saved_views
 from app.reports import settings as report_settings
 from app.reports.activity import queries as activity_report
 from app.reports.filters import PRESETS, BadReportArgs, ReportFilters
-from app.reports.forms import LostReasonsForm, LowStockForm, ProbabilitiesForm
+from app.reports.forms import LostReasonsForm, LowStockForm, ProbabilitiesForm, SavedViewForm
 from app.reports.money import queries as money_report
 from app.reports.pipeline import queries as pipeline_report
 from app.reports.sources import queries as sources_report
@@ -241,6 +241,64 @@ def export_invoices():
     filters = exports.InvoiceFilters.from_args(request.args)
     return _csv(_streamed(csv_lines(exports.INVOICE_HEADER, exports.invoice_rows(filters))),
                 f"invoices-{_today()}.csv")
+
+
+# ------------------------------------------------------------------ saved views
+
+
+def _view_list_url(view) -> str:
+    return f"{url_for(saved_views.LISTS[view.list_name])}?{saved_views.url_query(view)}"
+
+
+@bp.post("/views")
+@require(SALES)
+def save_view():
+    form = SavedViewForm()
+    if form.validate_on_submit():
+        try:
+            view = saved_views.save_view(user=current_user, list_name=form.list_name.data, name=form.name.data,
+                                         query=form.query.data or "", shared=form.shared.data,
+                                         make_default=form.make_default.data)
+        except saved_views.SavedViewError as exc:
+            form.name.errors = [*form.name.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash(f"Saved the view “{view.name}”.", "success")
+            return redirect(_view_list_url(view), code=303)
+    return render("reports/saved_view_form.html", context=dict(form=form), status=422)
+
+
+def _own_view(view_id: str):
+    from app.errors import get_or_404
+    from app.reports.models import SavedView
+
+    view = get_or_404(SavedView, view_id)
+    if view.user_id != current_user.id and not view.shared:
+        abort(404)
+    if view.user_id != current_user.id:
+        abort(403)
+    return view
+
+
+@bp.post("/views/<view_id>/default")
+@require(SALES)
+def default_view(view_id: str):
+    view = _own_view(view_id)
+    saved_views.set_default(view, user=current_user)
+    db.session.commit()
+    flash(f"“{view.name}” opens when you open the list.", "success")
+    return redirect(_view_list_url(view), code=303)
+
+
+@bp.post("/views/<view_id>/delete")
+@require(SALES)
+def delete_view(view_id: str):
+    view = _own_view(view_id)
+    list_url = url_for(saved_views.LISTS[view.list_name], view="all")
+    saved_views.delete_view(view, user=current_user)
+    db.session.commit()
+    flash("View deleted.", "success")
+    return redirect(list_url, code=303)
 
 
 # ------------------------------------------------------------------ settings

@@ -7,6 +7,8 @@ kept exact by a trigger (the log is append-only: an insert is the only change to
   creation). The funnel and "days in stage" read it instead of the wide, scattered log.
 - report_daily_work: per UTC day × user × kind (× call outcome), how many activities a user
   logged of the kinds the rep activity report and the owner's home count.
+- saved_views: a list's filters and sort under a name, private or shared, one default per user
+  and list.
 - report_rollups_rebuild(): empties and refills both from the log, the same rules as the
   trigger (the backfill here; a bulk load that skipped triggers runs it after).
 
@@ -96,6 +98,22 @@ def upgrade():
         sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.PrimaryKeyConstraint("day", "user_id", "kind", "outcome", name="pk_report_daily_work"),
     )
+    op.create_table(
+        "saved_views",
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("list_name", sa.Text(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("query", sa.Text(), nullable=False),
+        sa.Column("shared", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("is_default", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_saved_views_user_id_users", ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name="pk_saved_views"),
+    )
+    op.create_index("ix_saved_views_list_name_user_id", "saved_views", ["list_name", "user_id"])
+    op.create_index("uq_saved_views_default", "saved_views", ["user_id", "list_name"], unique=True,
+                    postgresql_where=sa.text("is_default"))
     op.execute(FUNCTIONS)
     op.execute("CREATE TRIGGER report_rollups_on_activity AFTER INSERT ON activities "
                "FOR EACH ROW EXECUTE FUNCTION report_rollups_on_activity()")
@@ -107,6 +125,7 @@ def downgrade():
     op.execute("DROP FUNCTION IF EXISTS report_rollups_rebuild()")
     op.execute("DROP FUNCTION IF EXISTS report_rollups_on_activity()")
     op.execute("DROP FUNCTION IF EXISTS report_work_kind(text)")
+    op.drop_table("saved_views")
     op.drop_table("report_daily_work")
     op.drop_table("report_stage_changes")
     op.drop_index("ix_activities_activity_type_occurred_at", table_name="activities")
