@@ -115,10 +115,14 @@ def _csv(body, filename: str) -> Response:
 
 def _streamed(lines):
     """Every row, a line at a time, read after the view returned: in an app context of its
-    own (its own session, closed when the stream ends), entered only if the body is read."""
+    own (its own session, closed when the stream ends). The header goes first, before that
+    context is entered: a client that only peeks at the body (a test client checking the
+    status) leaves nothing open."""
     app = current_app._get_current_object()
+    header = next(lines)
 
     def body():
+        yield header
         context = app.app_context()
         context.push()
         try:
@@ -127,8 +131,7 @@ def _streamed(lines):
             try:
                 context.pop()  # its session is removed here
             except AssertionError:
-                # a stream left unread and closed later by the garbage collector, under another
-                # context (a test client that checked only the status): the teardown already ran
+                # closed later by the garbage collector, under another context: the teardown ran
                 pass
 
     return body()
