@@ -84,3 +84,36 @@ def test_rep_day_and_owner_reports(live_app, live_server, page, browser):
     assert f"Quoted Towing {tag}" in body and f"New Plumbing {tag}" not in body
     owner_context.close()
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_a_shared_view_is_opened_by_another_rep_and_exported(live_app, live_server, page, browser):
+    tag, rep_email, rep_id, owner_email, leads = seed(live_app)
+    from app.auth.services import create_user
+
+    with live_app.app_context():
+        from app.extensions import db
+
+        teammate = create_user(email=f"mate-{tag}@example.com", first_name="Mate", last_name=tag, role=UserRole.REP,
+                               password="mate pass 1234")
+        db.session.commit()
+        mate_email = teammate.email
+    sign_in(page, live_server, rep_email, "day pass 1234")
+    page.goto(f"{live_server}/leads?stage=QUOTED&rep={rep_id}")
+    page.get_by_text("Save view").click()
+    page.get_by_label("Name").fill(f"Quoted {tag}")
+    page.get_by_text("Share with the team").click()
+    page.get_by_role("button", name="Save the current filters").click()
+    page.wait_for_url(lambda url: "view=" in url)
+
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    mate = context.new_page()
+    sign_in(mate, live_server, mate_email, "mate pass 1234")
+    mate.goto(f"{live_server}/leads")
+    mate.get_by_role("link", name=f"Quoted {tag}").click()
+    mate.wait_for_url(lambda url: "stage=QUOTED" in url and f"rep={rep_id}" in url)
+    expect(mate.get_by_role("link", name=f"Quoted Towing {tag}")).to_be_visible()
+    with mate.expect_download() as download:
+        mate.get_by_role("link", name="Download CSV").click()
+    body = open(download.value.path(), encoding="utf-8").read()
+    assert f"Quoted Towing {tag}" in body and f"New Plumbing {tag}" not in body
+    context.close()
