@@ -277,3 +277,27 @@ def test_range_presets_and_the_url(client, admin):
     page = client.get("/reports/sources?range=custom&from=2021-03-01&to=2021-04-30").get_data(as_text=True)
     assert "Mar 1, 2021 – Apr 30, 2021" in page
     assert 'href="/reports/money?range=custom&amp;from=2021-03-01&amp;to=2021-04-30"' in page  # tabs keep it
+
+
+@pytest.mark.parametrize("path", ["pipeline", "won-lost", "sources", "activity", "money"])
+def test_each_report_reads_a_constant_few_statements(client, db_session, factory, count_statements, admin, path):
+    def grow(n):
+        for _ in range(n):
+            won_lost_fixture(factory)
+            pipeline_fixture(factory)
+
+    grow(1)
+    url = f"/reports/{path}?{RANGE}"
+    client.get(url)  # warm-up
+
+    def measure():
+        db_session.expire_all()
+        with count_statements() as counter:
+            assert client.get(url).status_code == 200
+        return counter
+
+    few = measure()
+    grow(3)
+    many = measure()
+    assert many.count == few.count, "\n".join(s[:120] for s in many.statements)
+    assert many.count <= 8
