@@ -207,16 +207,18 @@ def register_blueprints(app: Flask) -> None:
     from app.billing.public import bp as pay_bp
     from app.crm import bp as crm_bp
     from app.fulfillment import bp as fulfillment_bp
+    from app.home import bp as home_bp
     from app.inbox import bp as inbox_bp
     from app.integrations.outbox_views import bp as outbox_bp
     from app.main import bp as main_bp
     from app.quickbooks import bp as quickbooks_bp
     from app.sequences import bp as sequences_bp
+    from app.reports import bp as reports_bp
     from app.settings import bp as settings_bp
     from app.webhooks import bp as webhooks_bp
 
     for bp in (main_bp, auth_bp, activity_bp, crm_bp, inbox_bp, billing_bp, fulfillment_bp, settings_bp,
-               pay_bp, webhooks_bp, sequences_bp, quickbooks_bp):
+               pay_bp, webhooks_bp, sequences_bp, quickbooks_bp, home_bp, reports_bp):
         app.register_blueprint(bp)
     if app.config["ENV"] != "production":  # the outbox backend's reader: development only
         app.register_blueprint(outbox_bp)

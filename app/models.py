@@ -13,6 +13,7 @@ from app.inbox.sms.models import *  # noqa: F401,F403
 from app.integrations.models import *  # noqa: F401,F403
 from app.job_outbox.models import *  # noqa: F401,F403
 from app.quickbooks.models import *  # noqa: F401,F403
+from app.reports.models import *  # noqa: F401,F403
 from app.sequences.models import *  # noqa: F401,F403
 from app.settings.models import *  # noqa: F401,F403
 from app.webhooks.models import *  # noqa: F401,F403

@@ -19,6 +19,7 @@ NAVIGATION = [
     ("Tasks", "crm.tasks", permissions.SALES, "tasks"),
     ("Companies", "crm.companies", permissions.SALES, "companies"),
     ("Invoices", "billing.invoices", permissions.INVOICES, "invoices"),
+    ("Reports", "reports.index", permissions.SALES, "reports"),
     ("Warehouse", "fulfillment.warehouse", permissions.WAREHOUSE, "warehouse"),
     ("Settings", "settings.index", permissions.SETTINGS, "settings"),
 ]

@@ -422,6 +422,16 @@ SCENARIOS += [
 ]
 
 
+# The homes and reports (issue 13): each report over the generated world's last year.
+YEAR = "range=custom&from=2025-11-01&to=2026-10-31"
+SCENARIOS += [
+    Scenario("GET / (owner's home)", lambda ctx: ctx.client.get("/")),
+    *[Scenario(f"GET /reports/{name} (a year)", lambda ctx, name=name: ctx.client.get(f"/reports/{name}?{YEAR}"))
+      for name in ("pipeline", "won-lost", "sources", "activity", "money")],
+    Scenario("GET /reports/pipeline (a year, one rep)",
+             lambda ctx: ctx.client.get(f"/reports/pipeline?{YEAR}&rep={ctx.busy_lead_rep}")),
+]
+
 # ---------------------------------------------------------------------- plumbing
 
 class SqlMeter:

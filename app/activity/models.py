@@ -28,7 +28,11 @@ class Activity(db.Model):
     """
 
     __tablename__ = "activities"
-    __table_args__ = (Index(None, "lead_id", "occurred_at"),)
+    __table_args__ = (
+        Index(None, "lead_id", "occurred_at"),
+        # the homes and reports read the log by kind over a span of time (migration 0026)
+        Index("ix_activities_activity_type_occurred_at", "activity_type", "occurred_at"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))

@@ -60,12 +60,5 @@ def require(permission: str):
 
 
 def home_endpoint(user) -> str:
-    """Where a user lands after sign-in: the first area their role may use."""
-    for permission, endpoint in (
-        (SALES, "crm.pipeline"),
-        (WAREHOUSE, "fulfillment.warehouse"),
-        (SETTINGS, "settings.index"),
-    ):
-        if can(user, permission):
-            return endpoint
-    return "auth.account"
+    """Where a user lands after sign-in: their role's home page (app.home)."""
+    return "home.home"

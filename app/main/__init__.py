@@ -1,4 +1,4 @@
-"""Cross-cutting pages: the landing page and the health check."""
+"""Cross-cutting pages: the health check (the landing page is app.home)."""
 from flask import Blueprint
 
 bp = Blueprint("main", __name__)

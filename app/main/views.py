@@ -1,22 +1,13 @@
 import logging
 
-from flask import jsonify, redirect, url_for
-from flask_login import current_user
+from flask import jsonify
 from sqlalchemy import text
 
-from app.auth.permissions import home_endpoint
 from app.extensions import db, limiter
 from app.main import bp
 from app.queue import redis_connection
 
 log = logging.getLogger(__name__)
-
-
-@bp.get("/")
-def home():
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
-    return redirect(url_for(home_endpoint(current_user)))
 
 
 @bp.get("/healthz")

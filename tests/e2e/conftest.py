@@ -73,7 +73,7 @@ def page(browser):
     context.close()
 
 
-def sign_in(page, live_server: str, email: str, password: str, *, lands_on: str = "/pipeline") -> None:
+def sign_in(page, live_server: str, email: str, password: str, *, lands_on: str = "/") -> None:
     """Through the real sign-in form, as a person would (Enter in the password field)."""
     import re
 
@@ -81,4 +81,4 @@ def sign_in(page, live_server: str, email: str, password: str, *, lands_on: str 
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(re.escape(lands_on)))
+    page.wait_for_url(re.compile(re.escape(live_server + lands_on) + r"(\?.*)?$"))

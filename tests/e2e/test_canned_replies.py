@@ -40,7 +40,7 @@ def test_admin_writes_a_canned_reply_and_a_picker_inserts_it(live_app, live_serv
     email, lead_id, company = seed(live_app)
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    sign_in(page, live_server, email, "canned pass 123", lands_on="/pipeline")
+    sign_in(page, live_server, email, "canned pass 123")
 
     page.goto(f"{live_server}/settings/templates/new")
     name = f"Check-in {uuid.uuid4().hex[:6]}"

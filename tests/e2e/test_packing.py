@@ -60,7 +60,8 @@ def seed(app):
 
 def test_packer_scans_packs_and_ships(live_app, live_server, page):
     email, order_id, imeis, iccids, company_id = seed(live_app)
-    sign_in(page, live_server, email, "packer pass 1", lands_on="/warehouse")
+    sign_in(page, live_server, email, "packer pass 1")  # the warehouse's home
+    page.goto(f"{live_server}/warehouse")
     page.screenshot(path=str(_shot("warehouse-queue.png")))
     page.locator(f'a[href="/warehouse/orders/{order_id}"]').click()  # this test's order, not the first
     page.wait_for_url(f"{live_server}/warehouse/orders/{order_id}")

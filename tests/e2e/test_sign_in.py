@@ -36,11 +36,11 @@ def test_rep_signs_in_sees_navigation_and_signs_out(live_app, live_server, page)
 
     page.get_by_label("Password", exact=True).fill("browser pass 123")
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server}/pipeline")
+    page.wait_for_url(f"{live_server}/pipeline")  # where the sign-in was asked for (?next=)
 
     nav = page.get_by_role("complementary", name="Main")
     labels = [t.strip() for t in nav.locator(".nav__link").all_inner_texts()]
-    assert labels == ["Pipeline", "Inbox", "Calls", "Leads", "Tasks", "Companies", "Invoices", "Outbox"]
+    assert labels == ["Pipeline", "Inbox", "Calls", "Leads", "Tasks", "Companies", "Invoices", "Reports", "Outbox"]
     expect(page.get_by_role("heading", name="New lead")).to_be_visible()
 
     nav.get_by_role("link", name="Companies").click()
@@ -61,7 +61,7 @@ def test_admin_sees_settings_and_operator_only_warehouse(live_app, live_server, 
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password", exact=True).fill("operator pass 1")
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server}/warehouse")
+    page.wait_for_url(f"{live_server}/")  # the warehouse's home
     labels = [t.strip() for t in page.locator(".nav__link").all_inner_texts()]
     assert labels == ["Warehouse"]
 
@@ -81,7 +81,7 @@ def test_admin_invites_through_htmx_and_the_invitee_sets_a_password(live_app, li
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password", exact=True).fill("admin pass 123")
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server}/pipeline")
+    page.wait_for_url(f"{live_server}/")
     page.get_by_role("link", name="Settings").click()
     page.get_by_role("link", name="Users").click()
     page.wait_for_url(f"{live_server}/settings/users")
@@ -108,6 +108,6 @@ def test_admin_invites_through_htmx_and_the_invitee_sets_a_password(live_app, li
     invitee.get_by_label("New password").fill("ivy's new passphrase")
     invitee.get_by_label("Repeat the password").fill("ivy's new passphrase")
     invitee.get_by_role("button", name="Set password and sign in").click()
-    invitee.wait_for_url(f"{live_server}/pipeline")
+    invitee.wait_for_url(f"{live_server}/")
     expect(invitee.get_by_text("Welcome, Ivy")).to_be_visible()
     other.close()

@@ -27,12 +27,12 @@ def test_sign_in_sets_last_login_and_lands_by_role(app, client, factory, db_sess
     rep = factory.user(UserRole.REP)
     response = post_login(client, app, rep.email, PASSWORD)
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/pipeline")
+    assert response.headers["Location"] == "/"  # the rep's day (app.home)
     db_session.refresh(rep)
     assert rep.last_login_at is not None
     operator = factory.user(UserRole.OPERATOR)
     client.post("/logout", data={"csrf_token": csrf_token(client, app)})
-    assert post_login(client, app, operator.email, PASSWORD).headers["Location"].endswith("/warehouse")
+    assert post_login(client, app, operator.email, PASSWORD).headers["Location"] == "/"
 
 
 def test_email_is_case_insensitive(app, client, factory):
@@ -96,9 +96,9 @@ def test_successful_sign_ins_do_not_count_against_the_limit(app, client, factory
 
 @pytest.mark.parametrize("target,expected", [
     ("/companies", "/companies"),
-    ("//evil.example.com/x", "/pipeline"),
-    ("https://evil.example.com/", "/pipeline"),
-    ("/\\evil.example.com", "/pipeline"),
+    ("//evil.example.com/x", "/"),
+    ("https://evil.example.com/", "/"),
+    ("/\\evil.example.com", "/"),
 ])
 def test_only_safe_next_redirects(app, client, factory, target, expected):
     rep = factory.user()

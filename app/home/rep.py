@@ -1,0 +1,101 @@
+"""A rep's day: what needs them now. One statement per block, whatever the rows."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
+
+from app.billing.models import Invoice, InvoiceStatus
+from app.crm.models import Company, Contact, Lead, Task
+from app.crm.pipeline import board
+from app.extensions import db
+from app.inbox.models import Booking, BookingStatus, Conversation
+from app.reports.settings import OPEN_STAGES
+
+SHOWN = 8  # rows a block lists; its count says how many there are in all
+
+
+@dataclass
+class Block:
+    rows: list
+    count: int
+    extra: dict
+
+
+def _block(result, extra_names: tuple[str, ...] = (), empty: dict | None = None) -> Block:
+    rows = result.unique().all()
+    if not rows:
+        return Block([], 0, empty or {name: 0 for name in extra_names})
+    first = rows[0]
+    return Block([r[0] for r in rows], first[1], {name: first[2 + i] for i, name in enumerate(extra_names)})
+
+
+@dataclass
+class MyDay:
+    tasks: Block          # overdue and due today (extra: overdue)
+    conversations: Block  # awaiting my reply
+    bookings: Block       # today's, of my leads
+    stale: Block          # my open leads longer than the threshold in their stage
+    invoices: Block       # mine, sent, unpaid and past due (extra: balance)
+    stale_days: int
+    now: datetime
+
+
+def day_bounds(now: datetime) -> tuple[datetime, datetime]:
+    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=1)
+
+
+def _rep_companies(user_id: uuid.UUID):
+    return select(Company.id).where(Company.assigned_rep_id == user_id)
+
+
+def _first_rows(entity, where: list, order, options, *counts):
+    """The first SHOWN rows and, in the same statement, how many match in all (uncorrelated
+    scalar subqueries: computed once, on the narrow table, not over the joined rows)."""
+    totals = [select(func.count()).select_from(entity).where(*where, *extra).scalar_subquery()
+              for extra in ((), *counts)]
+    return db.session.execute(select(entity, *totals).where(*where).options(*options)
+                              .order_by(*order).limit(SHOWN))
+
+
+def my_day(user_id: uuid.UUID, now: datetime | None = None) -> MyDay:
+    now = now or datetime.now(UTC)
+    start, end = day_bounds(now)
+    tasks = _first_rows(
+        Task, [Task.assigned_to_id == user_id, Task.is_completed.is_(False), Task.due_at < end],
+        (Task.due_at, Task.created_at),
+        (joinedload(Task.lead).joinedload(Lead.contact), joinedload(Task.lead).joinedload(Lead.company),
+         joinedload(Task.company)),
+        (Task.due_at < now,))
+    # the inbox's "Needs reply · Mine" tab (app.inbox.queue.queries)
+    conversations = _first_rows(
+        Conversation, [Conversation.user_id == user_id, Conversation.last_message_at.isnot(None),
+                       Conversation.is_archived.is_(False), Conversation.awaiting_reply.is_(True),
+                       Conversation.done_at.is_(None),
+                       or_(Conversation.snoozed_until.is_(None), Conversation.snoozed_until <= now)],
+        (Conversation.last_message_at,), (joinedload(Conversation.contact).joinedload(Contact.company),))
+    bookings = _first_rows(
+        Booking, [Booking.start_at >= start, Booking.start_at < end, Booking.status != BookingStatus.CANCELLED,
+                  Booking.lead_id.in_(select(Lead.id).where(Lead.company_id.in_(_rep_companies(user_id))))],
+        (Booking.start_at,), (joinedload(Booking.lead).joinedload(Lead.company),
+                              joinedload(Booking.lead).joinedload(Lead.contact)))
+    stale_days = board.stale_after_days()
+    stale = _first_rows(
+        Lead, [Lead.company_id.in_(_rep_companies(user_id)), Lead.stage.in_(OPEN_STAGES),
+               Lead.stage_changed_at < now - timedelta(days=stale_days)],
+        (Lead.stage_changed_at, Lead.id), (joinedload(Lead.company), joinedload(Lead.contact)))
+    overdue_invoice = [Invoice.company_id.in_(_rep_companies(user_id)),
+                       Invoice.status.in_((InvoiceStatus.SENT, InvoiceStatus.PARTIAL)), Invoice.balance_due > 0,
+                       Invoice.due_date < now.date()]
+    balance = select(func.coalesce(func.sum(Invoice.balance_due), 0)).where(*overdue_invoice).scalar_subquery()
+    invoices = db.session.execute(
+        select(Invoice, select(func.count()).select_from(Invoice).where(*overdue_invoice).scalar_subquery(), balance)
+        .where(*overdue_invoice).options(joinedload(Invoice.company)).order_by(Invoice.due_date, Invoice.id)
+        .limit(SHOWN))
+    return MyDay(_block(tasks, ("overdue",)), _block(conversations), _block(bookings), _block(stale),
+                 _block(invoices, ("balance",), {"balance": Decimal("0.00")}), stale_days, now)

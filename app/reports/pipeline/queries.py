@@ -1,0 +1,138 @@
+"""The pipeline report's reads.
+
+- Open pipeline now: count and value per open stage (the maintained stage totals when no
+  filter or only a rep narrows it), weighted by Settings → Pipeline's probabilities.
+- Funnel: the leads created in the range, and how many of them reached each step (their
+  stage now, or any stage the activity log's stage changes took them to).
+- Days in stage: each stage left in the range, how long the lead had been in it (from the
+  stage change before, or the lead's creation), median and count.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import url_for
+from sqlalchemy import Float, String, case, func, select
+
+from app.crm.models import Lead, LeadStage, LeadStageRepTotal, LeadStageTotal
+from app.crm.pipeline.moves import STAGE_LABELS
+from app.extensions import db
+from app.reports import settings as report_settings
+from app.reports.filters import ReportFilters
+from app.reports.models import ReportStageChange
+from app.reports.scope import lead_conditions
+from app.reports.settings import weighted
+from app.reports.tables import Column, Table
+
+STAGE_CHANGED = "lead.stage_changed"
+# The funnel's steps in order; the three buying periods are one step.
+STEPS = (("NEW_LEAD", "New lead", (LeadStage.NEW_LEAD,)), ("HOT", "Hot", (LeadStage.HOT,)),
+         ("QUALIFIED", "Qualified", (LeadStage.QUALIFIED,)), ("QUOTED", "Quoted", (LeadStage.QUOTED,)),
+         ("BUYING", "Buying (30/60/90 days)",
+          (LeadStage.BUY_PERIOD_90, LeadStage.BUY_PERIOD_60, LeadStage.BUY_PERIOD_30)),
+         ("WON", "Won", (LeadStage.WON,)))
+STEP_INDEX = {key: i for i, (key, _, _) in enumerate(STEPS)}
+
+
+def step_of(stage_text):
+    """The funnel step (0..5) of a stage name, -1 for lost/bogus."""
+    whens = [(stage_text.in_([s.value for s in stages]), i) for i, (_, _, stages) in enumerate(STEPS)]
+    return case(*whens, else_=-1)
+
+
+def drill(f: ReportFilters, set_: str, value: str) -> str:
+    return url_for("reports.leads", **f.as_args(set=set_, value=value))
+
+
+def open_pipeline(f: ReportFilters) -> Table:
+    probabilities = report_settings.stage_probabilities()
+    if not (f.source or f.campaign):
+        if f.rep_id:
+            totals_query = select(LeadStageRepTotal.stage, LeadStageRepTotal.lead_count, LeadStageRepTotal.revenue) \
+                .where(LeadStageRepTotal.rep_id == f.rep_id)
+        else:
+            totals_query = select(LeadStageTotal.stage, LeadStageTotal.lead_count, LeadStageTotal.revenue)
+    else:
+        totals_query = select(Lead.stage, func.count(), func.coalesce(func.sum(Lead.estimated_revenue), 0)) \
+            .where(*lead_conditions(f)).group_by(Lead.stage)
+    totals = {stage: (count, revenue) for stage, count, revenue in db.session.execute(totals_query)}
+    table = Table("open", "Open pipeline now", [Column("Stage"), Column("Leads", "int"), Column("Value", "money"),
+                                                Column("Probability", "pct"), Column("Weighted", "money")], chart=2,
+                  note="Today's open leads whatever the date range; weighted by each stage's probability "
+                       "(Settings → Pipeline).", empty="No open lead. New leads appear on the board.")
+    for stage in report_settings.OPEN_STAGES:
+        count, revenue = totals.get(stage, (0, Decimal("0.00")))
+        percent = probabilities[stage]
+        table.add([STAGE_LABELS[stage], count, revenue, Decimal(percent), weighted(revenue, percent)],
+                  drill(f, "stage", stage.value))
+    return table
+
+
+def _cohort(f: ReportFilters):
+    return select(Lead.id, Lead.stage).where(Lead.created_at >= f.start, Lead.created_at < f.end,
+                                             *lead_conditions(f)).cte("cohort")
+
+
+def funnel(f: ReportFilters) -> Table:
+    cohort = _cohort(f)
+    # the furthest step each lead's stage changes reached (a lead created in the range changed
+    # stage after the range began; the narrow rollup of the log's stage changes)
+    furthest = (select(ReportStageChange.lead_id, func.max(step_of(ReportStageChange.to_stage)).label("top"))
+                .where(ReportStageChange.occurred_at >= f.start)
+                .group_by(ReportStageChange.lead_id).subquery())
+    per_lead = (select(func.greatest(step_of(cohort.c.stage.cast(String)), func.coalesce(furthest.c.top, -1))
+                       .label("top"))
+                .select_from(cohort).outerjoin(furthest, furthest.c.lead_id == cohort.c.id).subquery())
+    tops = dict(db.session.execute(select(per_lead.c.top, func.count()).group_by(per_lead.c.top)).all())
+    total = sum(tops.values())
+    table = Table("funnel", "Funnel of the range's new leads",
+                  [Column("Step"), Column("Reached", "int"), Column("Dropped before the next", "int"),
+                   Column("Of the step before", "pct"), Column("Of all new leads", "pct")], chart=1,
+                  note=f"{total} leads created in the range; a lead counts at every step up to the furthest it "
+                       "reached (lost and bogus leads at the steps they reached first).",
+                  empty="No lead was created in this range.")
+    counts = [sum(n for top, n in tops.items() if top is not None and top >= i) for i in range(len(STEPS))]
+    counts[0] = total  # every new lead starts at the first step, whatever it became
+    for i, (key, label, _) in enumerate(STEPS):
+        reached_n = counts[i]
+        dropped = reached_n - counts[i + 1] if i + 1 < len(STEPS) else None
+        before = counts[i - 1] if i else total
+        table.add([label, reached_n, dropped, _pct(reached_n, before), _pct(reached_n, total)],
+                  drill(f, "reached", key))
+    if not total:
+        table.rows, table.links = [], []
+    return table
+
+
+def _pct(part: int, whole: int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
+
+
+def days_in_stage(f: ReportFilters) -> Table:
+    """Stage changes in the range; the time since the lead entered the stage it left (the
+    rollup of the log's stage changes, app.reports.models)."""
+    c = ReportStageChange
+    days = func.extract("epoch", c.occurred_at - c.entered_at) / 86400
+    query = (select(c.from_stage, func.count(), func.percentile_cont(0.5).within_group(days.cast(Float)))
+             .where(c.occurred_at >= f.start, c.occurred_at < f.end).group_by(c.from_stage))
+    if f.rep_id or f.source or f.campaign:
+        query = query.join(Lead, Lead.id == c.lead_id).where(*lead_conditions(f))
+    rows = {stage: (n, median) for stage, n, median in db.session.execute(query)}
+    table = Table("days", "Days in stage", [Column("Stage left"), Column("Leads that left it", "int"),
+                                            Column("Median days in it", "days")], chart=2,
+                  note="Each stage change in the range: how long the lead had been in the stage it left.",
+                  empty="No lead changed stage in this range.")
+    for stage in (*report_settings.OPEN_STAGES, LeadStage.WON, LeadStage.LOST, LeadStage.BOGUS):
+        if stage.value in rows:
+            n, median = rows[stage.value]
+            table.add([STAGE_LABELS[stage], n, Decimal(str(round(median, 1))) if median is not None else None],
+                      drill(f, "left", stage.value))
+    return table
+
+
+def build(f: ReportFilters) -> list[Table]:
+    return [open_pipeline(f), funnel(f), days_in_stage(f)]
+
+

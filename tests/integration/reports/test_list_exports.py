@@ -1,0 +1,79 @@
+"""A list's CSV holds every row the list's filters match (not one page), in the list's order,
+read a batch at a time: ISO dates, plain decimals."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from app.auth.models import UserRole
+from app.billing.models import InvoiceStatus
+from app.crm.models import CompanyStatus, LeadStage
+from app.reports import exports
+from tests.factories import login
+from tests.integration.reports import builders
+
+
+@pytest.fixture(autouse=True)
+def small_batches(monkeypatch):
+    monkeypatch.setattr(exports, "BATCH", 2)  # several batches from a few rows
+
+
+def rows_of(response) -> list[list[str]]:
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_leads_csv_is_the_filtered_list_in_its_order(client, db_session, factory):
+    rep, other = factory.user(UserRole.REP), factory.user(UserRole.REP)
+    now = datetime.now(UTC)
+    mine = []
+    for i in range(5):
+        company = factory.company(name=f"Export Towing {i}", assigned_rep_id=rep.id)
+        mine.append(factory.lead(company=company, stage=LeadStage.HOT, source="Google Maps",
+                                 estimated_revenue=Decimal(f"{i}00.5{i}"), last_activity_at=now - timedelta(hours=i),
+                                 created_at=datetime(2026, 3, 4, 10, tzinfo=UTC)))
+    factory.lead(company=factory.company(assigned_rep_id=rep.id), stage=LeadStage.QUOTED)  # another stage
+    factory.lead(company=factory.company(assigned_rep_id=other.id), stage=LeadStage.HOT)  # another rep
+    login(client, rep)
+    list_page = client.get(f"/leads?stage=HOT&rep={rep.id}").get_data(as_text=True)
+    assert f"/export/leads.csv?rep={rep.id}&amp;stage=HOT" in list_page  # the list links its own CSV
+    rows = rows_of(client.get(f"/export/leads.csv?stage=HOT&rep={rep.id}"))
+    assert rows[0] == exports.LEAD_HEADER
+    assert [r[0] for r in rows[1:]] == [f"Export Towing {i}" for i in range(5)]  # newest activity first
+    first = rows[1]
+    assert first[4] == "Hot" and first[5] == "Google Maps" and first[7] == rep.full_name
+    assert first[9] == "0.50" and rows[5][9] == "400.54"
+    assert first[10] == "2026-03-04"
+
+
+def test_companies_csv_pages_through_the_whole_list(client, db_session, factory):
+    rep = factory.user(UserRole.REP)
+    for i in range(5):
+        factory.company(name=f"Zz Export {i}", assigned_rep_id=rep.id, status=CompanyStatus.CUSTOMER,
+                        industry="Towing")
+    factory.company(name="Zz Export lead", assigned_rep_id=rep.id)  # status LEAD: filtered out
+    login(client, rep)
+    rows = rows_of(client.get(f"/export/companies.csv?status=CUSTOMER&rep={rep.id}"))
+    assert rows[0] == exports.COMPANY_HEADER
+    assert [r[0] for r in rows[1:]] == [f"Zz Export {i}" for i in range(5)]
+    assert {r[1] for r in rows[1:]} == {"Customer"} and {r[6] for r in rows[1:]} == {rep.full_name}
+
+
+def test_invoices_csv_with_the_lists_filters(client, db_session, factory):
+    company = factory.company(name="Invoice Export Co")
+    for total in ("10.00", "20.50", "30.25"):
+        builders.invoice(db_session, company, total=total, paid="0.25", status=InvoiceStatus.PARTIAL,
+                         sent_at=datetime(2026, 2, 1, tzinfo=UTC))
+    builders.invoice(db_session, company, total="99.00", status=InvoiceStatus.DRAFT)
+    login(client, factory.user(UserRole.REP))
+    assert "/export/invoices.csv?" in client.get(f"/invoices?company_id={company.id}").get_data(as_text=True)
+    rows = rows_of(client.get(f"/export/invoices.csv?status=PARTIAL&company_id={company.id}&sort=total&dir=asc"))
+    assert rows[0] == exports.INVOICE_HEADER
+    assert [(r[8], r[9], r[10]) for r in rows[1:]] == [("10.00", "0.25", "9.75"), ("20.50", "0.25", "20.25"),
+                                                       ("30.25", "0.25", "30.00")]
+    assert {r[4] for r in rows[1:]} == {"2026-02-01"} and {r[1] for r in rows[1:]} == {"Invoice Export Co"}
