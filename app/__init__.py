@@ -212,8 +212,8 @@ def register_blueprints(app: Flask) -> None:
     from app.integrations.outbox_views import bp as outbox_bp
     from app.main import bp as main_bp
     from app.quickbooks import bp as quickbooks_bp
-    from app.sequences import bp as sequences_bp
     from app.reports import bp as reports_bp
+    from app.sequences import bp as sequences_bp
     from app.settings import bp as settings_bp
     from app.webhooks import bp as webhooks_bp
 
