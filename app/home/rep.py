@@ -15,6 +15,7 @@ from app.crm.pipeline import board
 from app.extensions import db
 from app.inbox.models import Booking, BookingStatus, Conversation
 from app.reports.settings import OPEN_STAGES
+from app.sequences.models import SequenceRun, SequenceStatus
 
 SHOWN = 8  # rows a block lists; its count says how many there are in all
 
@@ -41,6 +42,7 @@ class MyDay:
     bookings: Block       # today's, of my leads
     stale: Block          # my open leads longer than the threshold in their stage
     invoices: Block       # mine, sent, unpaid and past due (extra: balance)
+    sequences: Block      # runs of my leads paused by a stop or a failed step: resume or cancel
     stale_days: int
     now: datetime
 
@@ -97,5 +99,13 @@ def my_day(user_id: uuid.UUID, now: datetime | None = None) -> MyDay:
         select(Invoice, select(func.count()).select_from(Invoice).where(*overdue_invoice).scalar_subquery(), balance)
         .where(*overdue_invoice).options(joinedload(Invoice.company)).order_by(Invoice.due_date, Invoice.id)
         .limit(SHOWN))
+    # a sequence's call steps are CALL tasks (in `tasks` above); what else needs the rep is a
+    # run that stopped itself (a reply, a failed send) and waits for resume or cancel
+    sequences = _first_rows(
+        SequenceRun, [SequenceRun.status == SequenceStatus.PAUSED,
+                      SequenceRun.lead_id.in_(select(Lead.id).where(Lead.company_id.in_(_rep_companies(user_id))))],
+        (SequenceRun.paused_at.desc().nulls_last(), SequenceRun.id),
+        (joinedload(SequenceRun.lead).joinedload(Lead.company), joinedload(SequenceRun.lead).joinedload(Lead.contact),
+         joinedload(SequenceRun.sequence_def)))
     return MyDay(_block(tasks, ("overdue",)), _block(conversations), _block(bookings), _block(stale),
-                 _block(invoices, ("balance",), {"balance": Decimal("0.00")}), stale_days, now)
+                 _block(invoices, ("balance",), {"balance": Decimal("0.00")}), _block(sequences), stale_days, now)

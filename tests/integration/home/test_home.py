@@ -18,6 +18,7 @@ from app.home.rep import my_day
 from app.home.warehouse import warehouse_home
 from app.inbox.models import BookingStatus, ConversationChannel
 from app.reports import settings as report_settings
+from app.sequences.models import SequenceDefinition, SequenceRun, SequenceStatus
 from tests.factories import csrf_token, login
 from tests.integration.reports import builders
 
@@ -68,6 +69,16 @@ def rep_fixture(db_session, factory):
     builders.invoice(db_session, company, total="50.00", paid="50.00", status=InvoiceStatus.PAID,
                      due=today - timedelta(days=9))
     builders.invoice(db_session, theirs.company, total="70.00", due=today - timedelta(days=9))
+    follow_up = SequenceDefinition(tag_slug="interested-follow-up", name="Interested: follow-up",
+                                   steps={"schema": 1, "revision": 1, "steps": []})
+    db_session.add(follow_up)
+    db_session.flush()
+    for lead, status, reason in ((mine, SequenceStatus.PAUSED, "Replied by e-mail"), (fresh, SequenceStatus.ACTIVE, None),
+                                 (theirs, SequenceStatus.PAUSED, "Replied by SMS")):
+        db_session.add(SequenceRun(lead_id=lead.id, sequence_def_id=follow_up.id, tag_slug=follow_up.tag_slug,
+                                   status=status, paused_reason=reason,
+                                   paused_at=NOW - timedelta(hours=1) if reason else None))
+    db_session.flush()
     return rep, mine
 
 
@@ -82,6 +93,8 @@ def test_the_reps_day_counts_what_needs_them(db_session, factory):
     assert day.stale.count == 1 and day.stale.rows[0].id == stale_lead.id
     assert day.invoices.count == 2
     assert day.invoices.extra["balance"] == Decimal("479.74")  # 379.75 + 99.99
+    # the paused run of my lead, not the running one, not another rep's
+    assert [(r.lead_id, r.paused_reason) for r in day.sequences.rows] == [(stale_lead.id, "Replied by e-mail")]
 
 
 def test_a_rep_lands_on_their_day_and_completes_a_task_in_place(app, client, db_session, factory):
