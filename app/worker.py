@@ -35,7 +35,7 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
-from rq.scheduler import RQScheduler
+from rq.scheduler import RQScheduler, acquire_or_refresh_lock
 from rq.scripts import release_lock
 from rq.utils import parse_composite_key
 
@@ -158,6 +158,19 @@ class Scheduler(RQScheduler):
         self._worker_pid = worker_pid
         self._looping = False
         self._next_check = 0.0
+
+    def acquire_locks(self, auto_start=False):
+        """All of the queues' locks or none, gated by the first queue's (by name): RQ takes each
+        queue's lock on its own, so two workers starting in the same instant could each take
+        some and run two schedulers. Whoever holds the gate takes the rest (a dead holder's are
+        freed first: take_over_dead_locks); the others take nothing and try again later."""
+        gate = min(self._queue_names)
+        if acquire_or_refresh_lock(self.connection, self.get_locking_key(gate), self.name,
+                                   self.interval + 60) == "taken":
+            self._acquired_locks = set()
+            self._scheduled_job_registries = []
+            return set()
+        return super().acquire_locks(auto_start)
 
     def work(self):
         die_with_parent(signal.SIGTERM, self._worker_pid)  # SIGTERM: stop and release the locks

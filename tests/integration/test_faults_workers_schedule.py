@@ -130,3 +130,18 @@ def test_a_running_scheduler_takes_the_queues_a_dead_one_held(app, db_session):
     scheduler._take_dead_schedulers_queues()
     assert scheduler.acquired_locks == {"mail", "scoring"}
     assert redis.get(RQScheduler.get_locking_key("scoring")).decode() == scheduler.name
+
+
+def test_two_workers_starting_together_never_split_the_queues_between_two_schedulers(app, db_session):
+    """RQ takes each queue's lock on its own: a worker starting while another has taken only the
+    first lock would take the rest and run a second scheduler. The first queue's lock gates them
+    all: the second worker takes none (and the first, at its next try, the rest)."""
+    from app.worker import Health, Scheduler
+
+    redis = redis_connection()
+    first = Scheduler(["default", "mail", "scoring"], redis, health=Health(), worker_pid=0)
+    second = Scheduler(["default", "mail", "scoring"], redis, health=Health(), worker_pid=0)
+    redis.set(RQScheduler.get_locking_key("default"), first.name, ex=61)  # the first is mid-way
+    assert second.acquire_locks() == set() and second.acquired_locks == set()
+    assert redis.get(RQScheduler.get_locking_key("mail")) is None
+    assert first.acquire_locks() == {"default", "mail", "scoring"}

@@ -118,6 +118,9 @@ def test_merge_companies_moves_every_child_row(db_session, factory):
         "tasks": dict(title="Follow up"),
         "unapplied_payments": dict(stripe_key=f"evt-{uuid.uuid4().hex}", payment_intent_id=f"pi_{uuid.uuid4().hex}",
                                    amount_minor=1000, currency="usd", occurred_at=now),
+        # an invoice's push to QuickBooks stays listed under the company its invoice moves to
+        "quickbooks_sync_ledger": dict(entity="INVOICE", local_id=invoice.id, operation="CREATE", state="SYNCED",
+                                       request_id=uuid.uuid4().hex),
     }, foreign_keys_to("companies"), dupe.id)
 
     merge_companies(keep, dupe, actor=rep)
