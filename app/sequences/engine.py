@@ -8,8 +8,9 @@ when a run starts or resumes) claims due ACTIVE runs (`next_step_at <= now`) wit
    before the claim stops the run instead of its step;
 2. a channel step outside the definition's send window (the contact's time zone) only moves
    `next_step_at` to when the window opens;
-3. the step's `sequence_step_logs` row is inserted — unique per (run, step) in the database,
-   so a second claim of the same step cannot insert and does nothing;
+3. the step's `sequence_step_logs` row is inserted (as FIRED, the usual outcome; a skipped or
+   failed step updates it) — unique per (run, step) in the database, so a second claim of
+   the same step cannot insert and does nothing;
 4. the step is done through the domain's own services: `send_email` / `send_sms` write the
    QUEUED message and its send job in this same transaction (their exactly-once send takes
    over from there; do-not-contact is checked again when it leaves), a call or task step
@@ -75,8 +76,9 @@ class Outcome:
 
 # Written once as SQL: SQLAlchemy does not cache a compiled PostgreSQL INSERT .. ON CONFLICT.
 _INSERT_STEP_LOG = text("""
-INSERT INTO sequence_step_logs (id, sequence_run_id, step_number, action_type, status, scheduled_at, created_at)
-VALUES (CAST(:id AS UUID), CAST(:run_id AS UUID), :step, :action, 'PENDING', :scheduled_at, :now)
+INSERT INTO sequence_step_logs (id, sequence_run_id, step_number, action_type, status, scheduled_at, fired_at,
+                                created_at)
+VALUES (CAST(:id AS UUID), CAST(:run_id AS UUID), :step, :action, 'FIRED', :scheduled_at, :now, :now)
 ON CONFLICT (sequence_run_id, step_number) DO NOTHING
 RETURNING sequence_step_logs.id""").bindparams(
     bindparam("id", type_=Uuid()), bindparam("run_id", type_=Uuid()), bindparam("step", type_=Integer()),
@@ -194,13 +196,14 @@ def advance(run: SequenceRun, now: datetime, cache: dict) -> str:
     else:
         try:
             next_at = perform(step, run, lead, number, now, zone, cache) or now
-            status = StepStatus.FIRED
+            status = StepStatus.FIRED  # as logged: one statement for the usual step
         except StepSkipped as exc:
             status, error, result = StepStatus.SKIPPED, str(exc), "skipped"
         except StepFailed as exc:
             status, error, result = StepStatus.FAILED, str(exc), "failed"
-        db.session.execute(update(SequenceStepLog).where(SequenceStepLog.id == log_id).values(
-            status=status, fired_at=now, error_message=(error or None) and error[:1000]))
+        if status is not StepStatus.FIRED:
+            db.session.execute(update(SequenceStepLog).where(SequenceStepLog.id == log_id).values(
+                status=status, error_message=(error or None) and error[:1000]))
         if status is StepStatus.FAILED:
             run.current_step = number + 1
             runs.stop(run, SequenceStatus.PAUSED, f"Step {number + 1} ({step.type}) failed: {error}", now=now,
