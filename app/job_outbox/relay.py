@@ -60,11 +60,14 @@ def push_rows(rows) -> int:
     from app.queue import RETRY_INTERVALS, get_queue
 
     pushed = 0
-    for row in rows:
+    rows = list(rows)
+    if not rows:
+        return 0
+    statuses = _statuses(get_queue(rows[0].queue).connection, rows)  # one round trip for a batch's rows
+    for row, status in zip(rows, statuses, strict=True):
         queue = get_queue(row.queue)
         job_id = str(row.id)
-        status = queue.connection.hget(Job.key_for(job_id), "status")
-        if status is not None and status.decode() in GONE:
+        if status is not None and status in GONE:
             Job.fetch(job_id, connection=queue.connection).delete()  # a new run replaces it
         retry = Retry(max=row.retries, interval=RETRY_INTERVALS[: max(row.retries, 1)]) if row.retries else None
         args = row.args or {}

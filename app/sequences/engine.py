@@ -8,8 +8,9 @@ when a run starts or resumes) claims due ACTIVE runs (`next_step_at <= now`) wit
    before the claim stops the run instead of its step;
 2. a channel step outside the definition's send window (the contact's time zone) only moves
    `next_step_at` to when the window opens;
-3. the step's `sequence_step_logs` row is inserted — unique per (run, step) in the database,
-   so a second claim of the same step cannot insert and does nothing;
+3. the step's `sequence_step_logs` row is inserted (as FIRED, the usual outcome; a skipped or
+   failed step updates it) — unique per (run, step) in the database, so a second claim of
+   the same step cannot insert and does nothing;
 4. the step is done through the domain's own services: `send_email` / `send_sms` write the
    QUEUED message and its send job in this same transaction (their exactly-once send takes
    over from there; do-not-contact is checked again when it leaves), a call or task step
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import DateTime, Integer, String, Uuid, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import joinedload
 
@@ -71,6 +72,19 @@ class Outcome:
     def add(self, other: Outcome) -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+# Written once as SQL: SQLAlchemy does not cache a compiled PostgreSQL INSERT .. ON CONFLICT.
+_INSERT_STEP_LOG = text("""
+INSERT INTO sequence_step_logs (id, sequence_run_id, step_number, action_type, status, scheduled_at, fired_at,
+                                created_at)
+VALUES (CAST(:id AS UUID), CAST(:run_id AS UUID), :step, :action, 'FIRED', :scheduled_at, :now, :now)
+ON CONFLICT (sequence_run_id, step_number) DO NOTHING
+RETURNING sequence_step_logs.id""").bindparams(
+    bindparam("id", type_=Uuid()), bindparam("run_id", type_=Uuid()), bindparam("step", type_=Integer()),
+    bindparam("action", type_=String()), bindparam("scheduled_at", type_=DateTime(timezone=True)),
+    bindparam("now", type_=DateTime(timezone=True)),
+).columns(id=Uuid())
 
 
 def now_utc() -> datetime:
@@ -173,25 +187,23 @@ def advance(run: SequenceRun, now: datetime, cache: dict) -> str:
         if free_at is not None:
             run.next_step_at = free_at
             return "deferred"
-    log_id = db.session.execute(
-        pg_insert(SequenceStepLog).values(
-            id=uuid.uuid4(), sequence_run_id=run.id, step_number=number, action_type=step.type,
-            status=StepStatus.PENDING, scheduled_at=run.next_step_at, created_at=now)
-        .on_conflict_do_nothing(index_elements=["sequence_run_id", "step_number"])
-        .returning(SequenceStepLog.id)).scalar_one_or_none()
+    log_id = db.session.execute(_INSERT_STEP_LOG, {
+        "id": uuid.uuid4(), "run_id": run.id, "step": number, "action": step.type, "scheduled_at": run.next_step_at,
+        "now": now}).scalar_one_or_none()
     result, error, next_at = "fired", None, now
     if log_id is None:
         result = "skipped"  # done by an earlier claim: never twice; only the pointer moves
     else:
         try:
-            next_at = perform(step, run, lead, number, now, zone) or now
-            status = StepStatus.FIRED
+            next_at = perform(step, run, lead, number, now, zone, cache) or now
+            status = StepStatus.FIRED  # as logged: one statement for the usual step
         except StepSkipped as exc:
             status, error, result = StepStatus.SKIPPED, str(exc), "skipped"
         except StepFailed as exc:
             status, error, result = StepStatus.FAILED, str(exc), "failed"
-        db.session.execute(update(SequenceStepLog).where(SequenceStepLog.id == log_id).values(
-            status=status, fired_at=now, error_message=(error or None) and error[:1000]))
+        if status is not StepStatus.FIRED:
+            db.session.execute(update(SequenceStepLog).where(SequenceStepLog.id == log_id).values(
+                status=status, error_message=(error or None) and error[:1000]))
         if status is StepStatus.FAILED:
             run.current_step = number + 1
             runs.stop(run, SequenceStatus.PAUSED, f"Step {number + 1} ({step.type}) failed: {error}", now=now,
@@ -239,13 +251,14 @@ def channel_capacity(kind: str, lead: Lead, now: datetime, cache: dict) -> datet
     return None
 
 
-def perform(step: definitions.Step, run: SequenceRun, lead: Lead, number: int, now: datetime, zone) -> datetime | None:
+def perform(step: definitions.Step, run: SequenceRun, lead: Lead, number: int, now: datetime, zone,
+            cache: dict) -> datetime | None:
     """Do one step; returns when the next one is due (None: now)."""
     rep = lead.company.assigned_rep if lead.company is not None else None
     if step.type == "wait":
         return windows.after_wait(now, step.amount, step.unit, zone)
     if step.type in ("email", "sms"):
-        message = _send(step, lead, rep)
+        message = _send(step, lead, rep, cache)
         record("sequence.step_sent", f"Sequence “{run.sequence_def.name}”: step {number + 1} "
                f"({'e-mail' if step.type == 'email' else 'SMS'}) queued", lead=lead.id,
                detail={"sequence_run_id": run.id, "step": number, "channel": step.type, "message_id": message.id})
@@ -268,14 +281,17 @@ def _who(lead: Lead) -> str:
     return " at ".join(p for p in (name, company) if p) or "the lead"
 
 
-def _send(step: definitions.Step, lead: Lead, rep):
+def _send(step: definitions.Step, lead: Lead, rep, cache: dict):
     from app.inbox.canned.rendering import RenderRefused
     from app.inbox.canned.services import render_for_lead
     from app.inbox.email.services import EmailRefused, send_email
     from app.inbox.models import MessageTemplate
     from app.inbox.sms.services import SmsRefused, send_sms
 
-    template = db.session.get(MessageTemplate, uuid.UUID(step.template_id))
+    key = ("template", step.template_id)  # read once per batch
+    if key not in cache:
+        cache[key] = db.session.get(MessageTemplate, uuid.UUID(step.template_id))
+    template = cache[key]
     if template is None or not template.is_active:
         raise StepFailed("its template was deleted or archived")
     try:

@@ -255,6 +255,21 @@ def test_a_job_asked_for_in_a_rolled_back_savepoint_does_not_run(ctx):
     assert runs(ctx, key) == 0
 
 
+def test_a_job_asked_for_in_a_released_savepoint_is_pushed_at_the_commit_not_before(ctx):
+    """SQLAlchemy signals after_commit when a savepoint is released too: the job must not reach
+    Redis then (its row is not committed; a worker would find nothing), only at the real commit."""
+    from app.queue import enqueue, get_queue
+
+    key = f"released-{uuid.uuid4().hex[:8]}"
+    with ctx.begin_nested():  # a sequence batch's step
+        enqueue("default", "tests.integration.test_job_outbox.count_run", key)
+    assert get_queue("default").count == 0
+    ctx.commit()
+    assert get_queue("default").count == 1
+    work_all()
+    assert runs(ctx, key) == 1
+
+
 def test_a_job_rq_gives_up_on_is_failed_with_its_error_and_runs_again_when_asked(ctx, monkeypatch):
     from app.queue import enqueue
 

@@ -10,6 +10,7 @@ render is refused with the reason (never a blank in a message to a customer).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
@@ -124,6 +125,11 @@ def _check_expression(node: nodes.Node, problems: list[str], used: set[str]) -> 
 
 def check_template(*sources: str | None) -> set[str]:
     """Every field the texts use, or TemplateRefused with one message per problem."""
+    return set(_checked(sources))
+
+
+@lru_cache(maxsize=1024)  # a sequence renders the same few templates thousands of times
+def _checked(sources: tuple[str | None, ...]) -> frozenset[str]:
     problems: list[str] = []
     used: set[str] = set()
     for source in sources:
@@ -144,7 +150,7 @@ def check_template(*sources: str | None) -> set[str]:
                     _check_expression(node, problems, used)
     if problems:
         raise TemplateRefused(list(dict.fromkeys(problems)))
-    return used
+    return frozenset(used)
 
 
 def render_text(source: str | None, values: dict[str, str], *, html: bool = False,
@@ -171,14 +177,19 @@ def render_text(source: str | None, values: dict[str, str], *, html: bool = Fals
         if value and field in CATALOGUE:
             ns, attr = field.split(".")
             context[ns][attr] = value
-    env = _HTML if html else _PLAIN
     try:
-        return env.from_string(source).render(context)
+        return _compiled(source, html).render(context)
     except (UndefinedError, SecurityError) as exc:  # the checks above make this unreachable
         raise RenderRefused(f"This template can't be rendered: {exc}") from exc
 
 
-def _fields_without_default(source: str) -> set[str]:
+@lru_cache(maxsize=1024)
+def _compiled(source: str, html: bool):
+    return (_HTML if html else _PLAIN).from_string(source)
+
+
+@lru_cache(maxsize=1024)
+def _fields_without_default(source: str) -> frozenset[str]:
     out: set[str] = set()
     for statement in _PLAIN.parse(source).body:
         for node in getattr(statement, "nodes", ()):
@@ -187,4 +198,4 @@ def _fields_without_default(source: str) -> set[str]:
             field = _field_of(node)
             if field:
                 out.add(field)
-    return out
+    return frozenset(out)

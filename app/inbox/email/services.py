@@ -81,6 +81,10 @@ def sender_address() -> str:
 def system_account() -> EmailAccount:
     """The mailbox the configured mail backend sends as (MAIL_FROM): one account row for it,
     as the spec's threads need one (per-rep Gmail accounts come with the Gmail work)."""
+    return _system_account()[0]
+
+
+def _system_account() -> tuple[EmailAccount, bool]:
     address = sender_address()
     db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"email-account:{address}"))))
     account = db.session.scalar(select(EmailAccount).where(EmailAccount.email_address == address)
@@ -90,7 +94,33 @@ def system_account() -> EmailAccount:
                                or None, provider=(current_app.config.get("MAIL_BACKEND") or "outbox").lower())
         db.session.add(account)
         db.session.flush()
-    return account
+        return account, True
+    return account, False
+
+
+def per_transaction(key, load):
+    """`load()` once per key in the session's outer transaction (a sequence batch sends many
+    e-mails as the same rep: their sending account is read once); gone with the transaction."""
+    transaction = db.session().get_transaction()
+    memo = db.session.info.get("crm_per_transaction")
+    if memo is None or memo[0] is not transaction:
+        memo = db.session.info["crm_per_transaction"] = (transaction, {})
+    if key not in memo[1]:
+        memo[1][key] = load()
+    return memo[1][key]
+
+
+def system_account_id() -> uuid.UUID:
+    """system_account()'s id, kept for the transaction once a call found the row made before
+    (a row this call makes may still go with a rolled-back savepoint: not kept)."""
+    key = ("system-account", sender_address())
+    memo = db.session.info.get("crm_per_transaction")
+    if memo is not None and memo[0] is db.session().get_transaction() and key in memo[1]:
+        return memo[1][key]
+    account, made = _system_account()
+    if not made:
+        per_transaction(key, lambda: account.id)
+    return account.id
 
 
 def new_message_id(row_id: uuid.UUID, account: EmailAccount | None = None) -> str:
@@ -124,14 +154,16 @@ def send_email(lead: Lead, *, subject: str, body: str, actor, thread_id=None) ->
     thread = db.session.get(EmailThread, thread_id) if thread_id else None
     if thread is not None and thread.lead_id != lead.id:
         raise EmailRefused("That thread is not this lead's.")
-    account = accounts.sending_account(actor.id if actor else None)
-    if thread is None:
-        thread = EmailThread(id=uuid.uuid4(), lead_id=lead.id, subject=subject,
-                             email_account_id=account.id if account else system_account().id)
+    account = per_transaction(("sending-account", actor.id if actor else None),
+                              lambda: accounts.sending_account(actor.id if actor else None))
+    if thread is None:  # a new thread: nothing to reply to
+        thread = EmailThread(id=uuid.uuid4(), lead_id=lead.id, subject=subject, last_message_at=now,
+                             email_account_id=account.id if account else system_account_id())
         db.session.add(thread)
-        db.session.flush()
-    in_reply_to, references = reply_headers(thread)
-    thread.last_message_at = now
+        in_reply_to, references = None, None
+    else:
+        in_reply_to, references = reply_headers(thread)
+        thread.last_message_at = now
     row_id = uuid.uuid4()
     message = EmailMessage(
         id=row_id, thread_id=thread.id, direction=MessageDirection.OUTBOUND,

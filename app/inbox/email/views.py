@@ -7,7 +7,7 @@ from flask_login import current_user
 from app.auth.permissions import INBOX, require
 from app.crm.models import Lead
 from app.errors import get_or_404
-from app.extensions import db
+from app.extensions import commit_keeping_loaded, db
 from app.htmx import activity_changed
 from app.inbox import bp
 from app.inbox.email import services
@@ -29,5 +29,5 @@ def send_email(lead_id):
     except services.EmailRefused as exc:
         db.session.rollback()
         return thread_panel(lead, tab="email", email_form=form, status=422, error=str(exc))
-    db.session.commit()
+    commit_keeping_loaded()  # the card shows the lead, contact and rep this request has just read
     return activity_changed(thread_panel(lead, tab="email"), "E-mail queued")

@@ -97,8 +97,12 @@ def credentials(gateway: SmsGateway) -> Gateway:
 
 # --- sending ------------------------------------------------------------------------------
 
-def refusal(lead: Lead, contact: Contact | None, actor) -> str | None:
-    """Why `actor` cannot text this lead now (None: they can)."""
+_LOOK_UP = object()
+
+
+def refusal(lead: Lead, contact: Contact | None, actor, *, gateway=_LOOK_UP) -> str | None:
+    """Why `actor` cannot text this lead now (None: they can). `gateway`: the actor's, when
+    the caller has read it already."""
     if not sms_enabled():
         return "Texting is not configured (SMS_BACKEND)."
     if lead.is_dnc:
@@ -107,7 +111,7 @@ def refusal(lead: Lead, contact: Contact | None, actor) -> str | None:
         return "The contact has no phone number."
     if not contact.is_sms_eligible:
         return "The contact's number cannot receive texts (not SMS-eligible)."
-    if gateway_for_user(actor.id) is None:
+    if (gateway_for_user(actor.id) if gateway is _LOOK_UP else gateway) is None:
         return "You have no SMS gateway: add your phone under Settings → SMS gateways."
     return None
 
@@ -127,11 +131,11 @@ def validate_body(body: str) -> str:
 def send_sms(lead: Lead, *, body: str, actor) -> SmsMessage:
     """Write the text (QUEUED) and its send job in the caller's transaction."""
     contact = lead.contact
-    reason = refusal(lead, contact, actor)
+    gateway = gateway_for_user(actor.id)
+    reason = refusal(lead, contact, actor, gateway=gateway)
     if reason:
         raise SmsRefused(reason)
     body = validate_body(body)
-    gateway = gateway_for_user(actor.id)
     backend = get_sms_backend()
     now = datetime.now(UTC)
     conversation_id = upsert_conversation(lead_id=lead.id, contact_id=contact.id, user_id=actor.id, at=now,

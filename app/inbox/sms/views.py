@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from app.auth.permissions import INBOX, SETTINGS, can, require
 from app.crm.models import Lead
 from app.errors import get_or_404
-from app.extensions import db
+from app.extensions import commit_keeping_loaded, db
 from app.htmx import activity_changed, render
 from app.inbox import bp
 from app.inbox.models import SmsGateway
@@ -35,7 +35,7 @@ def send_sms(lead_id):
     except services.SmsRefused as exc:
         db.session.rollback()
         return thread_panel(lead, tab="sms", sms_form=form, status=422, error=str(exc))
-    db.session.commit()
+    commit_keeping_loaded()  # the card shows the lead, contact and rep this request has just read
     return activity_changed(thread_panel(lead, tab="sms"), "Text queued")
 
 

@@ -361,3 +361,37 @@ def test_the_open_tab_is_the_channel_the_customer_last_wrote_on(client, db_sessi
     db_session.commit()
     assert open_tab(client.get(f"/leads/{lead.id}/thread").text) == ("email", True)
     assert open_tab(client.get(f"/leads/{lead.id}/thread?tab=call").text) == ("call", True)
+
+
+def test_a_send_runs_a_constant_small_number_of_statements(app, client, db_session, rep, gateway, lead,
+                                                            count_statements):
+    """POST /leads/<id>/email and /sms (the row, its job, the conversation, the activity, then
+    the thread card): the same few statements with 1 or 40 of each kind on the lead (bench.inbox
+    measures their time under load; issue 10's p99 < 30 ms)."""
+    login(client, rep)
+    token = csrf_token(client, app)
+    hx = {"HX-Request": "true"}
+
+    def measure(i):
+        db_session.commit()
+        counts = []
+        for route, data in (("email", {"subject": f"Pricing {i}", "body": "14 trackers at $79."}),
+                            ("sms", {"body": f"Yes, we do ({i})."})):
+            db_session.expire_all()
+            with count_statements() as counter:
+                sent = client.post(f"/leads/{lead.id}/{route}", data={**data, "csrf_token": token}, headers=hx)
+            assert sent.status_code == 200, sent.text
+            counts.append(counter.count)
+        return counts
+
+    mixed(db_session, lead, 1)
+    measure(0)  # the first e-mail makes the lead's conversation rows
+    few = measure(1)
+    mixed(db_session, lead, 40)
+    many = measure(2)
+    assert few == many, (few, many)
+    print(f"statements: POST e-mail {many[0]}, POST SMS {many[1]}")
+    # e-mail: the lead, the rep, the contact, the sending account (2 + the system sender's lock),
+    # the thread, the message, the conversation, the job; then the card (5). SMS: no thread nor
+    # account, the gateway read once for the send. After the commit nothing is read again.
+    assert many[0] <= 15 and many[1] <= 12, many
