@@ -17,6 +17,7 @@ from flask import jsonify, request
 from app.extensions import csrf, db, limiter
 from app.quickbooks import bp
 from app.security import WEBHOOK_BODY_LIMIT, body_limit
+from app.webhooks.responses import not_configured, refuse
 from app.webhooks.secrets import WebhookSecretMissing, webhook_secret
 from app.webhooks.services import EventRefused, read_event_object, store_event
 
@@ -28,11 +29,6 @@ def intuit_signature(body: bytes, verifier: str) -> str:
     return base64.b64encode(hmac.new(verifier.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def _refuse(reason: str):
-    log.info("webhook refused provider=quickbooks reason=%s", reason)
-    return jsonify({"error": reason}), 400
-
-
 @bp.post("/webhooks/quickbooks")
 @csrf.exempt
 @limiter.exempt
@@ -42,19 +38,18 @@ def quickbooks_webhook():
     try:
         verifier = webhook_secret("quickbooks")
     except WebhookSecretMissing as exc:
-        log.error("webhook refused provider=quickbooks reason=no verifier token (%s)", exc)
-        return jsonify({"error": "not configured"}), 400
+        return not_configured("quickbooks", exc)
     header = (request.headers.get(SIGNATURE_HEADER) or "").strip()
     if not header:
-        return _refuse("no signature")
+        return refuse("quickbooks", "no signature")
     if not hmac.compare_digest(intuit_signature(raw, verifier).encode(), header.encode("utf-8", "replace")):
-        return _refuse("bad signature")
+        return refuse("quickbooks", "bad signature")
     try:
         text, payload = read_event_object(raw)
     except EventRefused as exc:
-        return _refuse(str(exc))
+        return refuse("quickbooks", str(exc))
     if not isinstance(payload.get("eventNotifications"), list):
-        return _refuse("not an event")
+        return refuse("quickbooks", "not an event")
     stored = store_event("quickbooks", event_id=hashlib.sha256(raw).hexdigest(), event_type="dataChange",
                          payload=payload, raw_body=text, signature_header=header[:200])
     db.session.commit()

@@ -11,16 +11,12 @@ from flask import jsonify, request
 from app.extensions import db, limiter
 from app.security import WEBHOOK_BODY_LIMIT, body_limit
 from app.webhooks import bp
+from app.webhooks.responses import not_configured, refuse
 from app.webhooks.secrets import WebhookSecretMissing, webhook_secret
 from app.webhooks.services import EventRefused, read_event_object, store_event
 
 log = logging.getLogger("crm.webhooks")
 TOLERANCE_SECONDS = 300  # Stripe's: a signature's timestamp may be this far off, either way
-
-
-def _refuse(reason: str):
-    log.info("webhook refused provider=stripe reason=%s", reason)
-    return jsonify({"error": reason}), 400
 
 
 def _signed_at(header: str | None) -> int | None:
@@ -35,7 +31,6 @@ def _signed_at(header: str | None) -> int | None:
     return None
 
 
-
 @bp.post("/stripe")
 @limiter.exempt
 @body_limit(WEBHOOK_BODY_LIMIT)
@@ -45,25 +40,24 @@ def stripe_webhook():
     try:
         secret = webhook_secret("stripe")
     except WebhookSecretMissing as exc:
-        log.error("webhook refused provider=stripe reason=no secret configured (%s)", exc)
-        return jsonify({"error": "not configured"}), 400
+        return not_configured("stripe", exc)
     try:
         # v1 = HMAC-SHA256(secret, "<t>.<raw body>"); the SDK checks only that t isn't too old.
         stripe.WebhookSignature.verify_header(raw, header, secret, tolerance=TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError:
-        return _refuse("bad signature")
+        return refuse("stripe", "bad signature")
     except UnicodeDecodeError:
-        return _refuse("unreadable body")
+        return refuse("stripe", "unreadable body")
     signed_at = _signed_at(header)
     if signed_at is None or abs(time.time() - signed_at) > TOLERANCE_SECONDS:
-        return _refuse("timestamp outside the tolerance")
+        return refuse("stripe", "timestamp outside the tolerance")
     try:
         text, payload = read_event_object(raw)
     except EventRefused as exc:
-        return _refuse(str(exc))
+        return refuse("stripe", str(exc))
     event_id, event_type = payload.get("id"), payload.get("type")
     if not isinstance(event_id, str) or not event_id or not isinstance(event_type, (str, type(None))):
-        return _refuse("not an event")
+        return refuse("stripe", "not an event")
     stored = store_event("stripe", event_id=event_id, event_type=event_type, payload=payload,
                          raw_body=text, signature_header=header)
     db.session.commit()

@@ -19,17 +19,13 @@ from flask import jsonify, request
 from app.extensions import db, limiter
 from app.security import WEBHOOK_BODY_LIMIT, body_limit
 from app.webhooks import bp
+from app.webhooks.responses import not_configured, refuse
 from app.webhooks.secrets import WebhookSecretMissing, webhook_secret
 from app.webhooks.services import EventRefused, read_event_object, store_event
 
 log = logging.getLogger("crm.webhooks")
 SIGNATURE_HEADER = "X-Cal-Signature-256"
 NO_SECRET = "no-secret-provided"  # what Cal.com sends when its webhook has no secret
-
-
-def _refuse(reason: str):
-    log.info("webhook refused provider=calcom reason=%s", reason)
-    return jsonify({"error": reason}), 400
 
 
 def calcom_signature(body: bytes, secret: str) -> str:
@@ -50,22 +46,21 @@ def calcom_webhook():
     try:
         secret = webhook_secret("calcom")
     except WebhookSecretMissing as exc:
-        log.error("webhook refused provider=calcom reason=no secret configured (%s)", exc)
-        return jsonify({"error": "not configured"}), 400
+        return not_configured("calcom", exc)
     if not header:
-        return _refuse("no signature")
+        return refuse("calcom", "no signature")
     if header == NO_SECRET:
-        return _refuse("the Cal.com webhook has no secret")
+        return refuse("calcom", "the Cal.com webhook has no secret")
     # bytes: compare_digest refuses a str with non-ASCII characters (a forged header)
     if not hmac.compare_digest(calcom_signature(raw, secret).encode(), header.lower().encode()):
-        return _refuse("bad signature")
+        return refuse("calcom", "bad signature")
     try:
         text, payload = read_event_object(raw)
     except EventRefused as exc:
-        return _refuse(str(exc))
+        return refuse("calcom", str(exc))
     trigger, booking = payload.get("triggerEvent"), payload.get("payload")
     if not isinstance(trigger, str) or not trigger or not isinstance(booking, dict):
-        return _refuse("not an event")
+        return refuse("calcom", "not an event")
     uid = booking.get("uid")
     uid = uid if isinstance(uid, str) and uid else None
     stored = store_event("calcom", event_id=calcom_event_id(trigger, uid, raw), event_type=trigger,

@@ -14,15 +14,11 @@ from app.extensions import db, limiter
 from app.inbox.email.sync_jobs import push_notification
 from app.security import WEBHOOK_BODY_LIMIT, body_limit
 from app.webhooks import bp
+from app.webhooks.responses import not_configured, refuse
 from app.webhooks.secrets import WebhookSecretMissing, webhook_secret
 from app.webhooks.services import EventRefused, read_event_object, store_event
 
 log = logging.getLogger("crm.webhooks")
-
-
-def _refuse(reason: str):
-    log.info("webhook refused provider=gmail reason=%s", reason)
-    return jsonify({"error": reason}), 400
 
 
 @bp.post("/gmail")
@@ -33,19 +29,18 @@ def gmail_webhook():
     try:
         secret = webhook_secret("gmail")
     except WebhookSecretMissing as exc:
-        log.error("webhook refused provider=gmail reason=no secret configured (%s)", exc)
-        return jsonify({"error": "not configured"}), 400
+        return not_configured("gmail", exc)
     token = request.args.get("token", "")
     if not hmac.compare_digest(secret.encode(), token.encode("utf-8", "replace")):
-        return _refuse("bad token")
+        return refuse("gmail", "bad token")
     try:
         text, envelope = read_event_object(raw)
     except EventRefused as exc:
-        return _refuse(str(exc))
+        return refuse("gmail", str(exc))
     message = envelope.get("message")
     event_id = message.get("messageId") if isinstance(message, dict) else None
     if not isinstance(event_id, str) or not event_id or not push_notification(envelope).get("emailAddress"):
-        return _refuse("not a Gmail notification")
+        return refuse("gmail", "not a Gmail notification")
     stored = store_event("gmail", event_id=event_id, event_type="gmail.push", payload=envelope, raw_body=text,
                          signature_header=None)
     db.session.commit()

@@ -14,6 +14,7 @@ from flask import jsonify, request
 from app.extensions import db, limiter
 from app.security import WEBHOOK_BODY_LIMIT, body_limit
 from app.webhooks import bp
+from app.webhooks.responses import not_configured, refuse
 from app.webhooks.secrets import WebhookSecretMissing, webhook_secret
 from app.webhooks.services import EventRefused, read_event_object, store_event
 
@@ -26,12 +27,6 @@ def sign(raw_body: bytes, timestamp: str, secret: str) -> str:
     return hmac.new(secret.encode(), raw_body + timestamp.encode(), hashlib.sha256).hexdigest()
 
 
-def _refuse(reason: str):
-    log.info("webhook refused provider=sms reason=%s", reason)
-    return jsonify({"error": reason}), 400
-
-
-
 @bp.post("/sms")
 @limiter.exempt
 @body_limit(WEBHOOK_BODY_LIMIT)
@@ -40,21 +35,20 @@ def sms_webhook():
     try:
         secret = webhook_secret("sms")
     except WebhookSecretMissing as exc:
-        log.error("webhook refused provider=sms reason=no secret configured (%s)", exc)
-        return jsonify({"error": "not configured"}), 400
+        return not_configured("sms", exc)
     signature = request.headers.get("X-Signature", "")
     stamp = request.headers.get("X-Timestamp", "")
     if not stamp.isdigit() or abs(time.time() - int(stamp)) > TOLERANCE_SECONDS:
-        return _refuse("timestamp outside the tolerance")
+        return refuse("sms", "timestamp outside the tolerance")
     if not hmac.compare_digest(sign(raw, stamp, secret).encode(), signature.strip().lower().encode("utf-8", "replace")):
-        return _refuse("bad signature")
+        return refuse("sms", "bad signature")
     try:
         text, envelope = read_event_object(raw)
     except EventRefused as exc:
-        return _refuse(str(exc))
+        return refuse("sms", str(exc))
     event_id, event_type = envelope.get("id"), envelope.get("event")
     if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
-        return _refuse("not an event")
+        return refuse("sms", "not an event")
     stored = store_event("sms", event_id=event_id, event_type=event_type, payload=envelope,
                          raw_body=text, signature_header=f"{stamp}:{signature}")
     db.session.commit()
