@@ -75,7 +75,7 @@ def test_drag_keyboard_and_lost_reason(live_app, live_server, page):
     # every column; synthetic drags across a scrolling board are unreliable)
     page.set_viewport_size({"width": 2700, "height": 900})
     page.locator(lost).drag_to(page.locator("#cards-LOST"))
-    page.get_by_label("Reason").fill("Chose a cheaper competitor")
+    page.get_by_label("Reason", exact=True).fill("Chose a cheaper competitor")
     page.get_by_role("button", name="Move to Lost").click()
     page.locator(f"#cards-LOST {lost}").wait_for()
     expect(page.locator("#col-head-LOST [data-count]")).to_have_text("1")

@@ -116,7 +116,7 @@ def test_admin_builds_a_sequence_a_tag_starts_it_and_a_reply_stops_it(live_app, 
     with live_app.app_context():  # the engine's clock moves three days on: the wait is over
         engine.tick(datetime.now(UTC) + timedelta(days=4))
     run_jobs(live_app)  # the SMS's send job
-    page.goto(f"{live_server}/outbox/sms")
+    page.goto(f"{live_server}/outbox/customers")
     row = page.locator("tr", has_text="did you see my e-mail").first
     expect(row).to_be_visible()
     row.get_by_label("Reply as the customer").fill("Yes, call me tomorrow")
@@ -132,6 +132,7 @@ def test_admin_builds_a_sequence_a_tag_starts_it_and_a_reply_stops_it(live_app, 
     SHOTS.mkdir(exist_ok=True)
     page.locator("#lead-sequences-card").screenshot(path=str(SHOTS / "sequences-lead-panel.png"))
 
+    page.goto("about:blank")  # no lead page polling (the badge) while signed out: a 401 in the console
     context.clear_cookies()  # the admin's list: one run, stopped by a reply
     sign_in(page, live_server, w["admin"], PASSWORD)
     page.goto(f"{live_server}/settings/sequences")
