@@ -36,6 +36,24 @@ CHANNELS = {
 }
 
 
+def claim(services, statuses, row_id, channel: str) -> tuple[object | None, str | None]:
+    """A send job's start, the same for every channel: claim the row (QUEUED -> SENDING in
+    one conditional UPDATE) and refuse it when the lead may no longer be contacted (the flag may
+    have changed since the row was queued). (claimed, None) to go on, else (None, the outcome:
+    "not queued" — sent, failed or another run has it — or "refused", committed FAILED)."""
+    claimed = services.claim_for_send(row_id)
+    if claimed is None:
+        db.session.rollback()
+        return None, "not queued"
+    reason = services.send_time_refusal(claimed)
+    if reason:
+        services.settle(claimed.id, statuses.FAILED, error=reason)
+        db.session.commit()
+        log.info("%s=%s refused at send time: %s", channel, claimed.id, reason)
+        return None, "refused"
+    return claimed, None
+
+
 def send_claimed(row_id, *, statuses, settle: Callable, send: Callable[[], object],
                  failure: type[Exception], on_sent: Callable) -> str:
     """`statuses`: the channel's status enum (QUEUED, SENT, FAILED); `settle(row_id, status,

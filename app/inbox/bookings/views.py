@@ -2,16 +2,16 @@
 bookings card the lead page loads after itself. (The webhook is webhook.py.)"""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 
 from app.auth.permissions import INBOX, SALES, require
 from app.crm.models import Contact, Lead
-from app.crm.search.services import search
 from app.errors import get_or_404, uuid_or_404
 from app.extensions import db
 from app.htmx import render
 from app.inbox import bp
+from app.inbox.attach_views import attach_candidates
 from app.inbox.bookings import queries
 from app.inbox.bookings.services import AttachError, attach_booking
 from app.inbox.forms import AttachForm
@@ -35,12 +35,8 @@ def unmatched_bookings():
 def booking_contact_candidates(booking_id: str):
     """The contacts a rep's search finds for one unmatched booking, each with "Attach"."""
     booking = get_or_404(Booking, booking_id)
-    q = (request.args.get("q") or "").strip()
-    contacts = search(q).contacts if q else []
-    return render("inbox/_attach_candidates.html", context=dict(
-        attach_url=url_for("inbox.attach_booking_to_contact", booking_id=booking.id), contacts=contacts, q=q,
-        form=AttachForm(formdata=None),
-        new_lead_url=url_for("inbox.booking_new_lead", booking_id=booking.id)))
+    return attach_candidates(attach_url=url_for("inbox.attach_booking_to_contact", booking_id=booking.id),
+                             new_lead_url=url_for("inbox.booking_new_lead", booking_id=booking.id))
 
 
 @bp.post("/inbox/bookings/<booking_id>/attach")

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from app.extensions import db
-from app.inbox.sending import send_claimed
+from app.inbox.sending import claim, send_claimed
 
 log = logging.getLogger("crm.email")
 
@@ -24,15 +23,8 @@ def send_email(email_id: str) -> str:
     from app.inbox.models import EmailStatus
     from app.integrations.mail import DeliveryFailed
 
-    claimed = services.claim_for_send(email_id)
+    claimed, outcome = claim(services, EmailStatus, email_id, "email")
     if claimed is None:
-        db.session.rollback()
-        return "not queued"  # sent, failed, or another run has it
-    reason = services.send_time_refusal(claimed)
-    if reason:
-        services.settle(claimed.id, EmailStatus.FAILED, error=reason)
-        db.session.commit()
-        log.info("email=%s refused at send time: %s", claimed.id, reason)
-        return "refused"
+        return outcome
     return send_claimed(claimed.id, statuses=EmailStatus, settle=services.settle, failure=DeliveryFailed,
                         send=outbound.transport(claimed.id), on_sent=services.record_sent_activity)

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.auth.permissions import INBOX, can, require
 from app.crm.models import Contact, Lead
-from app.crm.search.services import search
 from app.errors import get_or_404, uuid_or_404
 from app.extensions import db
 from app.htmx import add_trigger, is_htmx, render
 from app.inbox import bp
+from app.inbox.attach_views import attach_candidates
 from app.inbox.conversations import mark_read
 from app.inbox.forms import AttachForm
 from app.inbox.models import Conversation, ConversationChannel
@@ -111,12 +111,8 @@ def _first_error(form) -> str:
 def conversation_contact_candidates(conversation_id: str):
     """The contacts a rep's search finds for one unmatched conversation, each with "Attach"."""
     conversation = get_or_404(Conversation, conversation_id)
-    q = (request.args.get("q") or "").strip()
-    contacts = search(q).contacts if q else []
-    return render("inbox/_attach_candidates.html", context=dict(
-        attach_url=url_for("inbox.attach_conversation", conversation_id=conversation.id), contacts=contacts, q=q,
-        form=AttachForm(formdata=None),
-        new_lead_url=url_for("inbox.conversation_new_lead", conversation_id=conversation.id)))
+    return attach_candidates(attach_url=url_for("inbox.attach_conversation", conversation_id=conversation.id),
+                             new_lead_url=url_for("inbox.conversation_new_lead", conversation_id=conversation.id))
 
 
 @bp.post("/inbox/conversations/<conversation_id>/attach")

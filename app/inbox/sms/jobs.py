@@ -12,7 +12,7 @@ import logging
 from datetime import UTC, datetime
 
 from app.extensions import db
-from app.inbox.sending import send_claimed
+from app.inbox.sending import claim, send_claimed
 from app.webhooks.services import take_stored_event
 
 log = logging.getLogger("crm.sms")
@@ -24,16 +24,9 @@ def send_sms(sms_id: str) -> str:
     from app.inbox.sms.backends import SendFailed, get_sms_backend
     from app.integrations.secrets import SecretUnreadable
 
-    claimed = services.claim_for_send(sms_id)
+    claimed, outcome = claim(services, SmsStatus, sms_id, "sms")
     if claimed is None:
-        db.session.rollback()
-        return "not queued"  # sent, failed, or another run has it
-    reason = services.send_time_refusal(claimed)
-    if reason:
-        services.settle(claimed.id, SmsStatus.FAILED, error=reason)
-        db.session.commit()
-        log.info("sms=%s refused at send time: %s", claimed.id, reason)
-        return "refused"
+        return outcome
     try:
         gateway = services.credentials(db.session.get(SmsGateway, claimed.gateway_id))
     except SecretUnreadable:
