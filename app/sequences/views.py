@@ -140,10 +140,6 @@ def _act(run_id: str, action: str):
     lead = run.lead
     form = ReasonForm()
     if action != "resume" and not form.validate_on_submit():
-        if not is_htmx():
-            return render("sequences/_lead_panel.html", status=422, context=dict(
-                lead=lead, runs=queries.lead_runs(lead.id), error=None, reason_form=form, form_run_id=run.id,
-                **LABELS))
         return _panel(lead, status=422, form=form, form_run_id=run.id)
     try:
         if action == "pause":
