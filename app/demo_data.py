@@ -1430,7 +1430,8 @@ def load_demo_data(companies: int = 500, if_empty: bool = False, seed: int = SEE
 
     if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
         return None
-    data = generate(companies=companies, seed=seed, now=now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    data = generate(companies=companies, seed=seed, now=now)
     # argon2 is slow on purpose: hash each demo password once, in parallel (it drops the GIL).
     with ThreadPoolExecutor(max_workers=len(data.users)) as pool:
         hashes = list(pool.map(lambda u: hash_password(u["password"]) if u["password"]
@@ -1466,6 +1467,9 @@ def load_demo_data(companies: int = 500, if_empty: bool = False, seed: int = SEE
     _demo_sms_gateways()
     counts["message_templates"] = _demo_canned_replies()
     _demo_sequences()
+    tasks_before = db.session.scalar(select(func.count()).select_from(Task))
+    counts["inbox_items"] = _demo_inbox_items(now)
+    counts["tasks"] += db.session.scalar(select(func.count()).select_from(Task)) - tasks_before  # meetings
     counts["activities"] += db.session.scalar(select(func.count()).select_from(Activity)) - before
     db.session.commit()
     return counts
@@ -1613,3 +1617,66 @@ def _demo_sequences():
                                   {"type": "sms", "template_id": str(sms.id)},
                                   {"type": "wait", "amount": 1, "unit": "business_days"},
                                   {"type": "call", "text": "Ask how many vehicles they run"}])
+
+
+def _demo_inbox_items(now: datetime) -> int:
+    """What a rep's inbox holds besides texts on a real morning, made through the services the
+    webhooks and the dialer call (so each looks exactly as a live one would): a missed call and a
+    voicemail from the demo rep's leads, a Cal.com booking by one of their contacts, and an
+    e-mail and a booking from people the CRM does not know yet (the Unmatched tab)."""
+    from sqlalchemy import select
+
+    from app.auth.models import User
+    from app.crm.models import Company, Contact, Lead, LeadStage
+    from app.crm.scoring.services import score_leads
+    from app.extensions import db
+    from app.inbox.bookings.services import apply_calcom_event
+    from app.inbox.calls.services import log_call
+    from app.inbox.email.services import ingest_inbound_email
+    from app.inbox.models import CallOutcome, MessageDirection
+
+    rep = db.session.scalar(select(User).where(User.email == "rep@example.com"))
+    if rep is None:
+        return 0
+    leads = db.session.scalars(
+        select(Lead).join(Company, Company.id == Lead.company_id).join(Contact, Contact.id == Lead.contact_id)
+        .where(Company.assigned_rep_id == rep.id, Lead.stage.in_([LeadStage.HOT, LeadStage.QUALIFIED,
+                                                                  LeadStage.QUOTED]),
+               Lead.is_dnc.is_(False), Contact.email_normalized.is_not(None),
+               # a lead whose score was announced keeps the header equal to that announcement
+               ~select(Activity.id).where(Activity.lead_id == Lead.id,
+                                          Activity.activity_type == "lead.scored").exists())
+        .order_by(Lead.last_activity_at.desc().nulls_last(), Lead.id).limit(3)).all()
+    made = 0
+    if len(leads) >= 2:
+        log_call(leads[0], actor=None, direction=MessageDirection.INBOUND, outcome=CallOutcome.NO_ANSWER)
+        log_call(leads[1], actor=None, direction=MessageDirection.INBOUND, outcome=CallOutcome.VOICEMAIL,
+                 duration_seconds=38, notes="Wants a price for 12 trackers before Friday")
+        made += 2
+    tomorrow = (now + timedelta(days=1)).replace(hour=15, minute=0, second=0, microsecond=0)
+
+    def booking(uid: str, email: str, name: str, start: datetime) -> dict:
+        return {"triggerEvent": "BOOKING_CREATED", "createdAt": now.isoformat(), "payload": {
+            "uid": uid, "type": "fleet-demo", "title": f"Fleet tracking demo with {name}",
+            "eventTitle": "Fleet tracking demo", "startTime": start.isoformat(),
+            "endTime": (start + timedelta(minutes=30)).isoformat(),
+            "organizer": {"email": rep.email, "name": f"{rep.first_name} {rep.last_name}"},
+            "attendees": [{"email": email, "name": name, "timeZone": "America/Chicago"}],
+            "metadata": {"videoCallUrl": "https://meet.example.com/demo-fleet"}}}
+
+    if len(leads) == 3:
+        contact = leads[2].contact
+        apply_calcom_event(booking("demo-booking-known", contact.email, contact.full_name or contact.email, tomorrow),
+                           received_at=now)
+        made += 1
+    apply_calcom_event(booking("demo-booking-unknown", "ops@rivercity-haulers.example.com", "Dana Whitfield",
+                               tomorrow + timedelta(days=1)), received_at=now)
+    ingest_inbound_email("ops@rivercity-haulers.example.com", "sales@example.com", "Trackers for 20 trucks?",
+                         "Hi, we run 20 trucks out of Tulsa and are looking at GPS trackers. "
+                         "What would 20 units with SIM cards cost per month?\n\nDana Whitfield\nRiver City Haulers",
+                         message_id="<demo-unmatched-1@rivercity-haulers.example.com>", received_at=now)
+    made += 2
+    db.session.flush()
+    # the calls changed these leads' engagement: score them as the scoring job would at `now`
+    score_leads([lead.id for lead in leads], now=now)
+    return made

@@ -288,3 +288,21 @@ def test_tag_activities_name_the_tag_as_the_app_does(db_session):
         assert activity.summary == f"{verb} {names[activity.detail['tag']]}"
     applied_by = set(db_session.scalars(select(LeadTag.applied_by)))
     assert applied_by <= set(db_session.scalars(select(User.email)))
+
+
+def test_the_demo_inbox_has_every_kind_of_item(db_session):
+    """A fresh `make run` shows the inbox as a rep meets it: a missed call and a voicemail in
+    Needs reply, a booking on a known lead, and an e-mail and a booking from strangers in
+    Unmatched, each made through the services the webhooks and the dialer use."""
+    from app.inbox.models import Booking, Conversation, ConversationKind, EmailMessage
+
+    counts = load_demo_data(companies=SMALL)
+
+    assert counts["inbox_items"] == 5
+    kinds = set(db_session.scalars(select(Conversation.last_kind)))
+    assert {ConversationKind.MISSED_CALL.value, ConversationKind.VOICEMAIL.value, ConversationKind.BOOKING_CREATED.value} <= kinds
+    bookings = db_session.scalars(select(Booking)).all()
+    assert {b.lead_id is None for b in bookings} == {True, False}
+    stranger = db_session.scalar(select(EmailMessage).where(
+        EmailMessage.from_address == "ops@rivercity-haulers.example.com"))
+    assert stranger is not None and stranger.thread.lead_id is None

@@ -57,7 +57,8 @@ def compute(inputs: Inputs, now: datetime) -> Score:
     if inputs.google_rating is not None:
         quality += 20 if inputs.google_rating >= 4.5 else 12 if inputs.google_rating >= 4.0 else 5
     engagement = min(100, inputs.recent_contacts * 15 + (inputs.recent_activities - inputs.recent_contacts) * 5)
-    days = (now - inputs.last_contact_at).days if inputs.last_contact_at else None
+    # a contact a moment after the scoring clock (another process's clock) is a contact today, not day -1
+    days = max(0, (now - inputs.last_contact_at).days) if inputs.last_contact_at else None
     if inputs.stage in CLOSED:
         risk = DealRisk.LOW if inputs.stage == LeadStage.WON else DealRisk.UNKNOWN
     elif days is None:

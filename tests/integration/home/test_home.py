@@ -110,6 +110,22 @@ def test_a_rep_lands_on_their_day_and_completes_a_task_in_place(app, client, db_
     assert "Call Mike back" not in client.get("/").get_data(as_text=True)
 
 
+def test_a_waiting_conversation_says_what_it_is_and_opens_its_lead(client, db_session, factory):
+    """'Missed call' or 'SMS' as the inbox says it (not the enum's 'Sms'), linking to the lead's thread."""
+    rep = factory.user(UserRole.REP)
+    lead = factory.lead(company=factory.company(assigned_rep_id=rep.id))
+    texted = factory.lead(company=factory.company(assigned_rep_id=rep.id))
+    missed = builders.conversation(db_session, rep, lead, at=datetime.now(UTC) - timedelta(minutes=5),
+                                   channel=ConversationChannel.CALL)
+    missed.last_kind = "missed_call"
+    builders.conversation(db_session, rep, texted, at=datetime.now(UTC) - timedelta(minutes=9))
+    db_session.commit()
+    login(client, rep)
+    block = client.get("/").get_data(as_text=True).split('id="home-replies"')[1].split("</section>")[0]
+    assert f'href="/leads/{lead.id}"' in block and f'href="/leads/{texted.id}"' in block
+    assert "Missed call ·" in block and "SMS ·" in block and "Sms" not in block
+
+
 def test_each_role_gets_its_home(client, factory):
     for role, heading in ((UserRole.REP, "My day"), (UserRole.ADMIN, "Won this month"),
                           (UserRole.NICK, "Won this month"), (UserRole.OPERATOR, "Stock by model")):

@@ -31,3 +31,9 @@ def test_engagement_and_risk_follow_contact_recency():
     assert never.risk is DealRisk.UNKNOWN and never.days_since_contact is None
     assert compute(inputs(stage=LeadStage.WON), NOW).risk is DealRisk.LOW
     assert compute(inputs(recent_activities=50, recent_contacts=50), NOW).engagement == 100
+
+
+def test_a_contact_just_after_the_scoring_clock_is_today_not_day_minus_one():
+    """Another process's clock may be a moment ahead of the scorer's: 'contacted -1 days ago'."""
+    moments = compute(inputs(last_contact_at=NOW + timedelta(seconds=3)), NOW)
+    assert moments.days_since_contact == 0 and moments.risk is DealRisk.LOW
