@@ -135,6 +135,9 @@ class Config:
         self.EMAIL_RECONCILE_AFTER_S = int(os.environ.get("EMAIL_RECONCILE_AFTER_S", "120"))
         self.EMAIL_SMTP_UNKNOWN_AFTER_S = int(os.environ.get("EMAIL_SMTP_UNKNOWN_AFTER_S", "900"))
         self.GMAIL_PUSH_SECRET = os.environ.get("GMAIL_PUSH_SECRET", "")
+        # Gmail push: the Pub/Sub topic each connected mailbox is watched into (users.watch,
+        # "projects/<project>/topics/<topic>"); unset, mailboxes are only polled (GMAIL_SYNC_EVERY_S).
+        self.GMAIL_PUBSUB_TOPIC = os.environ.get("GMAIL_PUBSUB_TOPIC", "")
         # Gmail (app/inbox/email/): the OAuth client reps connect their mailbox with, and where
         # Google's endpoints are (tests point them at a local server).
         self.GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID", "")
@@ -224,6 +227,9 @@ def production_problems(config) -> list[str]:
         problems.append("SMTP_USERNAME is set without SMTP_PASSWORD")
     if config.get("GOOGLE_CLIENT_ID") and not config.get("GOOGLE_CLIENT_SECRET"):
         problems.append("GOOGLE_CLIENT_ID (Gmail) is set without GOOGLE_CLIENT_SECRET")
+    if config.get("GMAIL_PUBSUB_TOPIC") and not config.get("GMAIL_PUSH_SECRET"):
+        problems.append("GMAIL_PUBSUB_TOPIC (Gmail push) needs GMAIL_PUSH_SECRET: the push subscription's "
+                        "endpoint carries it (/webhooks/gmail?token=...)")
     if config.get("QBO_CLIENT_ID"):
         problems.extend(f"QuickBooks (QBO_CLIENT_ID) needs {key}"
                         for key in ("QBO_CLIENT_SECRET", "QBO_WEBHOOK_VERIFIER") if not config.get(key))

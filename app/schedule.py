@@ -77,6 +77,11 @@ GMAIL_SYNC = PeriodicJob(
     next_after=every(timedelta(seconds=60)), first_run=right_away,
     description="ask for a sync of every connected Gmail account", timeout=300)
 
+GMAIL_WATCH = PeriodicJob(
+    "gmail-watch", "app.inbox.email.watch.renew_due_watches", "mail",
+    next_after=every(timedelta(hours=1)), first_run=right_away,
+    description="renew Gmail push (users.watch) of mailboxes whose watch ends within a day", timeout=300)
+
 SEQUENCE_TICK = PeriodicJob(
     "sequence-tick", "app.sequences.jobs.tick", "default",
     next_after=every(timedelta(seconds=5)), first_run=right_away,
@@ -87,7 +92,8 @@ QUICKBOOKS_SYNC = PeriodicJob(
     next_after=every(timedelta(minutes=1)), first_run=right_away,
     description="QuickBooks: products by CDC, due and stuck ledger pushes", timeout=600)
 
-PERIODIC_JOBS: tuple[PeriodicJob, ...] = (MARKED_SCORING, NIGHTLY_SCORING, GMAIL_SYNC, SEQUENCE_TICK, QUICKBOOKS_SYNC)
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (MARKED_SCORING, NIGHTLY_SCORING, GMAIL_SYNC, GMAIL_WATCH, SEQUENCE_TICK,
+                                           QUICKBOOKS_SYNC)
 
 
 def register_periodic_jobs(connection: Redis, queues=None, now: datetime | None = None) -> list[str]:

@@ -20,6 +20,7 @@ import copy
 import hashlib
 import itertools
 import json
+import re
 import secrets
 import threading
 import time
@@ -127,6 +128,8 @@ class FakeGmail:
                               "https://www.googleapis.com/auth/gmail.readonly")  # what a consent grants
         self.requests: list[tuple[str, str]] = []  # (method, path?query) of API calls (batched ones too)
         self.batches = 0  # batch requests received
+        self.watches: dict[str, dict] = {}  # address -> the last users.watch body accepted (+ its expiration)
+        self.unauthorized_topics: set[str] = set()  # topics Gmail may not publish to (403, as Google says)
         self.failing_gets: dict[str, int] = {}  # Gmail id -> how many gets answer 500 (-1: all)
         self.hang_before: set[str] = set()  # Message-IDs whose first send hangs, never accepted
         self.hang_after: set[str] = set()  # ... accepted, the answer held back
@@ -190,6 +193,8 @@ class FakeGmail:
                           "historyId": str(box.history_id)})
         if rest == "history":
             return self._history(box, request)
+        if rest == "watch" and request.method == "POST":
+            return self._watch(box, request)
         if rest == "messages/send" and request.method == "POST":
             return self._send(box, request)
         if rest == "messages":
@@ -252,6 +257,21 @@ class FakeGmail:
             self.access_tokens[access] = self.refresh_tokens[refresh]
             return _json({"access_token": access, "expires_in": 3599, "scope": scope, "token_type": "Bearer"})
         return _json({"error": "unsupported_grant_type"}, 400)
+
+    def _watch(self, box: Mailbox, request: Request) -> Response:
+        """users.watch as documented: a topic named projects/*/topics/*, Gmail allowed to publish to
+        it, an answer with the mailbox's historyId and the watch's end (epoch ms, 7 days on)."""
+        body = request.get_json(silent=True) or {}
+        topic = str(body.get("topicName") or "")
+        if not re.fullmatch(r"projects/[^/]+/topics/[^/]+", topic):
+            return _error(400, "Invalid topicName does not match projects/*/topics/*", "invalidArgument")
+        if topic in self.unauthorized_topics:
+            return _error(403, f"Error sending test message to Cloud PubSub {topic} : User not authorized to "
+                               "perform this action.", "forbidden")
+        expiration = int((time.time() + 7 * 86400) * 1000)
+        with self.lock:
+            self.watches[box.address] = {**body, "expiration": expiration}
+        return _json({"historyId": str(box.history_id), "expiration": str(expiration)})
 
     def _history(self, box: Mailbox, request: Request) -> Response:
         start = int(request.args.get("startHistoryId", "0"))

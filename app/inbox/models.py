@@ -132,6 +132,9 @@ class EmailAccount(db.Model):
     last_sync_error: Mapped[str | None]
     last_sync_error_at: Mapped[datetime | None]
     reconnect_needed_at: Mapped[datetime | None]  # Google refused the grant (invalid_grant)
+    # 0029_gmail_watch: Gmail's push (users.watch) for this mailbox ends then; renewed by app/inbox/email/watch.py
+    gmail_watch_expires_at: Mapped[datetime | None]
+    gmail_watch_error: Mapped[str | None]
 
     user: Mapped[User | None] = relationship()
     threads: Mapped[list[EmailThread]] = relationship(back_populates="email_account")

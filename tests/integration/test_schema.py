@@ -144,7 +144,8 @@ def test_only_known_extra_columns(engine):
                       # 0021_gmail
                       "email_messages.email_account_id",
                       *(f"email_accounts.{c}" for c in ("gmail_history_id", "sync_started_at", "last_sync_error",
-                                                         "last_sync_error_at", "reconnect_needed_at"))}
+                                                         "last_sync_error_at", "reconnect_needed_at",
+                                                         "gmail_watch_expires_at", "gmail_watch_error"))}
 
 
 def test_uniques_indexes_and_foreign_keys_of_the_spec(engine):

@@ -29,7 +29,8 @@ def _page(*, status: int = 200, error: str | None = None):
     rows = accounts.visible_accounts(current_user)
     response = render(PAGE, status=status, context=dict(
         rows=[(a, accounts.state(a)) for a in rows], error=error, gmail_ready=accounts.gmail_configured(),
-        sees_all=can(current_user, SETTINGS)))
+        sees_all=can(current_user, SETTINGS), push_on=bool(current_app.config.get("GMAIL_PUBSUB_TOPIC")),
+        poll_minutes=max(1, round(int(current_app.config.get("GMAIL_SYNC_EVERY_S", 120)) / 60))))
     # "Connect Gmail" posts here and is redirected to Google's consent page: the page's
     # form-action must allow that origin (browsers check it on the redirect too).
     google = urlsplit(current_app.config["GOOGLE_AUTH_URI"])

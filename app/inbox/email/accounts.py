@@ -169,6 +169,11 @@ def connect(user, *, code: str, code_verifier: str) -> EmailAccount:
     account.last_sync_error = account.last_sync_error_at = None
     db.session.flush()
     enqueue_sync(account.id)  # no cursor yet: the recent window is imported, then incremental
+    if current_app.config.get("GMAIL_PUBSUB_TOPIC"):
+        from app.inbox.email.watch import enqueue_watch
+
+        account.gmail_watch_expires_at = None  # a reconnect starts a new watch
+        enqueue_watch(account.id, key=f"connect-{uuid.uuid4()}")
     return account
 
 
@@ -187,6 +192,9 @@ def disconnect(account: EmailAccount) -> None:
     account.gmail_access_token = account.gmail_refresh_token = account.gmail_token_expiry = None
     account.smtp_pass = None
     account.gmail_history_id = None
+    # Gmail's watch cannot be stopped without the tokens just forgotten: it lapses within 7 days,
+    # and its notifications meanwhile find no connected account (apply_gmail_push ignores them).
+    account.gmail_watch_expires_at = account.gmail_watch_error = None
     db.session.flush()
 
 

@@ -151,6 +151,12 @@ class Mailbox:
     def profile(self) -> dict:
         return call(self.api.users().getProfile(userId="me"))
 
+    def watch(self, topic: str) -> dict:
+        """users.watch: Gmail publishes "this mailbox changed" for INBOX to the Pub/Sub topic
+        until the answer's `expiration` (epoch ms, at most 7 days); calling it again renews."""
+        return call(self.api.users().watch(userId="me", body={
+            "topicName": topic, "labelIds": ["INBOX"], "labelFilterBehavior": "include"}))
+
     def send(self, mime: MimeMessage, thread_id: str | None) -> dict:
         body = {"raw": base64.urlsafe_b64encode(mime.as_bytes()).decode()}
         if thread_id:
