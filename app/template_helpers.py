@@ -12,6 +12,7 @@ from app.crm.records.normalize import format_phone
 
 # (label, endpoint, permission, icon) — the app's navigation, filtered by role.
 NAVIGATION = [
+    ("Home", "home.home", None, "home"),  # every signed-in role: its own home (app/home)
     ("Pipeline", "crm.pipeline", permissions.SALES, "pipeline"),
     ("Inbox", "inbox.index", permissions.INBOX, "inbox"),
     ("Calls", "inbox.calls", permissions.INBOX, "phone"),
@@ -34,9 +35,9 @@ def nav_items():
         # dev and tests: e-mails are kept here instead of being sent
         navigation.insert(-1, ("Outbox", "outbox.index", permissions.INBOX, "inbox"))
     for label, endpoint, permission, icon in navigation:
-        if permissions.can(current_user, permission):
+        if permission is None or permissions.can(current_user, permission):
             url = url_for(endpoint)
-            active = request.path == url or request.path.startswith(url.rstrip("/") + "/")
+            active = request.path == url or (url != "/" and request.path.startswith(url.rstrip("/") + "/"))
             # the inbox's unread count, loaded and polled by htmx (templates/inbox/queue/_badge.html)
             badge = url_for("inbox.unread_badge") if endpoint == "inbox.index" else None
             items.append({"label": label, "url": url, "icon": icon, "active": active, "badge": badge})

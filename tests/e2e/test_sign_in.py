@@ -40,7 +40,8 @@ def test_rep_signs_in_sees_navigation_and_signs_out(live_app, live_server, page)
 
     nav = page.get_by_role("complementary", name="Main")
     labels = [t.strip() for t in nav.locator(".nav__link").all_inner_texts()]
-    assert labels == ["Pipeline", "Inbox", "Calls", "Leads", "Tasks", "Companies", "Invoices", "Reports", "Outbox"]
+    assert labels == ["Home", "Pipeline", "Inbox", "Calls", "Leads", "Tasks", "Companies", "Invoices", "Reports",
+                      "Outbox"]
     expect(page.get_by_role("heading", name="New lead")).to_be_visible()
 
     nav.get_by_role("link", name="Companies").click()
@@ -63,7 +64,7 @@ def test_admin_sees_settings_and_operator_only_warehouse(live_app, live_server, 
     page.keyboard.press("Enter")
     page.wait_for_url(f"{live_server}/")  # the warehouse's home
     labels = [t.strip() for t in page.locator(".nav__link").all_inner_texts()]
-    assert labels == ["Warehouse"]
+    assert labels == ["Home", "Warehouse"]
 
 
 def _shot(name: str):

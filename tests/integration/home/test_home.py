@@ -2,6 +2,7 @@
 which home, the task completed in place, and a constant number of statements."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -265,3 +266,13 @@ def test_each_home_reads_a_constant_few_statements(client, db_session, factory, 
     many = measure()
     assert many.count == few.count, "\n".join(s[:120] for s in many.statements)
     assert many.count <= 10
+
+
+def test_every_role_has_home_in_the_navigation_marked_only_on_the_home_page(client, factory):
+    for role in (UserRole.REP, UserRole.ADMIN, UserRole.OPERATOR):
+        login(client, factory.user(role))
+        current = re.compile(r'class="nav__link is-active" href="/"\s+aria-current="page">')
+        assert current.search(client.get("/").get_data(as_text=True)), role
+        elsewhere = client.get("/account").get_data(as_text=True)
+        assert 'class="nav__link" href="/"' in elsewhere and not current.search(elsewhere), role
+        client.post("/logout")
