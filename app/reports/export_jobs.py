@@ -269,9 +269,14 @@ def remove_expired_exports(now: datetime | None = None) -> int:
                                 | (ExportJob.expires_at.is_(None) & (ExportJob.created_at <= now - keep)))
         .returning(ExportJob.id)).all()
     db.session.commit()
+    removed = 0
+    for export_id in gone:
+        for path in (file_path(export_id), *_parts(export_id)):
+            if path.exists():
+                path.unlink(missing_ok=True)
+                removed += 1
     known = {str(i) for i in db.session.scalars(select(ExportJob.id))}
     db.session.rollback()
-    removed = 0
     for path in storage_dir().iterdir():  # untouched for `keep`: no job is writing it
         if path.name.split(".", 1)[0] not in known and path.stat().st_mtime <= (now - keep).timestamp():
             path.unlink(missing_ok=True)
