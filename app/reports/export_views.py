@@ -1,46 +1,18 @@
-"""The tasks and inbox lists' CSV, and large exports as jobs: the page that offers one, its
-start, its progress (polled) and its download (app.reports.export_jobs)."""
+"""Large list exports as jobs: the page that offers one, its start, its progress (polled) and
+its download (app.reports.export_jobs). The streamed CSVs are app/reports/views.py's."""
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from flask import abort, redirect, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.auth.permissions import INBOX, SALES, can, require
+from app.auth.permissions import SALES, can, require
 from app.errors import get_or_404, has_nul_byte
 from app.extensions import db
 from app.htmx import render
-from app.reports import bp, export_jobs, exports
+from app.reports import bp, export_jobs
 from app.reports.forms import ExportForm
 from app.reports.models import ExportJob
-from app.reports.tables import csv_lines
-from app.reports.views import _csv, _streamed
-
-
-def _today():
-    return datetime.now(UTC).date()
-
-
-@bp.get("/export/tasks.csv")
-@require(SALES)
-def export_tasks():
-    from app.crm.tasks.queries import TaskFilters
-
-    filters = TaskFilters.from_args(request.args)
-    return _csv(_streamed(csv_lines(exports.TASK_HEADER, exports.task_rows(filters, current_user.id))),
-                f"tasks-{_today()}.csv")
-
-
-@bp.get("/export/inbox.csv")
-@require(INBOX)
-def export_inbox():
-    from app.inbox.queue.queries import QueueFilter
-
-    f = QueueFilter.from_args(request.args)
-    return _csv(_streamed(csv_lines(exports.INBOX_HEADER, exports.inbox_rows(f, current_user.id))),
-                f"inbox-{_today()}.csv")
 
 
 @bp.before_app_request
