@@ -1,6 +1,7 @@
 """In a real browser (issue 13): a saved view of the pipeline board is created, shared and
-opened by another rep (the board filtered as saved); a large export (the threshold lowered)
-shows its progress bar advancing, then downloads the file.
+opened by another rep (the board filtered as saved); the inbox saves and exports the filters
+it changed in place; a large export (the threshold lowered) shows its progress bar advancing,
+then downloads the file.
 
 The live server has no RQ worker: the test runs a real RQ SimpleWorker on a thread of its own
 (no signal handlers off the main thread; a timer for the job's timeout) while the page polls the export's progress."""
@@ -11,6 +12,7 @@ import io
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import expect
@@ -150,3 +152,43 @@ def test_a_large_export_shows_progress_and_downloads(live_app, live_server, page
     assert table[0][0] == "Company" and len(table) == rows + 1
     assert sum(1 for r in table[1:] if r[0].startswith(f"Export Fleet {tag}")) == rows
     assert download.value.suggested_filename.startswith("companies-")
+
+
+def test_the_inbox_saves_and_exports_the_filters_it_changed_in_place(live_app, live_server, page):
+    """The inbox's filters change without a page load (htmx, hx-push-url): "Save view" and the
+    CSV link take the filters from the address bar, not those the page was served with."""
+    from app.extensions import db
+    from app.inbox.models import Conversation, ConversationChannel
+    from app.reports.models import SavedView
+
+    tag, rep_email, rep_id, _ = seed(live_app)
+    with live_app.app_context():
+        from app.crm.models import Lead
+
+        for lead in db.session.query(Lead).filter(Lead.company.has(assigned_rep_id=uuid.UUID(rep_id))):
+            db.session.add(Conversation(
+                id=uuid.uuid4(), lead_id=lead.id, contact_id=lead.contact_id, user_id=uuid.UUID(rep_id),
+                channel=ConversationChannel.EMAIL if lead.source == "Google Maps" else ConversationChannel.SMS,
+                last_message_at=datetime.now(UTC), last_message_preview=f"Inbox {lead.source} {tag}",
+                unread_count=1, awaiting_reply=True))
+        db.session.commit()
+    sign_in(page, live_server, rep_email, PASSWORD)
+    page.goto(f"{live_server}/inbox?tab=all")
+    page.get_by_label("Mine").check()
+    page.wait_for_url(lambda url: "mine=1" in url)
+    page.get_by_label("Channel").select_option("EMAIL")
+    page.wait_for_url(lambda url: "channel=EMAIL" in url)
+    expect(page.get_by_text(f"Inbox Google Maps {tag}")).to_be_visible()
+    expect(page.get_by_text(f"Inbox Referral {tag}")).to_have_count(0)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    body = open(download.value.path(), encoding="utf-8").read()
+    assert f"Inbox Google Maps {tag}" in body and f"Inbox Referral {tag}" not in body
+    page.get_by_text("Save view").click()
+    page.get_by_label("Name").fill(f"My mail {tag}")
+    page.get_by_role("button", name="Save the current filters").click()
+    page.wait_for_url(lambda url: "view=" in url)
+    with live_app.app_context():
+        view = db.session.query(SavedView).filter_by(name=f"My mail {tag}").one()
+        assert view.list_name == "inbox" and view.query == "channel=EMAIL&mine=1&tab=all"
+    expect(page.get_by_text(f"Inbox Referral {tag}")).to_have_count(0)
