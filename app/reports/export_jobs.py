@@ -55,9 +55,9 @@ def _lead_query(args):
 
 
 def _lead_count(args, user_id, cap):
-    from app.crm.records import lead_list
+    from app.crm.records.lead_list import count_matching_leads
 
-    return len(lead_list.matching_lead_ids(_lead_query(args), user_id, limit=cap or 10**9))
+    return count_matching_leads(_lead_query(args), user_id, limit=cap)
 
 
 def _company_filters(args):

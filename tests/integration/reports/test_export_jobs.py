@@ -122,3 +122,41 @@ def test_refused_exports(app, client, db_session, factory):
     assert db_session.query(ExportJob).count() == 0
     login(client, factory.user(UserRole.OPERATOR))
     assert start(client, app, "leads", "").status_code == 403
+
+
+def _seed_every_list(factory, db_session, rep):
+    from app.billing.models import InvoiceStatus
+    from app.crm.models import LeadStage
+    from app.inbox.models import ConversationChannel
+    from tests.integration.inbox.queue.test_queue import conversation
+    from tests.integration.reports import builders
+
+    for i in range(5):
+        company = factory.company(name=f"Every List {i}", assigned_rep_id=rep.id)
+        lead = factory.lead(company=company, stage=LeadStage.HOT, source="Google Maps")
+        create_task(title=f"Every task {i}", actor=rep, lead=lead, priority=TaskPriority.HIGH)
+        conversation(factory, minutes_ago=i + 1, channel=ConversationChannel.EMAIL, preview=f"Every mail {i}",
+                     user_id=rep.id)
+        builders.invoice(db_session, company, total=f"{i}0.50", status=InvoiceStatus.SENT,
+                         sent_at=datetime(2026, 2, 1, tzinfo=UTC))
+    return {"leads": f"stage=HOT&rep={rep.id}", "invoices": "status=SENT&sort=total&dir=asc",
+            "tasks": "priority=HIGH", "inbox": "tab=all&mine=1&channel=EMAIL", "companies": f"rep={rep.id}"}
+
+
+def test_every_lists_job_file_is_its_streamed_csv(app, client, db_session, factory, monkeypatch):
+    rep = factory.user(UserRole.REP)
+    queries = _seed_every_list(factory, db_session, rep)
+    login(client, rep)
+    for list_name, query in queries.items():
+        monkeypatch.setitem(app.config, "EXPORT_JOB_THRESHOLD", 3)
+        path = f"/export/{list_name}.csv?{query}"
+        assert client.get(path).mimetype == "text/html", list_name  # 5 rows: offered as a job
+        started = start(client, app, list_name, query)
+        assert started.status_code == 303, list_name
+        work()
+        downloaded = client.get(f"{started.headers['Location']}/download")
+        monkeypatch.setitem(app.config, "EXPORT_JOB_THRESHOLD", 1000)
+        streamed = client.get(path)
+        assert streamed.mimetype == "text/csv", list_name
+        assert downloaded.status_code == 200 and downloaded.get_data() == streamed.get_data(), list_name
+        assert downloaded.get_data().count(b"\r\n") == 6, list_name
