@@ -172,6 +172,20 @@ def ready_file(export: ExportJob, now: datetime | None = None) -> Path | None:
     return path if path.is_file() else None
 
 
+def gave_up(export: ExportJob) -> bool:
+    """An unfinished export whose job RQ gave up on (no retry left: failed each time, or its
+    worker died each time; the relay marks its outbox row FAILED): the page stops waiting."""
+    if export.status not in (QUEUED, RUNNING):
+        return False
+    from app.job_outbox.models import OutboxJob
+
+    return db.session.scalar(select(OutboxJob.status).where(OutboxJob.job_key == _job_key(export.id))) == "FAILED"
+
+
+def _job_key(export_id) -> str:
+    return f"export:{export_id}"
+
+
 # ------------------------------------------------------------------ services
 
 
@@ -197,7 +211,7 @@ def start_export(*, user, list_name: str, query: str) -> ExportJob:
     db.session.flush()
     from app.queue import enqueue
 
-    enqueue("import", JOB, str(export.id), job_id=f"export:{export.id}")
+    enqueue("import", JOB, str(export.id), job_id=_job_key(export.id))
     return export
 
 

@@ -73,6 +73,7 @@ def export_status(export_id: str):
     spec = export_jobs.LISTS[export.list_name]
     return render("reports/export.html", "progress", context=dict(
         export=export, spec=spec, ready=export_jobs.ready_file(export) is not None,
+        failed=export.status == export_jobs.FAILED or export_jobs.gave_up(export),
         list_url=f"{url_for(spec.page)}?{export.query}" if export.query else url_for(spec.page, view="all")))
 
 

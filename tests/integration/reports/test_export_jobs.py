@@ -160,3 +160,19 @@ def test_every_lists_job_file_is_its_streamed_csv(app, client, db_session, facto
         assert streamed.mimetype == "text/csv", list_name
         assert downloaded.status_code == 200 and downloaded.get_data() == streamed.get_data(), list_name
         assert downloaded.get_data().count(b"\r\n") == 6, list_name
+
+
+def test_an_export_rq_gave_up_on_stops_polling_and_says_so(app, client, db_session, factory):
+    from app.job_outbox.models import OutboxJob
+
+    rep = factory.user(UserRole.REP)
+    login(client, rep)
+    started = start(client, app, "tasks", "")
+    export = db_session.query(ExportJob).one()
+    assert 'hx-trigger="every 1s"' in client.get(started.headers["Location"]).get_data(as_text=True)
+    row = db_session.query(OutboxJob).filter_by(job_key=f"export:{export.id}").one()
+    row.status = "FAILED"  # what the relay writes once RQ gave up (its worker died on every try)
+    db_session.flush()
+    page = client.get(started.headers["Location"]).get_data(as_text=True)
+    assert 'hx-trigger="every 1s"' not in page and "could not be finished" in page
+    assert client.get(f"{started.headers['Location']}/download").status_code == 404
