@@ -111,6 +111,14 @@ class Config:
         # Voicemail-drop audio files (app.inbox.calls.voicemail): a directory every web
         # instance shares; empty = <instance>/voicemail.
         self.VOICEMAIL_DIR = os.environ.get("VOICEMAIL_DIR", "")
+        # List exports (app.reports.export_jobs): above this many rows a CSV is written by a job
+        # (progress, then a download link) instead of streamed; its files live in EXPORT_DIR (a
+        # directory the web instances and workers share; empty = <instance>/exports) for
+        # EXPORT_KEEP_HOURS; the job reports its progress every EXPORT_PAGE rows.
+        self.EXPORT_JOB_THRESHOLD = int(os.environ.get("EXPORT_JOB_THRESHOLD", "20000"))
+        self.EXPORT_DIR = os.environ.get("EXPORT_DIR", "")
+        self.EXPORT_KEEP_HOURS = int(os.environ.get("EXPORT_KEEP_HOURS", "24"))
+        self.EXPORT_PAGE = int(os.environ.get("EXPORT_PAGE", "1000"))
 
         # The development stand-ins (outbox, sandbox) are refused in production.
         self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "outbox" if local else "smtp")

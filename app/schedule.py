@@ -92,8 +92,13 @@ QUICKBOOKS_SYNC = PeriodicJob(
     next_after=every(timedelta(minutes=1)), first_run=right_away,
     description="QuickBooks: products by CDC, due and stuck ledger pushes", timeout=600)
 
+EXPORT_CLEANUP = PeriodicJob(
+    "export-cleanup", "app.reports.export_jobs.remove_expired_exports", "default",
+    next_after=every(timedelta(hours=1)), first_run=right_away,
+    description="remove expired list exports and their files", timeout=300)
+
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (MARKED_SCORING, NIGHTLY_SCORING, GMAIL_SYNC, GMAIL_WATCH, SEQUENCE_TICK,
-                                           QUICKBOOKS_SYNC)
+                                           QUICKBOOKS_SYNC, EXPORT_CLEANUP)
 
 
 def register_periodic_jobs(connection: Redis, queues=None, now: datetime | None = None) -> list[str]:

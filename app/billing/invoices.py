@@ -451,6 +451,18 @@ def is_overdue(invoice: Invoice, today: date | None = None) -> bool:
                 and invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.VOID))
 
 
+def filtered_invoices(query, *, status: InvoiceStatus | None = None, overdue: bool = False, company_id=None,
+                      today: date | None = None):
+    """`query` on Invoice with the invoices list's filters applied."""
+    if status is not None:
+        query = query.where(Invoice.status == status)
+    if overdue:
+        query = query.where(overdue_clause(today or datetime.now(UTC).date()))
+    if company_id is not None:
+        query = query.where(Invoice.company_id == company_id)
+    return query
+
+
 def list_invoices(*, status: InvoiceStatus | None = None, overdue: bool = False, company_id=None,
                   sort: str = "date", descending: bool = True, cursor: str | None = None,
                   limit: int = PAGE_SIZE, today: date | None = None) -> InvoicePage:
@@ -458,13 +470,8 @@ def list_invoices(*, status: InvoiceStatus | None = None, overdue: bool = False,
     sort = sort if sort in SORTS else "date"
     column, kind = SORTS[sort]
     keyset = Keyset(column, Invoice.id, descending=descending, kind=kind)
-    query = select(Invoice).options(joinedload(Invoice.company))
-    if status is not None:
-        query = query.where(Invoice.status == status)
-    if overdue:
-        query = query.where(overdue_clause(today or datetime.now(UTC).date()))
-    if company_id is not None:
-        query = query.where(Invoice.company_id == company_id)
+    query = filtered_invoices(select(Invoice).options(joinedload(Invoice.company)), status=status, overdue=overdue,
+                              company_id=company_id, today=today)
     query = keyset.continue_after(query, cursor)
     rows, more = split_page(db.session.scalars(query.order_by(*keyset.order_by()).limit(limit + 1)), limit)
     next_cursor = keyset.cursor(getattr(rows[-1], column.key), rows[-1].id) if more else None
@@ -472,7 +479,7 @@ def list_invoices(*, status: InvoiceStatus | None = None, overdue: bool = False,
 
 
 __all__ = [
-    "InvoiceError", "InvoiceLocked", "InvoicePage", "add_line", "is_overdue", "list_invoices", "assert_editable", "can_void", "create_invoice",
+    "InvoiceError", "InvoiceLocked", "InvoicePage", "add_line", "filtered_invoices", "is_overdue", "list_invoices", "assert_editable", "can_void", "create_invoice",
     "due_date_for", "format_invoice_number", "is_editable", "is_shipping_product", "lock_reason", "next_invoice_number",
     "payment_term_days", "reissue_invoice", "remove_line", "update_invoice_terms", "update_line",
     "void_invoice",

@@ -46,7 +46,7 @@ def open_default_view():
     return redirect(f"{url_for(request.endpoint)}?{saved_views.url_query(view)}")
 
 
-from app.reports import views  # noqa: E402,F401
+from app.reports import export_views, views  # noqa: E402,F401
 
 
 @bp.app_template_filter("report_cell")

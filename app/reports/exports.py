@@ -110,3 +110,52 @@ def invoice_rows(f: InvoiceFilters) -> Iterator[list]:
         cursor = page.next_cursor
         if not cursor:
             return
+
+
+# ------------------------------------------------------------------ tasks and inbox (the views helper)
+
+TASK_HEADER = ["Task", "Type", "Priority", "Status", "Due", "Completed", "Assigned to", "Company", "Contact",
+               "Created"]
+INBOX_HEADER = ["Contact", "Company", "Address", "Channel", "Last message", "Last message at", "Unread",
+                "Awaiting reply", "Done at", "Snoozed until", "Archived", "Rep"]
+
+
+def _moment(value):
+    """A timestamp as ISO 8601 in UTC, to the second."""
+    from datetime import UTC
+
+    return value.astimezone(UTC).replace(microsecond=0) if value is not None else None
+
+
+def task_rows(f, user_id) -> Iterator[list]:
+    """The tasks list as filtered (app.crm.tasks.queries.TaskFilters), every row, its order."""
+    from app.crm.tasks import queries as tasks
+
+    for t in tasks.task_rows(f, user_id, batch=BATCH):
+        lead = t.lead
+        company = lead.company if lead is not None and lead.company is not None else t.company
+        yield [t.title, t.task_type.value.replace("_", " ").capitalize(), t.priority.value.capitalize(),
+               "Done" if t.is_completed else "Open", _moment(t.due_at), _moment(t.completed_at),
+               t.assigned_to.full_name if t.assigned_to else None, company.name if company else None,
+               lead.contact.display_name if lead is not None and lead.contact else None, _day(t.created_at)]
+
+
+def inbox_rows(f, user_id) -> Iterator[list]:
+    """The inbox's tab and filters (app.inbox.queue.queries.QueueFilter), page after page."""
+    from app.inbox.queue import queries as queue
+
+    cursor = None
+    while True:
+        rows, cursor = queue.queue_page(f, user_id=user_id, cursor=cursor, limit=BATCH)
+        for row in rows:
+            c = row.conversation
+            contact = c.contact
+            yield [contact.display_name if contact else None,
+                   contact.company.name if contact and contact.company else None,
+                   None if contact else (c.unmatched_address or row.number), c.channel.value,
+                   c.last_message_preview, _moment(c.last_message_at), c.unread_count,
+                   "Yes" if c.awaiting_reply else "No", _moment(c.done_at), _moment(c.snoozed_until),
+                   "Yes" if c.is_archived else "No", c.user.full_name if c.user else None]
+            db.session.expunge(c)
+        if not cursor:
+            return

@@ -3,6 +3,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.crm.pipeline.moves import STAGE_LABELS
+from app.reports.saved_views import LABELS
 from app.reports.settings import MAX_REASON_LENGTH, MAX_REASONS, MAX_THRESHOLD, OPEN_STAGES
 
 
@@ -41,10 +42,17 @@ class LostReasonsForm(FlaskForm):
 
 
 class SavedViewForm(FlaskForm):
-    list_name = SelectField("List", choices=[("leads", "Leads"), ("companies", "Companies"),
-                                              ("invoices", "Invoices")])
+    list_name = SelectField("List", choices=list(LABELS.items()))
     query = HiddenField("Filters", validators=[Length(max=1000, message="Those filters are too long to save.")])
     name = StringField("Name", validators=[DataRequired(message="Name the view."),
                                            Length(max=60, message="Keep the name under 60 characters.")])
     shared = BooleanField("Share with the team")
     make_default = BooleanField("Open the list with it")
+
+
+class ExportForm(FlaskForm):
+    """Prepare a list's CSV in the background (a list too large to stream)."""
+
+    list_name = SelectField("List", choices=[("leads", "Leads"), ("companies", "Companies"), ("invoices", "Invoices"),
+                                             ("tasks", "Tasks"), ("inbox", "Inbox")])
+    query = HiddenField("Filters", validators=[Length(max=2000, message="Those filters are too long.")])

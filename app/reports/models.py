@@ -66,4 +66,26 @@ class SavedView(db.Model):
     user: Mapped[User] = relationship()
 
 
-__all__ = ["ReportDailyWork", "ReportStageChange", "SavedView"]
+class ExportJob(db.Model):
+    """A list's CSV too large to stream (issue 13): written by a job (app.reports.export_jobs)
+    a page at a time, its progress polled by the page; downloaded only by the user who asked,
+    until `expires_at` (then the file and the row are removed)."""
+
+    __tablename__ = "export_jobs"
+    __table_args__ = (Index(None, "user_id", "created_at"), Index(None, "created_at"))
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    list_name: Mapped[str]  # a key of app.reports.export_jobs.LISTS
+    query: Mapped[str]  # the list's query string, as its URL carried it
+    status: Mapped[str] = mapped_column(server_default=text("'QUEUED'"), default="QUEUED")  # QUEUED RUNNING DONE FAILED
+    rows_done: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+    rows_total: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(server_default=text("0"), default=0)
+    error: Mapped[str | None]
+    created_at: Mapped[datetime] = created_at()
+    finished_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+
+
+__all__ = ["ExportJob", "ReportDailyWork", "ReportStageChange", "SavedView"]

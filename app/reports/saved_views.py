@@ -11,8 +11,11 @@ from sqlalchemy import or_, select, update
 from app.extensions import db
 from app.reports.models import SavedView
 
-# list -> its page's endpoint
-LISTS = {"leads": "crm.leads", "companies": "crm.companies", "invoices": "billing.invoices"}
+# list -> its page's endpoint (each page includes templates/reports/_saved_views.html)
+LISTS = {"leads": "crm.leads", "companies": "crm.companies", "invoices": "billing.invoices",
+         "board": "crm.pipeline", "tasks": "crm.tasks", "inbox": "inbox.index"}
+LABELS = {"leads": "Leads", "companies": "Companies", "invoices": "Invoices", "board": "Pipeline board",
+          "tasks": "Tasks", "inbox": "Inbox"}
 NOT_KEPT = {"after", "cursor", "view", "csrf_token"}  # paging and the view itself
 MAX_QUERY = 1000
 MAX_NAME = 60

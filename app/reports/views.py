@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.models import User, UserRole
-from app.auth.permissions import INVOICES, SALES, SETTINGS, require
+from app.auth.permissions import INBOX, INVOICES, SALES, SETTINGS, require
 from app.crm.models import TaxonomyType, TaxonomyValue
 from app.extensions import db
 from app.fulfillment.models import Device
@@ -244,6 +244,26 @@ def export_invoices():
     filters = exports.InvoiceFilters.from_args(request.args)
     return _csv(_streamed(csv_lines(exports.INVOICE_HEADER, exports.invoice_rows(filters))),
                 f"invoices-{_today()}.csv")
+
+
+@bp.get("/export/tasks.csv")
+@require(SALES)
+def export_tasks():
+    from app.crm.tasks.queries import TaskFilters
+
+    filters = TaskFilters.from_args(request.args)
+    return _csv(_streamed(csv_lines(exports.TASK_HEADER, exports.task_rows(filters, current_user.id))),
+                f"tasks-{_today()}.csv")
+
+
+@bp.get("/export/inbox.csv")
+@require(INBOX)
+def export_inbox():
+    from app.inbox.queue.queries import QueueFilter
+
+    f = QueueFilter.from_args(request.args)
+    return _csv(_streamed(csv_lines(exports.INBOX_HEADER, exports.inbox_rows(f, current_user.id))),
+                f"inbox-{_today()}.csv")
 
 
 # ------------------------------------------------------------------ saved views

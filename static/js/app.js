@@ -70,7 +70,11 @@
   // this script the field is simply always there).
   function syncReason(select) {
     var field = document.getElementById(select.dataset.reasonField);
-    if (field) field.hidden = !(select.value === "LOST" || select.value === "BOGUS");
+    if (!field) return;
+    field.hidden = !(select.value === "LOST" || select.value === "BOGUS");
+    document.querySelectorAll('[data-reasons-for="' + field.id + '"]').forEach(function (picks) {
+      picks.hidden = field.hidden;
+    });
   }
   function syncReasons() {
     document.querySelectorAll("select[data-reason-field]").forEach(syncReason);

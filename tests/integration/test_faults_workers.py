@@ -311,7 +311,7 @@ def test_periodic_jobs_come_back_on_their_own_and_one_scheduler_runs(faults_app,
             time.sleep(0.5)
         assert fresh_schedulers(redis, within=10) == holders
         assert set(next_runs(redis)) == {"score-marked-leads", "nightly-lead-scores", "gmail-sync", "gmail-watch",
-                                         "sequence-tick", "quickbooks-sync"}
+                                         "sequence-tick", "quickbooks-sync", "export-cleanup"}
     with capsys.disabled():
         print(f"\nperiodic rescoring back {recovery:.1f} s after its worker and scheduler were killed "
               f"(two workers restarted 6 s after the kill)")

@@ -26,10 +26,11 @@ def test_register_books_each_periodic_job_once_and_drops_what_older_releases_boo
     redis.hset(schedule.NEXT_KEY, "a-job-no-longer-defined", T0.timestamp())
     assert schedule.register_periodic_jobs(redis, QUEUES, now=T0) == ["score-marked-leads", "nightly-lead-scores",
                                                                       "gmail-sync", "gmail-watch", "sequence-tick",
-                                                                      "quickbooks-sync"]
+                                                                      "quickbooks-sync", "export-cleanup"]
     booked = schedule.next_runs(redis)
     assert booked == {"score-marked-leads": T0, "nightly-lead-scores": datetime(2026, 11, 28, 3, 0, tzinfo=UTC),
-                      "gmail-sync": T0, "gmail-watch": T0, "sequence-tick": T0, "quickbooks-sync": T0}
+                      "gmail-sync": T0, "gmail-watch": T0, "sequence-tick": T0, "quickbooks-sync": T0,
+                      "export-cleanup": T0}
     assert queue.scheduled_job_registry.get_job_ids() == [] and queue.fetch_job("crm-nightly-lead-scores") is None
     schedule.register_periodic_jobs(redis, QUEUES, now=T0 + timedelta(minutes=5))  # the next worker start
     assert schedule.next_runs(redis) == booked  # kept, not moved

@@ -286,6 +286,12 @@ ROUTES: dict[str, object] = {
     "POST /settings/low-stock": OWNERS,
     "GET /settings/lost-reasons": OWNERS,
     "POST /settings/lost-reasons": OWNERS,
+    # views (issue 13): the tasks and inbox lists' CSV; large exports as jobs
+    "GET /export/tasks.csv": SALES,
+    "GET /export/inbox.csv": SALES,
+    "POST /exports": SALES,
+    "GET /exports/<export_id>": SALES,
+    "GET /exports/<export_id>/download": SALES,
 }
 
 # Query strings a route needs to reach its permission check.

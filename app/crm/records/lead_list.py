@@ -181,3 +181,11 @@ def bulk_apply(lead_ids: list[uuid.UUID], action: str, *, actor, rep_id=None, ta
             raise ValueError(f"Unknown action {action!r}.")
     db.session.flush()
     return result
+
+
+def count_matching_leads(query: ListQuery, user_id=None, limit: int | None = None) -> int:
+    """How many leads the list's filters match (at most `limit`): what a large export counts."""
+    stmt = _filtered(select(Lead.id).select_from(Lead), query, user_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return db.session.scalar(select(func.count()).select_from(stmt.subquery()))

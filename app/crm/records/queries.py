@@ -63,10 +63,8 @@ class CompanyFilters:
         return {k: v for k, v in args.items() if v}
 
 
-def companies_page(filters: CompanyFilters, after: str | None, limit: int = 50) -> CompanyPage:
-    """Filters and a sort, keyset-paged on (sort value, id). A text search shows the
-    best matches first (misspellings via pg_trgm, substrings via ILIKE) without pages."""
-    query = select(Company).options(joinedload(Company.assigned_rep))
+def filtered_companies(filters: CompanyFilters, query):
+    """`query` on Company with the list's filters (not its text search) applied."""
     if filters.status:
         query = query.where(Company.status == CompanyStatus[filters.status])
     if filters.rep_id:
@@ -77,6 +75,13 @@ def companies_page(filters: CompanyFilters, after: str | None, limit: int = 50) 
         from app.crm.importing.services import created_by_import
 
         query = query.where(Company.id.in_(created_by_import(filters.import_token, "company")))
+    return query
+
+
+def companies_page(filters: CompanyFilters, after: str | None, limit: int = 50) -> CompanyPage:
+    """Filters and a sort, keyset-paged on (sort value, id). A text search shows the
+    best matches first (misspellings via pg_trgm, substrings via ILIKE) without pages."""
+    query = filtered_companies(filters, select(Company).options(joinedload(Company.assigned_rep)))
     if filters.q:
         from app.crm.search.services import find_companies
 

@@ -77,7 +77,12 @@ def reassign_task(task_id: str):
 @bp.get("/tasks")
 @require(SALES)
 def tasks():
-    return render("crm/tasks/tasks.html", context=dict(groups=task_queries.my_open_tasks(current_user.id), users=queries.assignable_users()))
+    filters = task_queries.TaskFilters.from_args(request.args)
+    users = queries.assignable_users()
+    return render("crm/tasks/tasks.html", context=dict(
+        groups=task_queries.task_list(filters, current_user.id), users=users, filters=filters,
+        choices=dict(types=list(TaskType), priorities=list(TaskPriority), due=task_queries.DUE,
+                     sorts=task_queries.SORTS)))
 
 
 @bp.route("/tasks/new", methods=["GET", "POST"])

@@ -107,3 +107,8 @@ def unread_count(user_id: uuid.UUID) -> int:
         select(func.count()).select_from(Conversation)
         .where(Conversation.unread_count > 0, ~Conversation.is_archived,
                or_(Conversation.user_id == user_id, Conversation.user_id.is_(None))))
+
+
+def matching_ids(f: QueueFilter, *, user_id: uuid.UUID, now: datetime | None = None):
+    """The ids of every conversation the tab and filters match (a statement, for counting)."""
+    return select(Conversation.id).where(and_(*_conditions(f, user_id, now or datetime.now(UTC))))

@@ -77,3 +77,47 @@ def test_invoices_csv_with_the_lists_filters(client, db_session, factory):
     assert [(r[8], r[9], r[10]) for r in rows[1:]] == [("10.00", "0.25", "9.75"), ("20.50", "0.25", "20.25"),
                                                        ("30.25", "0.25", "30.00")]
     assert {r[4] for r in rows[1:]} == {"2026-02-01"} and {r[1] for r in rows[1:]} == {"Invoice Export Co"}
+
+
+def test_tasks_csv_is_the_filtered_list_in_its_order(client, db_session, factory):
+    from app.crm.models import TaskPriority, TaskType
+    from app.crm.tasks.services import complete_task, create_task
+
+    rep, other = factory.user(UserRole.REP), factory.user(UserRole.REP)
+    lead = factory.lead(company=factory.company(name="Task Export Fleet"))
+    due = datetime(2026, 5, 6, 14, 30, 15, 123456, tzinfo=UTC)
+    for i in range(5):
+        create_task(title=f"Call back {i}", actor=rep, lead=lead, task_type=TaskType.CALL,
+                    priority=TaskPriority.HIGH, due_at=due + timedelta(days=i))
+    create_task(title="Not a call", actor=rep, lead=lead, due_at=due)  # another type
+    create_task(title="Their call", actor=rep, lead=lead, task_type=TaskType.CALL, assigned_to=other)  # not mine
+    complete_task(create_task(title="Done call", actor=rep, lead=lead, task_type=TaskType.CALL), actor=rep)
+    login(client, rep)
+    assert "/export/tasks.csv?type=CALL" in client.get("/tasks?type=CALL").get_data(as_text=True)
+    rows = rows_of(client.get("/export/tasks.csv?type=CALL"))
+    assert rows[0] == exports.TASK_HEADER
+    assert [r[0] for r in rows[1:]] == [f"Call back {i}" for i in range(5)]  # by due date, all of them
+    first = rows[1]
+    assert first[1:5] == ["Call", "High", "Open", "2026-05-06T14:30:15+00:00"]
+    assert first[6] == rep.full_name and first[7] == "Task Export Fleet"
+    assert [r[0] for r in rows_of(client.get("/export/tasks.csv?type=CALL&done=1"))[1:]] == ["Done call"]
+    assert [r[0] for r in rows_of(client.get(f"/export/tasks.csv?type=CALL&who={other.id}"))[1:]] == ["Their call"]
+
+
+def test_inbox_csv_is_the_tab_and_filters(client, db_session, factory):
+    from app.inbox.models import ConversationChannel
+    from tests.integration.inbox.queue.test_queue import conversation
+
+    rep = factory.user(UserRole.REP)
+    for i in range(5):
+        conversation(factory, minutes_ago=i + 1, channel=ConversationChannel.EMAIL, preview=f"=Mail {i}",
+                     user_id=rep.id)
+    conversation(factory, channel=ConversationChannel.SMS, preview="A text", user_id=rep.id)
+    conversation(factory, channel=ConversationChannel.EMAIL, preview="Someone else's", user_id=None)
+    login(client, rep)
+    rows = rows_of(client.get("/export/inbox.csv?tab=all&channel=EMAIL&mine=1"))
+    assert rows[0] == exports.INBOX_HEADER
+    assert [r[4] for r in rows[1:]] == [f"'=Mail {i}" for i in range(5)]  # newest first; a formula is text
+    assert {r[3] for r in rows[1:]} == {"EMAIL"} and {r[11] for r in rows[1:]} == {rep.full_name}
+    assert rows[1][5].endswith("+00:00") and rows[1][6] == "1" and rows[1][7] == "Yes"
+    assert len(rows_of(client.get("/export/inbox.csv?tab=all"))) == 1 + 7

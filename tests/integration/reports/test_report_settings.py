@@ -46,6 +46,15 @@ def test_lost_reasons_fold_duplicates_and_the_lost_dialog_suggests_them(app, cli
     assert 'data-lost-reason="Too expensive"' in html and 'data-lost-reason="Chose Samsara"' in html
     assert 'name="lost_reason"' in html  # still free text
 
+    # the lead page's stage form suggests the same reasons, from the same partial
+    lead = factory.lead()
+    page = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    form = page[page.index('class="row stage-change"'):]
+    form = form[:form.index("</form>")]
+    assert 'data-reasons-for="lead-lost-reason"' in form
+    assert 'data-lost-reason="Too expensive"' in form and 'data-lost-reason="Chose Samsara"' in form
+    assert 'id="lead-lost-reason" name="lost_reason"' in form  # still free text
+
 
 def test_low_stock_thresholds_set_and_removed(app, client, db_session, factory):
     login(client, factory.user(UserRole.ADMIN))
