@@ -142,7 +142,7 @@ def test_each_rep_has_a_real_task_list(db_session):
     assert len(reps) == 2
     for rep in reps:
         groups = my_open_tasks(rep.id)
-        assert groups.overdue and groups.today and groups.upcoming, rep.email
+        assert groups.overdue.tasks and groups.today.tasks and groups.upcoming.tasks, rep.email
         done = _count(db_session, select(Task).where(Task.assigned_to_id == rep.id,
                                                       Task.is_completed.is_(True)).subquery())
         assert done > 0

@@ -13,7 +13,7 @@ from app.crm.models import Lead, Task, TaskPriority, TaskType
 from app.db import escape_like
 from app.extensions import db
 
-LIST_LIMIT = 500  # the page shows this many at most (the CSV has them all)
+GROUP_SHOWN = 50  # each due-date group shows this many on the page; "Show all" opens the group, paged
 DUE = {"overdue": "Overdue", "today": "Today", "upcoming": "Upcoming", "someday": "No due date"}
 SORTS = {"due": "Due date", "priority": "Priority", "created": "Newest"}
 WHO = ("mine", "all")  # or a user's id
@@ -22,11 +22,26 @@ _PRIORITY_RANK = case({TaskPriority.URGENT: 0, TaskPriority.HIGH: 1, TaskPriorit
 
 
 @dataclass
+class TaskGroup:
+    key: str  # a key of DUE
+    tasks: list[Task]
+    total: int  # how many the filters match in this group (the page shows the first GROUP_SHOWN)
+    next_offset: int | None = None  # a group opened alone (?due=): where its next page starts
+
+
+@dataclass
 class TaskGroups:
-    overdue: list[Task]
-    today: list[Task]
-    upcoming: list[Task]
-    someday: list[Task]
+    overdue: TaskGroup
+    today: TaskGroup
+    upcoming: TaskGroup
+    someday: TaskGroup
+
+    def __iter__(self):
+        return iter((self.overdue, self.today, self.upcoming, self.someday))
+
+    @property
+    def total(self) -> int:
+        return sum(g.total for g in self)
 
 
 @dataclass(frozen=True)
@@ -77,7 +92,7 @@ def _day(now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _statement(f: TaskFilters, user_id: uuid.UUID, now: datetime):
+def _filtered(f: TaskFilters, user_id: uuid.UUID, now: datetime):
     start_of_day, end_of_day = _day(now)
     stmt = select(Task).where(Task.is_completed.is_(f.done))
     if f.who == "mine":
@@ -98,6 +113,10 @@ def _statement(f: TaskFilters, user_id: uuid.UUID, now: datetime):
         stmt = stmt.where(Task.due_at.is_(None))
     if f.q:
         stmt = stmt.where(Task.title.ilike(f"%{escape_like(f.q)}%"))
+    return stmt
+
+
+def _order(f: TaskFilters) -> tuple:
     due_order = (Task.due_at.asc().nulls_last(),)
     if f.sort == "priority":
         order = (_PRIORITY_RANK, *due_order, Task.created_at)
@@ -107,31 +126,48 @@ def _statement(f: TaskFilters, user_id: uuid.UUID, now: datetime):
         order = (Task.completed_at.desc().nulls_last(), Task.created_at)
     else:
         order = (*due_order, Task.created_at)
-    return stmt.order_by(*order, Task.id)
+    return (*order, Task.id)
 
 
-def task_list(f: TaskFilters, user_id: uuid.UUID, now: datetime | None = None,
-              limit: int = LIST_LIMIT) -> TaskGroups:
-    """The tasks the filters match, in their sort, grouped by due date (one statement)."""
-    now = now or datetime.now(UTC)
+def _statement(f: TaskFilters, user_id: uuid.UUID, now: datetime):
+    return _filtered(f, user_id, now).order_by(*_order(f))
+
+
+def _bucket(now: datetime):
+    """The due-date group of a task, as a number in the page's order (a key of DUE by index)."""
     _, end_of_day = _day(now)
-    tasks = db.session.scalars(
-        _statement(f, user_id, now)
+    return case((Task.due_at.is_(None), 3), (Task.due_at < now, 0), (Task.due_at < end_of_day, 1), else_=2)
+
+
+def task_list(f: TaskFilters, user_id: uuid.UUID, now: datetime | None = None, *, shown: int = GROUP_SHOWN,
+              offset: int = 0) -> TaskGroups:
+    """The tasks the filters match, grouped by due date, in their sort: the first `shown` of each
+    group and each group's count, in one statement (a window over the matching rows, so a rep with
+    thousands of open tasks gets a page of a few dozen, not all of them). With a due filter one
+    group is open: `shown` rows from `offset`, and where the next page starts."""
+    now = now or datetime.now(UTC)
+    bucket = _bucket(now)
+    ranked = (_filtered(f, user_id, now).with_only_columns(
+        Task.id, bucket.label("bucket"),
+        func.row_number().over(partition_by=bucket, order_by=_order(f)).label("rank"),
+        func.count().over(partition_by=bucket).label("total"))).subquery()
+    first, last = offset + 1, offset + shown + 1  # one more than shown: is there a next page
+    rows = db.session.execute(
+        select(Task, ranked.c.bucket, ranked.c.total).join(ranked, ranked.c.id == Task.id)
+        .where(ranked.c.rank.between(first, last))
         .options(joinedload(Task.lead).joinedload(Lead.contact), joinedload(Task.lead).joinedload(Lead.company),
                  joinedload(Task.company))
-        .limit(limit)
-    ).all()
-    groups = TaskGroups([], [], [], [])
-    for task in tasks:
-        if task.due_at is None:
-            groups.someday.append(task)
-        elif task.due_at < now:
-            groups.overdue.append(task)
-        elif task.due_at < end_of_day:
-            groups.today.append(task)
-        else:
-            groups.upcoming.append(task)
-    return groups
+        .order_by(ranked.c.bucket, ranked.c.rank)).unique().all()
+    keys = list(DUE)
+    groups = {key: TaskGroup(key, [], 0) for key in keys}
+    for task, number, total in rows:
+        group = groups[keys[number]]
+        group.total = total
+        if len(group.tasks) < shown:
+            group.tasks.append(task)
+        elif f.due:  # the group opened alone pages on; the others link to it
+            group.next_offset = offset + shown
+    return TaskGroups(**groups)
 
 
 def my_open_tasks(user_id: uuid.UUID, now: datetime | None = None) -> TaskGroups:

@@ -79,10 +79,17 @@ def reassign_task(task_id: str):
 def tasks():
     filters = task_queries.TaskFilters.from_args(request.args)
     users = queries.assignable_users()
-    return render("crm/tasks/tasks.html", context=dict(
-        groups=task_queries.task_list(filters, current_user.id), users=users, filters=filters,
-        choices=dict(types=list(TaskType), priorities=list(TaskPriority), due=task_queries.DUE,
-                     sorts=task_queries.SORTS)))
+    # a group opened alone (?due=) pages on: "Show more" asks for the rows from `offset`
+    offset = request.args.get("offset", type=int, default=0) if filters.due else 0
+    offset = max(0, min(offset or 0, 1_000_000))
+    groups = task_queries.task_list(filters, current_user.id, offset=offset)
+    context = dict(groups=groups, users=users, filters=filters, due_labels=task_queries.DUE,
+                   page_size=task_queries.GROUP_SHOWN,
+                   choices=dict(types=list(TaskType), priorities=list(TaskPriority), due=task_queries.DUE,
+                                sorts=task_queries.SORTS))
+    if offset:
+        return render("crm/tasks/tasks.html", "group_items", context={**context, "group": getattr(groups, filters.due)})
+    return render("crm/tasks/tasks.html", context=context)
 
 
 @bp.route("/tasks/new", methods=["GET", "POST"])

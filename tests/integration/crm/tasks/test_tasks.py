@@ -56,3 +56,72 @@ def test_my_tasks_page_groups_and_completes(app, client, db_session, factory):
     html = html[html.index('class="card task-group"'):]  # the groups (the filters name them too)
     assert html.index("Overdue") < html.index("Late") < html.index("Upcoming") < html.index("Later")
     assert "Done already" not in html
+
+
+def _bulk_tasks(db_session, rep, n, due_at, prefix):
+    from sqlalchemy import insert
+
+    from app.crm.models import TaskPriority, TaskType
+
+    db_session.execute(insert(Task), [
+        {"title": f"{prefix} {i:03d}", "assigned_to_id": rep.id, "task_type": TaskType.CALL,
+         "priority": TaskPriority.NORMAL, "due_at": due_at(i), "is_completed": False} for i in range(n)])
+    db_session.flush()
+
+
+def test_a_long_list_shows_a_page_of_each_group_with_its_true_count_and_opens_a_group_paged(
+        app, client, db_session, factory):
+    """A rep with 130 overdue calls gets the first 50 (oldest first) and "Show all 130", not a
+    page of every task; the opened group pages on 50 at a time ("Show more"), each task once."""
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    from app.crm.tasks.queries import GROUP_SHOWN
+
+    rep = factory.user()
+    now = datetime.now(UTC)
+    _bulk_tasks(db_session, rep, 130, lambda i: now - timedelta(days=200 - i), "Overdue call")
+    _bulk_tasks(db_session, rep, 3, lambda i: now + timedelta(days=5 + i), "Later call")
+    db_session.commit()
+    login(client, rep)
+    page = client.get("/tasks").get_data(as_text=True)
+    overdue = page[page.index('id="tasks-overdue"'):page.index('id="tasks-upcoming"')]
+    assert re.findall(r'task__title">(Overdue call \d{3})<', overdue) == [f"Overdue call {i:03d}" for i in range(GROUP_SHOWN)]
+    assert ">130<" in page and "Show all 130 overdue" in page and "Later call 002" in page
+
+    opened = client.get("/tasks?due=overdue").get_data(as_text=True)
+    seen = re.findall(r'task__title">(Overdue call \d{3})<', opened)
+    assert "Later call" not in opened and "Show 50 more of 130" in opened
+    offset = 50
+    while True:
+        more = client.get(f"/tasks?due=overdue&offset={offset}", headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert "<html" not in more  # the group's rows, appended in place
+        seen += re.findall(r'task__title">(Overdue call \d{3})<', more)
+        found = re.search(r"offset=(\d+)", more)
+        if not found:
+            break
+        offset = int(found.group(1))
+    assert seen == [f"Overdue call {i:03d}" for i in range(130)]
+    assert "Show 30 more of 130" in client.get("/tasks?due=overdue&offset=50", headers={"HX-Request": "true"}).text
+
+
+def test_the_tasks_page_reads_a_constant_few_statements_however_many_tasks(app, client, db_session, factory,
+                                                                          count_statements):
+    from datetime import UTC, datetime, timedelta
+
+    rep = factory.user()
+    now = datetime.now(UTC)
+    login(client, rep)
+
+    def measure():
+        db_session.expire_all()
+        with count_statements() as counter:
+            assert client.get("/tasks").status_code == 200
+        return counter.count
+
+    _bulk_tasks(db_session, rep, 5, lambda i: now - timedelta(days=i + 1), "few")
+    db_session.commit()
+    few = measure()
+    _bulk_tasks(db_session, rep, 300, lambda i: now + timedelta(days=i + 1), "many")
+    db_session.commit()
+    assert measure() == few
