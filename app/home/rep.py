@@ -88,7 +88,9 @@ def my_day(user_id: uuid.UUID, now: datetime | None = None) -> MyDay:
                               joinedload(Booking.lead).joinedload(Lead.contact)))
     stale_days = board.stale_after_days()
     stale = _first_rows(
-        Lead, [Lead.company_id.in_(_rep_companies(user_id)), Lead.stage.in_(OPEN_STAGES),
+        # leads.rep_id (the company's rep, kept by triggers): an index-only count over
+        # ix_leads_rep_id_open_stage_changed_at, however many stale deals a busy rep has
+        Lead, [Lead.rep_id == user_id, Lead.stage.in_(OPEN_STAGES),
                Lead.stage_changed_at < now - timedelta(days=stale_days)],
         (Lead.stage_changed_at, Lead.id), (joinedload(Lead.company), joinedload(Lead.contact)))
     overdue_invoice = [Invoice.company_id.in_(_rep_companies(user_id)),

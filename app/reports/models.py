@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Identity, Index, Numeric, SmallInteger, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import created_at, sql_bool, uuid_pk
@@ -43,6 +44,33 @@ class ReportDailyWork(db.Model):
     n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
 
 
+class ReportLeadFunnel(db.Model):
+    """The leads created on a UTC day (span 'day') or in a month (span 'month', day = the 1st),
+    per rep × source × campaign × the furthest funnel step they reached (report_step(): their
+    stage now or any stage their stage changes took them to; -1 lost/bogus before any step),
+    with how many are won / lost now and the revenue won. Kept by triggers on leads and
+    report_stage_changes (migration 0030); a NULL rep, source or campaign is a key value."""
+
+    __tablename__ = "report_lead_funnel"
+    __table_args__ = (
+        Index("uq_report_lead_funnel_key", "span", "day", "rep_id", "source", "campaign", "top", unique=True,
+              postgresql_nulls_not_distinct=True),
+        Index(None, "rep_id", "span", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    span: Mapped[str]  # day | month
+    day: Mapped[date]
+    rep_id: Mapped[uuid.UUID | None]
+    source: Mapped[str | None]
+    campaign: Mapped[str | None]
+    top: Mapped[int] = mapped_column(SmallInteger)
+    leads: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+    won: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+    lost: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+    revenue_won: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default=text("0"), default=0)
+
+
 class SavedView(db.Model):
     """A list's filters and sort kept under a name (issue 13): its owner's, or the team's when
     shared; at most one default per user and list, opened when the list is opened bare."""
@@ -66,4 +94,4 @@ class SavedView(db.Model):
     user: Mapped[User] = relationship()
 
 
-__all__ = ["ReportDailyWork", "ReportStageChange", "SavedView"]
+__all__ = ["ReportDailyWork", "ReportLeadFunnel", "ReportStageChange", "SavedView"]

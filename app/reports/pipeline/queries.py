@@ -3,7 +3,8 @@
 - Open pipeline now: count and value per open stage (the maintained stage totals when no
   filter or only a rep narrows it), weighted by Settings → Pipeline's probabilities.
 - Funnel: the leads created in the range, and how many of them reached each step (their
-  stage now, or any stage the activity log's stage changes took them to).
+  stage now, or any stage the activity log's stage changes took them to), summed from the
+  leads' rollup (report_lead_funnel: per day/month × rep × source × campaign × step).
 - Days in stage: each stage left in the range, how long the lead had been in it (from the
   stage change before, or the lead's creation), median and count.
 """
@@ -12,15 +13,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import url_for
-from sqlalchemy import Float, String, case, func, select
+from sqlalchemy import Float, case, func, select
 
 from app.crm.models import Lead, LeadStage, LeadStageRepTotal, LeadStageTotal
 from app.crm.pipeline.moves import STAGE_LABELS
 from app.extensions import db
 from app.reports import settings as report_settings
 from app.reports.filters import ReportFilters
-from app.reports.models import ReportStageChange
-from app.reports.scope import lead_conditions
+from app.reports.models import ReportLeadFunnel, ReportStageChange
+from app.reports.scope import funnel_conditions, lead_conditions
 from app.reports.settings import weighted
 from app.reports.tables import Column, Table
 
@@ -68,22 +69,12 @@ def open_pipeline(f: ReportFilters) -> Table:
     return table
 
 
-def _cohort(f: ReportFilters):
-    return select(Lead.id, Lead.stage).where(Lead.created_at >= f.start, Lead.created_at < f.end,
-                                             *lead_conditions(f)).cte("cohort")
-
-
 def funnel(f: ReportFilters) -> Table:
-    cohort = _cohort(f)
-    # the furthest step each lead's stage changes reached (a lead created in the range changed
-    # stage after the range began; the narrow rollup of the log's stage changes)
-    furthest = (select(ReportStageChange.lead_id, func.max(step_of(ReportStageChange.to_stage)).label("top"))
-                .where(ReportStageChange.occurred_at >= f.start)
-                .group_by(ReportStageChange.lead_id).subquery())
-    per_lead = (select(func.greatest(step_of(cohort.c.stage.cast(String)), func.coalesce(furthest.c.top, -1))
-                       .label("top"))
-                .select_from(cohort).outerjoin(furthest, furthest.c.lead_id == cohort.c.id).subquery())
-    tops = dict(db.session.execute(select(per_lead.c.top, func.count()).group_by(per_lead.c.top)).all())
+    # how many of the range's new leads reached each furthest step (their stage now, or any
+    # stage their stage changes took them to): the leads' rollup, kept by triggers (0030)
+    r = ReportLeadFunnel
+    tops = {top: int(n) for top, n in db.session.execute(
+        select(r.top, func.sum(r.leads)).where(*funnel_conditions(f)).group_by(r.top)).all()}
     total = sum(tops.values())
     table = Table("funnel", "Funnel of the range's new leads",
                   [Column("Step"), Column("Reached", "int"), Column("Dropped before the next", "int"),

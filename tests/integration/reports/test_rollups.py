@@ -3,6 +3,7 @@ from the activity log, whichever way the activities were written."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import text
 
@@ -56,3 +57,76 @@ def test_rollups_equal_a_recomputation(db_session, factory):
     db_session.execute(text("SELECT report_rollups_rebuild()"))
     db_session.expire_all()
     assert _snapshot(db_session) == kept
+
+
+def _funnel(db_session):
+    """The leads' rollup as (span, day, rep, source, campaign, top) -> counts, rows at zero left out
+    (the triggers leave a key at zero when its last lead moves away; the rebuild has no such row)."""
+    rows = db_session.execute(text(
+        "SELECT span, day, rep_id, source, campaign, top, leads, won, lost, revenue_won FROM report_lead_funnel "
+        "WHERE leads <> 0 OR won <> 0 OR lost <> 0 OR revenue_won <> 0")).all()
+    return {tuple(r[:6]): tuple(r[6:]) for r in rows}
+
+
+def test_lead_funnel_rollup_equals_a_recomputation(db_session, factory):
+    """Every change that moves a lead in the funnel rollup (report_lead_funnel) or changes its
+    rep (leads.rep_id): the trigger-kept rows equal report_rollups_rebuild()'s recount."""
+    from app.crm.models import Company, Lead
+
+    rep, other = factory.user(UserRole.REP), factory.user(UserRole.REP)
+    start = datetime(2030, 1, 30, 22, tzinfo=UTC)  # month and day edges in UTC
+    mine, theirs, nobody = factory.company(assigned_rep_id=rep.id), factory.company(assigned_rep_id=other.id), \
+        factory.company()
+    a = factory.lead(company=mine, created_at=start, source="Google Maps")
+    b = factory.lead(company=mine, created_at=start + timedelta(hours=3), source="Plusvibe", source_campaign="Q1")
+    c = factory.lead(company=theirs, created_at=start - timedelta(days=40), source=None)
+    d = factory.lead(company=nobody, created_at=start + timedelta(days=2))
+    gone = factory.lead(company=theirs, created_at=start)
+    db_session.flush()
+    assert (a.rep_id, c.rep_id, d.rep_id) == (rep.id, other.id, None)  # the company's rep, by trigger
+
+    move_lead_to_stage(a.id, LeadStage.QUOTED, actor=rep, now=start + timedelta(days=1))
+    move_lead_to_stage(a.id, LeadStage.HOT, actor=rep, now=start + timedelta(days=2))  # furthest stays Quoted
+    move_lead_to_stage(b.id, LeadStage.WON, actor=rep, now=start + timedelta(days=3))
+    move_lead_to_stage(c.id, LeadStage.LOST, actor=other, now=start, lost_reason="Price")
+    # stage changes written straight into the log: one further than the lead's stage now
+    record_many([activity_values("lead.stage_changed", "imported", actor=None, lead=d,
+                                 detail={"from": "NEW_LEAD", "to": to}, occurred_at=start + timedelta(days=3, hours=i))
+                 for i, to in enumerate(("QUALIFIED", "BUY_PERIOD_60", "HOT"))])
+    db_session.flush()
+    after_moves = _funnel(db_session)
+    day_of = {(k[1], k[2], k[3], k[5]): v for k, v in after_moves.items() if k[0] == "day"}
+    assert day_of[(start.date(), rep.id, "Google Maps", 3)][0] == 1  # a: reached Quoted
+    assert day_of[((start + timedelta(days=2)).date(), None, None, 4)][0] == 1  # d: a buying period, by the log
+    assert day_of[((start + timedelta(hours=3)).date(), rep.id, "Plusvibe", 5)] == (1, 1, 0, Decimal("790.00"))
+
+    db_session.execute(text("SELECT report_rollups_rebuild()"))
+    assert _funnel(db_session) == after_moves
+
+    # a company changes hands, a lead changes company, source and revenue, a company and a lead go
+    db_session.get(Company, mine.id).assigned_rep_id = other.id
+    db_session.flush()
+    db_session.get(Lead, c.id).company_id = nobody.id
+    db_session.get(Lead, b.id).estimated_revenue = Decimal("1000.50")
+    db_session.get(Lead, d.id).source = "Referral"
+    db_session.get(Company, nobody.id).assigned_rep_id = rep.id
+    db_session.flush()
+    db_session.delete(db_session.get(Lead, gone.id))
+    db_session.flush()
+    db_session.expire_all()
+    assert db_session.get(Lead, a.id).rep_id == other.id
+    assert db_session.get(Lead, c.id).rep_id == rep.id and db_session.get(Lead, d.id).rep_id == rep.id
+    db_session.execute(text("DELETE FROM companies WHERE id = :id"), {"id": mine.id})  # its leads keep no company
+    db_session.expire_all()
+    assert db_session.get(Lead, a.id).rep_id is None and db_session.get(Lead, b.id).company_id is None
+    kept = _funnel(db_session)
+    assert kept != after_moves
+    assert sum(v[0] for k, v in kept.items() if k[0] == "day") == 4
+    assert sum(v[0] for k, v in kept.items() if k[0] == "month") == 4
+
+    db_session.execute(text("SELECT report_rollups_rebuild()"))
+    assert _funnel(db_session) == kept
+    recount = db_session.execute(text(
+        "SELECT count(*) FROM leads l LEFT JOIN companies co ON co.id = l.company_id "
+        "WHERE l.rep_id IS DISTINCT FROM co.assigned_rep_id")).scalar()
+    assert recount == 0
