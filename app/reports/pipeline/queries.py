@@ -17,7 +17,7 @@ from sqlalchemy import Float, case, func, select
 
 from app.crm.models import Lead, LeadStage, LeadStageRepTotal, LeadStageTotal
 from app.crm.pipeline.moves import STAGE_LABELS
-from app.extensions import db
+from app.reports import reads
 from app.reports import settings as report_settings
 from app.reports.filters import ReportFilters
 from app.reports.models import ReportLeadFunnel, ReportStageChange
@@ -56,7 +56,7 @@ def open_pipeline(f: ReportFilters) -> Table:
     else:
         totals_query = select(Lead.stage, func.count(), func.coalesce(func.sum(Lead.estimated_revenue), 0)) \
             .where(*lead_conditions(f)).group_by(Lead.stage)
-    totals = {stage: (count, revenue) for stage, count, revenue in db.session.execute(totals_query)}
+    totals = {stage: (count, revenue) for stage, count, revenue in reads.execute(totals_query)}
     table = Table("open", "Open pipeline now", [Column("Stage"), Column("Leads", "int"), Column("Value", "money"),
                                                 Column("Probability", "pct"), Column("Weighted", "money")], chart=2,
                   note="Today's open leads whatever the date range; weighted by each stage's probability "
@@ -73,7 +73,7 @@ def funnel(f: ReportFilters) -> Table:
     # how many of the range's new leads reached each furthest step (their stage now, or any
     # stage their stage changes took them to): the leads' rollup, kept by triggers (0030)
     r = ReportLeadFunnel
-    tops = {top: int(n) for top, n in db.session.execute(
+    tops = {top: int(n) for top, n in reads.execute(
         select(r.top, func.sum(r.leads)).where(*funnel_conditions(f)).group_by(r.top)).all()}
     total = sum(tops.values())
     table = Table("funnel", "Funnel of the range's new leads",
@@ -110,7 +110,7 @@ def days_in_stage(f: ReportFilters) -> Table:
              .where(c.occurred_at >= f.start, c.occurred_at < f.end).group_by(c.from_stage))
     if f.rep_id or f.source or f.campaign:
         query = query.join(Lead, Lead.id == c.lead_id).where(*lead_conditions(f))
-    rows = {stage: (n, median) for stage, n, median in db.session.execute(query)}
+    rows = {stage: (n, median) for stage, n, median in reads.execute(query)}
     table = Table("days", "Days in stage", [Column("Stage left"), Column("Leads that left it", "int"),
                                             Column("Median days in it", "days")], chart=2,
                   note="Each stage change in the range: how long the lead had been in the stage it left.",

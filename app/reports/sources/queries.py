@@ -7,7 +7,7 @@ from decimal import Decimal
 from flask import url_for
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.reports import reads
 from app.reports.filters import ReportFilters
 from app.reports.models import ReportLeadFunnel
 from app.reports.scope import NONE, funnel_conditions
@@ -25,7 +25,7 @@ def build(f: ReportFilters) -> list[Table]:
     # the leads' rollup (report_lead_funnel, kept by triggers: 0030): whole months + edge days
     r = ReportLeadFunnel
     rows = [(source, campaign, int(n), int(n_won), int(n_lost), revenue) for source, campaign, n, n_won, n_lost, revenue
-            in db.session.execute(
+            in reads.execute(
                 select(r.source, r.campaign, func.sum(r.leads), func.sum(r.won), func.sum(r.lost),
                        func.coalesce(func.sum(r.revenue_won), 0))
                 .where(*funnel_conditions(f)).group_by(r.source, r.campaign).having(func.sum(r.leads) != 0))]
