@@ -22,7 +22,10 @@ class ReportStageChange(db.Model):
     been in the stage it left (its stage change before, or its creation)."""
 
     __tablename__ = "report_stage_changes"
-    __table_args__ = (Index(None, "lead_id", "occurred_at"), Index(None, "occurred_at"))
+    __table_args__ = (Index(None, "lead_id", "occurred_at"), Index(None, "occurred_at"),
+                      # a stage's changes in one bucket of days (ReportStageDays), in time order (0030)
+                      Index("ix_report_stage_changes_stage_bucket", "from_stage",
+                            text("report_days_bucket(occurred_at, entered_at)"), "occurred_at"))
 
     activity_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     lead_id: Mapped[uuid.UUID]
@@ -71,6 +74,28 @@ class ReportLeadFunnel(db.Model):
     revenue_won: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default=text("0"), default=0)
 
 
+class ReportStageDays(db.Model):
+    """Stage changes on a UTC day (span 'day') or in a month (span 'month', day = the 1st) per
+    rep × stage left × bucket of the days spent in it (report_days_bucket(); -1: unknown). Kept
+    by triggers on report_stage_changes and leads (migration 0030): the median days in stage
+    reads the counts, then the changes of the median's bucket only."""
+
+    __tablename__ = "report_stage_days"
+    __table_args__ = (
+        Index("uq_report_stage_days_key", "span", "day", "rep_id", "from_stage", "bucket", unique=True,
+              postgresql_nulls_not_distinct=True),
+        Index(None, "rep_id", "span", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    span: Mapped[str]  # day | month
+    day: Mapped[date]
+    rep_id: Mapped[uuid.UUID | None]
+    from_stage: Mapped[str | None]
+    bucket: Mapped[int] = mapped_column(SmallInteger)
+    n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+
+
 class SavedView(db.Model):
     """A list's filters and sort kept under a name (issue 13): its owner's, or the team's when
     shared; at most one default per user and list, opened when the list is opened bare."""
@@ -94,4 +119,4 @@ class SavedView(db.Model):
     user: Mapped[User] = relationship()
 
 
-__all__ = ["ReportDailyWork", "ReportLeadFunnel", "ReportStageChange", "SavedView"]
+__all__ = ["ReportDailyWork", "ReportLeadFunnel", "ReportStageChange", "ReportStageDays", "SavedView"]

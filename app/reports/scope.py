@@ -47,21 +47,24 @@ def invoice_lead_conditions(f: ReportFilters, lead_id_column) -> list:
                                                                        f.source, f.campaign), lead)])]
 
 
-def funnel_conditions(f: ReportFilters) -> list:
-    """The range, rep, source and campaign on the leads' rollup (app.reports.models.
-    ReportLeadFunnel): the month rows of the whole months inside the range and the day rows of
+def rollup_periods(r, f: ReportFilters):
+    """The range on a rollup with day and month rows (span, day: ReportLeadFunnel,
+    ReportStageDays): the month rows of the whole months inside the range and the day rows of
     its edges, so a year reads ~12 periods of rows, not a year of days."""
-    r = ReportLeadFunnel
     first, end = f.first_day, f.last_day + timedelta(days=1)  # [first, end)
     months_from = first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     months_to = end.replace(day=1)
     if months_from < months_to:
-        span = or_(and_(r.span == "month", r.day >= months_from, r.day < months_to),
+        return or_(and_(r.span == "month", r.day >= months_from, r.day < months_to),
                    and_(r.span == "day", r.day >= first, r.day < months_from),
                    and_(r.span == "day", r.day >= months_to, r.day < end))
-    else:
-        span = and_(r.span == "day", r.day >= first, r.day < end)
-    where = [span]
+    return and_(r.span == "day", r.day >= first, r.day < end)
+
+
+def funnel_conditions(f: ReportFilters) -> list:
+    """The range, rep, source and campaign on the leads' rollup (ReportLeadFunnel)."""
+    r = ReportLeadFunnel
+    where = [rollup_periods(r, f)]
     if f.rep_id:
         where.append(r.rep_id == f.rep_id)
     if f.source:

@@ -17,6 +17,14 @@ and a rollup of the leads for the funnel and the sources report.
   lead's old contribution out, its new one in) and on report_stage_changes (a new stage
   change may raise the lead's furthest step); each statement applies its deltas in key
   order, so concurrent writers lock the rows in the same order.
+- report_stage_days: the stage changes per day / month × rep × stage left × a bucket of the
+  days spent in it (report_days_bucket(): 4 buckets per doubling, from an hour to 3 years; -1
+  when unknown), kept by triggers on report_stage_changes (insert) and leads (a change of rep,
+  a delete: the lead's changes move to the new rep, or to none). The exact median days in
+  stage is then two reads: the buckets' counts find, per stage, the bucket(s) holding the
+  middle rank(s); the stage changes of only those buckets are read from
+  ix_report_stage_changes_stage_bucket (stage, bucket, time) and sorted. A bucket holds a few
+  percent of a stage's changes, so the read is bounded by the bucket, not the range.
 - report_rollups_rebuild() also refills report_lead_funnel from leads and the stage changes
   (a bulk load that skipped triggers sets leads.rep_id itself, then runs it; the rows
   the triggers left at zero are the only difference, and the reports ignore them).
@@ -60,7 +68,56 @@ ON CONFLICT (span, day, rep_id, source, campaign, top) DO UPDATE
        revenue_won = f.revenue_won + EXCLUDED.revenue_won
 """
 
+# Days-in-stage buckets: 0 below 0 days, then 4 per doubling from 1/32 day (45 min) to 2^11
+# days; numeric comparisons, so the same on every server (a replica's index agrees).
+THRESHOLDS = "{" + ",".join(["0"] + [format(2 ** (i / 4), ".6f") for i in range(-20, 45)]) + "}"
+
+STAGE_DAYS_APPLY = """
+INSERT INTO report_stage_days AS t (span, day, rep_id, from_stage, bucket, n)
+SELECT s.span, CASE s.span WHEN 'month' THEN date_trunc('month', d.day)::date ELSE d.day END,
+       d.rep, d.stage, d.bucket, sum(d.n)
+  FROM {deltas} AS d(day, rep, stage, bucket, n)
+ CROSS JOIN (VALUES ('day'), ('month')) AS s(span)
+ GROUP BY 1, 2, 3, 4, 5
+HAVING sum(d.n) <> 0
+ ORDER BY 1, 2, 3, 4, 5
+ON CONFLICT (span, day, rep_id, from_stage, bucket) DO UPDATE SET n = t.n + EXCLUDED.n
+"""
+
+STAGE_DAYS_ON_CHANGE = STAGE_DAYS_APPLY.format(deltas="""(VALUES ((NEW.occurred_at AT TIME ZONE 'UTC')::date,
+      (SELECT l.rep_id FROM leads l WHERE l.id = NEW.lead_id), NEW.from_stage,
+      report_days_bucket(NEW.occurred_at, NEW.entered_at), 1))""")
+STAGE_DAYS_ON_LEAD = STAGE_DAYS_APPLY.format(deltas="""(
+      SELECT (c.occurred_at AT TIME ZONE 'UTC')::date, r.rep, c.from_stage,
+             report_days_bucket(c.occurred_at, c.entered_at), r.sign * count(*)
+        FROM report_stage_changes c CROSS JOIN (VALUES (OLD.rep_id, -1), (new_rep, 1)) AS r(rep, sign)
+       WHERE c.lead_id = OLD.id
+       GROUP BY 1, 2, 3, 4, r.sign)""")
+
 FUNCTIONS = f"""
+CREATE FUNCTION report_days_bucket(occurred_at timestamptz, entered_at timestamptz) RETURNS smallint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT COALESCE(width_bucket(extract(epoch FROM occurred_at - entered_at) / 86400, '{THRESHOLDS}'::numeric[]),
+                  -1)::smallint
+$$;
+
+CREATE FUNCTION report_stage_days_on_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('report.rebuilding', true) = 'on' THEN RETURN NULL; END IF;
+  {STAGE_DAYS_ON_CHANGE};
+  RETURN NULL;
+END $$;
+
+-- a lead's rep changed or the lead went: its stage changes move to the new rep (or none)
+CREATE FUNCTION report_stage_days_on_lead() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE new_rep uuid;
+BEGIN
+  IF current_setting('report.rebuilding', true) = 'on' THEN RETURN NULL; END IF;
+  IF TG_OP = 'UPDATE' THEN new_rep := NEW.rep_id; END IF;
+  {STAGE_DAYS_ON_LEAD};
+  RETURN NULL;
+END $$;
+
 CREATE FUNCTION report_step(stage text) RETURNS smallint LANGUAGE sql IMMUTABLE AS $$
   SELECT (CASE stage WHEN 'NEW_LEAD' THEN 0 WHEN 'HOT' THEN 1 WHEN 'QUALIFIED' THEN 2 WHEN 'QUOTED' THEN 3
                      WHEN 'BUY_PERIOD_90' THEN 4 WHEN 'BUY_PERIOD_60' THEN 4 WHEN 'BUY_PERIOD_30' THEN 4
@@ -162,12 +219,25 @@ REBUILD_0026 = f"""
   GROUP BY 1, 2, 3, 4;
 """
 
+STAGE_DAYS_REBUILD = """
+  DELETE FROM report_stage_days;
+  INSERT INTO report_stage_days (span, day, rep_id, from_stage, bucket, n)
+  SELECT s.span, CASE s.span WHEN 'month' THEN date_trunc('month', x.day)::date ELSE x.day END,
+         x.rep_id, x.from_stage, x.bucket, count(*)
+    FROM (SELECT (c.occurred_at AT TIME ZONE 'UTC')::date AS day, l.rep_id, c.from_stage,
+                 report_days_bucket(c.occurred_at, c.entered_at) AS bucket
+            FROM report_stage_changes c LEFT JOIN leads l ON l.id = c.lead_id) x
+   CROSS JOIN (VALUES ('day'), ('month')) AS s(span)
+   GROUP BY 1, 2, 3, 4, 5;
+"""
+
 REBUILD = f"""
 CREATE OR REPLACE FUNCTION report_rollups_rebuild() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM set_config('report.rebuilding', 'on', true);
 {REBUILD_0026}
 {FUNNEL_REBUILD}
+{STAGE_DAYS_REBUILD}
   PERFORM set_config('report.rebuilding', 'off', true);
 END $$;
 """
@@ -179,7 +249,7 @@ BEGIN
 END $$;
 """
 
-TRIGGERS = f"""
+TRIGGERS = """
 CREATE TRIGGER leads_rep_from_company BEFORE INSERT OR UPDATE OF company_id, rep_id ON leads
   FOR EACH ROW EXECUTE FUNCTION leads_rep_from_company();
 CREATE TRIGGER leads_rep_on_company AFTER UPDATE OF assigned_rep_id ON companies
@@ -196,6 +266,12 @@ CREATE TRIGGER report_funnel_on_lead_update
   EXECUTE FUNCTION report_funnel_on_lead();
 CREATE TRIGGER report_funnel_on_stage_change AFTER INSERT ON report_stage_changes
   FOR EACH ROW EXECUTE FUNCTION report_funnel_on_stage_change();
+CREATE TRIGGER report_stage_days_on_change AFTER INSERT ON report_stage_changes
+  FOR EACH ROW EXECUTE FUNCTION report_stage_days_on_change();
+CREATE TRIGGER report_stage_days_on_lead_update AFTER UPDATE OF rep_id, company_id ON leads
+  FOR EACH ROW WHEN (OLD.rep_id IS DISTINCT FROM NEW.rep_id) EXECUTE FUNCTION report_stage_days_on_lead();
+CREATE TRIGGER report_stage_days_on_lead_delete AFTER DELETE ON leads
+  FOR EACH ROW EXECUTE FUNCTION report_stage_days_on_lead();
 """
 
 
@@ -224,16 +300,36 @@ def upgrade():
                     ["span", "day", "rep_id", "source", "campaign", "top"], unique=True,
                     postgresql_nulls_not_distinct=True)
     op.create_index("ix_report_lead_funnel_rep_id_span_day", "report_lead_funnel", ["rep_id", "span", "day"])
+    op.create_table(
+        "report_stage_days",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("span", sa.Text(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("rep_id", sa.Uuid(), nullable=True),
+        sa.Column("from_stage", sa.Text(), nullable=True),
+        sa.Column("bucket", sa.SmallInteger(), nullable=False),
+        sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_report_stage_days"),
+    )
+    op.create_index("uq_report_stage_days_key", "report_stage_days",
+                    ["span", "day", "rep_id", "from_stage", "bucket"], unique=True,
+                    postgresql_nulls_not_distinct=True)
+    op.create_index("ix_report_stage_days_rep_id_span_day", "report_stage_days", ["rep_id", "span", "day"])
     op.execute(FUNCTIONS)
+    op.create_index("ix_report_stage_changes_stage_bucket", "report_stage_changes",
+                    ["from_stage", sa.text("report_days_bucket(occurred_at, entered_at)"), "occurred_at"])
     op.execute(REBUILD)
     op.execute("SELECT set_config('report.rebuilding', 'on', true)")
     op.execute(FUNNEL_REBUILD)
+    op.execute(STAGE_DAYS_REBUILD)
     op.execute("SELECT set_config('report.rebuilding', 'off', true)")
     op.execute(TRIGGERS)
 
 
 def downgrade():
-    for trigger, table in (("report_funnel_on_stage_change", "report_stage_changes"),
+    for trigger, table in (("report_stage_days_on_lead_delete", "leads"), ("report_stage_days_on_lead_update", "leads"),
+                           ("report_stage_days_on_change", "report_stage_changes"),
+                           ("report_funnel_on_stage_change", "report_stage_changes"),
                            ("report_funnel_on_lead_update", "leads"),
                            ("report_funnel_on_lead_insert_delete", "leads"),
                            ("leads_rep_on_company", "companies"), ("leads_rep_from_company", "leads")):
@@ -243,6 +339,11 @@ def downgrade():
                      "report_funnel_move(leads, smallint, leads, smallint)", "leads_rep_on_company()",
                      "leads_rep_from_company()", "report_step(text)"):
         op.execute(f"DROP FUNCTION IF EXISTS {function}")
+    op.drop_index("ix_report_stage_changes_stage_bucket", table_name="report_stage_changes")
+    for function in ("report_stage_days_on_lead()", "report_stage_days_on_change()",
+                     "report_days_bucket(timestamptz, timestamptz)"):
+        op.execute(f"DROP FUNCTION IF EXISTS {function}")
+    op.drop_table("report_stage_days")
     op.drop_table("report_lead_funnel")
     op.drop_index("ix_leads_rep_id_open_stage_changed_at", table_name="leads")
     op.drop_column("leads", "rep_id")

@@ -13,15 +13,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import url_for
-from sqlalchemy import Float, case, func, select
+from sqlalchemy import Float, and_, case, func, or_, select
 
 from app.crm.models import Lead, LeadStage, LeadStageRepTotal, LeadStageTotal
 from app.crm.pipeline.moves import STAGE_LABELS
 from app.reports import reads
 from app.reports import settings as report_settings
 from app.reports.filters import ReportFilters
-from app.reports.models import ReportLeadFunnel, ReportStageChange
-from app.reports.scope import funnel_conditions, lead_conditions
+from app.reports.models import ReportLeadFunnel, ReportStageChange, ReportStageDays
+from app.reports.scope import funnel_conditions, lead_conditions, rollup_periods
 from app.reports.settings import weighted
 from app.reports.tables import Column, Table
 
@@ -101,16 +101,76 @@ def _pct(part: int, whole: int) -> Decimal | None:
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
 
 
+def _medians_per_row(f: ReportFilters) -> dict:
+    """Every stage change of the range (a source or campaign filter: not in the rollup)."""
+    c = ReportStageChange
+    days = (func.extract("epoch", c.occurred_at - c.entered_at) / 86400).cast(Float)
+    query = (select(c.from_stage, func.count(), func.percentile_cont(0.5).within_group(days))
+             .where(c.occurred_at >= f.start, c.occurred_at < f.end).group_by(c.from_stage)
+             .join(Lead, Lead.id == c.lead_id).where(*lead_conditions(f)))
+    return {stage: (n, median) for stage, n, median in reads.execute(query)}
+
+
+def _middle(buckets: dict[int, int], known: int) -> list[tuple[int, int]]:
+    """The (bucket, rank inside it) of the one or two middle values of `known` durations."""
+    picks = []
+    for rank in ((known - 1) // 2, known // 2):
+        below = 0
+        for bucket in sorted(b for b in buckets if b >= 0):
+            if rank < below + buckets[bucket]:
+                picks.append((bucket, rank - below))
+                break
+            below += buckets[bucket]
+    return picks
+
+
+def _medians(f: ReportFilters) -> dict:
+    """Per stage left: (changes, exact median days) — percentile_cont(0.5) of every change's
+    days, computed from the bucket counts (ReportStageDays) and the changes of the median's
+    bucket(s) only (ix_report_stage_changes_stage_bucket), two statements whatever the range."""
+    if f.source or f.campaign:
+        return _medians_per_row(f)
+    r, c = ReportStageDays, ReportStageChange
+    counts = select(r.from_stage, r.bucket, func.sum(r.n)).where(rollup_periods(r, f)).group_by(r.from_stage, r.bucket)
+    if f.rep_id:
+        counts = counts.where(r.rep_id == f.rep_id)
+    per_stage: dict = {}
+    for stage, bucket, n in reads.execute(counts):
+        per_stage.setdefault(stage, {})[bucket] = int(n)
+    result, wanted = {}, {}
+    for stage, buckets in per_stage.items():
+        total = sum(buckets.values())
+        if not total:
+            continue  # a key the triggers left at zero
+        result[stage] = (total, None)
+        known = total - buckets.get(-1, 0)  # -1: no time known (percentile_cont skips NULL)
+        if known:
+            wanted[stage] = _middle(buckets, known)
+    if not wanted:
+        return result
+    bucket = func.report_days_bucket(c.occurred_at, c.entered_at)
+    days = (func.extract("epoch", c.occurred_at - c.entered_at) / 86400).cast(Float)
+    pairs = [and_(c.from_stage.is_(None) if stage is None else c.from_stage == stage, bucket == b)
+             for stage, picks in wanted.items() for b in sorted({b for b, _ in picks})]
+    query = select(c.from_stage, bucket, days).where(c.occurred_at >= f.start, c.occurred_at < f.end, or_(*pairs))
+    if f.rep_id:
+        query = query.join(Lead, Lead.id == c.lead_id).where(Lead.rep_id == f.rep_id)
+    values: dict = {}
+    for stage, b, value in reads.execute(query):
+        values.setdefault((stage, b), []).append(value)
+    for found in values.values():
+        found.sort()
+    for stage, ((b1, i1), (b2, i2)) in wanted.items():
+        low, high = values[(stage, b1)][i1], values[(stage, b2)][i2]
+        # as percentile_cont interpolates: low + 0.5 × (high − low)
+        result[stage] = (result[stage][0], low if (b1, i1) == (b2, i2) else low + 0.5 * (high - low))
+    return result
+
+
 def days_in_stage(f: ReportFilters) -> Table:
     """Stage changes in the range; the time since the lead entered the stage it left (the
-    rollup of the log's stage changes, app.reports.models)."""
-    c = ReportStageChange
-    days = func.extract("epoch", c.occurred_at - c.entered_at) / 86400
-    query = (select(c.from_stage, func.count(), func.percentile_cont(0.5).within_group(days.cast(Float)))
-             .where(c.occurred_at >= f.start, c.occurred_at < f.end).group_by(c.from_stage))
-    if f.rep_id or f.source or f.campaign:
-        query = query.join(Lead, Lead.id == c.lead_id).where(*lead_conditions(f))
-    rows = {stage: (n, median) for stage, n, median in reads.execute(query)}
+    rollups of the log's stage changes, app.reports.models)."""
+    rows = _medians(f)
     table = Table("days", "Days in stage", [Column("Stage left"), Column("Leads that left it", "int"),
                                             Column("Median days in it", "days")], chart=2,
                   note="Each stage change in the range: how long the lead had been in the stage it left.",

@@ -2,7 +2,7 @@
 from the activity log, whichever way the activities were written."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import text
@@ -130,3 +130,78 @@ def test_lead_funnel_rollup_equals_a_recomputation(db_session, factory):
         "SELECT count(*) FROM leads l LEFT JOIN companies co ON co.id = l.company_id "
         "WHERE l.rep_id IS DISTINCT FROM co.assigned_rep_id")).scalar()
     assert recount == 0
+
+
+def _stage_days(db_session):
+    rows = db_session.execute(text(
+        "SELECT span, day, rep_id, from_stage, bucket, n FROM report_stage_days WHERE n <> 0")).all()
+    return {tuple(r[:5]): r[5] for r in rows}
+
+
+def test_median_days_in_stage_from_the_buckets_is_percentile_cont(db_session, factory):
+    """The pipeline report's median days in stage (bucket counts, then the changes of the
+    median's bucket only) equals percentile_cont(0.5) over every stage change of the range, to
+    the last bit, with and without a rep, over whole months and edge days; the bucket rollup
+    kept by triggers equals its rebuild, also after a company changes hands."""
+    import random
+
+    from app.crm.models import Company
+    from app.reports.filters import ReportFilters
+    from app.reports.pipeline import queries as pipeline
+
+    rep, other = factory.user(UserRole.REP), factory.user(UserRole.REP)
+    companies = [factory.company(assigned_rep_id=rep.id), factory.company(assigned_rep_id=other.id),
+                 factory.company()]
+    base = datetime(2031, 1, 1, tzinfo=UTC)
+    rng = random.Random(13)
+    values = []
+    for i in range(24):
+        lead = factory.lead(company=companies[i % 3], created_at=base - timedelta(days=rng.randint(0, 30)))
+        when = base
+        for _ in range(rng.randint(1, 6)):
+            # some changes seconds apart, some many days: several per bucket, odd and even counts
+            when += timedelta(seconds=rng.choice([30, 600, 3600 * 5, 86400 * rng.randint(1, 40)]) + rng.random())
+            values.append(activity_values("lead.stage_changed", "moved", actor=None, lead=lead, occurred_at=when,
+                                          detail={"from": rng.choice(["NEW_LEAD", "HOT", "QUOTED"]),
+                                                  "to": rng.choice(["HOT", "QUOTED", "LOST"])}))
+    record_many(values)
+    db_session.flush()
+
+    def exact(f):
+        c = ReportStageChange
+        from sqlalchemy import Float, func, select
+
+        from app.crm.models import Lead
+
+        days = (func.extract("epoch", c.occurred_at - c.entered_at) / 86400).cast(Float)
+        query = (select(c.from_stage, func.count(), func.percentile_cont(0.5).within_group(days))
+                 .where(c.occurred_at >= f.start, c.occurred_at < f.end).group_by(c.from_stage))
+        if f.rep_id:
+            query = query.join(Lead, Lead.id == c.lead_id).where(Lead.rep_id == f.rep_id)
+        return {stage: (n, median) for stage, n, median in db_session.execute(query)}
+
+    ranges = [(date(2031, 1, 1), date(2031, 12, 31)), (date(2031, 1, 9), date(2031, 3, 20)),
+              (date(2031, 2, 3), date(2031, 2, 17)), (date(2030, 12, 15), date(2031, 5, 31))]
+
+    def check():
+        checked = 0
+        for first, last in ranges:
+            for rep_id in (None, rep.id, other.id):
+                f = ReportFilters("custom", first, last, rep_id)
+                expected = exact(f)
+                assert pipeline._medians(f) == expected, (first, last, rep_id)
+                checked += sum(n for n, _ in expected.values())
+        assert checked > 100
+
+    check()
+    kept = _stage_days(db_session)
+    db_session.execute(text("SELECT report_rollups_rebuild()"))
+    assert _stage_days(db_session) == kept
+
+    db_session.get(Company, companies[0].id).assigned_rep_id = other.id  # rep's leads move to the other
+    db_session.flush()
+    check()
+    moved = _stage_days(db_session)
+    assert moved != kept
+    db_session.execute(text("SELECT report_rollups_rebuild()"))
+    assert _stage_days(db_session) == moved
