@@ -7,7 +7,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Identity, Index, Numeric, SmallInteger, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    FetchedValue,
+    ForeignKey,
+    Identity,
+    Index,
+    Numeric,
+    SmallInteger,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import created_at, sql_bool, uuid_pk
@@ -24,8 +34,8 @@ class ReportStageChange(db.Model):
     __tablename__ = "report_stage_changes"
     __table_args__ = (Index(None, "lead_id", "occurred_at"), Index(None, "occurred_at"),
                       # a stage's changes in one bucket of days (ReportStageDays), in time order (0030)
-                      Index("ix_report_stage_changes_stage_bucket", "from_stage",
-                            text("report_days_bucket(occurred_at, entered_at)"), "occurred_at"))
+                      Index("ix_report_stage_changes_stage_bucket", "from_stage", "days_bucket", "occurred_at",
+                            postgresql_include=["entered_at", "rep_id"]))
 
     activity_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     lead_id: Mapped[uuid.UUID]
@@ -33,6 +43,10 @@ class ReportStageChange(db.Model):
     to_stage: Mapped[str | None]
     occurred_at: Mapped[datetime]
     entered_at: Mapped[datetime | None]
+    # kept by a BEFORE trigger (0030): the lead's rep, and report_days_bucket(occurred_at, entered_at)
+    rep_id: Mapped[uuid.UUID | None] = mapped_column(server_default=FetchedValue(), server_onupdate=FetchedValue())
+    days_bucket: Mapped[int] = mapped_column(SmallInteger, server_default=text("-1"),
+                                             server_onupdate=FetchedValue())
 
 
 class ReportDailyWork(db.Model):

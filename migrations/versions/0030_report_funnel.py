@@ -23,7 +23,8 @@ and a rollup of the leads for the funnel and the sources report.
   a delete: the lead's changes move to the new rep, or to none). The exact median days in
   stage is then two reads: the buckets' counts find, per stage, the bucket(s) holding the
   middle rank(s); the stage changes of only those buckets are read from
-  ix_report_stage_changes_stage_bucket (stage, bucket, time) and sorted. A bucket holds a few
+  ix_report_stage_changes_stage_bucket (stage, bucket, time; an index-only scan: the row's
+  rep and bucket are kept on it by a BEFORE trigger) and sorted. A bucket holds a few
   percent of a stage's changes, so the read is bounded by the bucket, not the range.
 - report_rollups_rebuild() also refills report_lead_funnel from leads and the stage changes
   (a bulk load that skipped triggers sets leads.rep_id itself, then runs it; the rows
@@ -85,11 +86,10 @@ ON CONFLICT (span, day, rep_id, from_stage, bucket) DO UPDATE SET n = t.n + EXCL
 """
 
 STAGE_DAYS_ON_CHANGE = STAGE_DAYS_APPLY.format(deltas="""(VALUES ((NEW.occurred_at AT TIME ZONE 'UTC')::date,
-      (SELECT l.rep_id FROM leads l WHERE l.id = NEW.lead_id), NEW.from_stage,
-      report_days_bucket(NEW.occurred_at, NEW.entered_at), 1))""")
+      NEW.rep_id, NEW.from_stage, NEW.days_bucket, 1))""")
 STAGE_DAYS_ON_LEAD = STAGE_DAYS_APPLY.format(deltas="""(
       SELECT (c.occurred_at AT TIME ZONE 'UTC')::date, r.rep, c.from_stage,
-             report_days_bucket(c.occurred_at, c.entered_at), r.sign * count(*)
+             c.days_bucket, r.sign * count(*)
         FROM report_stage_changes c CROSS JOIN (VALUES (OLD.rep_id, -1), (new_rep, 1)) AS r(rep, sign)
        WHERE c.lead_id = OLD.id
        GROUP BY 1, 2, 3, 4, r.sign)""")
@@ -100,6 +100,16 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT COALESCE(width_bucket(extract(epoch FROM occurred_at - entered_at) / 86400, '{THRESHOLDS}'::numeric[]),
                   -1)::smallint
 $$;
+
+-- a stage change's rep (its lead's) and bucket of days, before it is written
+CREATE FUNCTION report_stage_changes_fill() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' OR NEW.lead_id IS DISTINCT FROM OLD.lead_id THEN
+    NEW.rep_id := (SELECT l.rep_id FROM leads l WHERE l.id = NEW.lead_id);
+  END IF;
+  NEW.days_bucket := report_days_bucket(NEW.occurred_at, NEW.entered_at);
+  RETURN NEW;
+END $$;
 
 CREATE FUNCTION report_stage_days_on_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -115,6 +125,7 @@ BEGIN
   IF current_setting('report.rebuilding', true) = 'on' THEN RETURN NULL; END IF;
   IF TG_OP = 'UPDATE' THEN new_rep := NEW.rep_id; END IF;
   {STAGE_DAYS_ON_LEAD};
+  UPDATE report_stage_changes SET rep_id = new_rep WHERE lead_id = OLD.id AND rep_id IS DISTINCT FROM new_rep;
   RETURN NULL;
 END $$;
 
@@ -224,9 +235,8 @@ STAGE_DAYS_REBUILD = """
   INSERT INTO report_stage_days (span, day, rep_id, from_stage, bucket, n)
   SELECT s.span, CASE s.span WHEN 'month' THEN date_trunc('month', x.day)::date ELSE x.day END,
          x.rep_id, x.from_stage, x.bucket, count(*)
-    FROM (SELECT (c.occurred_at AT TIME ZONE 'UTC')::date AS day, l.rep_id, c.from_stage,
-                 report_days_bucket(c.occurred_at, c.entered_at) AS bucket
-            FROM report_stage_changes c LEFT JOIN leads l ON l.id = c.lead_id) x
+    FROM (SELECT (c.occurred_at AT TIME ZONE 'UTC')::date AS day, c.rep_id, c.from_stage, c.days_bucket AS bucket
+            FROM report_stage_changes c) x
    CROSS JOIN (VALUES ('day'), ('month')) AS s(span)
    GROUP BY 1, 2, 3, 4, 5;
 """
@@ -266,6 +276,8 @@ CREATE TRIGGER report_funnel_on_lead_update
   EXECUTE FUNCTION report_funnel_on_lead();
 CREATE TRIGGER report_funnel_on_stage_change AFTER INSERT ON report_stage_changes
   FOR EACH ROW EXECUTE FUNCTION report_funnel_on_stage_change();
+CREATE TRIGGER report_stage_changes_fill BEFORE INSERT OR UPDATE ON report_stage_changes
+  FOR EACH ROW EXECUTE FUNCTION report_stage_changes_fill();
 CREATE TRIGGER report_stage_days_on_change AFTER INSERT ON report_stage_changes
   FOR EACH ROW EXECUTE FUNCTION report_stage_days_on_change();
 CREATE TRIGGER report_stage_days_on_lead_update AFTER UPDATE OF rep_id, company_id ON leads
@@ -316,8 +328,17 @@ def upgrade():
                     postgresql_nulls_not_distinct=True)
     op.create_index("ix_report_stage_days_rep_id_span_day", "report_stage_days", ["rep_id", "span", "day"])
     op.execute(FUNCTIONS)
+    op.add_column("report_stage_changes", sa.Column("rep_id", sa.Uuid(), nullable=True))
+    op.add_column("report_stage_changes", sa.Column("days_bucket", sa.SmallInteger(),
+                                                    server_default=sa.text("-1"), nullable=False))
+    op.execute("UPDATE report_stage_changes c SET rep_id = l.rep_id, "
+               "days_bucket = report_days_bucket(c.occurred_at, c.entered_at) "
+               "FROM leads l WHERE l.id = c.lead_id")
+    op.execute("UPDATE report_stage_changes c SET days_bucket = report_days_bucket(c.occurred_at, c.entered_at) "
+               "WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = c.lead_id)")
     op.create_index("ix_report_stage_changes_stage_bucket", "report_stage_changes",
-                    ["from_stage", sa.text("report_days_bucket(occurred_at, entered_at)"), "occurred_at"])
+                    ["from_stage", "days_bucket", "occurred_at"],
+                    postgresql_include=["entered_at", "rep_id"])
     op.execute(REBUILD)
     op.execute("SELECT set_config('report.rebuilding', 'on', true)")
     op.execute(FUNNEL_REBUILD)
@@ -329,6 +350,7 @@ def upgrade():
 def downgrade():
     for trigger, table in (("report_stage_days_on_lead_delete", "leads"), ("report_stage_days_on_lead_update", "leads"),
                            ("report_stage_days_on_change", "report_stage_changes"),
+                           ("report_stage_changes_fill", "report_stage_changes"),
                            ("report_funnel_on_stage_change", "report_stage_changes"),
                            ("report_funnel_on_lead_update", "leads"),
                            ("report_funnel_on_lead_insert_delete", "leads"),
@@ -340,7 +362,9 @@ def downgrade():
                      "leads_rep_from_company()", "report_step(text)"):
         op.execute(f"DROP FUNCTION IF EXISTS {function}")
     op.drop_index("ix_report_stage_changes_stage_bucket", table_name="report_stage_changes")
-    for function in ("report_stage_days_on_lead()", "report_stage_days_on_change()",
+    op.drop_column("report_stage_changes", "days_bucket")
+    op.drop_column("report_stage_changes", "rep_id")
+    for function in ("report_stage_days_on_lead()", "report_stage_days_on_change()", "report_stage_changes_fill()",
                      "report_days_bucket(timestamptz, timestamptz)"):
         op.execute(f"DROP FUNCTION IF EXISTS {function}")
     op.drop_table("report_stage_days")
