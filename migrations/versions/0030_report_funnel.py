@@ -246,6 +246,9 @@ CREATE OR REPLACE FUNCTION report_rollups_rebuild() RETURNS void LANGUAGE plpgsq
 BEGIN
   PERFORM set_config('report.rebuilding', 'on', true);
 {REBUILD_0026}
+  -- set here, not only by the BEFORE trigger: a bulk load runs with triggers off (replica role)
+  UPDATE report_stage_changes c SET rep_id = l.rep_id, days_bucket = report_days_bucket(c.occurred_at, c.entered_at)
+    FROM leads l WHERE l.id = c.lead_id;
 {FUNNEL_REBUILD}
 {STAGE_DAYS_REBUILD}
   PERFORM set_config('report.rebuilding', 'off', true);
