@@ -294,6 +294,12 @@ class Lead(db.Model):
         Index("ix_leads_rep_id_open_stage_changed_at", "rep_id", "stage_changed_at", "id",
               postgresql_where=text("stage IN ('NEW_LEAD', 'HOT', 'QUALIFIED', 'QUOTED', "
                                     "'BUY_PERIOD_90', 'BUY_PERIOD_60', 'BUY_PERIOD_30')")),
+        # deals won / lost in a span, index-only (the owner's month, the won & lost report; 0030)
+        Index("ix_leads_won_at_won", "won_at", postgresql_where=text("stage = 'WON'"),
+              postgresql_include=["estimated_revenue", "estimated_units", "rep_id", "source", "source_campaign"]),
+        Index("ix_leads_lost_at_closed", "lost_at", postgresql_where=text("stage IN ('LOST', 'BOGUS')"),
+              postgresql_include=["stage", "lost_reason", "estimated_revenue", "rep_id", "source",
+                                  "source_campaign"]),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
