@@ -110,6 +110,17 @@ class ReportStageDays(db.Model):
     n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
 
 
+class ReportRepOpenDays(db.Model):
+    """A rep's open leads that entered their stage on a UTC day (the rep's home counts the stale
+    ones from it; triggers on leads, migration 0030)."""
+
+    __tablename__ = "report_rep_open_days"
+
+    rep_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+
+
 class SavedView(db.Model):
     """A list's filters and sort kept under a name (issue 13): its owner's, or the team's when
     shared; at most one default per user and list, opened when the list is opened bare."""
@@ -133,4 +144,4 @@ class SavedView(db.Model):
     user: Mapped[User] = relationship()
 
 
-__all__ = ["ReportDailyWork", "ReportLeadFunnel", "ReportStageChange", "ReportStageDays", "SavedView"]
+__all__ = ["ReportDailyWork", "ReportLeadFunnel", "ReportRepOpenDays", "ReportStageChange", "ReportStageDays", "SavedView"]

@@ -20,6 +20,9 @@ and a rollup of the leads for the funnel and the sources report.
 - ix_leads_won_at_won, ix_leads_lost_at_closed: the deals won / lost in a span with what the
   owner's month and the won & lost report sum and filter on, read index-only (at 1.5M leads
   the owner's home spent 300 ms fetching every won lead's row).
+- report_rep_open_days: each rep's open leads per UTC day they entered their stage (triggers on
+  leads): a rep's stale-deal count is the days before the cutoff's day summed (~2 years of
+  rows) plus that one day's leads counted from the index, however many stale deals they have.
 - report_stage_days: the stage changes per day / month × rep × stage left × a bucket of the
   days spent in it (report_days_bucket(): 4 buckets per doubling, from an hour to 3 years; -1
   when unknown), kept by triggers on report_stage_changes (insert) and leads (a change of rep,
@@ -132,6 +135,22 @@ BEGIN
   RETURN NULL;
 END $$;
 
+-- each rep's open leads per UTC day they entered their stage (the rep's stale deals)
+CREATE FUNCTION report_rep_open_days_on_lead() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('report.rebuilding', true) = 'on' THEN RETURN NULL; END IF;
+  INSERT INTO report_rep_open_days AS t (rep_id, day, n)
+  SELECT d.rep, d.day, sum(d.n)
+    FROM (SELECT OLD.rep_id, (OLD.stage_changed_at AT TIME ZONE 'UTC')::date, -1
+           WHERE TG_OP <> 'INSERT' AND OLD.rep_id IS NOT NULL AND OLD.stage::text IN {OPEN_STAGES}
+          UNION ALL
+          SELECT NEW.rep_id, (NEW.stage_changed_at AT TIME ZONE 'UTC')::date, 1
+           WHERE TG_OP <> 'DELETE' AND NEW.rep_id IS NOT NULL AND NEW.stage::text IN {OPEN_STAGES}) AS d(rep, day, n)
+   GROUP BY 1, 2 HAVING sum(d.n) <> 0 ORDER BY 1, 2
+  ON CONFLICT (rep_id, day) DO UPDATE SET n = t.n + EXCLUDED.n;
+  RETURN NULL;
+END $$;
+
 CREATE FUNCTION report_step(stage text) RETURNS smallint LANGUAGE sql IMMUTABLE AS $$
   SELECT (CASE stage WHEN 'NEW_LEAD' THEN 0 WHEN 'HOT' THEN 1 WHEN 'QUALIFIED' THEN 2 WHEN 'QUOTED' THEN 3
                      WHEN 'BUY_PERIOD_90' THEN 4 WHEN 'BUY_PERIOD_60' THEN 4 WHEN 'BUY_PERIOD_30' THEN 4
@@ -233,6 +252,13 @@ REBUILD_0026 = f"""
   GROUP BY 1, 2, 3, 4;
 """
 
+OPEN_DAYS_REBUILD = f"""
+  DELETE FROM report_rep_open_days;
+  INSERT INTO report_rep_open_days (rep_id, day, n)
+  SELECT rep_id, (stage_changed_at AT TIME ZONE 'UTC')::date, count(*) FROM leads
+   WHERE rep_id IS NOT NULL AND stage::text IN {OPEN_STAGES} GROUP BY 1, 2;
+"""
+
 STAGE_DAYS_REBUILD = """
   DELETE FROM report_stage_days;
   INSERT INTO report_stage_days (span, day, rep_id, from_stage, bucket, n)
@@ -254,6 +280,7 @@ BEGIN
     FROM leads l WHERE l.id = c.lead_id;
 {FUNNEL_REBUILD}
 {STAGE_DAYS_REBUILD}
+{OPEN_DAYS_REBUILD}
   PERFORM set_config('report.rebuilding', 'off', true);
 END $$;
 """
@@ -282,6 +309,12 @@ CREATE TRIGGER report_funnel_on_lead_update
   EXECUTE FUNCTION report_funnel_on_lead();
 CREATE TRIGGER report_funnel_on_stage_change AFTER INSERT ON report_stage_changes
   FOR EACH ROW EXECUTE FUNCTION report_funnel_on_stage_change();
+CREATE TRIGGER report_rep_open_days_on_lead_insert_delete AFTER INSERT OR DELETE ON leads
+  FOR EACH ROW EXECUTE FUNCTION report_rep_open_days_on_lead();
+CREATE TRIGGER report_rep_open_days_on_lead_update AFTER UPDATE OF stage, stage_changed_at, rep_id, company_id ON leads
+  FOR EACH ROW WHEN (OLD.stage IS DISTINCT FROM NEW.stage OR OLD.stage_changed_at IS DISTINCT FROM NEW.stage_changed_at
+                     OR OLD.rep_id IS DISTINCT FROM NEW.rep_id)
+  EXECUTE FUNCTION report_rep_open_days_on_lead();
 CREATE TRIGGER report_stage_changes_fill BEFORE INSERT OR UPDATE ON report_stage_changes
   FOR EACH ROW EXECUTE FUNCTION report_stage_changes_fill();
 CREATE TRIGGER report_stage_days_on_change AFTER INSERT ON report_stage_changes
@@ -341,6 +374,13 @@ def upgrade():
                     ["span", "day", "rep_id", "from_stage", "bucket"], unique=True,
                     postgresql_nulls_not_distinct=True)
     op.create_index("ix_report_stage_days_rep_id_span_day", "report_stage_days", ["rep_id", "span", "day"])
+    op.create_table(
+        "report_rep_open_days",
+        sa.Column("rep_id", sa.Uuid(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.PrimaryKeyConstraint("rep_id", "day", name="pk_report_rep_open_days"),
+    )
     op.execute(FUNCTIONS)
     op.add_column("report_stage_changes", sa.Column("rep_id", sa.Uuid(), nullable=True))
     op.add_column("report_stage_changes", sa.Column("days_bucket", sa.SmallInteger(),
@@ -357,12 +397,15 @@ def upgrade():
     op.execute("SELECT set_config('report.rebuilding', 'on', true)")
     op.execute(FUNNEL_REBUILD)
     op.execute(STAGE_DAYS_REBUILD)
+    op.execute(OPEN_DAYS_REBUILD)
     op.execute("SELECT set_config('report.rebuilding', 'off', true)")
     op.execute(TRIGGERS)
 
 
 def downgrade():
-    for trigger, table in (("report_stage_days_on_lead_delete", "leads"), ("report_stage_days_on_lead_update", "leads"),
+    for trigger, table in (("report_rep_open_days_on_lead_update", "leads"),
+                           ("report_rep_open_days_on_lead_insert_delete", "leads"),
+                           ("report_stage_days_on_lead_delete", "leads"), ("report_stage_days_on_lead_update", "leads"),
                            ("report_stage_days_on_change", "report_stage_changes"),
                            ("report_stage_changes_fill", "report_stage_changes"),
                            ("report_funnel_on_stage_change", "report_stage_changes"),
@@ -381,6 +424,8 @@ def downgrade():
     for function in ("report_stage_days_on_lead()", "report_stage_days_on_change()", "report_stage_changes_fill()",
                      "report_days_bucket(timestamptz, timestamptz)"):
         op.execute(f"DROP FUNCTION IF EXISTS {function}")
+    op.execute("DROP FUNCTION IF EXISTS report_rep_open_days_on_lead()")
+    op.drop_table("report_rep_open_days")
     op.drop_table("report_stage_days")
     op.drop_table("report_lead_funnel")
     op.drop_index("ix_leads_lost_at_closed", table_name="leads")

@@ -214,3 +214,48 @@ def test_median_days_in_stage_from_the_buckets_is_percentile_cont(db_session, fa
     db_session.execute(text("SET LOCAL session_replication_role = origin"))
     assert _stage_days(db_session) == moved
     check()
+
+
+def test_rep_open_days_and_the_stale_count(db_session, factory):
+    """report_rep_open_days (a rep's open leads per day they entered their stage) equals its
+    rebuild after moves, a company changing hands and a deleted lead; the rep's home counts
+    the stale deals from it exactly, the cutoff falling inside a day with leads on both sides."""
+    from sqlalchemy import func, select
+
+    from app.crm.models import Company, Lead
+    from app.home.rep import _stale_leads
+    from app.reports.settings import OPEN_STAGES
+
+    rep, other = factory.user(UserRole.REP), factory.user(UserRole.REP)
+    mine, theirs = factory.company(assigned_rep_id=rep.id), factory.company(assigned_rep_id=other.id)
+    cutoff = datetime(2031, 6, 10, 12, tzinfo=UTC)
+    leads = []
+    for i, hours in enumerate((-400, -30, -13, -1, 1, 5, 30, -2000)):  # around the cutoff, both sides of noon
+        leads.append(factory.lead(company=mine if i % 4 else theirs, stage=LeadStage.HOT,
+                                  stage_changed_at=cutoff + timedelta(hours=hours)))
+    won = factory.lead(company=mine, stage=LeadStage.WON, stage_changed_at=cutoff - timedelta(days=9))
+    db_session.flush()
+    db_session.get(Lead, leads[1].id).stage = LeadStage.LOST
+    db_session.get(Lead, won.id).stage = LeadStage.QUOTED  # reopened
+    db_session.get(Lead, leads[2].id).stage_changed_at = cutoff - timedelta(days=3)
+    db_session.flush()
+    db_session.get(Company, theirs.id).assigned_rep_id = rep.id
+    db_session.flush()
+    db_session.delete(db_session.get(Lead, leads[3].id))
+    db_session.flush()
+
+    def days():
+        return sorted(db_session.execute(text(
+            "SELECT rep_id, day, n FROM report_rep_open_days WHERE n <> 0")).all())
+
+    kept = days()
+    db_session.execute(text("SELECT report_rollups_rebuild()"))
+    assert days() == kept
+    for rep_id in (rep.id, other.id):
+        for moment in (cutoff, cutoff + timedelta(hours=3), cutoff - timedelta(hours=12, seconds=1)):
+            expected = db_session.scalar(select(func.count()).select_from(Lead).where(
+                Lead.rep_id == rep_id, Lead.stage.in_(OPEN_STAGES), Lead.stage_changed_at < moment))
+            rows = _stale_leads(rep_id, moment).unique().all()
+            assert (rows[0][1] if rows else 0) == expected
+    assert expected == 0 and db_session.scalar(select(func.count()).select_from(Lead).where(
+        Lead.rep_id == rep.id, Lead.stage.in_(OPEN_STAGES), Lead.stage_changed_at < cutoff)) == 4
