@@ -564,6 +564,9 @@ class Task(db.Model):
         # not in the spec (migration 0009): a company page's tasks, a rep's open tasks
         Index("ix_tasks_company_id", "company_id"),
         Index("ix_tasks_assigned_to_id_is_completed", "assigned_to_id", "is_completed"),
+        # a rep's open tasks by due time: the rep's home counts and lists them index-only (0030)
+        Index("ix_tasks_assigned_to_id_open_due_at", "assigned_to_id", "due_at", "created_at",
+              postgresql_where=text("is_completed IS false")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

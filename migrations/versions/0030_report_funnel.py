@@ -17,6 +17,8 @@ and a rollup of the leads for the funnel and the sources report.
   lead's old contribution out, its new one in) and on report_stage_changes (a new stage
   change may raise the lead's furthest step); each statement applies its deltas in key
   order, so concurrent writers lock the rows in the same order.
+- ix_tasks_assigned_to_id_open_due_at: a rep's open tasks by due time (the rep's home: its
+  first rows in order and its count, index-only).
 - ix_leads_won_at_won, ix_leads_lost_at_closed: the deals won / lost in a span with what the
   owner's month and the won & lost report sum and filter on, read index-only (at 1.5M leads
   the owner's home spent 300 ms fetching every won lead's row).
@@ -332,6 +334,8 @@ def upgrade():
                "WHERE c.id = l.company_id AND c.assigned_rep_id IS NOT NULL")
     op.create_index("ix_leads_rep_id_open_stage_changed_at", "leads", ["rep_id", "stage_changed_at", "id"],
                     postgresql_where=sa.text(f"stage IN {OPEN_STAGES}"))
+    op.create_index("ix_tasks_assigned_to_id_open_due_at", "tasks", ["assigned_to_id", "due_at", "created_at"],
+                    postgresql_where=sa.text("is_completed IS false"))
     # the deals won / lost in a span (the owner's month, the won & lost report): index-only
     op.create_index("ix_leads_won_at_won", "leads", ["won_at"],
                     postgresql_include=["estimated_revenue", "estimated_units", "rep_id", "source", "source_campaign"],
@@ -428,6 +432,7 @@ def downgrade():
     op.drop_table("report_rep_open_days")
     op.drop_table("report_stage_days")
     op.drop_table("report_lead_funnel")
+    op.drop_index("ix_tasks_assigned_to_id_open_due_at", table_name="tasks")
     op.drop_index("ix_leads_lost_at_closed", table_name="leads")
     op.drop_index("ix_leads_won_at_won", table_name="leads")
     op.drop_index("ix_leads_rep_id_open_stage_changed_at", table_name="leads")
