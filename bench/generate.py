@@ -775,7 +775,8 @@ def generate(url: str, plan: Plan, *, out=sys.stdout, companies_only: bool = Fal
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         # VACUUM sets the visibility map and hint bits now, so the first benchmark reads
         # do not pay for them; ANALYZE gives the planner real statistics.
-        rollups = [t for t in ("report_stage_changes", "report_daily_work", "report_lead_funnel")
+        rollups = [t for t in ("report_stage_changes", "report_daily_work", "report_lead_funnel", "report_stage_days",
+                                  "report_rep_open_days")
                    if has_table(conn, t)]
         conn.execute(f"VACUUM (ANALYZE) {', '.join(FILLED_TABLES + rollups)}")
     timings["vacuum analyze"] = (0, time.perf_counter() - started)
