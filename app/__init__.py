@@ -197,7 +197,8 @@ def database_timeouts(app: Flask) -> None:
         record.info["crm_timeouts"] = timeouts
 
     with app.app_context():
-        event.listen(db.engine, "checkout", on_checkout)
+        for engine in db.engines.values():  # the primary, and the reports' replica when configured
+            event.listen(engine, "checkout", on_checkout)
 
 
 def register_blueprints(app: Flask) -> None:

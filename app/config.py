@@ -60,6 +60,10 @@ class Config:
         self.REDIS_CONNECT_TIMEOUT_S = float(os.environ.get("REDIS_CONNECT_TIMEOUT_S", "1"))
         self.REDIS_SOCKET_TIMEOUT_S = float(os.environ.get("REDIS_SOCKET_TIMEOUT_S", "1.5"))
         self.SQLALCHEMY_RECORD_QUERIES = False
+        # Optional: a read replica the reports read from (app.reports.reads); the primary when unset.
+        self.DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+        if self.DATABASE_REPLICA_URL:
+            self.SQLALCHEMY_BINDS = {"replica": sqlalchemy_url(self.DATABASE_REPLICA_URL)}
 
         local = self.ENV != "production"
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not local)

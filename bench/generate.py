@@ -17,6 +17,7 @@ The target database must be migrated and empty: the generator refuses anything e
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_PGDATA = ROOT / "instance" / "bench-pgdata"
+# BENCH_PGDATA=instance/bench10-pgdata keeps a second embedded server (e.g. the 10x data) apart.
+BENCH_PGDATA = Path(os.environ.get("BENCH_PGDATA") or ROOT / "instance" / "bench-pgdata").resolve()
 BENCH_DB_NAME = "crm_bench"
 
 # "Now" in the generated world: everything happens in the two years before it.
@@ -755,6 +757,9 @@ def generate(url: str, plan: Plan, *, out=sys.stdout, companies_only: bool = Fal
         if has_column(conn, "leads", "last_activity_at"):
             step("last activity", SET_LAST_ACTIVITY_TO_CREATION)  # the leads no activity names
             step("last activity", REFRESH_LAST_ACTIVITY)
+        if has_column(conn, "leads", "rep_id"):  # the trigger that keeps it from the company (0030)
+            step("lead reps", "UPDATE leads l SET rep_id = c.assigned_rep_id FROM companies c "
+                              "WHERE c.id = l.company_id AND c.assigned_rep_id IS NOT NULL")
         if has_table(conn, "report_daily_work"):
             # ...and the one that keeps the reports' rollups of the activity log (0026_reports)
             step("report rollups", "SELECT report_rollups_rebuild()")
@@ -770,7 +775,9 @@ def generate(url: str, plan: Plan, *, out=sys.stdout, companies_only: bool = Fal
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         # VACUUM sets the visibility map and hint bits now, so the first benchmark reads
         # do not pay for them; ANALYZE gives the planner real statistics.
-        rollups = [t for t in ("report_stage_changes", "report_daily_work") if has_table(conn, t)]
+        rollups = [t for t in ("report_stage_changes", "report_daily_work", "report_lead_funnel", "report_stage_days",
+                                  "report_rep_open_days")
+                   if has_table(conn, t)]
         conn.execute(f"VACUUM (ANALYZE) {', '.join(FILLED_TABLES + rollups)}")
     timings["vacuum analyze"] = (0, time.perf_counter() - started)
     timings["total"] = (sum(n for n, _ in timings.values()), time.perf_counter() - total_started)

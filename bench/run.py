@@ -64,6 +64,7 @@ class Context:
     database_url: str = ""  # libpq form, for scenarios that look a value up
     busy_lead_rep: str = ""  # the rep of the busy lead's company (a filtered board's rep)
     csrf: str = ""  # minted once, as a page hands one token to all its forms
+    rep_client: Any = None  # signed in as the rep with the most leads (their home)
 
     def csrf_token(self) -> str:
         if not self.csrf:
@@ -430,6 +431,7 @@ SCENARIOS += [
       for name in ("pipeline", "won-lost", "sources", "activity", "money")],
     Scenario("GET /reports/pipeline (a year, one rep)",
              lambda ctx: ctx.client.get(f"/reports/pipeline?{YEAR}&rep={ctx.busy_lead_rep}")),
+    Scenario("GET / (rep's home, the rep with the most leads)", lambda ctx: ctx.rep_client.get("/")),
 ]
 
 # ---------------------------------------------------------------------- plumbing
@@ -677,6 +679,14 @@ def run(url: str, redis_url: str, args) -> int:
 
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         ctx = load_context(conn, app, client)
+        busiest_rep = conn.execute(
+            "SELECT c.assigned_rep_id FROM leads l JOIN companies c ON c.id = l.company_id "
+            "WHERE c.assigned_rep_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()
+        if busiest_rep:
+            from bench.inbox import sign_in_as
+
+            ctx.rep_client = app.test_client()
+            sign_in_as(app, ctx.rep_client, str(busiest_rep[0]))
         counts = database_counts(conn)
         server_version = conn.execute("SHOW server_version").fetchone()[0]
         print(f"bench.run: {counts['leads']:,} leads, {counts['activities']:,} activities; "

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Enum,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -289,6 +290,16 @@ class Lead(db.Model):
         Index("ix_leads_created_at_id", desc("created_at"), desc("id")),
         Index("ix_leads_revenue_id", text("COALESCE(estimated_revenue, -1) DESC"), desc("id")),
         Index("ix_leads_stage_changed_at_id", "stage_changed_at", "id"),
+        # a rep's open leads by time in stage: the rep's home counts their stale deals (0030)
+        Index("ix_leads_rep_id_open_stage_changed_at", "rep_id", "stage_changed_at", "id",
+              postgresql_where=text("stage IN ('NEW_LEAD', 'HOT', 'QUALIFIED', 'QUOTED', "
+                                    "'BUY_PERIOD_90', 'BUY_PERIOD_60', 'BUY_PERIOD_30')")),
+        # deals won / lost in a span, index-only (the owner's month, the won & lost report; 0030)
+        Index("ix_leads_won_at_won", "won_at", postgresql_where=text("stage = 'WON'"),
+              postgresql_include=["estimated_revenue", "estimated_units", "rep_id", "source", "source_campaign"]),
+        Index("ix_leads_lost_at_closed", "lost_at", postgresql_where=text("stage IN ('LOST', 'BOGUS')"),
+              postgresql_include=["stage", "lost_reason", "estimated_revenue", "rep_id", "source",
+                                  "source_campaign"]),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -325,6 +336,10 @@ class Lead(db.Model):
     # The newest activity's occurred_at (a trigger on activities keeps it; migration 0008):
     # the board's order.
     last_activity_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Not in the spec: the rep of the lead's company (companies.assigned_rep_id), kept by
+    # triggers (migration 0030): whatever is written here, the company's rep wins.
+    rep_id: Mapped[uuid.UUID | None] = mapped_column(server_default=FetchedValue(),
+                                                     server_onupdate=FetchedValue())
 
     company: Mapped[Company | None] = relationship(back_populates="leads")
     contact: Mapped[Contact] = relationship(back_populates="leads")
@@ -549,6 +564,9 @@ class Task(db.Model):
         # not in the spec (migration 0009): a company page's tasks, a rep's open tasks
         Index("ix_tasks_company_id", "company_id"),
         Index("ix_tasks_assigned_to_id_is_completed", "assigned_to_id", "is_completed"),
+        # a rep's open tasks by due time: the rep's home counts and lists them index-only (0030)
+        Index("ix_tasks_assigned_to_id_open_due_at", "assigned_to_id", "due_at", "created_at",
+              postgresql_where=text("is_completed IS false")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import BigInteger, cast, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.billing.models import Invoice, InvoiceStatus
@@ -14,6 +14,7 @@ from app.crm.models import Company, Contact, Lead, Task
 from app.crm.pipeline import board
 from app.extensions import db
 from app.inbox.models import Booking, BookingStatus, Conversation
+from app.reports.models import ReportRepOpenDays
 from app.reports.settings import OPEN_STAGES
 from app.sequences.models import SequenceRun, SequenceStatus
 
@@ -65,6 +66,24 @@ def _first_rows(entity, where: list, order, options, *counts):
                               .order_by(*order).limit(SHOWN))
 
 
+def _stale_leads(user_id: uuid.UUID, cutoff: datetime):
+    """The rep's open leads in their stage since before `cutoff`, the longest first, and how
+    many in all: the days before the cutoff's day from report_rep_open_days (a row per day,
+    kept by triggers), that day's leads from ix_leads_rep_id_open_stage_changed_at — a sum of
+    ~2 years of rows and a short index range, however many stale deals a busy rep has."""
+    cutoff_day = cutoff.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    open_lead = [Lead.rep_id == user_id, Lead.stage.in_(OPEN_STAGES)]
+    before = (select(func.coalesce(func.sum(ReportRepOpenDays.n), 0))
+              .where(ReportRepOpenDays.rep_id == user_id, ReportRepOpenDays.day < cutoff_day.date()).scalar_subquery())
+    on_the_day = (select(func.count()).select_from(Lead)
+                  .where(*open_lead, Lead.stage_changed_at >= cutoff_day, Lead.stage_changed_at < cutoff)
+                  .scalar_subquery())
+    return db.session.execute(
+        select(Lead, cast(before + on_the_day, BigInteger)).where(*open_lead, Lead.stage_changed_at < cutoff)
+        .options(joinedload(Lead.company), joinedload(Lead.contact))
+        .order_by(Lead.stage_changed_at, Lead.id).limit(SHOWN))
+
+
 def my_day(user_id: uuid.UUID, now: datetime | None = None) -> MyDay:
     now = now or datetime.now(UTC)
     start, end = day_bounds(now)
@@ -87,10 +106,7 @@ def my_day(user_id: uuid.UUID, now: datetime | None = None) -> MyDay:
         (Booking.start_at,), (joinedload(Booking.lead).joinedload(Lead.company),
                               joinedload(Booking.lead).joinedload(Lead.contact)))
     stale_days = board.stale_after_days()
-    stale = _first_rows(
-        Lead, [Lead.company_id.in_(_rep_companies(user_id)), Lead.stage.in_(OPEN_STAGES),
-               Lead.stage_changed_at < now - timedelta(days=stale_days)],
-        (Lead.stage_changed_at, Lead.id), (joinedload(Lead.company), joinedload(Lead.contact)))
+    stale = _stale_leads(user_id, now - timedelta(days=stale_days))
     overdue_invoice = [Invoice.company_id.in_(_rep_companies(user_id)),
                        Invoice.status.in_((InvoiceStatus.SENT, InvoiceStatus.PARTIAL)), Invoice.balance_due > 0,
                        Invoice.due_date < now.date()]

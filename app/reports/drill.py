@@ -14,6 +14,7 @@ from app.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
 from app.crm.models import Company, Contact, Lead, LeadStage
 from app.crm.pipeline.moves import STAGE_LABELS
 from app.extensions import db
+from app.reports import reads
 from app.reports.filters import BadReportArgs, ReportFilters
 from app.reports.models import ReportStageChange
 from app.reports.money.queries import AGES, age_bucket, invoice_conditions, outstanding_condition
@@ -134,13 +135,13 @@ def _lead_row(r) -> list:
 def leads(f: ReportFilters, set_: str, value: str) -> tuple[list[tuple], int]:
     """The first rows ((row, lead id)) and how many there are in all (one statement)."""
     query = _lead_query(f, set_, value).add_columns(func.count().over().label("n")).limit(SHOWN)
-    rows = db.session.execute(query).all()
+    rows = reads.execute(query).all()
     return [(_lead_row(r), r.id) for r in rows], (rows[0].n if rows else 0)
 
 
 def leads_csv_rows(f: ReportFilters, set_: str, value: str) -> Iterator[list]:
     query = _lead_query(f, set_, value).execution_options(yield_per=CSV_BATCH)
-    for r in db.session.execute(query):
+    for r in reads.execute(query):
         yield _lead_row(r)
 
 
@@ -179,11 +180,11 @@ def _invoice_row(r) -> list:
 
 
 def invoices(f: ReportFilters, set_: str, value: str, today: date) -> tuple[list[tuple], int]:
-    rows = db.session.execute(_invoice_query(f, set_, value, today)
+    rows = reads.execute(_invoice_query(f, set_, value, today)
                               .add_columns(func.count().over().label("n")).limit(SHOWN)).all()
     return [(_invoice_row(r), r.id) for r in rows], (rows[0].n if rows else 0)
 
 
 def invoices_csv_rows(f: ReportFilters, set_: str, value: str, today: date) -> Iterator[list]:
-    for r in db.session.execute(_invoice_query(f, set_, value, today).execution_options(yield_per=CSV_BATCH)):
+    for r in reads.execute(_invoice_query(f, set_, value, today).execution_options(yield_per=CSV_BATCH)):
         yield _invoice_row(r)

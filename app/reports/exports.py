@@ -20,7 +20,6 @@ from app.crm.records import queries as records
 from app.extensions import db
 
 BATCH = 1000
-MAX_LEADS = 500_000  # the ids of every matching lead are read first (16 bytes each)
 
 LEAD_HEADER = ["Company", "Contact", "E-mail", "Phone", "Stage", "Source", "Campaign", "Rep", "Units",
                "Estimated revenue", "Created", "Stage changed", "Last activity", "Won", "Lost", "Lost reason"]
@@ -35,27 +34,29 @@ def _day(value):
 
 
 def lead_rows(query: lead_list.ListQuery, user_id) -> Iterator[list]:
-    """The list's matching leads (lead_list.matching_lead_ids: the list's filters and order),
-    their columns read a batch at a time."""
-    ids = lead_list.matching_lead_ids(query, user_id, limit=MAX_LEADS)
+    """The list's matching leads (its own filters and order: lead_list.ids_after), page after
+    page by keyset, BATCH rows and one statement a page: memory flat however many match."""
+    keyset = lead_list.SORTS[query.sort]
     rep = aliased(User)
-    for start in range(0, len(ids), BATCH):
-        batch = ids[start:start + BATCH]
-        rows = {r.id: r for r in db.session.execute(
-            select(Lead.id, Company.name, Contact.full_name, Contact.email, Contact.phone_e164, Lead.stage,
-                   Lead.source, Lead.source_campaign, rep.first_name, rep.last_name, Lead.estimated_units,
-                   Lead.estimated_revenue, Lead.created_at, Lead.stage_changed_at, Lead.last_activity_at,
-                   Lead.won_at, Lead.lost_at, Lead.lost_reason)
-            .join(Contact, Contact.id == Lead.contact_id).outerjoin(Company, Company.id == Lead.company_id)
-            .outerjoin(rep, rep.id == Company.assigned_rep_id).where(Lead.id.in_(batch)))}
-        for lead_id in batch:
-            r = rows.get(lead_id)
-            if r is None:
-                continue  # deleted meanwhile
+    after = None
+    while True:
+        ids, order = lead_list.ids_after(query, user_id, after, BATCH)
+        rows = db.session.execute(
+            select(ids.c.id, ids.c.sort_value, Company.name, Contact.full_name, Contact.email, Contact.phone_e164,
+                   Lead.stage, Lead.source, Lead.source_campaign, rep.first_name, rep.last_name,
+                   Lead.estimated_units, Lead.estimated_revenue, Lead.created_at, Lead.stage_changed_at,
+                   Lead.last_activity_at, Lead.won_at, Lead.lost_at, Lead.lost_reason)
+            .select_from(ids).join(Lead, Lead.id == ids.c.id).join(Contact, Contact.id == Lead.contact_id)
+            .outerjoin(Company, Company.id == Lead.company_id).outerjoin(rep, rep.id == Company.assigned_rep_id)
+            .order_by(*order)).all()
+        for r in rows:
             rep_name = " ".join(p for p in (r.first_name, r.last_name) if p) or None
             yield [r.name, r.full_name, r.email, r.phone_e164, STAGE_LABELS[r.stage], r.source, r.source_campaign,
                    rep_name, r.estimated_units, r.estimated_revenue, _day(r.created_at), _day(r.stage_changed_at),
                    _day(r.last_activity_at), _day(r.won_at), _day(r.lost_at), r.lost_reason]
+        if len(rows) < BATCH:
+            return
+        after = keyset.cursor(rows[-1].sort_value, rows[-1].id)
 
 
 def company_rows(filters: records.CompanyFilters) -> Iterator[list]:

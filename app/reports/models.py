@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    FetchedValue,
+    ForeignKey,
+    Identity,
+    Index,
+    Numeric,
+    SmallInteger,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import created_at, sql_bool, uuid_pk
@@ -21,7 +32,10 @@ class ReportStageChange(db.Model):
     been in the stage it left (its stage change before, or its creation)."""
 
     __tablename__ = "report_stage_changes"
-    __table_args__ = (Index(None, "lead_id", "occurred_at"), Index(None, "occurred_at"))
+    __table_args__ = (Index(None, "lead_id", "occurred_at"), Index(None, "occurred_at"),
+                      # a stage's changes in one bucket of days (ReportStageDays), in time order (0030)
+                      Index("ix_report_stage_changes_stage_bucket", "from_stage", "days_bucket", "occurred_at",
+                            postgresql_include=["entered_at", "rep_id"]))
 
     activity_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     lead_id: Mapped[uuid.UUID]
@@ -29,6 +43,10 @@ class ReportStageChange(db.Model):
     to_stage: Mapped[str | None]
     occurred_at: Mapped[datetime]
     entered_at: Mapped[datetime | None]
+    # kept by a BEFORE trigger (0030): the lead's rep, and report_days_bucket(occurred_at, entered_at)
+    rep_id: Mapped[uuid.UUID | None] = mapped_column(server_default=FetchedValue(), server_onupdate=FetchedValue())
+    days_bucket: Mapped[int] = mapped_column(SmallInteger, server_default=text("-1"),
+                                             server_onupdate=FetchedValue())
 
 
 class ReportDailyWork(db.Model):
@@ -40,6 +58,66 @@ class ReportDailyWork(db.Model):
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(primary_key=True)  # call, email.sent, sms.sent, note.added, ...
     outcome: Mapped[str] = mapped_column(primary_key=True, server_default=text("''"), default="")
+    n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+
+
+class ReportLeadFunnel(db.Model):
+    """The leads created on a UTC day (span 'day') or in a month (span 'month', day = the 1st),
+    per rep × source × campaign × the furthest funnel step they reached (report_step(): their
+    stage now or any stage their stage changes took them to; -1 lost/bogus before any step),
+    with how many are won / lost now and the revenue won. Kept by triggers on leads and
+    report_stage_changes (migration 0030); a NULL rep, source or campaign is a key value."""
+
+    __tablename__ = "report_lead_funnel"
+    __table_args__ = (
+        Index("uq_report_lead_funnel_key", "span", "day", "rep_id", "source", "campaign", "top", unique=True,
+              postgresql_nulls_not_distinct=True),
+        Index(None, "rep_id", "span", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    span: Mapped[str]  # day | month
+    day: Mapped[date]
+    rep_id: Mapped[uuid.UUID | None]
+    source: Mapped[str | None]
+    campaign: Mapped[str | None]
+    top: Mapped[int] = mapped_column(SmallInteger)
+    leads: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+    won: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+    lost: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+    revenue_won: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default=text("0"), default=0)
+
+
+class ReportStageDays(db.Model):
+    """Stage changes on a UTC day (span 'day') or in a month (span 'month', day = the 1st) per
+    rep × stage left × bucket of the days spent in it (report_days_bucket(); -1: unknown). Kept
+    by triggers on report_stage_changes and leads (migration 0030): the median days in stage
+    reads the counts, then the changes of the median's bucket only."""
+
+    __tablename__ = "report_stage_days"
+    __table_args__ = (
+        Index("uq_report_stage_days_key", "span", "day", "rep_id", "from_stage", "bucket", unique=True,
+              postgresql_nulls_not_distinct=True),
+        Index(None, "rep_id", "span", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    span: Mapped[str]  # day | month
+    day: Mapped[date]
+    rep_id: Mapped[uuid.UUID | None]
+    from_stage: Mapped[str | None]
+    bucket: Mapped[int] = mapped_column(SmallInteger)
+    n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+
+
+class ReportRepOpenDays(db.Model):
+    """A rep's open leads that entered their stage on a UTC day (the rep's home counts the stale
+    ones from it; triggers on leads, migration 0030)."""
+
+    __tablename__ = "report_rep_open_days"
+
+    rep_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
 
 
@@ -88,4 +166,5 @@ class ExportJob(db.Model):
     expires_at: Mapped[datetime | None]
 
 
-__all__ = ["ExportJob", "ReportDailyWork", "ReportStageChange", "SavedView"]
+__all__ = ["ExportJob", "ReportDailyWork", "ReportLeadFunnel", "ReportRepOpenDays", "ReportStageChange", "ReportStageDays",
+           "SavedView"]

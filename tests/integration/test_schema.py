@@ -128,6 +128,7 @@ def test_only_known_extra_columns(engine):
         if c not in SPEC_TABLES[t]
     }
     assert extras == {"users.session_version", "leads.stage_changed_at", "leads.last_activity_at",
+                      "leads.rep_id",  # 0030_report_funnel
                       # 0015_inbox_sms
                       *(f"sms_messages.{c}" for c in ("gateway_id", "conversation_id", "error", "attempts",
                                                        "claimed_at", "inbound_key")),

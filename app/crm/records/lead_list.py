@@ -101,15 +101,23 @@ def matching_lead_ids(query: ListQuery, user_id=None, limit: int = 5000) -> list
     return list(db.session.scalars(stmt.order_by(*keyset.order_by()).limit(limit)))
 
 
+def ids_after(query: ListQuery, user_id, after: str | None, limit: int):
+    """The next `limit` matching leads after the cursor `after`, in the list's order: a
+    subquery of (id, sort_value), and the ORDER BY of a statement that joins it. The ids
+    first (an index range scan of the sort's index, ix_leads_*_id, with the filters probed
+    row by row, stopping at `limit`), then the joins for those rows only: with the LIMIT
+    above the joins, PostgreSQL sorted every lead."""
+    keyset = SORTS[query.sort]
+    ids = _filtered(select(Lead.id, keyset.column.label("sort_value")).select_from(Lead), query, user_id)
+    ids = keyset.continue_after(ids, after).order_by(*keyset.order_by()).limit(limit).subquery()
+    order = (ids.c.sort_value.desc(), ids.c.id.desc()) if keyset.descending else (ids.c.sort_value, ids.c.id)
+    return ids, order
+
+
 def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> LeadPage:
     now = now or datetime.now(UTC)
     keyset = SORTS[query.sort]
-    # The page's ids first (an index range scan of the sort's index, ix_leads_*_id, with
-    # the filters probed row by row, stopping at PAGE_SIZE + 1), then the joins for those
-    # rows only: with the LIMIT above the joins, PostgreSQL sorted every lead.
-    ids = _filtered(select(Lead.id, keyset.column.label("sort_value")).select_from(Lead), query, user_id)
-    ids = keyset.continue_after(ids, query.after).order_by(*keyset.order_by()).limit(PAGE_SIZE + 1).subquery()
-    order = (ids.c.sort_value.desc(), ids.c.id.desc()) if keyset.descending else (ids.c.sort_value, ids.c.id)
+    ids, order = ids_after(query, user_id, query.after, PAGE_SIZE + 1)
     stmt = (
         select(Lead.id, Lead.stage, Lead.source, Lead.estimated_units, Lead.estimated_revenue,
                Lead.stage_changed_at, Lead.last_activity_at, Company.name, Contact.full_name, Contact.first_name,

@@ -14,8 +14,8 @@ from sqlalchemy import BigInteger, Date, cast, func, literal, select, union_all
 
 from app.auth.models import User, UserRole
 from app.crm.models import Company, Lead
-from app.extensions import db
 from app.inbox.models import Booking, BookingStatus, CallOutcome
+from app.reports import reads
 from app.reports.filters import ReportFilters
 from app.reports.models import ReportDailyWork
 from app.reports.tables import Column, Table
@@ -44,18 +44,18 @@ def _work(f: ReportFilters):
 
 
 def build(f: ReportFilters) -> list[Table]:
-    counted = db.session.execute(_work(f)).all()
+    counted = reads.execute(_work(f)).all()
     w = ReportDailyWork
     outcomes_query = (select(w.user_id, w.outcome, cast(func.sum(w.n), BigInteger))
                       .where(w.kind == "call", w.day >= f.first_day, w.day <= f.last_day)
                       .group_by(w.user_id, w.outcome))
     if f.rep_id:
         outcomes_query = outcomes_query.where(w.user_id == f.rep_id)
-    outcomes = db.session.execute(outcomes_query).all()
+    outcomes = reads.execute(outcomes_query).all()
     people_query = select(User).where(User.role.in_((UserRole.REP, UserRole.NICK, UserRole.ADMIN)))
     if f.rep_id:
         people_query = people_query.where(User.id == f.rep_id)
-    people = {u.id: u for u in db.session.scalars(people_query)}
+    people = {u.id: u for u in reads.execute(people_query).scalars()}
     names = {uid: u.full_name for uid, u in people.items()}
     active = {uid for uid, u in people.items() if u.is_active}
 

@@ -15,7 +15,7 @@ from flask import url_for
 from sqlalchemy import Date, and_, case, cast, func, literal, select
 
 from app.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
-from app.extensions import db
+from app.reports import reads
 from app.reports.filters import ReportFilters
 from app.reports.scope import company_conditions, invoice_lead_conditions
 from app.reports.tables import Column, Table
@@ -54,14 +54,14 @@ def build(f: ReportFilters, today) -> tuple[list[Table], dict]:
     conditions = invoice_conditions(f)
     sent_in_range = and_(Invoice.sent_at >= f.start, Invoice.sent_at < f.end, Invoice.status != InvoiceStatus.VOID)
     month = month_of(Invoice.sent_at).label("month")
-    invoiced = db.session.execute(
+    invoiced = reads.execute(
         select(month, func.count(), func.coalesce(func.sum(Invoice.total), 0))
         .where(sent_in_range, *conditions).group_by(month).order_by(month)).all()
     bucket = age_bucket(today).label("bucket")
-    aged = {key: (n, amount) for key, n, amount in db.session.execute(
+    aged = {key: (n, amount) for key, n, amount in reads.execute(
         select(bucket, func.count(), func.coalesce(func.sum(Invoice.balance_due), 0))
         .where(outstanding_condition(), *conditions).group_by(bucket))}
-    by_method = {method: (n, amount) for method, n, amount in db.session.execute(
+    by_method = {method: (n, amount) for method, n, amount in reads.execute(
         select(Payment.method, func.count(), func.coalesce(func.sum(Payment.amount), 0))
         .join(Invoice, Invoice.id == Payment.invoice_id)
         .where(Payment.paid_at >= f.start, Payment.paid_at < f.end, *conditions).group_by(Payment.method))}

@@ -3,7 +3,8 @@
 - Open pipeline now: count and value per open stage (the maintained stage totals when no
   filter or only a rep narrows it), weighted by Settings → Pipeline's probabilities.
 - Funnel: the leads created in the range, and how many of them reached each step (their
-  stage now, or any stage the activity log's stage changes took them to).
+  stage now, or any stage the activity log's stage changes took them to), summed from the
+  leads' rollup (report_lead_funnel: per day/month × rep × source × campaign × step).
 - Days in stage: each stage left in the range, how long the lead had been in it (from the
   stage change before, or the lead's creation), median and count.
 """
@@ -12,15 +13,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import url_for
-from sqlalchemy import Float, String, case, func, select
+from sqlalchemy import Float, and_, case, func, or_, select
 
 from app.crm.models import Lead, LeadStage, LeadStageRepTotal, LeadStageTotal
 from app.crm.pipeline.moves import STAGE_LABELS
-from app.extensions import db
+from app.reports import reads
 from app.reports import settings as report_settings
 from app.reports.filters import ReportFilters
-from app.reports.models import ReportStageChange
-from app.reports.scope import lead_conditions
+from app.reports.models import ReportLeadFunnel, ReportStageChange, ReportStageDays
+from app.reports.scope import funnel_conditions, lead_conditions, rollup_periods
 from app.reports.settings import weighted
 from app.reports.tables import Column, Table
 
@@ -55,7 +56,7 @@ def open_pipeline(f: ReportFilters) -> Table:
     else:
         totals_query = select(Lead.stage, func.count(), func.coalesce(func.sum(Lead.estimated_revenue), 0)) \
             .where(*lead_conditions(f)).group_by(Lead.stage)
-    totals = {stage: (count, revenue) for stage, count, revenue in db.session.execute(totals_query)}
+    totals = {stage: (count, revenue) for stage, count, revenue in reads.execute(totals_query)}
     table = Table("open", "Open pipeline now", [Column("Stage"), Column("Leads", "int"), Column("Value", "money"),
                                                 Column("Probability", "pct"), Column("Weighted", "money")], chart=2,
                   note="Today's open leads whatever the date range; weighted by each stage's probability "
@@ -68,22 +69,12 @@ def open_pipeline(f: ReportFilters) -> Table:
     return table
 
 
-def _cohort(f: ReportFilters):
-    return select(Lead.id, Lead.stage).where(Lead.created_at >= f.start, Lead.created_at < f.end,
-                                             *lead_conditions(f)).cte("cohort")
-
-
 def funnel(f: ReportFilters) -> Table:
-    cohort = _cohort(f)
-    # the furthest step each lead's stage changes reached (a lead created in the range changed
-    # stage after the range began; the narrow rollup of the log's stage changes)
-    furthest = (select(ReportStageChange.lead_id, func.max(step_of(ReportStageChange.to_stage)).label("top"))
-                .where(ReportStageChange.occurred_at >= f.start)
-                .group_by(ReportStageChange.lead_id).subquery())
-    per_lead = (select(func.greatest(step_of(cohort.c.stage.cast(String)), func.coalesce(furthest.c.top, -1))
-                       .label("top"))
-                .select_from(cohort).outerjoin(furthest, furthest.c.lead_id == cohort.c.id).subquery())
-    tops = dict(db.session.execute(select(per_lead.c.top, func.count()).group_by(per_lead.c.top)).all())
+    # how many of the range's new leads reached each furthest step (their stage now, or any
+    # stage their stage changes took them to): the leads' rollup, kept by triggers (0030)
+    r = ReportLeadFunnel
+    tops = {top: int(n) for top, n in reads.execute(
+        select(r.top, func.sum(r.leads)).where(*funnel_conditions(f)).group_by(r.top)).all()}
     total = sum(tops.values())
     table = Table("funnel", "Funnel of the range's new leads",
                   [Column("Step"), Column("Reached", "int"), Column("Dropped before the next", "int"),
@@ -110,16 +101,77 @@ def _pct(part: int, whole: int) -> Decimal | None:
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
 
 
+def _medians_per_row(f: ReportFilters) -> dict:
+    """Every stage change of the range (a source or campaign filter: not in the rollup)."""
+    c = ReportStageChange
+    days = (func.extract("epoch", c.occurred_at - c.entered_at) / 86400).cast(Float)
+    query = (select(c.from_stage, func.count(), func.percentile_cont(0.5).within_group(days))
+             .where(c.occurred_at >= f.start, c.occurred_at < f.end).group_by(c.from_stage)
+             .join(Lead, Lead.id == c.lead_id).where(*lead_conditions(f)))
+    return {stage: (n, median) for stage, n, median in reads.execute(query)}
+
+
+def _middle(buckets: dict[int, int], known: int) -> list[tuple[int, int]]:
+    """The (bucket, rank inside it) of the one or two middle values of `known` durations."""
+    picks = []
+    for rank in ((known - 1) // 2, known // 2):
+        below = 0
+        for bucket in sorted(b for b in buckets if b >= 0):
+            if rank < below + buckets[bucket]:
+                picks.append((bucket, rank - below))
+                break
+            below += buckets[bucket]
+    return picks
+
+
+def _medians(f: ReportFilters) -> dict:
+    """Per stage left: (changes, exact median days) — percentile_cont(0.5) of every change's
+    days, computed from the bucket counts (ReportStageDays) and the changes of the median's
+    bucket(s) only (an index-only scan of ix_report_stage_changes_stage_bucket), two statements
+    whatever the range."""
+    if f.source or f.campaign:
+        return _medians_per_row(f)
+    r, c = ReportStageDays, ReportStageChange
+    counts = select(r.from_stage, r.bucket, func.sum(r.n)).where(rollup_periods(r, f)).group_by(r.from_stage, r.bucket)
+    if f.rep_id:
+        counts = counts.where(r.rep_id == f.rep_id)
+    per_stage: dict = {}
+    for stage, bucket, n in reads.execute(counts):
+        per_stage.setdefault(stage, {})[bucket] = int(n)
+    result, wanted = {}, {}
+    for stage, buckets in per_stage.items():
+        total = sum(buckets.values())
+        if not total:
+            continue  # a key the triggers left at zero
+        result[stage] = (total, None)
+        known = total - buckets.get(-1, 0)  # -1: no time known (percentile_cont skips NULL)
+        if known:
+            wanted[stage] = _middle(buckets, known)
+    if not wanted:
+        return result
+    bucket = c.days_bucket
+    days = (func.extract("epoch", c.occurred_at - c.entered_at) / 86400).cast(Float)
+    pairs = [and_(c.from_stage.is_(None) if stage is None else c.from_stage == stage, bucket == b)
+             for stage, picks in wanted.items() for b in sorted({b for b, _ in picks})]
+    query = select(c.from_stage, bucket, days).where(c.occurred_at >= f.start, c.occurred_at < f.end, or_(*pairs))
+    if f.rep_id:
+        query = query.where(c.rep_id == f.rep_id)
+    values: dict = {}
+    for stage, b, value in reads.execute(query):
+        values.setdefault((stage, b), []).append(value)
+    for found in values.values():
+        found.sort()
+    for stage, ((b1, i1), (b2, i2)) in wanted.items():
+        low, high = values[(stage, b1)][i1], values[(stage, b2)][i2]
+        # as percentile_cont interpolates: low + 0.5 × (high − low)
+        result[stage] = (result[stage][0], low if (b1, i1) == (b2, i2) else low + 0.5 * (high - low))
+    return result
+
+
 def days_in_stage(f: ReportFilters) -> Table:
     """Stage changes in the range; the time since the lead entered the stage it left (the
-    rollup of the log's stage changes, app.reports.models)."""
-    c = ReportStageChange
-    days = func.extract("epoch", c.occurred_at - c.entered_at) / 86400
-    query = (select(c.from_stage, func.count(), func.percentile_cont(0.5).within_group(days.cast(Float)))
-             .where(c.occurred_at >= f.start, c.occurred_at < f.end).group_by(c.from_stage))
-    if f.rep_id or f.source or f.campaign:
-        query = query.join(Lead, Lead.id == c.lead_id).where(*lead_conditions(f))
-    rows = {stage: (n, median) for stage, n, median in db.session.execute(query)}
+    rollups of the log's stage changes, app.reports.models)."""
+    rows = _medians(f)
     table = Table("days", "Days in stage", [Column("Stage left"), Column("Leads that left it", "int"),
                                             Column("Median days in it", "days")], chart=2,
                   note="Each stage change in the range: how long the lead had been in the stage it left.",

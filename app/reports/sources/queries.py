@@ -7,10 +7,10 @@ from decimal import Decimal
 from flask import url_for
 from sqlalchemy import func, select
 
-from app.crm.models import Lead, LeadStage
-from app.extensions import db
+from app.reports import reads
 from app.reports.filters import ReportFilters
-from app.reports.scope import NONE, lead_conditions
+from app.reports.models import ReportLeadFunnel
+from app.reports.scope import NONE, funnel_conditions
 from app.reports.tables import Column, Table
 
 COLUMNS = [Column("Leads", "int"), Column("Won", "int"), Column("Lost", "int"), Column("Revenue won", "money"),
@@ -22,13 +22,13 @@ def _rate(won: int, lost: int) -> Decimal | None:
 
 
 def build(f: ReportFilters) -> list[Table]:
-    won = Lead.stage == LeadStage.WON
-    rows = db.session.execute(
-        select(Lead.source, Lead.source_campaign, func.count(), func.count().filter(won),
-               func.count().filter(Lead.stage == LeadStage.LOST),
-               func.coalesce(func.sum(Lead.estimated_revenue).filter(won), 0))
-        .where(Lead.created_at >= f.start, Lead.created_at < f.end, *lead_conditions(f))
-        .group_by(Lead.source, Lead.source_campaign)).all()
+    # the leads' rollup (report_lead_funnel, kept by triggers: 0030): whole months + edge days
+    r = ReportLeadFunnel
+    rows = [(source, campaign, int(n), int(n_won), int(n_lost), revenue) for source, campaign, n, n_won, n_lost, revenue
+            in reads.execute(
+                select(r.source, r.campaign, func.sum(r.leads), func.sum(r.won), func.sum(r.lost),
+                       func.coalesce(func.sum(r.revenue_won), 0))
+                .where(*funnel_conditions(f)).group_by(r.source, r.campaign).having(func.sum(r.leads) != 0))]
     by_source: dict[str, list] = {}
     for source, _campaign, n, n_won, n_lost, revenue in rows:
         total = by_source.setdefault(source or NONE, [0, 0, 0, Decimal("0.00")])

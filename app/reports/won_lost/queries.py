@@ -11,7 +11,7 @@ from flask import url_for
 from sqlalchemy import func, select
 
 from app.crm.models import Lead, LeadStage
-from app.extensions import db
+from app.reports import reads
 from app.reports.filters import ReportFilters
 from app.reports.scope import lead_conditions
 from app.reports.tables import Column, Table
@@ -37,7 +37,7 @@ def _drill(f: ReportFilters, set_: str, value: str) -> str:
 
 def won_by_month(f: ReportFilters) -> Table:
     month = month_of(Lead.won_at).label("month")
-    rows = db.session.execute(
+    rows = reads.execute(
         select(month, func.count(), func.coalesce(func.sum(Lead.estimated_units), 0),
                func.coalesce(func.sum(Lead.estimated_revenue), 0))
         .where(Lead.stage == LeadStage.WON, Lead.won_at >= f.start, Lead.won_at < f.end, *lead_conditions(f))
@@ -54,7 +54,7 @@ def won_by_month(f: ReportFilters) -> Table:
 def closed_and_reasons(f: ReportFilters, won: Table) -> tuple[Table, Table, Decimal | None]:
     """Lost and bogus in the range, grouped by reason (one statement: grouped by the text as
     written, then folded here); with the won table's totals, the closed table and win rate."""
-    rows = db.session.execute(
+    rows = reads.execute(
         select(Lead.lost_reason, func.count().filter(Lead.stage == LeadStage.LOST),
                func.count().filter(Lead.stage == LeadStage.BOGUS),
                func.coalesce(func.sum(Lead.estimated_revenue).filter(Lead.stage == LeadStage.LOST), 0))

@@ -121,3 +121,33 @@ def test_inbox_csv_is_the_tab_and_filters(client, db_session, factory):
     assert {r[3] for r in rows[1:]} == {"EMAIL"} and {r[11] for r in rows[1:]} == {rep.full_name}
     assert rows[1][5].endswith("+00:00") and rows[1][6] == "1" and rows[1][7] == "Yes"
     assert len(rows_of(client.get("/export/inbox.csv?tab=all"))) == 1 + 7
+
+
+def test_leads_csv_pages_by_keyset_through_ties_one_statement_a_page(client, db_session, factory):
+    """Pages of BATCH (2) leads continue after the last row's (sort value, id): leads sharing a
+    creation time are each written once, in the list's order; each page is one statement, so
+    nothing is read up front whatever the number of matching leads."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    rep = factory.user(UserRole.REP)
+    created = datetime(2026, 5, 6, 7, tzinfo=UTC)
+    leads = [factory.lead(company=factory.company(name=f"Tie Export {i}", assigned_rep_id=rep.id),
+                          source="Tie", created_at=created) for i in range(5)]
+    db_session.flush()
+    login(client, rep)
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if "FROM leads" in statement and "LIMIT" in statement:
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        rows = rows_of(client.get(f"/export/leads.csv?source=Tie&rep={rep.id}&sort=created"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    by_id = sorted(leads, key=lambda lead: lead.id, reverse=True)  # the same time: newest id first
+    assert [r[0] for r in rows[1:]] == [lead.company.name for lead in by_id]
+    assert len(statements) == 3  # 2 + 2 + 1 rows

@@ -2,7 +2,8 @@
 from the activity log, whichever way the activities were written."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import text
 
@@ -56,3 +57,205 @@ def test_rollups_equal_a_recomputation(db_session, factory):
     db_session.execute(text("SELECT report_rollups_rebuild()"))
     db_session.expire_all()
     assert _snapshot(db_session) == kept
+
+
+def _funnel(db_session):
+    """The leads' rollup as (span, day, rep, source, campaign, top) -> counts, rows at zero left out
+    (the triggers leave a key at zero when its last lead moves away; the rebuild has no such row)."""
+    rows = db_session.execute(text(
+        "SELECT span, day, rep_id, source, campaign, top, leads, won, lost, revenue_won FROM report_lead_funnel "
+        "WHERE leads <> 0 OR won <> 0 OR lost <> 0 OR revenue_won <> 0")).all()
+    return {tuple(r[:6]): tuple(r[6:]) for r in rows}
+
+
+def test_lead_funnel_rollup_equals_a_recomputation(db_session, factory):
+    """Every change that moves a lead in the funnel rollup (report_lead_funnel) or changes its
+    rep (leads.rep_id): the trigger-kept rows equal report_rollups_rebuild()'s recount."""
+    from app.crm.models import Company, Lead
+
+    rep, other = factory.user(UserRole.REP), factory.user(UserRole.REP)
+    start = datetime(2030, 1, 30, 22, tzinfo=UTC)  # month and day edges in UTC
+    mine, theirs, nobody = factory.company(assigned_rep_id=rep.id), factory.company(assigned_rep_id=other.id), \
+        factory.company()
+    a = factory.lead(company=mine, created_at=start, source="Google Maps")
+    b = factory.lead(company=mine, created_at=start + timedelta(hours=3), source="Plusvibe", source_campaign="Q1")
+    c = factory.lead(company=theirs, created_at=start - timedelta(days=40), source=None)
+    d = factory.lead(company=nobody, created_at=start + timedelta(days=2))
+    gone = factory.lead(company=theirs, created_at=start)
+    db_session.flush()
+    assert (a.rep_id, c.rep_id, d.rep_id) == (rep.id, other.id, None)  # the company's rep, by trigger
+
+    move_lead_to_stage(a.id, LeadStage.QUOTED, actor=rep, now=start + timedelta(days=1))
+    move_lead_to_stage(a.id, LeadStage.HOT, actor=rep, now=start + timedelta(days=2))  # furthest stays Quoted
+    move_lead_to_stage(b.id, LeadStage.WON, actor=rep, now=start + timedelta(days=3))
+    move_lead_to_stage(c.id, LeadStage.LOST, actor=other, now=start, lost_reason="Price")
+    # stage changes written straight into the log: one further than the lead's stage now
+    record_many([activity_values("lead.stage_changed", "imported", actor=None, lead=d,
+                                 detail={"from": "NEW_LEAD", "to": to}, occurred_at=start + timedelta(days=3, hours=i))
+                 for i, to in enumerate(("QUALIFIED", "BUY_PERIOD_60", "HOT"))])
+    db_session.flush()
+    after_moves = _funnel(db_session)
+    day_of = {(k[1], k[2], k[3], k[5]): v for k, v in after_moves.items() if k[0] == "day"}
+    assert day_of[(start.date(), rep.id, "Google Maps", 3)][0] == 1  # a: reached Quoted
+    assert day_of[((start + timedelta(days=2)).date(), None, None, 4)][0] == 1  # d: a buying period, by the log
+    assert day_of[((start + timedelta(hours=3)).date(), rep.id, "Plusvibe", 5)] == (1, 1, 0, Decimal("790.00"))
+
+    db_session.execute(text("SELECT report_rollups_rebuild()"))
+    assert _funnel(db_session) == after_moves
+
+    # a company changes hands, a lead changes company, source and revenue, a company and a lead go
+    db_session.get(Company, mine.id).assigned_rep_id = other.id
+    db_session.flush()
+    db_session.get(Lead, c.id).company_id = nobody.id
+    db_session.get(Lead, b.id).estimated_revenue = Decimal("1000.50")
+    db_session.get(Lead, d.id).source = "Referral"
+    db_session.get(Company, nobody.id).assigned_rep_id = rep.id
+    db_session.flush()
+    db_session.delete(db_session.get(Lead, gone.id))
+    db_session.flush()
+    db_session.expire_all()
+    assert db_session.get(Lead, a.id).rep_id == other.id
+    assert db_session.get(Lead, c.id).rep_id == rep.id and db_session.get(Lead, d.id).rep_id == rep.id
+    db_session.execute(text("DELETE FROM companies WHERE id = :id"), {"id": mine.id})  # its leads keep no company
+    db_session.expire_all()
+    assert db_session.get(Lead, a.id).rep_id is None and db_session.get(Lead, b.id).company_id is None
+    kept = _funnel(db_session)
+    assert kept != after_moves
+    assert sum(v[0] for k, v in kept.items() if k[0] == "day") == 4
+    assert sum(v[0] for k, v in kept.items() if k[0] == "month") == 4
+
+    db_session.execute(text("SELECT report_rollups_rebuild()"))
+    assert _funnel(db_session) == kept
+    recount = db_session.execute(text(
+        "SELECT count(*) FROM leads l LEFT JOIN companies co ON co.id = l.company_id "
+        "WHERE l.rep_id IS DISTINCT FROM co.assigned_rep_id")).scalar()
+    assert recount == 0
+
+
+def _stage_days(db_session):
+    rows = db_session.execute(text(
+        "SELECT span, day, rep_id, from_stage, bucket, n FROM report_stage_days WHERE n <> 0")).all()
+    return {tuple(r[:5]): r[5] for r in rows}
+
+
+def test_median_days_in_stage_from_the_buckets_is_percentile_cont(db_session, factory):
+    """The pipeline report's median days in stage (bucket counts, then the changes of the
+    median's bucket only) equals percentile_cont(0.5) over every stage change of the range, to
+    the last bit, with and without a rep, over whole months and edge days; the bucket rollup
+    kept by triggers equals its rebuild, also after a company changes hands."""
+    import random
+
+    from app.crm.models import Company
+    from app.reports.filters import ReportFilters
+    from app.reports.pipeline import queries as pipeline
+
+    rep, other = factory.user(UserRole.REP), factory.user(UserRole.REP)
+    companies = [factory.company(assigned_rep_id=rep.id), factory.company(assigned_rep_id=other.id),
+                 factory.company()]
+    base = datetime(2031, 1, 1, tzinfo=UTC)
+    rng = random.Random(13)
+    values = []
+    for i in range(24):
+        lead = factory.lead(company=companies[i % 3], created_at=base - timedelta(days=rng.randint(0, 30)))
+        when = base
+        for _ in range(rng.randint(1, 6)):
+            # some changes seconds apart, some many days: several per bucket, odd and even counts
+            when += timedelta(seconds=rng.choice([30, 600, 3600 * 5, 86400 * rng.randint(1, 40)]) + rng.random())
+            values.append(activity_values("lead.stage_changed", "moved", actor=None, lead=lead, occurred_at=when,
+                                          detail={"from": rng.choice(["NEW_LEAD", "HOT", "QUOTED"]),
+                                                  "to": rng.choice(["HOT", "QUOTED", "LOST"])}))
+    record_many(values)
+    db_session.flush()
+
+    def exact(f):
+        c = ReportStageChange
+        from sqlalchemy import Float, func, select
+
+        from app.crm.models import Lead
+
+        days = (func.extract("epoch", c.occurred_at - c.entered_at) / 86400).cast(Float)
+        query = (select(c.from_stage, func.count(), func.percentile_cont(0.5).within_group(days))
+                 .where(c.occurred_at >= f.start, c.occurred_at < f.end).group_by(c.from_stage))
+        if f.rep_id:
+            query = query.join(Lead, Lead.id == c.lead_id).where(Lead.rep_id == f.rep_id)
+        return {stage: (n, median) for stage, n, median in db_session.execute(query)}
+
+    ranges = [(date(2031, 1, 1), date(2031, 12, 31)), (date(2031, 1, 9), date(2031, 3, 20)),
+              (date(2031, 2, 3), date(2031, 2, 17)), (date(2030, 12, 15), date(2031, 5, 31))]
+
+    def check():
+        checked = 0
+        for first, last in ranges:
+            for rep_id in (None, rep.id, other.id):
+                f = ReportFilters("custom", first, last, rep_id)
+                expected = exact(f)
+                assert pipeline._medians(f) == expected, (first, last, rep_id)
+                checked += sum(n for n, _ in expected.values())
+        assert checked > 100
+
+    check()
+    kept = _stage_days(db_session)
+    db_session.execute(text("SELECT report_rollups_rebuild()"))
+    assert _stage_days(db_session) == kept
+
+    db_session.get(Company, companies[0].id).assigned_rep_id = other.id  # rep's leads move to the other
+    db_session.flush()
+    check()
+    moved = _stage_days(db_session)
+    assert moved != kept
+    db_session.execute(text("SELECT report_rollups_rebuild()"))
+    assert _stage_days(db_session) == moved
+
+    # a bulk load runs with the triggers off (bench.generate: replica role): the rebuild alone
+    # sets each change's rep and bucket, then the counts
+    db_session.execute(text("SET LOCAL session_replication_role = replica"))
+    db_session.execute(text("UPDATE report_stage_changes SET rep_id = NULL, days_bucket = -1"))
+    db_session.execute(text("SELECT report_rollups_rebuild()"))
+    db_session.execute(text("SET LOCAL session_replication_role = origin"))
+    assert _stage_days(db_session) == moved
+    check()
+
+
+def test_rep_open_days_and_the_stale_count(db_session, factory):
+    """report_rep_open_days (a rep's open leads per day they entered their stage) equals its
+    rebuild after moves, a company changing hands and a deleted lead; the rep's home counts
+    the stale deals from it exactly, the cutoff falling inside a day with leads on both sides."""
+    from sqlalchemy import func, select
+
+    from app.crm.models import Company, Lead
+    from app.home.rep import _stale_leads
+    from app.reports.settings import OPEN_STAGES
+
+    rep, other = factory.user(UserRole.REP), factory.user(UserRole.REP)
+    mine, theirs = factory.company(assigned_rep_id=rep.id), factory.company(assigned_rep_id=other.id)
+    cutoff = datetime(2031, 6, 10, 12, tzinfo=UTC)
+    leads = []
+    for i, hours in enumerate((-400, -30, -13, -1, 1, 5, 30, -2000)):  # around the cutoff, both sides of noon
+        leads.append(factory.lead(company=mine if i % 4 else theirs, stage=LeadStage.HOT,
+                                  stage_changed_at=cutoff + timedelta(hours=hours)))
+    won = factory.lead(company=mine, stage=LeadStage.WON, stage_changed_at=cutoff - timedelta(days=9))
+    db_session.flush()
+    db_session.get(Lead, leads[1].id).stage = LeadStage.LOST
+    db_session.get(Lead, won.id).stage = LeadStage.QUOTED  # reopened
+    db_session.get(Lead, leads[2].id).stage_changed_at = cutoff - timedelta(days=3)
+    db_session.flush()
+    db_session.get(Company, theirs.id).assigned_rep_id = rep.id
+    db_session.flush()
+    db_session.delete(db_session.get(Lead, leads[3].id))
+    db_session.flush()
+
+    def days():
+        return sorted(db_session.execute(text(
+            "SELECT rep_id, day, n FROM report_rep_open_days WHERE n <> 0")).all())
+
+    kept = days()
+    db_session.execute(text("SELECT report_rollups_rebuild()"))
+    assert days() == kept
+    for rep_id in (rep.id, other.id):
+        for moment in (cutoff, cutoff + timedelta(hours=3), cutoff - timedelta(hours=12, seconds=1)):
+            expected = db_session.scalar(select(func.count()).select_from(Lead).where(
+                Lead.rep_id == rep_id, Lead.stage.in_(OPEN_STAGES), Lead.stage_changed_at < moment))
+            rows = _stale_leads(rep_id, moment).unique().all()
+            assert (rows[0][1] if rows else 0) == expected
+    assert expected == 0 and db_session.scalar(select(func.count()).select_from(Lead).where(
+        Lead.rep_id == rep.id, Lead.stage.in_(OPEN_STAGES), Lead.stage_changed_at < cutoff)) == 4
