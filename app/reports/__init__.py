@@ -1,6 +1,6 @@
 """Reports (/reports): pipeline, won & lost, sources, rep activity, money; the rows behind
 each number; CSV of every table. Also the settings they read (app.reports.settings)."""
-from flask import Blueprint
+from flask import Blueprint, g
 
 bp = Blueprint("reports", __name__)
 
@@ -8,8 +8,6 @@ bp = Blueprint("reports", __name__)
 @bp.app_template_global()
 def lost_reason_choices() -> list[str]:
     """The lost dialog's suggestions (Settings → Lost reasons), read once per request."""
-    from flask import g
-
     from app.reports.settings import lost_reasons
 
     if "lost_reason_choices" not in g:
@@ -19,12 +17,16 @@ def lost_reason_choices() -> list[str]:
 
 @bp.app_template_global()
 def saved_views_of(list_name: str):
-    """The views a list shows as tabs (the user's own and the shared ones)."""
+    """The views a list shows as tabs (the user's own and the shared ones): read once per
+    request, so a bare list URL's default-view check and its tabs are one statement."""
     from flask_login import current_user
 
     from app.reports.saved_views import visible_views
 
-    return visible_views(list_name, current_user.id)
+    key = f"saved_views_{list_name}"
+    if key not in g:
+        setattr(g, key, visible_views(list_name, current_user.id))
+    return getattr(g, key)
 
 
 @bp.before_app_request
@@ -40,7 +42,7 @@ def open_default_view():
     list_name = next((name for name, endpoint in saved_views.LISTS.items() if endpoint == request.endpoint), None)
     if list_name is None or not current_user.is_authenticated:
         return None
-    view = saved_views.default_view(list_name, current_user.id)
+    view = next((v for v in saved_views_of(list_name) if v.user_id == current_user.id and v.is_default), None)
     if view is None:
         return None
     return redirect(f"{url_for(request.endpoint)}?{saved_views.url_query(view)}")

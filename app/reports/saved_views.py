@@ -74,11 +74,6 @@ def delete_view(view: SavedView, *, user) -> None:
     db.session.flush()
 
 
-def default_view(list_name: str, user_id: uuid.UUID) -> SavedView | None:
-    return db.session.scalar(select(SavedView).where(SavedView.user_id == user_id, SavedView.list_name == list_name,
-                                                     SavedView.is_default.is_(True)))
-
-
 def url_query(view: SavedView) -> str:
     """The view's link: its filters, and its id (so a list opened through it is not "bare")."""
     return "&".join(p for p in (view.query, urlencode({"view": str(view.id)})) if p)

@@ -140,7 +140,8 @@ def test_leads_csv_pages_by_keyset_through_ties_one_statement_a_page(client, db_
     statements = []
 
     def count(conn, cursor, statement, *args):
-        if "FROM leads" in statement and "LIMIT" in statement:
+        # the pages (the export's one COUNT first, to choose stream or job, is not a page)
+        if "FROM leads" in statement and "LIMIT" in statement and not statement.startswith("SELECT count("):
             statements.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", count)
