@@ -351,19 +351,24 @@ def test_won_lost_rollup_equals_a_recomputation_and_the_report_the_leads(app, db
     assert sum(v[0] for k, v in first.items() if k[0] == "day") == sum(v[0] for k, v in first.items()
                                                                        if k[0] == "month") > 40
 
-    # every column the rollup keys or sums on changes, on leads of each outcome
-    won = next(lead for lead in leads if lead.stage == LeadStage.WON and lead.won_at)
-    lost = next(lead for lead in leads if lead.stage == LeadStage.LOST)
-    bogus = next(lead for lead in leads if lead.stage == LeadStage.BOGUS)
-    won.won_at = datetime(2032, 3, 31, 23, 30, tzinfo=UTC)
-    won.estimated_units, won.estimated_revenue = 99, Decimal("12.34")
-    lost.lost_reason, lost.lost_at = "  No   Budget", datetime(2032, 4, 1, 0, 5, tzinfo=UTC)
-    bogus.stage = LeadStage.LOST
-    leads[10].source, leads[11].source_campaign = "Referral", "Q9"
-    leads[12].estimated_revenue = None
-    db_session.flush()
-    second = rebuilt_equals_kept()
-    assert second != first
+    # each column the rollup keys or sums on changes alone (one lead each), on each outcome
+    won = [lead for lead in leads if lead.stage == LeadStage.WON and lead.won_at]
+    lost = [lead for lead in leads if lead.stage == LeadStage.LOST and lead.estimated_revenue]
+    bogus = [lead for lead in leads if lead.stage == LeadStage.BOGUS]
+    changes = [(won[0], "won_at", datetime(2032, 3, 31, 23, 30, tzinfo=UTC)), (won[1], "estimated_units", 99),
+               (won[2], "estimated_revenue", Decimal("12.34")), (won[3], "source", "Referral"),
+               (lost[0], "lost_reason", "  No   Budget"), (lost[1], "lost_at", datetime(2032, 4, 1, 0, 5, tzinfo=UTC)),
+               (lost[2], "estimated_revenue", None), (lost[3], "source_campaign", "Q9"),
+               (bogus[0], "stage", LeadStage.LOST), (bogus[1], "lost_reason", "Spam"),
+               (won[4], "stage", LeadStage.HOT)]
+    second = first
+    for lead, column, value in changes:
+        assert getattr(lead, column) != value
+        setattr(lead, column, value)
+        db_session.flush()
+        kept = rebuilt_equals_kept()
+        assert kept != second, column
+        second = kept
 
     # a company changes hands, a lead changes company, a lead and a company go, a lead comes
     db_session.get(Company, companies[0].id).assigned_rep_id = other.id
