@@ -110,6 +110,33 @@ class ReportStageDays(db.Model):
     n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
 
 
+class ReportWonLost(db.Model):
+    """The leads won (by won_at) or lost / bogus (by lost_at) on a UTC day (span 'day') or in a
+    month (span 'month', day = the 1st) per rep × source × campaign × outcome (WON, LOST,
+    BOGUS) × lost reason as written (NULL for the won), with their count, units and revenue
+    (estimates, NULL as 0). Kept by triggers on leads (migration 0032); the won & lost report
+    reads it; a NULL rep, source, campaign or reason is a key value."""
+
+    __tablename__ = "report_won_lost"
+    __table_args__ = (
+        Index("uq_report_won_lost_key", "span", "day", "rep_id", "source", "campaign", "outcome", "reason",
+              unique=True, postgresql_nulls_not_distinct=True),
+        Index(None, "rep_id", "span", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    span: Mapped[str]  # day | month
+    day: Mapped[date]
+    rep_id: Mapped[uuid.UUID | None]
+    source: Mapped[str | None]
+    campaign: Mapped[str | None]
+    outcome: Mapped[str]  # WON | LOST | BOGUS
+    reason: Mapped[str | None]
+    n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+    units: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default=text("0"), default=0)
+
+
 class ReportRepOpenDays(db.Model):
     """A rep's open leads that entered their stage on a UTC day (the rep's home counts the stale
     ones from it; triggers on leads, migration 0030)."""
@@ -167,4 +194,4 @@ class ExportJob(db.Model):
 
 
 __all__ = ["ExportJob", "ReportDailyWork", "ReportLeadFunnel", "ReportRepOpenDays", "ReportStageChange", "ReportStageDays",
-           "SavedView"]
+           "ReportWonLost", "SavedView"]

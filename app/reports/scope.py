@@ -61,9 +61,9 @@ def rollup_periods(r, f: ReportFilters):
     return and_(r.span == "day", r.day >= first, r.day < end)
 
 
-def funnel_conditions(f: ReportFilters) -> list:
-    """The range, rep, source and campaign on the leads' rollup (ReportLeadFunnel)."""
-    r = ReportLeadFunnel
+def funnel_conditions(f: ReportFilters, r=ReportLeadFunnel) -> list:
+    """The range, rep, source and campaign on a rollup of leads by period × rep × source ×
+    campaign (ReportLeadFunnel, ReportWonLost)."""
     where = [rollup_periods(r, f)]
     if f.rep_id:
         where.append(r.rep_id == f.rep_id)

@@ -259,3 +259,151 @@ def test_rep_open_days_and_the_stale_count(db_session, factory):
             assert (rows[0][1] if rows else 0) == expected
     assert expected == 0 and db_session.scalar(select(func.count()).select_from(Lead).where(
         Lead.rep_id == rep.id, Lead.stage.in_(OPEN_STAGES), Lead.stage_changed_at < cutoff)) == 4
+
+
+def _won_lost(db_session):
+    """The won & lost rollup as key -> (n, units, revenue), rows at zero left out."""
+    rows = db_session.execute(text(
+        "SELECT span, day, rep_id, source, campaign, outcome, reason, n, units, revenue FROM report_won_lost "
+        "WHERE n <> 0 OR units <> 0 OR revenue <> 0")).all()
+    return {tuple(r[:7]): tuple(r[7:]) for r in rows}
+
+
+def _expected_won_lost(db_session, f):
+    """The won & lost report's numbers computed in Python from every lead (no rollup)."""
+    from app.crm.models import Lead
+    from app.reports.scope import NONE
+    from app.reports.won_lost.queries import fold_reason
+
+    def kept(lead):
+        return ((not f.rep_id or lead.rep_id == f.rep_id)
+                and (not f.source or lead.source == (None if f.source == NONE else f.source))
+                and (not f.campaign or lead.source_campaign == (None if f.campaign == NONE else f.campaign)))
+
+    leads = [lead for lead in db_session.query(Lead) if kept(lead)]
+    won: dict[str, list] = {}
+    for lead in leads:
+        if lead.stage == LeadStage.WON and lead.won_at and f.start <= lead.won_at < f.end:
+            row = won.setdefault(lead.won_at.astimezone(UTC).strftime("%Y-%m"), [0, 0, Decimal("0")])
+            row[0] += 1
+            row[1] += lead.estimated_units or 0
+            row[2] += lead.estimated_revenue or 0
+    groups: dict[str, dict] = {}
+    for lead in leads:
+        if lead.stage in (LeadStage.LOST, LeadStage.BOGUS) and lead.lost_at and f.start <= lead.lost_at < f.end:
+            g = groups.setdefault(fold_reason(lead.lost_reason), {"lost": 0, "bogus": 0, "spellings": {}})
+            g["lost" if lead.stage == LeadStage.LOST else "bogus"] += 1
+            spelling = " ".join((lead.lost_reason or "").split())
+            g["spellings"][spelling] = g["spellings"].get(spelling, 0) + 1
+    reasons = sorted(([min(g["spellings"].items(), key=lambda kv: (-kv[1], kv[0]))[0] or "(no reason)",
+                       g["lost"], g["bogus"], g["lost"] + g["bogus"]] for g in groups.values()),
+                     key=lambda row: (-row[3], fold_reason(row[0]) if row[0] != "(no reason)" else ""))
+    lost_value = sum((lead.estimated_revenue or 0 for lead in leads if lead.stage == LeadStage.LOST
+                      and lead.lost_at and f.start <= lead.lost_at < f.end), Decimal("0"))
+    return [[m, *v] for m, v in sorted(won.items())], reasons, lost_value
+
+
+def test_won_lost_rollup_equals_a_recomputation_and_the_report_the_leads(app, db_session, factory):
+    """report_won_lost (migration 0032) kept by triggers equals report_rollups_rebuild()'s
+    recount after every kind of change to a lead; and the won & lost report read from it
+    equals the numbers computed from the leads themselves, over several ranges, reps, sources
+    and campaigns."""
+    import random
+
+    from app.crm.models import Company, Lead
+    from app.reports.filters import ReportFilters
+    from app.reports.won_lost import queries as won_lost
+
+    rep, other = factory.user(UserRole.REP), factory.user(UserRole.REP)
+    companies = [factory.company(assigned_rep_id=rep.id), factory.company(assigned_rep_id=other.id),
+                 factory.company()]
+    base = datetime(2032, 1, 1, tzinfo=UTC)
+    rng = random.Random(32)
+    spellings = ["Too expensive", "too  EXPENSIVE ", "Too expensive", "No budget", None, "", "Duplicate"]
+    leads = []
+    for i in range(60):
+        stage = rng.choice([LeadStage.WON, LeadStage.LOST, LeadStage.BOGUS, LeadStage.HOT])
+        when = base + timedelta(days=rng.randint(-20, 200), hours=rng.randint(0, 23), minutes=rng.randint(0, 59))
+        values = dict(company=companies[i % 3], stage=stage, source=rng.choice(["Google Maps", "Plusvibe", None]),
+                      source_campaign=rng.choice(["Q1", None]), estimated_units=rng.choice([None, 1, 7, 30]),
+                      estimated_revenue=rng.choice([None, Decimal("0.05"), Decimal("378.40"), Decimal("1200.99")]))
+        if stage == LeadStage.WON:
+            values["won_at"] = when if i % 11 else None  # a won lead without its date counts nowhere
+        elif stage in (LeadStage.LOST, LeadStage.BOGUS):
+            values.update(lost_at=when, lost_reason=rng.choice(spellings))
+        leads.append(factory.lead(**values))
+    db_session.flush()
+    # moves through the app: won, lost with a reason, won again (a lost lead reopened and won)
+    move_lead_to_stage(leads[3].id, LeadStage.WON, actor=rep, now=base + timedelta(days=40))
+    move_lead_to_stage(leads[4].id, LeadStage.LOST, actor=rep, now=base + timedelta(days=31, hours=23),
+                       lost_reason="NO budget")
+    move_lead_to_stage(leads[5].id, LeadStage.LOST, actor=rep, now=base + timedelta(days=59), lost_reason="x")
+    move_lead_to_stage(leads[5].id, LeadStage.WON, actor=rep, now=base + timedelta(days=60))
+    db_session.flush()
+
+    def rebuilt_equals_kept():
+        kept = _won_lost(db_session)
+        db_session.execute(text("SELECT report_rollups_rebuild()"))
+        assert _won_lost(db_session) == kept
+        return kept
+
+    first = rebuilt_equals_kept()
+    assert sum(v[0] for k, v in first.items() if k[0] == "day") == sum(v[0] for k, v in first.items()
+                                                                       if k[0] == "month") > 40
+
+    # each column the rollup keys or sums on changes alone (one lead each), on each outcome
+    won = [lead for lead in leads if lead.stage == LeadStage.WON and lead.won_at]
+    lost = [lead for lead in leads if lead.stage == LeadStage.LOST and lead.estimated_revenue]
+    bogus = [lead for lead in leads if lead.stage == LeadStage.BOGUS]
+    changes = [(won[0], "won_at", datetime(2032, 3, 31, 23, 30, tzinfo=UTC)), (won[1], "estimated_units", 99),
+               (won[2], "estimated_revenue", Decimal("12.34")), (won[3], "source", "Referral"),
+               (lost[0], "lost_reason", "  No   Budget"), (lost[1], "lost_at", datetime(2032, 4, 1, 0, 5, tzinfo=UTC)),
+               (lost[2], "estimated_revenue", None), (lost[3], "source_campaign", "Q9"),
+               (bogus[0], "stage", LeadStage.LOST), (bogus[1], "lost_reason", "Spam"),
+               (won[4], "stage", LeadStage.HOT)]
+    second = first
+    for lead, column, value in changes:
+        assert getattr(lead, column) != value
+        setattr(lead, column, value)
+        db_session.flush()
+        kept = rebuilt_equals_kept()
+        assert kept != second, column
+        second = kept
+
+    # a company changes hands, a lead changes company, a lead and a company go, a lead comes
+    db_session.get(Company, companies[0].id).assigned_rep_id = other.id
+    db_session.flush()
+    db_session.get(Lead, leads[1].id).company_id = companies[2].id
+    db_session.flush()
+    db_session.delete(db_session.get(Lead, leads[7].id))
+    db_session.flush()
+    db_session.execute(text("DELETE FROM companies WHERE id = :id"), {"id": companies[1].id})
+    factory.lead(company=companies[0], stage=LeadStage.BOGUS, lost_at=base + timedelta(days=3), lost_reason="Spam")
+    db_session.flush()
+    db_session.expire_all()
+    third = rebuilt_equals_kept()
+    assert third != second
+
+    ranges = [(date(2032, 1, 1), date(2032, 12, 31)), (date(2032, 1, 9), date(2032, 4, 1)),
+              (date(2032, 2, 3), date(2032, 2, 17)), (date(2031, 12, 15), date(2032, 7, 31)),
+              (date(2032, 4, 1), date(2032, 4, 1))]
+    checked = 0
+    with app.test_request_context():
+        for first_day, last_day in ranges:
+            for rep_id, source, campaign in ((None, None, None), (rep.id, None, None), (other.id, None, None),
+                                             (None, "Google Maps", None), (None, "(none)", None),
+                                             (rep.id, "Plusvibe", "Q1"), (None, None, "(none)")):
+                f = ReportFilters("custom", first_day, last_day, rep_id, source, campaign)
+                expected_won, expected_reasons, lost_value = _expected_won_lost(db_session, f)
+                won_table = won_lost.won_by_month(f)
+                closed, reasons, rate = won_lost.closed_and_reasons(f, won_table)
+                where = (first_day, last_day, rep_id, source, campaign)
+                assert won_table.rows == expected_won, where
+                assert reasons.rows == expected_reasons, where
+                n_won, n_lost = sum(r[1] for r in expected_won), sum(r[1] for r in expected_reasons)
+                if closed.rows:
+                    assert closed.rows[1] == ["Lost", n_lost, lost_value], where
+                if n_won + n_lost:
+                    assert rate == (Decimal(n_won) * 100 / (n_won + n_lost)).quantize(Decimal("0.1")), where
+                checked += n_won + sum(r[3] for r in expected_reasons)
+    assert checked > 200
