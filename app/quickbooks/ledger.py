@@ -163,10 +163,11 @@ def due_rows(now: datetime | None = None, limit: int = 500) -> list[uuid.UUID]:
 
 
 def resume_waiting(company_id=None) -> int:
-    """Ask again for the PENDING rows waiting on something (a customer, a reconnect)."""
+    """Ask again for the PENDING rows waiting on something (a customer, a reconnect). For one
+    company: the rows that wait (a retry time); those due now have their job already."""
     stmt = select(SyncLedgerRow.id).where(SyncLedgerRow.state == LedgerState.PENDING)
     if company_id is not None:
-        stmt = stmt.where(SyncLedgerRow.company_id == company_id)
+        stmt = stmt.where(SyncLedgerRow.company_id == company_id, SyncLedgerRow.next_attempt_at.isnot(None))
     rows = list(db.session.scalars(stmt.order_by(SyncLedgerRow.created_at).limit(1000)))
     if rows:
         db.session.execute(update(SyncLedgerRow).where(SyncLedgerRow.id.in_(rows)).values(next_attempt_at=None))
