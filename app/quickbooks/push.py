@@ -413,12 +413,28 @@ def push_refund(client: Api, row: SyncLedgerRow) -> str:
             "PrivateNote": f"CRM refund {refund.id}; CRM invoice {invoice.id} ({invoice.invoice_number})",
             "Line": [{"Amount": amount, "DetailType": "SalesItemLineDetail", "Description":
                       f"Refund on invoice {invoice.invoice_number}", "SalesItemLineDetail": {"Qty": 1, "UnitPrice": amount}}]}
-    account = current_app.config.get("QBO_REFUND_ACCOUNT_ID")
-    if account:
-        body["DepositToAccountRef"] = {"value": account}
+    body["DepositToAccountRef"] = {"value": current_app.config.get("QBO_REFUND_ACCOUNT_ID") or refund_account(client)}
     remote = create(client, "RefundReceipt", body, row)
     refund.qb_payment_id = remote["Id"]
     return remote["Id"]
+
+
+def refund_account(client: Api) -> str:
+    """The account a RefundReceipt is paid from (QuickBooks requires DepositToAccountRef) when
+    QBO_REFUND_ACCOUNT_ID is not set: the company's first active Bank account, found by one
+    query and kept on the connection."""
+    from app.quickbooks.models import QuickBooksConnection
+
+    connection = db.session.get(QuickBooksConnection, client.connection_id)
+    if connection.refund_account_id:
+        return connection.refund_account_id
+    accounts = query(client, "select * from Account where AccountType = 'Bank' MAXRESULTS 100").get("Account", [])
+    active = sorted((a for a in accounts if a.get("Active", True)), key=lambda a: int(a["Id"]) if a["Id"].isdigit() else 0)
+    if not active:
+        raise QuickbooksException("QuickBooks has no active Bank account to pay refunds from", 6000,
+                                  "Add one in QuickBooks, or set QBO_REFUND_ACCOUNT_ID to the account's id.")
+    connection.refund_account_id = str(active[0]["Id"])
+    return connection.refund_account_id
 
 
 PUSHERS = {

@@ -80,6 +80,13 @@ class FakeQuickBooks:
         self.release_create = threading.Event()
         for item in sample("item-query-response.json")["QueryResponse"]["Item"]:
             self.objects["Item"][item["Id"]] = item
+        # A company's chart of accounts, as far as refunds need it (a RefundReceipt is paid from a
+        # Bank or Other Current Asset account: DepositToAccountRef is required).
+        self.objects["Account"] = {
+            "79": {"Id": "79", "Name": "Sales of Product Income", "AccountType": "Income", "Active": True,
+                   "Classification": "Revenue", "SyncToken": "0"},
+            "35": {"Id": "35", "Name": "Checking", "AccountType": "Bank", "AccountSubType": "Checking",
+                   "Active": True, "Classification": "Asset", "CurrentBalance": 1201.0, "SyncToken": "0"}}
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeQuickBooks:
@@ -311,6 +318,18 @@ class FakeQuickBooks:
         refused = self._refused(data)
         if refused is not None:
             return 400, refused
+        if entity == "RefundReceipt":  # as Intuit: the account the money leaves from is required
+            account = (data.get("DepositToAccountRef") or {}).get("value")
+            if not account:
+                return 400, {"Fault": {"Error": [{
+                    "Message": "Required param missing, need to supply the required value for the API",
+                    "Detail": "Required parameter DepositToAccountRef is missing in the request", "code": "2020",
+                    "element": "DepositToAccountRef"}], "type": "ValidationFault"}, "time": _now()}
+            if account not in self.objects["Account"]:
+                return 400, {"Fault": {"Error": [{"Message": "Invalid Reference Id",
+                                                  "Detail": f"Invalid Reference Id : Accounts element id {account} "
+                                                            "not found", "code": "2500"}],
+                                       "type": "ValidationFault"}, "time": _now()}
         if entity == "Customer" and any(c["DisplayName"] == data.get("DisplayName")
                                         for c in self.objects["Customer"].values()):
             return 400, {"Fault": {"Error": [{"Message": "Duplicate Name Exists Error", "code": "6240",
@@ -406,4 +425,17 @@ class FakeQuickBooks:
             invoices = [copy.deepcopy(i) for i in self.objects["Invoice"].values()
                         if isoparse(i["MetaData"]["LastUpdatedTime"]) >= since]
             responses.append({"Invoice": invoices, "startPosition": 1, "maxResults": len(invoices)})
+        if "Payment" in args["entities"].split(","):
+            payments = [copy.deepcopy(p) for p in self.objects["Payment"].values()
+                        if isoparse(p["MetaData"]["LastUpdatedTime"]) >= since]
+            responses.append({"Payment": payments, "startPosition": 1, "maxResults": len(payments)})
         return {"CDCResponse": [{"QueryResponse": responses}], "time": _now()}
+
+    def record_payment_in_quickbooks(self, invoice_id: str, amount: float, reference: str = "") -> dict:
+        """A bookkeeper records a payment on an invoice in QuickBooks itself."""
+        invoice = self.objects["Invoice"][invoice_id]
+        with self.lock:
+            return self._create("Payment", {
+                "TotalAmt": amount, "CustomerRef": invoice["CustomerRef"], "TxnDate": _now()[:10],
+                "PaymentRefNum": reference, "Line": [{"Amount": amount,
+                                                      "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}]})
