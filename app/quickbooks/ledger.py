@@ -198,7 +198,17 @@ class LedgerRefused(ValueError):
     pass
 
 
+PAYMENT_SEEN = "payment_in_quickbooks"  # a payment recorded in QuickBooks: seen, never pushed back
+
+
+def _seen_only(row: SyncLedgerRow) -> None:
+    if (row.conflict or {}).get("kind") == PAYMENT_SEEN:
+        raise LedgerRefused("A payment recorded in QuickBooks is not pushed back: record it here by hand if it is "
+                            "real, then mark it dealt with.")
+
+
 def retry(row: SyncLedgerRow, *, actor) -> None:
+    _seen_only(row)
     if row.state not in (LedgerState.FAILED, LedgerState.CONFLICT, LedgerState.SKIPPED, LedgerState.PENDING):
         raise LedgerRefused("Only a failed, skipped, waiting or conflicting push can be tried again.")
     if row.operation is not LedgerOperation.CREATE and row.state is not LedgerState.PENDING:
@@ -234,6 +244,7 @@ def resolve(row: SyncLedgerRow, *, choice: str, actor, remote_id: str | None = N
         db.session.flush()
         resume_waiting(row.company_id)
     elif choice == "create":
+        _seen_only(row)
         row.conflict = {**(row.conflict or {}), "resolved": "create"}
         note(row, "resolved: create new", by=by)
         row.state, row.next_attempt_at = LedgerState.PENDING, None

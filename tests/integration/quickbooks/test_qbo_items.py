@@ -200,3 +200,16 @@ def test_a_payment_recorded_in_quickbooks_is_an_item_for_a_person_never_money_he
     assert pull_items().get("payments") is None  # the CDC overlap shows it again: still one item
     assert db.session.scalar(select(func.count()).select_from(SyncLedgerRow).where(
         SyncLedgerRow.state == LedgerState.CONFLICT)) == 1
+
+    from app.quickbooks import ledger
+
+    for refused in (lambda: ledger.retry(row, actor=None), lambda: ledger.resolve(row, choice="create", actor=None)):
+        try:
+            refused()
+        except ledger.LedgerRefused as exc:
+            assert "not pushed back" in str(exc)
+        else:
+            raise AssertionError("a payment seen in QuickBooks must not be pushed back")
+    ledger.resolve(row, choice="skip", actor=None)  # "Dealt with"
+    db.session.commit()
+    assert row.state is LedgerState.SKIPPED and pull_items().get("payments") is None  # and not raised again

@@ -169,3 +169,25 @@ def test_an_admin_pushes_a_company_by_hand(app, client, db_session, factory, con
     db.session.commit()
     login(client, rep)
     assert "Push to QuickBooks" not in client.get(f"/companies/{other.id}").data.decode()
+
+
+def test_a_payment_recorded_in_quickbooks_is_offered_only_as_dealt_with(app, client, db_session, factory, connected,
+                                                                         fake_qbo):
+    import re
+
+    from app.quickbooks.pull import pull_items
+
+    pull_items()
+    invoice, _ = make_invoice(factory)
+    admin = factory.user(UserRole.ADMIN)
+    db.session.commit()
+    assert push.process_row(db.session.scalar(select(SyncLedgerRow.id).where(
+        SyncLedgerRow.entity == LedgerEntity.INVOICE))) == "synced"
+    fake_qbo.record_payment_in_quickbooks(invoice.qb_invoice_id, 99.0, reference="ACH 5")
+    assert pull_items()["payments"] == 1
+    row = db.session.scalar(select(SyncLedgerRow).where(SyncLedgerRow.conflict.isnot(None)))
+    login(client, admin)
+    html = client.get("/settings/quickbooks?state=CONFLICT").data.decode()
+    item = re.search(rf'<tr id="ledger-{row.id}">.*?</tr>', html, re.S).group(0)
+    assert "A payment of 99.00 was recorded in QuickBooks" in item and "Dealt with" in item
+    assert "Create new" not in item and "Retry" not in item
