@@ -30,9 +30,10 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+import requests
 from flask import current_app
 from quickbooks import QuickBooks
-from quickbooks.exceptions import QuickbooksException
+from quickbooks.exceptions import AuthorizationException, QuickbooksException
 from sqlalchemy import exists, select, update
 
 from app.extensions import db
@@ -107,7 +108,8 @@ def claim(row_id, now: datetime | None = None) -> list[SyncLedgerRow]:
     if seed is None:
         return []
     kind = (seed.entity, seed.operation)
-    if seed.batch_id and seed.state is LedgerState.IN_FLIGHT:  # its worker died: the same batch again
+    if seed.batch_id and seed.state in (LedgerState.IN_FLIGHT, LedgerState.PENDING):
+        # its worker died, or the answer was lost: the same batch again, under its requestid
         ids = list(db.session.scalars(select(SyncLedgerRow.id).where(
             SyncLedgerRow.batch_id == seed.batch_id, claimable).with_for_update(skip_locked=True)))
         batch_id = seed.batch_id
@@ -273,17 +275,33 @@ def _apply(client: Api, row: SyncLedgerRow, entity: str, answer: dict | None) ->
 
 
 def push_batch(client: Api, rows: list[SyncLedgerRow]) -> dict:
-    """Push claimed rows of one kind in one batch; settle each; commit. Outcomes by row id."""
+    """Push claimed rows of one kind in one batch; settle each; commit. Outcomes by row id.
+
+    A row keeps its batch id while QuickBooks may have done its part without our knowing (the
+    worker died, the answer was lost: network, 5xx): it is resent in that batch, under its
+    requestid. A row QuickBooks certainly did not do (a 429, a refused token, the checks before
+    the batch failed, an item throttled or missing from the answer) or that goes the single
+    path loses it: its next attempt is a new batch."""
     kind = (rows[0].entity, rows[0].operation)
     batch_id = rows[0].batch_id
     entity = "Customer" if kind == CUSTOMER_CREATE else "Payment" if kind == PAYMENT_CREATE else "Invoice"
-    plan, outcomes, stale = Plan(), {}, []
+    plan, outcomes, stale, sent = Plan(), {}, [], False
     try:
         PLANNERS[kind](client, rows, plan)
-        answers = send(client, batch_id, [item for _, item in plan.items]) if plan.items else {}
+        for row in plan.alone:
+            row.batch_id = None
+        if plan.items:
+            sent = True
+            answers = send(client, batch_id, [item for _, item in plan.items])
+        else:
+            answers = {}
     except Exception as exc:  # the whole request's answer (429, network, a refused token): every row's
+        unknown = sent and _outcome_unknown(exc)
+        in_batch = {row.id for row, _ in plan.items}
         for row in rows:
             outcomes[row.id] = push.settle_outcome(client, row, lambda exc=exc: _raise(exc))
+            if row.state is LedgerState.PENDING and not (unknown and row.id in in_batch):
+                row.batch_id = None
         db.session.commit()
         push.after_outcome(rows, outcomes)
         return outcomes
@@ -296,6 +314,9 @@ def push_batch(client: Api, rows: list[SyncLedgerRow]) -> dict:
         except StaleInBatch:
             ledger.note(row, "stale SyncToken (5010) in the batch", batch=batch_id)
             stale.append(row)
+            row.batch_id = None
+        if row.state is LedgerState.PENDING:
+            row.batch_id = None
     db.session.commit()  # every answered row of the batch at once
     for row in stale:  # re-read, our fields again, once; else CONFLICT
         invoice = push._invoice(row.local_id)
@@ -307,6 +328,14 @@ def push_batch(client: Api, rows: list[SyncLedgerRow]) -> dict:
     for row in plan.alone:  # claimed already: the single path
         outcomes[row.id] = push.push_claimed(client, row)
     return outcomes
+
+
+def _outcome_unknown(exc: Exception) -> bool:
+    """The batch may have been done by QuickBooks though we have no answer."""
+    if isinstance(exc, (requests.RequestException, OSError)):
+        return True
+    return (isinstance(exc, QuickbooksException) and not isinstance(exc, AuthorizationException)
+            and push._temporary(exc))
 
 
 def _raise(exc: Exception):

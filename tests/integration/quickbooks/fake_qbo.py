@@ -60,6 +60,7 @@ class FakeQuickBooks:
         self.recent_batches: deque[float] = deque()
         self.refuse: dict[str, dict] = {}  # text in a body -> the Fault it answers
         self.hang_after_batch = threading.Event()  # set: hold the next batch's answer (after applying it)
+        self.lose_batch_answer = 0  # the next N batches are applied, then answered 503 (the answer lost)
         self.throttle_next = 0  # the next N API requests answer 429
         self.throttled = 0  # 429s answered
         self.stale_next: dict[str, int] = {}  # "Invoice:1000" -> its next N updates answer 5010
@@ -308,6 +309,9 @@ class FakeQuickBooks:
             status, answer = 200, {"BatchItemResponse": responses, "time": _now()}
             if request_id:
                 self.answers[request_id] = (status, copy.deepcopy(answer))
+        if self.lose_batch_answer > 0:
+            self.lose_batch_answer -= 1
+            return 503, "Service Unavailable", {}
         if self.hang_after_batch.is_set():
             self.hang_after_batch.clear()
             self.create_waiting.set()

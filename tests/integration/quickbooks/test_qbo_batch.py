@@ -142,6 +142,47 @@ def test_a_throttled_batch_backs_off_every_row_and_the_batches_per_minute_are_ke
     assert limits.batches_sent(connected_realm()) == 3
 
 
+def test_a_batch_whose_answer_was_lost_is_resent_under_its_requestid_and_a_throttled_one_is_not(
+        db_session, factory, connected, fake_qbo):
+    from app.billing.payments import record_manual_payment
+
+    [invoice] = _invoices(factory, 1, prefix="Lost Fleet")
+    db.session.commit()
+    push.process_row(_rows(LedgerEntity.INVOICE)[0].id)
+    for n in range(3):
+        record_manual_payment(invoice, actor=factory.user(), amount="5.00", method=PaymentMethod.CHECK,
+                              reference=f"CHK {n}")
+    db.session.commit()
+    payments = _rows(LedgerEntity.PAYMENT)
+
+    fake_qbo.throttle_next = 1  # QuickBooks did nothing: the next attempt is a new batch
+    assert push.process_row(payments[0].id) == "throttled"
+    throttled_id = _batches(fake_qbo)[-1][0]
+    for row in payments:
+        db.session.refresh(row)
+        assert row.batch_id is None
+        row.next_attempt_at = None
+    db.session.commit()
+    limits.redis_connection().delete(*limits._keys(connected_realm())[2:3])
+
+    fake_qbo.lose_batch_answer = 1  # QuickBooks made the payments; the answer never came back
+    assert push.process_row(payments[0].id) == "retry"
+    lost_id = _batches(fake_qbo)[-1][0]
+    assert lost_id != throttled_id and len(fake_qbo.objects["Payment"]) == 3
+    for row in payments:
+        db.session.refresh(row)
+        assert row.state is LedgerState.PENDING and row.batch_id == lost_id  # kept for the resend
+        row.next_attempt_at = None
+    db.session.commit()
+    assert push.process_row(payments[2].id) == "synced"  # any of its rows resends the whole batch
+    assert _batches(fake_qbo)[-1][0] == lost_id
+    assert len(fake_qbo.objects["Payment"]) == 3  # the original answer, no second payment
+    for row in payments:
+        db.session.refresh(row)
+    assert {r.state for r in payments} == {LedgerState.SYNCED}
+    assert {r.remote_id for r in payments} == set(fake_qbo.objects["Payment"])
+
+
 def test_the_batch_window_takes_40_a_minute_per_realm(app, db_session):
     now = 1_900_000_000.0
     granted = sum(1 for i in range(45) if limits.take("realm-batch", now=now + i * 0.2, batch=True) == 0)
