@@ -156,6 +156,12 @@ def claim(row_id, now: datetime | None = None) -> SyncLedgerRow | None:
     return row
 
 
+def is_due(row_id, now: datetime | None = None) -> bool:
+    """Whether claim() could take the row now (one read; claim() decides)."""
+    return db.session.scalar(select(SyncLedgerRow.id).where(
+        SyncLedgerRow.id == row_id, _claimable(now or datetime.now(UTC)))) is not None
+
+
 def due_rows(now: datetime | None = None, limit: int = 500) -> list[uuid.UUID]:
     now = now or datetime.now(UTC)
     return list(db.session.scalars(

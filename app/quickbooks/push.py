@@ -62,6 +62,9 @@ def process_row(row_id) -> str:
     takes in batches goes out with the other due rows of its kind (app.quickbooks.batch)."""
     from app.quickbooks import batch
 
+    if not ledger.is_due(row_id):  # taken by another job's batch, settled, or not yet due: no token asked
+        db.session.rollback()
+        return "not due"
     try:
         client = api()  # commits (the token's transaction)
     except (GrantDead, NotConnected) as exc:
