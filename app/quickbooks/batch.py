@@ -23,6 +23,9 @@ the dependency first.
   every row of it the same way.
 - A batch counts as one request in the realm's windows and one of its 40 batches a minute
   (app.quickbooks.limits).
+
+python-quickbooks' own `quickbooks.batch` gives each item a random bId and sends no requestid,
+so the documented JSON is posted through the same client (LimitedQuickBooks: limits, 429).
 """
 from __future__ import annotations
 
