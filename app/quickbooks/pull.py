@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from dateutil.parser import isoparse
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from app.billing.models import Product, ProductType
 from app.extensions import db
@@ -82,6 +82,7 @@ def pull_items(*, full: bool = False, now: datetime | None = None) -> dict[str, 
         kind = "full"
     else:
         since = (watermark - OVERLAP).isoformat(timespec="seconds")
+        asked_at = datetime.now(UTC)  # our clock: what settled after this is not in the answer
         answer = client.qb.change_data_capture("Item,Invoice,Payment", since)
         server_time = answer.get("time")
         responses = answer.get("CDCResponse", [{}])[0].get("QueryResponse", [])
@@ -93,7 +94,7 @@ def pull_items(*, full: bool = False, now: datetime | None = None) -> dict[str, 
             if compare_payment(remote):  # before the invoices: a payment explains their balance
                 counts["payments"] = counts.get("payments", 0) + 1
         for remote in [i for response in responses for i in response.get("Invoice", [])]:
-            if compare_invoice(remote):
+            if compare_invoice(remote, seen_at=asked_at):
                 counts["conflicts"] = counts.get("conflicts", 0) + 1
         kind = "cdc"
     connection.items_cdc_at = isoparse(server_time).astimezone(UTC) if server_time else now
@@ -125,7 +126,7 @@ def connected() -> bool:
     return live is not None and live.status is ConnectionStatus.CONNECTED
 
 
-def compare_invoice(remote: dict) -> bool:
+def compare_invoice(remote: dict, seen_at: datetime | None = None) -> bool:
     """An invoice we pushed, changed in QuickBooks (edited, paid or voided there): when its money
     disagrees with ours, a CONFLICT row for a person (Retry pushes ours, Skip keeps theirs).
     Money is never overwritten here. True when a new conflict was recorded."""
@@ -141,9 +142,11 @@ def compare_invoice(remote: dict) -> bool:
     invoice = db.session.scalar(select(Invoice).where(Invoice.qb_invoice_id == str(remote["Id"])))
     if invoice is None:
         return False
+    on_their_way = SyncLedgerRow.state.in_([LedgerState.PENDING, LedgerState.IN_FLIGHT])
+    if seen_at is not None:  # or settled after the CDC was asked: its answer may predate them
+        on_their_way = or_(on_their_way, SyncLedgerRow.synced_at >= seen_at)
     waiting = db.session.scalar(select(SyncLedgerRow.id).where(
-        SyncLedgerRow.state.in_([LedgerState.PENDING, LedgerState.IN_FLIGHT]),
-        SyncLedgerRow.company_id == invoice.company_id).limit(1))
+        on_their_way, SyncLedgerRow.company_id == invoice.company_id).limit(1))
     if waiting is not None:
         return False  # our own pushes are on their way: compare once they are in
     voided_here = invoice.status is InvoiceStatus.VOID

@@ -213,3 +213,29 @@ def test_a_payment_recorded_in_quickbooks_is_an_item_for_a_person_never_money_he
     ledger.resolve(row, choice="skip", actor=None)  # "Dealt with"
     db.session.commit()
     assert row.state is LedgerState.SKIPPED and pull_items().get("payments") is None  # and not raised again
+
+
+def test_a_cdc_answer_older_than_a_push_just_settled_is_not_a_conflict(db_session, factory, connected, fake_qbo):
+    """The CDC answered before a payment's batch reached QuickBooks; the batch committed before the
+    comparison: QuickBooks' balance in that answer is older than ours, not a disagreement."""
+    from app.billing.models import PaymentMethod
+    from app.billing.payments import record_manual_payment
+    from app.quickbooks import push
+    from app.quickbooks.models import LedgerEntity, LedgerState, SyncLedgerRow
+    from app.quickbooks.pull import compare_invoice
+    from tests.integration.test_payments import make_invoice
+
+    invoice, _ = make_invoice(factory)
+    assert push.process_row(db.session.scalar(select(SyncLedgerRow.id).where(
+        SyncLedgerRow.entity == LedgerEntity.INVOICE))) == "synced"
+    stale_answer = dict(fake_qbo.objects["Invoice"][invoice.qb_invoice_id])  # the CDC's view, before the payment
+    answered_at = datetime.now(UTC)
+    payment = record_manual_payment(invoice, actor=factory.user(), amount="100.00", method=PaymentMethod.CHECK,
+                                    reference="CHK 9")
+    db.session.commit()
+    assert push.process_row(db.session.scalar(select(SyncLedgerRow.id).where(
+        SyncLedgerRow.local_id == payment.id))) == "synced"
+    assert compare_invoice(stale_answer, seen_at=answered_at) is False
+    assert compare_invoice(stale_answer, seen_at=answered_at + timedelta(hours=1)) is True  # a real disagreement
+    assert db.session.scalar(select(func.count()).select_from(SyncLedgerRow).where(
+        SyncLedgerRow.state == LedgerState.CONFLICT)) == 1
