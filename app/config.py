@@ -169,6 +169,8 @@ class Config:
         self.QBO_BASE_URL = os.environ.get("QBO_BASE_URL", "")
         self.QBO_REQUESTS_PER_MINUTE = int(os.environ.get("QBO_REQUESTS_PER_MINUTE", "500"))
         self.QBO_REQUESTS_PER_SECOND = int(os.environ.get("QBO_REQUESTS_PER_SECOND", "10"))
+        self.QBO_BATCHES_PER_MINUTE = int(os.environ.get("QBO_BATCHES_PER_MINUTE", "40"))
+        self.QBO_BATCH_ITEMS = int(os.environ.get("QBO_BATCH_ITEMS", "30"))  # operations per batch request
         self.QBO_STUCK_AFTER_S = int(os.environ.get("QBO_STUCK_AFTER_S", "120"))
         self.QBO_REFUND_ACCOUNT_ID = os.environ.get("QBO_REFUND_ACCOUNT_ID", "")  # refunds paid from
 

@@ -177,6 +177,7 @@ def _page_context(invoice: Invoice, **overrides) -> dict:
         "line_products": products_by_code({ln.product_code for ln in invoice.line_items if ln.product_code}),
         "reasons": REASONS,
         "qbo_sync": _qbo_sync(invoice),
+        "qbo_payments": _qbo_payments(invoice),
     }
     ctx.update(overrides)
     return ctx
@@ -187,6 +188,12 @@ def _qbo_sync(invoice: Invoice) -> dict | None:
     from app.quickbooks.queries import sync_badge
 
     return sync_badge(LedgerEntity.INVOICE, invoice.id)
+
+
+def _qbo_payments(invoice: Invoice) -> dict:
+    from app.quickbooks.queries import payment_badges
+
+    return payment_badges([p.id for p in invoice.payments])
 
 
 def _taxable_note(invoice: Invoice) -> str | None:

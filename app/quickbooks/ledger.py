@@ -156,6 +156,12 @@ def claim(row_id, now: datetime | None = None) -> SyncLedgerRow | None:
     return row
 
 
+def is_due(row_id, now: datetime | None = None) -> bool:
+    """Whether claim() could take the row now (one read; claim() decides)."""
+    return db.session.scalar(select(SyncLedgerRow.id).where(
+        SyncLedgerRow.id == row_id, _claimable(now or datetime.now(UTC)))) is not None
+
+
 def due_rows(now: datetime | None = None, limit: int = 500) -> list[uuid.UUID]:
     now = now or datetime.now(UTC)
     return list(db.session.scalars(
@@ -163,10 +169,11 @@ def due_rows(now: datetime | None = None, limit: int = 500) -> list[uuid.UUID]:
 
 
 def resume_waiting(company_id=None) -> int:
-    """Ask again for the PENDING rows waiting on something (a customer, a reconnect)."""
+    """Ask again for the PENDING rows waiting on something (a customer, a reconnect). For one
+    company: the rows that wait (a retry time); those due now have their job already."""
     stmt = select(SyncLedgerRow.id).where(SyncLedgerRow.state == LedgerState.PENDING)
     if company_id is not None:
-        stmt = stmt.where(SyncLedgerRow.company_id == company_id)
+        stmt = stmt.where(SyncLedgerRow.company_id == company_id, SyncLedgerRow.next_attempt_at.isnot(None))
     rows = list(db.session.scalars(stmt.order_by(SyncLedgerRow.created_at).limit(1000)))
     if rows:
         db.session.execute(update(SyncLedgerRow).where(SyncLedgerRow.id.in_(rows)).values(next_attempt_at=None))
@@ -197,7 +204,17 @@ class LedgerRefused(ValueError):
     pass
 
 
+PAYMENT_SEEN = "payment_in_quickbooks"  # a payment recorded in QuickBooks: seen, never pushed back
+
+
+def _seen_only(row: SyncLedgerRow) -> None:
+    if (row.conflict or {}).get("kind") == PAYMENT_SEEN:
+        raise LedgerRefused("A payment recorded in QuickBooks is not pushed back: record it here by hand if it is "
+                            "real, then mark it dealt with.")
+
+
 def retry(row: SyncLedgerRow, *, actor) -> None:
+    _seen_only(row)
     if row.state not in (LedgerState.FAILED, LedgerState.CONFLICT, LedgerState.SKIPPED, LedgerState.PENDING):
         raise LedgerRefused("Only a failed, skipped, waiting or conflicting push can be tried again.")
     if row.operation is not LedgerOperation.CREATE and row.state is not LedgerState.PENDING:
@@ -233,6 +250,7 @@ def resolve(row: SyncLedgerRow, *, choice: str, actor, remote_id: str | None = N
         db.session.flush()
         resume_waiting(row.company_id)
     elif choice == "create":
+        _seen_only(row)
         row.conflict = {**(row.conflict or {}), "resolved": "create"}
         note(row, "resolved: create new", by=by)
         row.state, row.next_attempt_at = LedgerState.PENDING, None

@@ -1,6 +1,6 @@
 """QuickBooks Online: the one connection (realm and tokens, sealed) and the sync ledger.
 
-Not in the spec (migration 0025_quickbooks). Every push to QuickBooks is a ledger row written
+Not in the spec (migrations 0025_quickbooks, 0029_qbo_batch). Every push to QuickBooks is a ledger row written
 in the transaction of the change that needs it; its id is the `requestid` QuickBooks is sent,
 so a create retried after a crash returns the object the first attempt made.
 """
@@ -73,6 +73,7 @@ class QuickBooksConnection(db.Model):
     items_full_at: Mapped[datetime | None]  # the last full pull of items
     items_cdc_at: Mapped[datetime | None]  # the CDC watermark (QuickBooks' time of the last pull)
     last_push_at: Mapped[datetime | None]
+    refund_account_id: Mapped[str | None]  # the Bank account refunds are paid from (found once)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -97,6 +98,7 @@ class SyncLedgerRow(db.Model):
     state: Mapped[LedgerState] = mapped_column(Enum(LedgerState, name="quickbooks_ledger_state"), index=True)
     remote_id: Mapped[str | None]
     request_id: Mapped[str]  # what QuickBooks is sent as `requestid` (the row's id)
+    batch_id: Mapped[str | None] = mapped_column(index=True)  # the batch request's requestid it went out in
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     last_error: Mapped[str | None]
     conflict: Mapped[dict[str, Any] | None]  # what a person chooses from (candidates, the disagreement)

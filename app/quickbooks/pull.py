@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from dateutil.parser import isoparse
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from app.billing.models import Product, ProductType
 from app.extensions import db
@@ -82,15 +82,20 @@ def pull_items(*, full: bool = False, now: datetime | None = None) -> dict[str, 
         kind = "full"
     else:
         since = (watermark - OVERLAP).isoformat(timespec="seconds")
-        answer = client.qb.change_data_capture("Item,Invoice", since)
+        asked_at = datetime.now(UTC)  # our clock: what settled after this is not in the answer
+        answer = client.qb.change_data_capture("Item,Invoice,Payment", since)
         server_time = answer.get("time")
-        for response in answer.get("CDCResponse", [{}])[0].get("QueryResponse", []):
+        responses = answer.get("CDCResponse", [{}])[0].get("QueryResponse", [])
+        for response in responses:
             for item in response.get("Item", []):
                 outcome = apply_item(item, now)
                 counts[outcome] = counts.get(outcome, 0) + 1
-            for remote in response.get("Invoice", []):
-                if compare_invoice(remote):
-                    counts["conflicts"] = counts.get("conflicts", 0) + 1
+        for remote in [p for response in responses for p in response.get("Payment", [])]:
+            if compare_payment(remote):  # before the invoices: a payment explains their balance
+                counts["payments"] = counts.get("payments", 0) + 1
+        for remote in [i for response in responses for i in response.get("Invoice", [])]:
+            if compare_invoice(remote, seen_at=asked_at):
+                counts["conflicts"] = counts.get("conflicts", 0) + 1
         kind = "cdc"
     connection.items_cdc_at = isoparse(server_time).astimezone(UTC) if server_time else now
     db.session.commit()
@@ -121,7 +126,7 @@ def connected() -> bool:
     return live is not None and live.status is ConnectionStatus.CONNECTED
 
 
-def compare_invoice(remote: dict) -> bool:
+def compare_invoice(remote: dict, seen_at: datetime | None = None) -> bool:
     """An invoice we pushed, changed in QuickBooks (edited, paid or voided there): when its money
     disagrees with ours, a CONFLICT row for a person (Retry pushes ours, Skip keeps theirs).
     Money is never overwritten here. True when a new conflict was recorded."""
@@ -137,9 +142,11 @@ def compare_invoice(remote: dict) -> bool:
     invoice = db.session.scalar(select(Invoice).where(Invoice.qb_invoice_id == str(remote["Id"])))
     if invoice is None:
         return False
+    on_their_way = SyncLedgerRow.state.in_([LedgerState.PENDING, LedgerState.IN_FLIGHT])
+    if seen_at is not None:  # or settled after the CDC was asked: its answer may predate them
+        on_their_way = or_(on_their_way, SyncLedgerRow.synced_at >= seen_at)
     waiting = db.session.scalar(select(SyncLedgerRow.id).where(
-        SyncLedgerRow.state.in_([LedgerState.PENDING, LedgerState.IN_FLIGHT]),
-        SyncLedgerRow.company_id == invoice.company_id).limit(1))
+        on_their_way, SyncLedgerRow.company_id == invoice.company_id).limit(1))
     if waiting is not None:
         return False  # our own pushes are on their way: compare once they are in
     voided_here = invoice.status is InvoiceStatus.VOID
@@ -147,6 +154,10 @@ def compare_invoice(remote: dict) -> bool:
             "balance": str(Decimal("0.00") if voided_here else invoice.balance_due)}
     if theirs == ours or (voided_here and theirs.get("total") == "0.00"):
         return False
+    if theirs.get("total") == ours["total"] and db.session.scalar(select(SyncLedgerRow.id).where(
+            SyncLedgerRow.entity == LedgerEntity.INVOICE, SyncLedgerRow.local_id == invoice.id,
+            SyncLedgerRow.conflict["kind"].astext == "payment_in_quickbooks").limit(1)) is not None:
+        return False  # the balance moved by a payment recorded there: that payment is the person's item
     already = db.session.scalar(select(SyncLedgerRow.id).where(
         SyncLedgerRow.entity == LedgerEntity.INVOICE, SyncLedgerRow.local_id == invoice.id,
         SyncLedgerRow.state == LedgerState.CONFLICT,
@@ -175,3 +186,49 @@ def compare_invoice(remote: dict) -> bool:
 
 def json_text(value: dict) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+def compare_payment(remote: dict) -> bool:
+    """A payment recorded in QuickBooks (not pushed by us) against one of our invoices: never
+    applied here as money; a CONFLICT row on the invoice for a person (Skip once it is dealt
+    with, e.g. recorded here by hand). Each QuickBooks payment once. True when one was recorded."""
+    from app.billing.models import Invoice, Payment
+    from app.quickbooks import ledger
+    from app.quickbooks.models import LedgerEntity, LedgerOperation, LedgerState, SyncLedgerRow
+
+    remote_id = str(remote["Id"])
+    if remote.get("status") == "Deleted":
+        return False
+    if "CRM payment " in (remote.get("PrivateNote") or "") or db.session.scalar(
+            select(Payment.id).where(Payment.qb_payment_id == remote_id).limit(1)) is not None:
+        return False  # ours (the note is there before our commit is)
+    linked = [str(txn["TxnId"]) for line in remote.get("Line", []) for txn in line.get("LinkedTxn", [])
+              if txn.get("TxnType") == "Invoice"]
+    invoice = db.session.scalar(select(Invoice).where(Invoice.qb_invoice_id.in_(linked)).limit(1)) if linked else None
+    if invoice is None:
+        return False  # not about an invoice of ours
+    if db.session.scalar(select(SyncLedgerRow.id).where(
+            SyncLedgerRow.entity == LedgerEntity.INVOICE, SyncLedgerRow.local_id == invoice.id,
+            SyncLedgerRow.conflict["payment_id"].astext == remote_id).limit(1)) is not None:
+        return False  # seen already (the CDC overlap, or a person dealt with it)
+    amount = str(Decimal(str(remote.get("TotalAmt", 0))).quantize(Decimal("0.01")))
+    theirs = {"kind": "payment_in_quickbooks", "payment_id": remote_id, "amount": amount,
+              "date": remote.get("TxnDate"), "reference": remote.get("PaymentRefNum")}
+    row_id = uuid.uuid4()
+    row = SyncLedgerRow(id=row_id, request_id=str(row_id), entity=LedgerEntity.INVOICE, local_id=invoice.id,
+                        company_id=invoice.company_id, operation=LedgerOperation.UPDATE, state=LedgerState.CONFLICT,
+                        remote_id=invoice.qb_invoice_id, attempts=0, history=[], conflict=theirs)
+    db.session.add(row)
+    message = (f"A payment of {amount} was recorded in QuickBooks on invoice {invoice.invoice_number} "
+               f"(QuickBooks payment {remote_id}{', ' + theirs['reference'] if theirs['reference'] else ''}, "
+               f"{theirs['date'] or 'no date'}): not applied in the CRM")
+    ledger.settle(row, LedgerState.CONFLICT, error=message, what="payment recorded in QuickBooks")
+    from app.activity.services import record
+
+    record("quickbooks.conflict", message, company=invoice.company_id,
+           detail={"ledger_id": row.id, "invoice_id": invoice.id, "quickbooks_payment": remote_id})
+    ledger.task_for_admin(message[:200], "A payment was recorded in QuickBooks, not in the CRM: the CRM does not "
+                          "apply money it did not see. If it is real, record it on the invoice in the CRM by hand "
+                          "(then delete one of the two in QuickBooks, or leave the CRM's unpushed), and Skip the "
+                          "ledger item in Settings → QuickBooks.", company_id=invoice.company_id)
+    return True

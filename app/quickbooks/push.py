@@ -58,22 +58,54 @@ def _quote(text: str) -> str:
 
 def process_row(row_id) -> str:
     """Claim the row, push it, settle it. Safe to run twice (a second run finds the row taken
-    or settled; a run after a crash resends with the same requestid)."""
+    or settled; a run after a crash resends with the same requestid). A row of a kind QuickBooks
+    takes in batches goes out with the other due rows of its kind (app.quickbooks.batch)."""
+    from app.quickbooks import batch
+
+    if not ledger.is_due(row_id):  # taken by another job's batch, settled, or not yet due: no token asked
+        db.session.rollback()
+        return "not due"
     try:
         client = api()  # commits (the token's transaction)
     except (GrantDead, NotConnected) as exc:
         return f"waiting: {exc}"
-    row = ledger.claim(row_id)
-    if row is None:
+    needed = batch.dependency(row_id)
+    if needed is not None:  # its customer (or invoice) first, in a batch of its own kind
+        process_row(needed)
+    rows = batch.claim(row_id)
+    if not rows:
         db.session.rollback()
         return "not due"
     db.session.commit()  # IN_FLIGHT before QuickBooks is asked
-    return push_claimed(client, row)
+    if len(rows) == 1 and rows[0].batch_id is None:
+        return push_claimed(client, rows[0])
+    return batch.push_batch(client, rows)[rows[0].id]
 
 
 def push_claimed(client: Api, row: SyncLedgerRow) -> str:
+    outcome = settle_outcome(client, row, lambda: PUSHERS[(row.entity, row.operation)](client, row))
+    db.session.commit()
+    after_outcome([row], {row.id: outcome})
+    return outcome
+
+
+def after_outcome(rows: list[SyncLedgerRow], outcomes: dict) -> None:
+    synced = {row.company_id for row in rows if outcomes.get(row.id) == "synced"
+              and row.entity in (LedgerEntity.CUSTOMER, LedgerEntity.INVOICE)}
+    for company_id in synced:
+        ledger.resume_waiting(company_id)  # what waited on this customer or invoice
+    if synced:
+        db.session.commit()
+    for row in rows:
+        log.info("quickbooks push row=%s entity=%s op=%s batch=%s outcome=%s", row.id, row.entity.value,
+                 row.operation.value, row.batch_id, outcomes.get(row.id))
+
+
+def settle_outcome(client: Api, row: SyncLedgerRow, push) -> str:
+    """Run `push` (returns the QuickBooks id, or raises what QuickBooks answered) and settle the
+    row as its answer says. Flushes, never commits: a batch settles all its rows in one commit."""
     try:
-        remote_id = PUSHERS[(row.entity, row.operation)](client, row)
+        remote_id = push()
     except Waiting as exc:
         ledger.settle(row, LedgerState.PENDING, error=str(exc), retry_at=datetime.now(UTC) + timedelta(minutes=10),
                       what="waiting")
@@ -114,14 +146,10 @@ def push_claimed(client: Api, row: SyncLedgerRow) -> str:
     else:
         ledger.settle(row, LedgerState.SYNCED, remote_id=remote_id)
         _activity(row, "quickbooks.pushed", f"Pushed {row.entity.value.lower()} to QuickBooks "
-                  f"({row.operation.value.lower()}, QuickBooks id {remote_id})")
+                  f"({row.operation.value.lower()}{', in a batch' if row.batch_id else ''}, "
+                  f"QuickBooks id {remote_id})")
         outcome = "synced"
-    db.session.commit()
-    if outcome == "synced" and row.entity in (LedgerEntity.CUSTOMER, LedgerEntity.INVOICE):
-        ledger.resume_waiting(row.company_id)  # what waited on this customer or invoice
-        db.session.commit()
-    log.info("quickbooks push row=%s entity=%s op=%s outcome=%s", row.id, row.entity.value,
-             row.operation.value, outcome)
+    db.session.flush()
     return outcome
 
 
@@ -161,10 +189,10 @@ def create(client: Api, entity: str, body: dict, row: SyncLedgerRow) -> dict:
 
 
 def sparse_update(client: Api, entity: str, remote_id: str, fields: dict, row: SyncLedgerRow,
-                  params: dict | None = None) -> dict:
+                  params: dict | None = None, attempts: int = 2) -> dict:
     """POST a sparse update with the SyncToken just read; on 5010 read again and apply our
-    fields again once; still stale: CONFLICT."""
-    for attempt in (1, 2):
+    fields again once; still stale: CONFLICT. (After a 5010 in a batch: attempts=1.)"""
+    for attempt in range(1, attempts + 1):
         current = read(client, entity, remote_id)
         body = {"Id": remote_id, "SyncToken": current["SyncToken"], "sparse": True, **fields}
         try:
@@ -199,7 +227,7 @@ def push_customer(client: Api, row: SyncLedgerRow) -> str:
     company = _company(row)
     if company.qb_customer_id:
         return company.qb_customer_id
-    marker = f"CRM account {company.id}"
+    marker = customer_marker(company)
     email = _company_email(company)
     forced = (row.conflict or {}).get("resolved") == "create"
     found = query(client, f"select * from Customer where DisplayName = '{_quote(company.name)}'").get("Customer", [])
@@ -218,16 +246,25 @@ def push_customer(client: Api, row: SyncLedgerRow) -> str:
     name = company.name
     if forced and any(c.get("DisplayName") == name for c in found):
         name = f"{company.name} (CRM {str(company.id)[:8]})"  # QuickBooks' display names are unique
-    body = {"DisplayName": name[:500], "CompanyName": company.name[:500], "Notes": marker}
+    customer = create(client, "Customer", customer_body(company, email, name), row)
+    company.qb_customer_id = customer["Id"]
+    return customer["Id"]
+
+
+def customer_marker(company) -> str:
+    return f"CRM account {company.id}"
+
+
+def customer_body(company, email: str | None, name: str | None = None) -> dict:
+    body = {"DisplayName": (name or company.name)[:500], "CompanyName": company.name[:500],
+            "Notes": customer_marker(company)}
     if email:
         body["PrimaryEmailAddr"] = {"Address": email}
     if company.phone:
         body["PrimaryPhone"] = {"FreeFormNumber": company.phone}
     if company.website:
         body["WebAddr"] = {"URI": company.website}
-    customer = create(client, "Customer", body, row)
-    company.qb_customer_id = customer["Id"]
-    return customer["Id"]
+    return body
 
 
 def link_local(row: SyncLedgerRow, remote_id: str) -> None:
@@ -348,17 +385,20 @@ def push_payment(client: Api, row: SyncLedgerRow) -> str:
     payment = _payment(row)
     if payment.qb_payment_id:
         return payment.qb_payment_id
+    invoice_id = _synced_invoice_id(client, payment.invoice)
+    remote = create(client, "Payment", payment_body(payment, invoice_id), row)
+    payment.qb_payment_id = remote["Id"]
+    return remote["Id"]
+
+
+def payment_body(payment, invoice_remote_id: str) -> dict:
     invoice = payment.invoice
-    invoice_id = _synced_invoice_id(client, invoice)
     reference = payment.stripe_payment_id or payment.reference or payment.method.value
-    body = {"TotalAmt": _money(payment.amount), "CustomerRef": {"value": invoice.company.qb_customer_id},
+    return {"TotalAmt": _money(payment.amount), "CustomerRef": {"value": invoice.company.qb_customer_id},
             "TxnDate": payment.paid_at.date().isoformat(), "PaymentRefNum": reference[:21],
             "PrivateNote": f"CRM payment {payment.id} ({payment.method.value.lower()}); CRM invoice {invoice.id}",
             "Line": [{"Amount": _money(payment.amount),
-                      "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}]}
-    remote = create(client, "Payment", body, row)
-    payment.qb_payment_id = remote["Id"]
-    return remote["Id"]
+                      "LinkedTxn": [{"TxnId": invoice_remote_id, "TxnType": "Invoice"}]}]}
 
 
 def push_refund(client: Api, row: SyncLedgerRow) -> str:
@@ -376,12 +416,28 @@ def push_refund(client: Api, row: SyncLedgerRow) -> str:
             "PrivateNote": f"CRM refund {refund.id}; CRM invoice {invoice.id} ({invoice.invoice_number})",
             "Line": [{"Amount": amount, "DetailType": "SalesItemLineDetail", "Description":
                       f"Refund on invoice {invoice.invoice_number}", "SalesItemLineDetail": {"Qty": 1, "UnitPrice": amount}}]}
-    account = current_app.config.get("QBO_REFUND_ACCOUNT_ID")
-    if account:
-        body["DepositToAccountRef"] = {"value": account}
+    body["DepositToAccountRef"] = {"value": current_app.config.get("QBO_REFUND_ACCOUNT_ID") or refund_account(client)}
     remote = create(client, "RefundReceipt", body, row)
     refund.qb_payment_id = remote["Id"]
     return remote["Id"]
+
+
+def refund_account(client: Api) -> str:
+    """The account a RefundReceipt is paid from (QuickBooks requires DepositToAccountRef) when
+    QBO_REFUND_ACCOUNT_ID is not set: the company's first active Bank account, found by one
+    query and kept on the connection."""
+    from app.quickbooks.models import QuickBooksConnection
+
+    connection = db.session.get(QuickBooksConnection, client.connection_id)
+    if connection.refund_account_id:
+        return connection.refund_account_id
+    accounts = query(client, "select * from Account where AccountType = 'Bank' MAXRESULTS 100").get("Account", [])
+    active = sorted((a for a in accounts if a.get("Active", True)), key=lambda a: int(a["Id"]) if a["Id"].isdigit() else 0)
+    if not active:
+        raise QuickbooksException("QuickBooks has no active Bank account to pay refunds from", 6000,
+                                  "Add one in QuickBooks, or set QBO_REFUND_ACCOUNT_ID to the account's id.")
+    connection.refund_account_id = str(active[0]["Id"])
+    return connection.refund_account_id
 
 
 PUSHERS = {

@@ -30,6 +30,22 @@ def sync_badge(entity: LedgerEntity, local_id) -> dict | None:
                 QuickBooksConnection.status == ConnectionStatus.CONNECTED).limit(1)) is not None:
             return {"label": None, "tone": None, "remote_id": None, "can_push": True}
         return None
+    return _badge(rows)
+
+
+def payment_badges(payment_ids) -> dict:
+    """Each payment's (and refund's) badge by payment id, for an invoice's payments table (one
+    statement); payments never pushed are absent."""
+    by_payment: dict = {}
+    if payment_ids:
+        for row in db.session.execute(select(SyncLedgerRow.local_id, SyncLedgerRow.state, SyncLedgerRow.remote_id)
+                                      .where(SyncLedgerRow.entity.in_([LedgerEntity.PAYMENT, LedgerEntity.REFUND]),
+                                             SyncLedgerRow.local_id.in_(list(payment_ids)))):
+            by_payment.setdefault(row.local_id, []).append(row)
+    return {payment_id: _badge(rows) for payment_id, rows in by_payment.items()}
+
+
+def _badge(rows) -> dict:
     state = min((r.state for r in rows), key=_WEIGHT.get)
     if state is LedgerState.SKIPPED and any(r.state is LedgerState.SYNCED for r in rows):
         state = LedgerState.SYNCED

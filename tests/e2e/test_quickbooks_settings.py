@@ -72,3 +72,47 @@ def select_rows(model, entity):
     from sqlalchemy import select
 
     return select(model).where(model.entity == entity.CUSTOMER).order_by(model.created_at)
+
+
+def test_the_invoice_page_shows_each_payments_quickbooks_state(live_app, live_server, page, monkeypatch):
+    from sqlalchemy import select
+
+    from app.auth.models import UserRole
+    from app.auth.services import create_user
+    from app.billing.models import PaymentMethod
+    from app.billing.payments import record_manual_payment
+    from app.extensions import db
+    from app.quickbooks import push
+    from app.quickbooks.models import LedgerEntity, SyncLedgerRow
+    from tests.factories import Factory
+    from tests.integration.quickbooks.conftest import connect
+    from tests.integration.test_payments import make_invoice
+
+    with FakeQuickBooks() as fake:
+        for key, value in {**qbo_settings(fake.url), "APP_BASE_URL": live_server}.items():
+            monkeypatch.setitem(live_app.config, key, value)
+        with live_app.app_context():
+            admin = create_user(email=f"e2e-qbo-{uuid.uuid4().hex[:8]}@example.com", first_name="Ada",
+                                last_name="Admin", role=UserRole.ADMIN, password=PASSWORD)
+            connect(fake, admin)
+            invoice, _ = make_invoice(Factory(db.session), company_name="Sonoran Pool Supply")
+            db.session.commit()
+            push.process_row(db.session.scalar(select(SyncLedgerRow.id).where(
+                SyncLedgerRow.entity == LedgerEntity.INVOICE, SyncLedgerRow.local_id == invoice.id)))
+            fake.refuse["CHK 2210"] = {"Error": [{"Message": "Account Period Closed, Cannot Update Through "
+                                                  "Services API", "code": "6210"}], "type": "ValidationFault"}
+            first = record_manual_payment(invoice, actor=admin, amount="1000.00", method=PaymentMethod.CHECK,
+                                          reference="CHK 2209")
+            record_manual_payment(invoice, actor=admin, amount="200.00", method=PaymentMethod.CHECK,
+                                  reference="CHK 2210")
+            db.session.commit()
+            push.process_row(db.session.scalar(select(SyncLedgerRow.id).where(SyncLedgerRow.local_id == first.id)))
+            email, invoice_id = admin.email, invoice.id
+            db.session.remove()
+        sign_in(page, live_server, email, PASSWORD)
+        page.goto(f"{live_server}/invoices/{invoice_id}")
+        payments = page.locator("section.card", has=page.get_by_role("heading", name="Payments"))
+        expect(payments.locator("tr", has_text="CHK 2209").get_by_text("In QuickBooks")).to_be_visible()
+        expect(payments.locator("tr", has_text="CHK 2210").get_by_text("QuickBooks refused")).to_be_visible()
+        payments.scroll_into_view_if_needed()
+        _shot(page, "qbo-invoice-payments.png")

@@ -9,7 +9,12 @@ documented shapes (tests/samples/quickbooks/). It enforces what the sync must re
 - `requestid`: a repeated one answers the original response (no second object);
 - SyncToken: an update with a stale one answers fault 5010 (the stored sample);
 - limits: more than 10 requests in a second or 500 in a minute per realm answer 429 with the
-  stored throttle body; `throttle_next` forces 429s.
+  stored throttle body; `throttle_next` forces 429s;
+- batch (/batch): at most 30 BatchItemRequests (create / update / Query), each answered by a
+  BatchItemResponse with its bId (the object, or a Fault); more than 40 batches a minute per
+  realm answer 429; a repeated requestid answers the original batch;
+- `refuse`: a create or update whose body contains one of its keys answers that Fault
+  (a validation or closed-period refusal, single or inside a batch).
 """
 from __future__ import annotations
 
@@ -51,6 +56,11 @@ class FakeQuickBooks:
         self.requests: list[dict] = []
         self.per_second, self.per_minute = per_second, per_minute
         self.recent: deque[float] = deque()
+        self.batches_per_minute, self.batch_items = 40, 30
+        self.recent_batches: deque[float] = deque()
+        self.refuse: dict[str, dict] = {}  # text in a body -> the Fault it answers
+        self.hang_after_batch = threading.Event()  # set: hold the next batch's answer (after applying it)
+        self.lose_batch_answer = 0  # the next N batches are applied, then answered 503 (the answer lost)
         self.throttle_next = 0  # the next N API requests answer 429
         self.throttled = 0  # 429s answered
         self.stale_next: dict[str, int] = {}  # "Invoice:1000" -> its next N updates answer 5010
@@ -71,6 +81,13 @@ class FakeQuickBooks:
         self.release_create = threading.Event()
         for item in sample("item-query-response.json")["QueryResponse"]["Item"]:
             self.objects["Item"][item["Id"]] = item
+        # A company's chart of accounts, as far as refunds need it (a RefundReceipt is paid from a
+        # Bank or Other Current Asset account: DepositToAccountRef is required).
+        self.objects["Account"] = {
+            "79": {"Id": "79", "Name": "Sales of Product Income", "AccountType": "Income", "Active": True,
+                   "Classification": "Revenue", "SyncToken": "0"},
+            "35": {"Id": "35", "Name": "Checking", "AccountType": "Bank", "AccountSubType": "Checking",
+                   "Active": True, "Classification": "Asset", "CurrentBalance": 1201.0, "SyncToken": "0"}}
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeQuickBooks:
@@ -183,9 +200,15 @@ class FakeQuickBooks:
         return answer
 
     # ------------------------------------------------------------------ the accounting API
-    def _limited(self) -> bool:
+    def _limited(self, batch: bool = False) -> bool:
         now = time.monotonic()
         with self.lock:
+            if batch:
+                while self.recent_batches and self.recent_batches[0] < now - 60:
+                    self.recent_batches.popleft()
+                if len(self.recent_batches) >= self.batches_per_minute:
+                    self.throttled += 1
+                    return True
             if self.throttle_next > 0:
                 self.throttle_next -= 1
                 self.throttled += 1
@@ -197,6 +220,8 @@ class FakeQuickBooks:
                 self.throttled += 1
                 return True
             self.recent.append(now)
+            if batch:
+                self.recent_batches.append(now)
             return False
 
     def _api(self, request, body, realm, endpoint, object_id):
@@ -204,8 +229,10 @@ class FakeQuickBooks:
         if token not in self.access_tokens:
             return 401, {"Fault": {"Error": [{"Message": "message=AuthenticationFailed", "code": "3200"}],
                                    "type": "AUTHENTICATION"}}, {}
-        if self._limited():
+        if self._limited(batch=endpoint == "batch"):
             return 429, sample("throttle-429.json"), {}
+        if endpoint == "batch":
+            return self._batch(request, body)
         if endpoint in self.recorded:  # the documented answer, as recorded (tests/samples/quickbooks)
             answer = self.recorded.pop(endpoint)
             for key, objects in answer.items():
@@ -244,7 +271,69 @@ class FakeQuickBooks:
             self.release_create.wait(300)  # the worker is killed while it waits for this answer
         return status, answer, {}
 
+    def _refused(self, data) -> dict | None:
+        text = json.dumps(data)
+        for needle, fault in self.refuse.items():
+            if needle in text:
+                return {"Fault": copy.deepcopy(fault), "time": _now()}
+        return None
+
+    def _batch(self, request, body):
+        """POST /batch: BatchItemRequest -> BatchItemResponse, item by item, in order."""
+        request_id = request.args.get("requestid")
+        with self.lock:
+            if request_id and request_id in self.answers:
+                status, answer = self.answers[request_id]
+                return status, copy.deepcopy(answer), {}
+            items = json.loads(body).get("BatchItemRequest", [])
+            if len(items) > self.batch_items or (request_id and len(request_id) > 36):
+                return 400, {"Fault": {"Error": [{"Message": "Request has invalid or unsupported property",
+                                                  "Detail": f"at most {self.batch_items} BatchItemRequests and a "
+                                                            "requestid of at most 36 characters", "code": "2010"}],
+                                       "type": "ValidationFault"}, "time": _now()}, {}
+            responses = []
+            for item in items:
+                answer = {"bId": item.get("bId")}
+                if "Query" in item:
+                    answer["QueryResponse"] = self._query(item["Query"])["QueryResponse"]
+                    responses.append(answer)
+                    continue
+                entity = next(k for k in item if k not in ("bId", "operation", "optionsData"))
+                data = item[entity]
+                if item.get("operation") == "update":
+                    status, result = self._update(entity, data, None)
+                else:
+                    status, result = self._create_checked(entity, data)
+                answer.update({"Fault": result["Fault"]} if "Fault" in result else {entity: result[entity]})
+                responses.append(answer)
+            status, answer = 200, {"BatchItemResponse": responses, "time": _now()}
+            if request_id:
+                self.answers[request_id] = (status, copy.deepcopy(answer))
+        if self.lose_batch_answer > 0:
+            self.lose_batch_answer -= 1
+            return 503, "Service Unavailable", {}
+        if self.hang_after_batch.is_set():
+            self.hang_after_batch.clear()
+            self.create_waiting.set()
+            self.release_create.wait(300)  # the worker is killed while it waits for this answer
+        return status, answer, {}
+
     def _create_checked(self, entity, data):
+        refused = self._refused(data)
+        if refused is not None:
+            return 400, refused
+        if entity == "RefundReceipt":  # as Intuit: the account the money leaves from is required
+            account = (data.get("DepositToAccountRef") or {}).get("value")
+            if not account:
+                return 400, {"Fault": {"Error": [{
+                    "Message": "Required param missing, need to supply the required value for the API",
+                    "Detail": "Required parameter DepositToAccountRef is missing in the request", "code": "2020",
+                    "element": "DepositToAccountRef"}], "type": "ValidationFault"}, "time": _now()}
+            if account not in self.objects["Account"]:
+                return 400, {"Fault": {"Error": [{"Message": "Invalid Reference Id",
+                                                  "Detail": f"Invalid Reference Id : Accounts element id {account} "
+                                                            "not found", "code": "2500"}],
+                                       "type": "ValidationFault"}, "time": _now()}
         if entity == "Customer" and any(c["DisplayName"] == data.get("DisplayName")
                                         for c in self.objects["Customer"].values()):
             return 400, {"Fault": {"Error": [{"Message": "Duplicate Name Exists Error", "code": "6240",
@@ -286,6 +375,9 @@ class FakeQuickBooks:
         current = self.objects[entity].get(data["Id"])
         if current is None:
             return 400, {"Fault": {"Error": [{"Message": "Object Not Found", "code": "610"}]}}
+        refused = self._refused(data)
+        if refused is not None:
+            return 400, refused
         key = f"{entity}:{data['Id']}"
         if self.stale_next.get(key, 0) > 0 or data.get("SyncToken") != current["SyncToken"]:
             if self.stale_next.get(key, 0) > 0:
@@ -312,12 +404,13 @@ class FakeQuickBooks:
         entity, where, start, most = match.groups()
         found = [] if self.search_lag and entity in ("Customer", "Invoice") else list(self.objects[entity].values())
         if where and "Active IN" not in where:
-            field, value = re.fullmatch(r"(\w+) = '((?:[^'\\]|\\.)*)'", where).groups()
-            value = value.replace("\\'", "'").replace("\\\\", "\\")
+            field, operator, rest = re.fullmatch(r"(\w+) (=|IN) (.*)", where).groups()
+            values = {v.replace("\\'", "'").replace("\\\\", "\\")
+                      for v in re.findall(r"'((?:[^'\\]|\\.)*)'", rest)}
             if field == "PrimaryEmailAddr":
-                found = [o for o in found if (o.get("PrimaryEmailAddr") or {}).get("Address") == value]
+                found = [o for o in found if (o.get("PrimaryEmailAddr") or {}).get("Address") in values]
             else:
-                found = [o for o in found if o.get(field) == value]
+                found = [o for o in found if o.get(field) in values]
         start, most = int(start or 1), int(most or 100)
         page = found[start - 1:start - 1 + most]
         response = {"startPosition": start, "maxResults": len(page)}
@@ -336,4 +429,17 @@ class FakeQuickBooks:
             invoices = [copy.deepcopy(i) for i in self.objects["Invoice"].values()
                         if isoparse(i["MetaData"]["LastUpdatedTime"]) >= since]
             responses.append({"Invoice": invoices, "startPosition": 1, "maxResults": len(invoices)})
+        if "Payment" in args["entities"].split(","):
+            payments = [copy.deepcopy(p) for p in self.objects["Payment"].values()
+                        if isoparse(p["MetaData"]["LastUpdatedTime"]) >= since]
+            responses.append({"Payment": payments, "startPosition": 1, "maxResults": len(payments)})
         return {"CDCResponse": [{"QueryResponse": responses}], "time": _now()}
+
+    def record_payment_in_quickbooks(self, invoice_id: str, amount: float, reference: str = "") -> dict:
+        """A bookkeeper records a payment on an invoice in QuickBooks itself."""
+        invoice = self.objects["Invoice"][invoice_id]
+        with self.lock:
+            return self._create("Payment", {
+                "TotalAmt": amount, "CustomerRef": invoice["CustomerRef"], "TxnDate": _now()[:10],
+                "PaymentRefNum": reference, "Line": [{"Amount": amount,
+                                                      "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}]})

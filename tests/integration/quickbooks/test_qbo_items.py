@@ -35,7 +35,7 @@ def test_a_full_pull_then_cdc_with_overlap_applies_each_change_once(db_session, 
     first = pull_items()
     assert first["kind"] == "cdc" and first.get("updated") == 1
     cdc = fake_qbo.api_requests("GET", "/cdc")[-1]
-    assert cdc["args"]["entities"] == "Item,Invoice"
+    assert cdc["args"]["entities"] == "Item,Invoice,Payment"
     db.session.refresh(connected)
     since = datetime.fromisoformat(cdc["args"]["changedSince"])
     second = pull_items()  # the overlap asks for the same change again
@@ -161,3 +161,81 @@ def test_retrying_a_conflict_while_the_same_update_waits_asks_for_the_waiting_on
     assert conflict.state is LedgerState.SKIPPED
     assert db.session.scalar(select(func.count()).select_from(SyncLedgerRow).where(
         SyncLedgerRow.operation == LedgerOperation.UPDATE, SyncLedgerRow.state == LedgerState.PENDING)) == 1
+
+
+def test_a_payment_recorded_in_quickbooks_is_an_item_for_a_person_never_money_here(db_session, factory, connected,
+                                                                                   fake_qbo):
+    from app.auth.models import UserRole
+    from app.billing.models import PaymentMethod
+    from app.billing.payments import record_manual_payment
+    from app.crm.models import Task
+    from app.quickbooks import push
+    from app.quickbooks.models import LedgerEntity, LedgerState, SyncLedgerRow
+    from tests.integration.test_payments import make_invoice
+
+    admin = factory.user(UserRole.ADMIN)  # who is told
+    pull_items()  # the full pull sets the watermark
+    invoice, _ = make_invoice(factory)
+    assert push.process_row(db.session.scalar(select(SyncLedgerRow.id).where(
+        SyncLedgerRow.entity == LedgerEntity.INVOICE))) == "synced"
+    ours = record_manual_payment(invoice, actor=factory.user(), amount="100.00", method=PaymentMethod.CHECK,
+                                 reference="CHK 1")
+    db.session.commit()
+    assert push.process_row(db.session.scalar(select(SyncLedgerRow.id).where(
+        SyncLedgerRow.local_id == ours.id))) == "synced"
+    assert pull_items().get("payments") is None  # our own payment, seen by CDC: nothing for a person
+    balance, paid_here = invoice.balance_due, len(invoice.payments)
+
+    theirs = fake_qbo.record_payment_in_quickbooks(invoice.qb_invoice_id, 250.0, reference="WIRE 88")
+    counts = pull_items()
+    assert counts["payments"] == 1 and counts.get("conflicts") is None  # the balance is explained by it
+    row = db.session.scalar(select(SyncLedgerRow).where(SyncLedgerRow.state == LedgerState.CONFLICT))
+    assert row.local_id == invoice.id and row.conflict["kind"] == "payment_in_quickbooks"
+    assert row.conflict["payment_id"] == theirs["Id"] and row.conflict["amount"] == "250.00"
+    assert "250.00 was recorded in QuickBooks" in row.last_error and "WIRE 88" in row.last_error
+    db.session.refresh(invoice)
+    assert invoice.balance_due == balance and len(invoice.payments) == paid_here  # no money applied here
+    task = db.session.scalar(select(Task).where(Task.title.like("A payment of 250.00 was recorded in QuickBooks%")))
+    assert task.assigned_to_id == admin.id and task.company_id == invoice.company_id
+    assert pull_items().get("payments") is None  # the CDC overlap shows it again: still one item
+    assert db.session.scalar(select(func.count()).select_from(SyncLedgerRow).where(
+        SyncLedgerRow.state == LedgerState.CONFLICT)) == 1
+
+    from app.quickbooks import ledger
+
+    for refused in (lambda: ledger.retry(row, actor=None), lambda: ledger.resolve(row, choice="create", actor=None)):
+        try:
+            refused()
+        except ledger.LedgerRefused as exc:
+            assert "not pushed back" in str(exc)
+        else:
+            raise AssertionError("a payment seen in QuickBooks must not be pushed back")
+    ledger.resolve(row, choice="skip", actor=None)  # "Dealt with"
+    db.session.commit()
+    assert row.state is LedgerState.SKIPPED and pull_items().get("payments") is None  # and not raised again
+
+
+def test_a_cdc_answer_older_than_a_push_just_settled_is_not_a_conflict(db_session, factory, connected, fake_qbo):
+    """The CDC answered before a payment's batch reached QuickBooks; the batch committed before the
+    comparison: QuickBooks' balance in that answer is older than ours, not a disagreement."""
+    from app.billing.models import PaymentMethod
+    from app.billing.payments import record_manual_payment
+    from app.quickbooks import push
+    from app.quickbooks.models import LedgerEntity, LedgerState, SyncLedgerRow
+    from app.quickbooks.pull import compare_invoice
+    from tests.integration.test_payments import make_invoice
+
+    invoice, _ = make_invoice(factory)
+    assert push.process_row(db.session.scalar(select(SyncLedgerRow.id).where(
+        SyncLedgerRow.entity == LedgerEntity.INVOICE))) == "synced"
+    stale_answer = dict(fake_qbo.objects["Invoice"][invoice.qb_invoice_id])  # the CDC's view, before the payment
+    answered_at = datetime.now(UTC)
+    payment = record_manual_payment(invoice, actor=factory.user(), amount="100.00", method=PaymentMethod.CHECK,
+                                    reference="CHK 9")
+    db.session.commit()
+    assert push.process_row(db.session.scalar(select(SyncLedgerRow.id).where(
+        SyncLedgerRow.local_id == payment.id))) == "synced"
+    assert compare_invoice(stale_answer, seen_at=answered_at) is False
+    assert compare_invoice(stale_answer, seen_at=answered_at + timedelta(hours=1)) is True  # a real disagreement
+    assert db.session.scalar(select(func.count()).select_from(SyncLedgerRow).where(
+        SyncLedgerRow.state == LedgerState.CONFLICT)) == 1

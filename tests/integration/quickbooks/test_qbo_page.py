@@ -107,6 +107,34 @@ def test_the_invoice_page_shows_its_quickbooks_state(app, client, db_session, fa
     assert "In QuickBooks" in page and f"QuickBooks id {invoice.company.qb_customer_id}" in page
 
 
+def test_each_payment_on_the_invoice_page_shows_its_own_quickbooks_state(app, client, db_session, factory,
+                                                                         connected, fake_qbo):
+    import re
+
+    from app.billing.models import PaymentMethod
+    from app.billing.payments import record_manual_payment
+
+    invoice, _ = make_invoice(factory)
+    admin = factory.user(UserRole.ADMIN)
+    db.session.commit()
+    assert push.process_row(db.session.scalar(select(SyncLedgerRow.id).where(
+        SyncLedgerRow.entity == LedgerEntity.INVOICE))) == "synced"
+    first = record_manual_payment(invoice, actor=admin, amount="100.00", method=PaymentMethod.CHECK, reference="CHK 7")
+    second = record_manual_payment(invoice, actor=admin, amount="50.00", method=PaymentMethod.CHECK, reference="CHK 8")
+    db.session.commit()
+    first_row = db.session.scalar(select(SyncLedgerRow.id).where(SyncLedgerRow.local_id == first.id))
+    fake_qbo.refuse["CHK 8"] = {"Error": [{"Message": "Invalid amount", "code": "2050"}], "type": "ValidationFault"}
+    push.process_row(first_row)  # one batch of both: one synced, one refused
+    login(client, admin)
+    html = client.get(f"/invoices/{invoice.id}").data.decode()
+    payments = html[html.index(">Payments<"):html.index(">History<")]
+    rows = {ref: row for row in re.findall(r"<tr>.*?</tr>", payments, re.S) for ref in ("CHK 7", "CHK 8") if ref in row}
+    db.session.refresh(first)
+    assert "In QuickBooks" in rows["CHK 7"] and f"QuickBooks id {first.qb_payment_id}" in rows["CHK 7"]
+    assert "QuickBooks refused" in rows["CHK 8"] and "In QuickBooks" not in rows["CHK 8"]
+    assert second.qb_payment_id is None
+
+
 def test_hostile_resolve_answers_422_and_changes_nothing(app, client, db_session, factory, connected, fake_qbo):
     _, row, existing = _conflict(factory, fake_qbo)
     admin = factory.user(UserRole.ADMIN)
@@ -141,3 +169,25 @@ def test_an_admin_pushes_a_company_by_hand(app, client, db_session, factory, con
     db.session.commit()
     login(client, rep)
     assert "Push to QuickBooks" not in client.get(f"/companies/{other.id}").data.decode()
+
+
+def test_a_payment_recorded_in_quickbooks_is_offered_only_as_dealt_with(app, client, db_session, factory, connected,
+                                                                         fake_qbo):
+    import re
+
+    from app.quickbooks.pull import pull_items
+
+    pull_items()
+    invoice, _ = make_invoice(factory)
+    admin = factory.user(UserRole.ADMIN)
+    db.session.commit()
+    assert push.process_row(db.session.scalar(select(SyncLedgerRow.id).where(
+        SyncLedgerRow.entity == LedgerEntity.INVOICE))) == "synced"
+    fake_qbo.record_payment_in_quickbooks(invoice.qb_invoice_id, 99.0, reference="ACH 5")
+    assert pull_items()["payments"] == 1
+    row = db.session.scalar(select(SyncLedgerRow).where(SyncLedgerRow.conflict.isnot(None)))
+    login(client, admin)
+    html = client.get("/settings/quickbooks?state=CONFLICT").data.decode()
+    item = re.search(rf'<tr id="ledger-{row.id}">.*?</tr>', html, re.S).group(0)
+    assert "A payment of 99.00 was recorded in QuickBooks" in item and "Dealt with" in item
+    assert "Create new" not in item and "Retry" not in item

@@ -277,6 +277,10 @@ def test_a_stripe_payment_and_its_refund_are_a_payment_and_a_refund_receipt(db_s
     receipt = fake_qbo.objects["RefundReceipt"][refund.qb_payment_id]
     assert receipt["Line"][0]["Amount"] == 20.0 and receipt["CustomerRef"]["value"] == invoice.company.qb_customer_id
     assert str(refund.id) in receipt["PrivateNote"]
+    # QBO_REFUND_ACCOUNT_ID unset: the company's Bank account, found once and kept on the connection
+    assert receipt["DepositToAccountRef"] == {"value": "35"}
+    assert db.session.get(type(connected), connected.id).refund_account_id == "35"
+    assert len([r for r in fake_qbo.api_requests("POST", "/query") if "from Account" in r["body"]]) == 1
     assert push.process_row(_row(LedgerEntity.PAYMENT, payment.id).id) == "synced"
     remote = fake_qbo.objects["Payment"][payment.qb_payment_id]
     assert remote["PaymentRefNum"] == "pi_3ST7kQHf2mXv9Lp01a"[:21] and remote["TotalAmt"] == 79.0
@@ -369,3 +373,32 @@ def test_a_refused_access_token_is_refreshed_on_the_next_attempt(db_session, fac
     db.session.commit()
     assert push.process_row(row.id) == "synced"
     assert fake_qbo.refresh_calls == 1
+
+
+def test_a_refund_goes_out_from_the_configured_account_or_fails_for_a_person_without_one(
+        app, db_session, factory, connected, fake_qbo, monkeypatch):
+    from app.billing.payments import record_stripe_payment, record_stripe_refund
+
+    def refund_row(charge):
+        invoice, _ = make_invoice(factory, devices=1, monthly=None, shipping=None)
+        record_stripe_payment(invoice.id, payment_intent_id=f"pi_{charge}", amount_cents=7900, currency="usd",
+                              source="card")
+        refund = record_stripe_refund(invoice.id, charge_id=f"ch_{charge}", payment_intent_id=f"pi_{charge}",
+                                      amount_refunded_cents=1000, charge_amount_cents=7900, currency="usd")
+        db.session.commit()
+        return refund, _row(LedgerEntity.REFUND, refund.id)
+
+    fake_qbo.objects["Account"]["36"] = {"Id": "36", "Name": "Savings", "AccountType": "Bank", "Active": True}
+    monkeypatch.setitem(app.config, "QBO_REFUND_ACCOUNT_ID", "36")
+    refund, row = refund_row("a")
+    assert push.process_row(row.id) == "synced"
+    assert fake_qbo.objects["RefundReceipt"][refund.qb_payment_id]["DepositToAccountRef"] == {"value": "36"}
+
+    monkeypatch.setitem(app.config, "QBO_REFUND_ACCOUNT_ID", "")
+    for account_id in [a for a, acc in fake_qbo.objects["Account"].items() if acc["AccountType"] == "Bank"]:
+        del fake_qbo.objects["Account"][account_id]  # a company with no bank account
+    refund, row = refund_row("b")
+    assert push.process_row(row.id) == "failed"
+    db.session.refresh(row)
+    assert "no active Bank account" in row.last_error and "QBO_REFUND_ACCOUNT_ID" in row.last_error
+    assert len(fake_qbo.objects["RefundReceipt"]) == 1  # never sent without an account

@@ -116,3 +116,67 @@ def test_a_worker_killed_after_the_create_before_the_commit_leaves_one_quickbook
     with capsys.disabled():
         print(f"\nquickbooks: worker SIGKILLed after the create, before the commit; settled {recovery:.1f} s later, "
               "one customer and one invoice in QuickBooks")
+
+
+def test_a_worker_killed_after_a_batch_before_the_commit_resends_it_under_the_same_requestid(
+        kills_app, redis_url, fake, capsys):
+    """Three payments go out in one batch; QuickBooks makes them; the worker is SIGKILLed before
+    its commit. The sweep (periodic_sync: rows IN_FLIGHT past QBO_STUCK_AFTER_S) sends the same
+    rows under the same requestid: QuickBooks answers the original batch, no payment twice."""
+    from app.billing.models import PaymentMethod
+    from app.billing.payments import record_manual_payment
+    from app.extensions import db
+    from app.quickbooks import push
+    from app.quickbooks.jobs import periodic_sync
+    from app.quickbooks.models import LedgerEntity, LedgerState, SyncLedgerRow
+    from tests.factories import Factory
+    from tests.integration.test_payments import make_invoice
+
+    group = Workers(kills_app, redis_url, **{**qbo_settings(fake.url), "QBO_STUCK_AFTER_S": "2"})
+
+    def payment_rows():
+        db.session.rollback()
+        return list(db.session.scalars(select(SyncLedgerRow).where(SyncLedgerRow.entity == LedgerEntity.PAYMENT)))
+
+    try:
+        with kills_app.app_context():
+            connect(fake)
+            factory = Factory(db.session)
+            invoice, _ = make_invoice(factory)
+            db.session.commit()
+            invoice_row = db.session.scalar(select(SyncLedgerRow.id).where(SyncLedgerRow.entity == LedgerEntity.INVOICE))
+            assert push.process_row(invoice_row) == "synced"  # customer and invoice are in QuickBooks
+            for n in range(3):
+                record_manual_payment(invoice, actor=factory.user(), amount="10.00", method=PaymentMethod.CHECK,
+                                      reference=f"CHK {n}")
+            db.session.commit()
+            fake.hang_after_batch.set()
+            worker = group.start()
+            assert fake.create_waiting.wait(120), group.log_tail()
+            rows = payment_rows()
+            assert {r.state for r in rows} == {LedgerState.IN_FLIGHT}  # committed before QuickBooks was asked
+            [batch_id] = {r.batch_id for r in rows}
+            assert batch_id and len(fake.objects["Payment"]) == 3  # QuickBooks made them; our commit never came
+            group.kill_everything(worker)
+            killed_at = time.monotonic()
+            fake.release_create.set()
+
+            group.start()  # a supervisor's new worker
+            time.sleep(2.5)  # QBO_STUCK_AFTER_S
+            assert periodic_sync()["asked"] >= 3  # the every-minute sweep asks for the stuck rows
+            settled = wait_for(lambda: {r.state for r in payment_rows()} == {LedgerState.SYNCED}, timeout=240,
+                               step=0.5)
+            assert settled, group.log_tail()
+            recovery = time.monotonic() - killed_at
+            time.sleep(3)  # anything that would push them again has had its chance
+            rows = payment_rows()
+            batches = fake.api_requests("POST", "/batch")
+            assert len(batches) == 2 and {b["args"]["requestid"] for b in batches} == {batch_id}
+            assert len(fake.objects["Payment"]) == 3  # exactly once
+            assert {r.remote_id for r in rows} == set(fake.objects["Payment"])
+            assert {r.batch_id for r in rows} == {batch_id} and {r.attempts for r in rows} == {2}
+    finally:
+        group.stop_all()
+    with capsys.disabled():
+        print(f"\nquickbooks: worker SIGKILLed after a batch of 3 payments, before the commit; resent under the "
+              f"same requestid and settled {recovery:.1f} s later, 3 payments in QuickBooks")
