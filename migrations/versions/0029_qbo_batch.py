@@ -8,14 +8,14 @@
   when QBO_REFUND_ACCOUNT_ID is not set (found once by a query, kept per connection).
 
 Revision ID: 0029_qbo_batch
-Revises: 0026_reports
+Revises: 0032_won_lost_rollup
 Create Date: 2026-11-27
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0029_qbo_batch"
-down_revision = "0026_reports"
+down_revision = "0032_won_lost_rollup"
 branch_labels = None
 depends_on = None
 
