@@ -105,7 +105,7 @@ def claim(row_id, now: datetime | None = None) -> list[SyncLedgerRow]:
     A row left IN_FLIGHT by a worker that died in a batch: its whole batch, same batch id.
     [] when the row is not due (taken, settled, not yet)."""
     now = now or datetime.now(UTC)
-    claimable = ledger._claimable(now)
+    claimable = ledger.claimable_condition(now)
     seed = db.session.scalar(select(SyncLedgerRow).where(SyncLedgerRow.id == row_id, claimable)
                              .with_for_update(skip_locked=True))
     if seed is None:
@@ -156,7 +156,7 @@ class Plan:
 
 
 def _in(values) -> str:
-    return ", ".join(f"'{push._quote(v)}'" for v in values)
+    return ", ".join(f"'{push.quote_text(v)}'" for v in values)
 
 
 def _query_all(client: Api, entity: str, field: str, values: list[str]) -> list[dict]:
@@ -167,8 +167,8 @@ def _query_all(client: Api, entity: str, field: str, values: list[str]) -> list[
 
 
 def _plan_customers(client: Api, rows: list[SyncLedgerRow], plan: Plan) -> None:
-    companies = {row.id: push._company(row) for row in rows}
-    emails = {row.id: push._company_email(companies[row.id]) for row in rows}
+    companies = {row.id: push.company_of(row) for row in rows}
+    emails = {row.id: push.company_email(companies[row.id]) for row in rows}
     waiting = [row for row in rows if not companies[row.id].qb_customer_id]
     for row in rows:
         if companies[row.id].qb_customer_id:
@@ -190,7 +190,7 @@ def _plan_customers(client: Api, rows: list[SyncLedgerRow], plan: Plan) -> None:
 
 
 def _plan_invoices(client: Api, rows: list[SyncLedgerRow], plan: Plan) -> None:
-    invoices = {row.id: push._invoice(row.local_id) for row in rows}
+    invoices = {row.id: push.invoice_of(row.local_id) for row in rows}
     waiting = []
     for row in rows:
         invoice = invoices[row.id]
@@ -216,7 +216,7 @@ def _plan_invoices(client: Api, rows: list[SyncLedgerRow], plan: Plan) -> None:
 
 def _plan_payments(client: Api, rows: list[SyncLedgerRow], plan: Plan) -> None:
     for row in rows:
-        payment = push._payment(row)
+        payment = push.payment_of(row)
         if payment.qb_payment_id:
             plan.done.append((row, payment.qb_payment_id))
         elif not payment.invoice.qb_invoice_id:
@@ -226,7 +226,7 @@ def _plan_payments(client: Api, rows: list[SyncLedgerRow], plan: Plan) -> None:
 
 
 def _plan_updates(client: Api, rows: list[SyncLedgerRow], plan: Plan) -> None:
-    invoices = {row.id: push._invoice(row.local_id) for row in rows}
+    invoices = {row.id: push.invoice_of(row.local_id) for row in rows}
     remote_ids = [invoices[r.id].qb_invoice_id for r in rows if invoices[r.id].qb_invoice_id]
     current = {i["Id"]: i for i in _query_all(client, "Invoice", "Id", remote_ids)}
     for row in rows:
@@ -242,9 +242,9 @@ def _plan_updates(client: Api, rows: list[SyncLedgerRow], plan: Plan) -> None:
 
 PLANNERS = {CUSTOMER_CREATE: _plan_customers, INVOICE_CREATE: _plan_invoices, PAYMENT_CREATE: _plan_payments,
             INVOICE_UPDATE: _plan_updates}
-LOCAL_ID = {"Customer": lambda row, remote: setattr(push._company(row), "qb_customer_id", remote),
-            "Invoice": lambda row, remote: setattr(push._invoice(row.local_id), "qb_invoice_id", remote),
-            "Payment": lambda row, remote: setattr(push._payment(row), "qb_payment_id", remote)}
+LOCAL_ID = {"Customer": lambda row, remote: setattr(push.company_of(row), "qb_customer_id", remote),
+            "Invoice": lambda row, remote: setattr(push.invoice_of(row.local_id), "qb_invoice_id", remote),
+            "Payment": lambda row, remote: setattr(push.payment_of(row), "qb_payment_id", remote)}
 
 
 # ------------------------------------------------------------------ sending and settling
@@ -322,7 +322,7 @@ def push_batch(client: Api, rows: list[SyncLedgerRow]) -> dict:
             row.batch_id = None
     db.session.commit()  # every answered row of the batch at once
     for row in stale:  # re-read, our fields again, once; else CONFLICT
-        invoice = push._invoice(row.local_id)
+        invoice = push.invoice_of(row.local_id)
         fields = push.invoice_fields(invoice, invoice.company.qb_customer_id)
         outcomes[row.id] = push.settle_outcome(client, row, lambda row=row, invoice=invoice, fields=fields: push.sparse_update(
             client, "Invoice", invoice.qb_invoice_id, fields, row, attempts=1)["Id"])
@@ -338,7 +338,7 @@ def _outcome_unknown(exc: Exception) -> bool:
     if isinstance(exc, (requests.RequestException, OSError)):
         return True
     return (isinstance(exc, QuickbooksException) and not isinstance(exc, AuthorizationException)
-            and push._temporary(exc))
+            and push.is_temporary(exc))
 
 
 def _raise(exc: Exception):

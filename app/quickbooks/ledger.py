@@ -133,7 +133,7 @@ def stuck_after() -> timedelta:
     return timedelta(seconds=int(current_app.config.get("QBO_STUCK_AFTER_S") or 120))
 
 
-def _claimable(now: datetime):
+def claimable_condition(now: datetime):
     return or_(
         and_(SyncLedgerRow.state == LedgerState.PENDING,
              or_(SyncLedgerRow.next_attempt_at.is_(None), SyncLedgerRow.next_attempt_at <= now)),
@@ -146,7 +146,7 @@ def claim(row_id, now: datetime | None = None) -> SyncLedgerRow | None:
     one conditional UPDATE. The caller commits before calling QuickBooks."""
     now = now or datetime.now(UTC)
     claimed = db.session.execute(
-        update(SyncLedgerRow).where(SyncLedgerRow.id == row_id, _claimable(now))
+        update(SyncLedgerRow).where(SyncLedgerRow.id == row_id, claimable_condition(now))
         .values(state=LedgerState.IN_FLIGHT, started_at=now, attempts=SyncLedgerRow.attempts + 1)
         .returning(SyncLedgerRow.id)).scalar_one_or_none()
     if claimed is None:
@@ -159,13 +159,13 @@ def claim(row_id, now: datetime | None = None) -> SyncLedgerRow | None:
 def is_due(row_id, now: datetime | None = None) -> bool:
     """Whether claim() could take the row now (one read; claim() decides)."""
     return db.session.scalar(select(SyncLedgerRow.id).where(
-        SyncLedgerRow.id == row_id, _claimable(now or datetime.now(UTC)))) is not None
+        SyncLedgerRow.id == row_id, claimable_condition(now or datetime.now(UTC)))) is not None
 
 
 def due_rows(now: datetime | None = None, limit: int = 500) -> list[uuid.UUID]:
     now = now or datetime.now(UTC)
     return list(db.session.scalars(
-        select(SyncLedgerRow.id).where(_claimable(now)).order_by(SyncLedgerRow.created_at).limit(limit)))
+        select(SyncLedgerRow.id).where(claimable_condition(now)).order_by(SyncLedgerRow.created_at).limit(limit)))
 
 
 def resume_waiting(company_id=None) -> int:

@@ -50,7 +50,7 @@ def _money(value) -> float:
     return float(Decimal(value or 0).quantize(Decimal("0.01")))
 
 
-def _quote(text: str) -> str:
+def quote_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
@@ -132,7 +132,7 @@ def settle_outcome(client: Api, row: SyncLedgerRow, push) -> str:
                            .values(access_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         outcome = _retry_later(row, f"QuickBooks refused the access token ({exc.error_code})")
     except QuickbooksException as exc:
-        if _temporary(exc):
+        if is_temporary(exc):
             outcome = _retry_later(row, f"QuickBooks {exc.error_code}: {exc.message}")
         else:  # validation, closed period, ...: a person reads QuickBooks' message
             message = f"QuickBooks {exc.error_code}: {exc.message}. {exc.detail}".strip()
@@ -153,7 +153,7 @@ def settle_outcome(client: Api, row: SyncLedgerRow, push) -> str:
     return outcome
 
 
-def _temporary(exc: QuickbooksException) -> bool:
+def is_temporary(exc: QuickbooksException) -> bool:
     code = exc.error_code if isinstance(exc.error_code, int) else 0
     return code >= 10000 or code in (0, 3001) or 500 <= code < 600
 
@@ -210,13 +210,13 @@ def sparse_update(client: Api, entity: str, remote_id: str, fields: dict, row: S
 
 # ------------------------------------------------------------------ customers
 
-def _company(row):
+def company_of(row):
     from app.crm.models import Company
 
     return db.session.get(Company, row.local_id)
 
 
-def _company_email(company) -> str | None:
+def company_email(company) -> str | None:
     from app.crm.models import Contact
 
     return db.session.scalar(select(Contact.email).where(Contact.company_id == company.id, Contact.email.isnot(None))
@@ -224,15 +224,15 @@ def _company_email(company) -> str | None:
 
 
 def push_customer(client: Api, row: SyncLedgerRow) -> str:
-    company = _company(row)
+    company = company_of(row)
     if company.qb_customer_id:
         return company.qb_customer_id
     marker = customer_marker(company)
-    email = _company_email(company)
+    email = company_email(company)
     forced = (row.conflict or {}).get("resolved") == "create"
-    found = query(client, f"select * from Customer where DisplayName = '{_quote(company.name)}'").get("Customer", [])
+    found = query(client, f"select * from Customer where DisplayName = '{quote_text(company.name)}'").get("Customer", [])
     if email:
-        found += query(client, f"select * from Customer where PrimaryEmailAddr = '{_quote(email)}'").get("Customer", [])
+        found += query(client, f"select * from Customer where PrimaryEmailAddr = '{quote_text(email)}'").get("Customer", [])
     ours = [c for c in found if marker in (c.get("Notes") or "")]
     if ours:  # made by an earlier attempt of this very push
         company.qb_customer_id = ours[0]["Id"]
@@ -270,14 +270,14 @@ def customer_body(company, email: str | None, name: str | None = None) -> dict:
 def link_local(row: SyncLedgerRow, remote_id: str) -> None:
     """A conflict resolved by linking: the local object takes the QuickBooks id."""
     if row.entity is LedgerEntity.CUSTOMER:
-        _company(row).qb_customer_id = remote_id
+        company_of(row).qb_customer_id = remote_id
     elif row.entity is LedgerEntity.INVOICE:
-        _invoice(row.local_id).qb_invoice_id = remote_id
+        invoice_of(row.local_id).qb_invoice_id = remote_id
 
 
 # ------------------------------------------------------------------ invoices
 
-def _invoice(invoice_id):
+def invoice_of(invoice_id):
     from app.billing.models import Invoice
 
     return db.session.get(Invoice, invoice_id)
@@ -327,14 +327,14 @@ def invoice_fields(invoice, customer_id: str) -> dict:
 
 
 def push_invoice(client: Api, row: SyncLedgerRow) -> str:
-    invoice = _invoice(row.local_id)
+    invoice = invoice_of(row.local_id)
     if invoice.qb_invoice_id:
         return invoice.qb_invoice_id
     if not invoice.company.qb_customer_id:
         _needs(client, LedgerEntity.CUSTOMER, invoice.company_id, "customer")
         db.session.refresh(invoice.company)
     forced = (row.conflict or {}).get("resolved") == "create"
-    taken = query(client, f"select * from Invoice where DocNumber = '{_quote(invoice.invoice_number)}'").get("Invoice", [])
+    taken = query(client, f"select * from Invoice where DocNumber = '{quote_text(invoice.invoice_number)}'").get("Invoice", [])
     ours = [i for i in taken if f"CRM invoice {invoice.id}" in (i.get("PrivateNote") or "")]
     if ours:
         invoice.qb_invoice_id = ours[0]["Id"]
@@ -359,7 +359,7 @@ def _synced_invoice_id(client: Api, invoice) -> str:
 
 
 def update_invoice(client: Api, row: SyncLedgerRow) -> str:
-    invoice = _invoice(row.local_id)
+    invoice = invoice_of(row.local_id)
     remote_id = _synced_invoice_id(client, invoice)
     fields = invoice_fields(invoice, invoice.company.qb_customer_id)
     sparse_update(client, "Invoice", remote_id, fields, row)
@@ -367,7 +367,7 @@ def update_invoice(client: Api, row: SyncLedgerRow) -> str:
 
 
 def void_invoice(client: Api, row: SyncLedgerRow) -> str:
-    invoice = _invoice(row.local_id)
+    invoice = invoice_of(row.local_id)
     remote_id = _synced_invoice_id(client, invoice)
     sparse_update(client, "Invoice", remote_id, {}, row, params={"operation": "void"})
     return remote_id
@@ -375,14 +375,14 @@ def void_invoice(client: Api, row: SyncLedgerRow) -> str:
 
 # ------------------------------------------------------------------ payments and refunds
 
-def _payment(row):
+def payment_of(row):
     from app.billing.models import Payment
 
     return db.session.get(Payment, row.local_id)
 
 
 def push_payment(client: Api, row: SyncLedgerRow) -> str:
-    payment = _payment(row)
+    payment = payment_of(row)
     if payment.qb_payment_id:
         return payment.qb_payment_id
     invoice_id = _synced_invoice_id(client, payment.invoice)
@@ -405,7 +405,7 @@ def push_refund(client: Api, row: SyncLedgerRow) -> str:
     """A refund row (negative payment) → a QuickBooks RefundReceipt for the same customer."""
     from flask import current_app
 
-    refund = _payment(row)
+    refund = payment_of(row)
     if refund.qb_payment_id:
         return refund.qb_payment_id
     invoice = refund.invoice
