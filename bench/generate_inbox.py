@@ -342,7 +342,7 @@ def conversations_sql(has_last_kind: bool) -> str:
     - archived: 15 % of those older than 90 days; snoozed (until after the anchor): 1 %."""
     kind_col = ", last_kind" if has_last_kind else ""
     kind_val = (", CASE WHEN c.ch = 3 AND c.inbound AND cl.outcome = 'NO_ANSWER' THEN 'missed_call' "
-                "ELSE lower(({array(CHANNEL_NAMES)})[c.ch]) END") if has_last_kind else ""
+                f"ELSE lower(({array(CHANNEL_NAMES)})[c.ch]) END") if has_last_kind else ""
     labels = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in CALL_LABELS.items())
     return f"""
 INSERT INTO conversations (id, lead_id, contact_id, user_id, channel, last_message_at, last_message_preview,

@@ -210,14 +210,10 @@ def _panel(path: str):
 
 
 def thread_scenarios() -> list[Scenario]:
-    floor = lambda *sqls: (lambda ctx: [(s, {"lead_id": ctx.busiest_lead_id}) for s in sqls])  # noqa: E731
     return [
-        Scenario("GET /leads/<busiest>/sms (texts panel, last 100)", _panel("sms"),
-                 floor(LEAD, SMS_THREAD), THREAD_BUDGET_MS),
-        Scenario("GET /leads/<busiest>/email (e-mail panel, last 100)", _panel("email"),
-                 floor(LEAD, LATEST_THREAD, EMAIL_THREAD), THREAD_BUDGET_MS),
-        Scenario("GET /leads/<busiest>/calls (calls panel, last 10)", _panel("calls"),
-                 floor(LEAD, CALLS), THREAD_BUDGET_MS),
+        # the three channel panels became one conversation (app/inbox/thread/): its first page
+        Scenario("GET /leads/<busiest>/thread (the one conversation, first page)", _panel("thread"),
+                 None, THREAD_BUDGET_MS),
     ]
 
 
