@@ -93,11 +93,11 @@ def my_day(user_id: uuid.UUID, now: datetime | None = None) -> MyDay:
         (joinedload(Task.lead).joinedload(Lead.contact), joinedload(Task.lead).joinedload(Lead.company),
          joinedload(Task.company)),
         (Task.due_at < now,))
-    # the inbox's "Needs reply · Mine" tab (app.inbox.queue.queries)
+    # the inbox's "Needs reply · Mine" tab (app.inbox.queue.queries); written as the predicate
+    # of ix_conversations_rep_needs_reply (`NOT is_archived`, not `IS false`) so the planner uses it
     conversations = _first_rows(
         Conversation, [Conversation.user_id == user_id, Conversation.last_message_at.isnot(None),
-                       Conversation.is_archived.is_(False), Conversation.awaiting_reply.is_(True),
-                       Conversation.done_at.is_(None),
+                       Conversation.awaiting_reply, Conversation.done_at.is_(None), ~Conversation.is_archived,
                        or_(Conversation.snoozed_until.is_(None), Conversation.snoozed_until <= now)],
         (Conversation.last_message_at,), (joinedload(Conversation.contact).joinedload(Contact.company),))
     bookings = _first_rows(

@@ -320,6 +320,9 @@ class Conversation(db.Model):
                               ("ix_conversations_snoozed", "snoozed_until IS NOT NULL"),
                               ("ix_conversations_unmatched", "lead_id IS NULL"),
                               ("ix_conversations_unread_queue", "unread_count > 0"))),
+        # a rep's "Needs reply" on the home: counted index-only, oldest first (0035)
+        Index("ix_conversations_rep_needs_reply", "user_id", "last_message_at", postgresql_include=["snoozed_until"],
+              postgresql_where=text("awaiting_reply AND done_at IS NULL AND NOT is_archived")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -172,6 +172,7 @@ def plan_of(client, db_session, url: str, table_words: str, index: str) -> str:
     ("/inbox?tab=unmatched", "ix_conversations_unmatched"),
     ("/inbox?tab=all&unread=1", "ix_conversations_unread_queue"),
     ("/inbox/unread-badge", "ix_conversations_unread"),
+    ("/", "ix_conversations_rep_needs_reply"),  # the rep's home: its "Needs reply" block
 ])
 def test_the_queue_statements_can_use_their_partial_indexes(db_session, factory, rep, signed_in, url, index):
     """A partial index applies only when the WHERE implies its predicate: `awaiting_reply IS
