@@ -26,22 +26,48 @@ NAVIGATION = [
 ]
 
 
-def nav_items():
-    if not current_user.is_authenticated:
-        return []
-    items = []
+URL_CACHE_SIZE = 512  # entries per process: bounded whatever SCRIPT_NAME a proxy sends
+
+
+def _cached(kind: str, key: tuple, build):
+    """A per-app, per-process cache of what only the app's routes and the request's script
+    root decide (URLs): every page's layout asks for the same ~25 (nav, icons, static files)."""
+    cache = current_app.extensions.setdefault("url_cache", {})
+    value = cache.get((kind, *key))
+    if value is None:
+        value = build()
+        if len(cache) < URL_CACHE_SIZE:
+            cache[(kind, *key)] = value
+    return value
+
+
+def static_url(filename: str) -> str:
+    """url_for('static', filename=...), built once per script root and file."""
+    return _cached("static", (request.script_root, filename), lambda: url_for("static", filename=filename))
+
+
+def _navigation(role) -> tuple:
+    """The role's navigation: (label, url, icon, badge url) per entry it may open."""
     navigation = list(NAVIGATION)
     if current_app.config.get("MAIL_BACKEND", "outbox") == "outbox":
         # dev and tests: e-mails are kept here instead of being sent
         navigation.insert(-1, ("Outbox", "outbox.index", permissions.INBOX, "inbox"))
-    for label, endpoint, permission, icon in navigation:
-        if permission is None or permissions.can(current_user, permission):
-            url = url_for(endpoint)
-            active = request.path == url or (url != "/" and request.path.startswith(url.rstrip("/") + "/"))
-            # the inbox's unread count, loaded and polled by htmx (templates/inbox/queue/_badge.html)
-            badge = url_for("inbox.unread_badge") if endpoint == "inbox.index" else None
-            items.append({"label": label, "url": url, "icon": icon, "active": active, "badge": badge})
-    return items
+    allowed = permissions.ROLE_PERMISSIONS.get(role, frozenset())
+    # the inbox's unread count, loaded and polled by htmx (templates/inbox/queue/_badge.html)
+    return tuple((label, url_for(endpoint), icon, url_for("inbox.unread_badge") if endpoint == "inbox.index" else None)
+                 for label, endpoint, permission, icon in navigation if permission is None or permission in allowed)
+
+
+def nav_items():
+    if not current_user.is_authenticated:
+        return []
+    role = current_user.role
+    # per role: the navigation depends on nothing else of the user (permissions.can)
+    entries = _cached("nav", (request.script_root, role), lambda: _navigation(role))
+    path = request.path
+    return [{"label": label, "url": url, "icon": icon, "badge": badge,
+             "active": path == url or (url != "/" and path.startswith(url.rstrip("/") + "/"))}
+            for label, url, icon, badge in entries]
 
 
 _CENT = Decimal("0.01")
@@ -100,7 +126,7 @@ def csrf_field():
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.globals.update(nav_items=nav_items, can=permissions.can, P=permissions, csrf_field=csrf_field)
+    app.jinja_env.globals.update(nav_items=nav_items, static_url=static_url, can=permissions.can, P=permissions, csrf_field=csrf_field)
     app.jinja_env.filters.update(money=money, ago=ago, timestamp=timestamp, label=enum_label)
     # E.164 as people read it, national at home: every template that shows a phone uses it.
 

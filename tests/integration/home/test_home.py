@@ -276,3 +276,21 @@ def test_every_role_has_home_in_the_navigation_marked_only_on_the_home_page(clie
         elsewhere = client.get("/account").get_data(as_text=True)
         assert 'class="nav__link" href="/"' in elsewhere and not current.search(elsewhere), role
         client.post("/logout")
+
+
+def test_each_role_sees_its_own_navigation_one_after_another(client, factory):
+    """The navigation is built once per role and process (app.template_helpers): a rep after an
+    admin, and the warehouse after a rep, must each see their own entries, not the last one's."""
+    def links(html: str) -> list[str]:
+        return re.findall(r'class="nav__link[^"]*" href="([^"]+)"', html)
+
+    seen = {}
+    for role in (UserRole.ADMIN, UserRole.REP, UserRole.OPERATOR, UserRole.ADMIN):
+        login(client, factory.user(role))
+        seen.setdefault(role, []).append(links(client.get("/account").get_data(as_text=True)))
+        client.post("/logout")
+    admin, rep, operator = seen[UserRole.ADMIN][0], seen[UserRole.REP][0], seen[UserRole.OPERATOR][0]
+    assert "/settings/" in admin and "/warehouse" in admin and "/pipeline" in admin
+    assert "/pipeline" in rep and "/invoices" in rep and "/settings/" not in rep and "/warehouse" not in rep
+    assert operator == ["/", "/warehouse"]
+    assert seen[UserRole.ADMIN][1] == admin
