@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import String, Uuid, and_, bindparam, exists, func, or_, select, union_all
+from sqlalchemy import String, Uuid, and_, bindparam, exists, func, or_, select, true, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import aliased
 
 from app.auth.models import User, UserRole
 from app.crm.models import (
@@ -113,12 +112,10 @@ def filter_clauses(shape: FilterShape) -> list:
     """The WHERE clauses of a filter shape on Lead, values as bound parameters."""
     clauses = []
     for i in range(shape.reps):
-        # EXISTS, not IN (subquery): each column's top-N walks its index and probes the
-        # company of each lead, instead of hashing all of the rep's companies per column
-        # (an alias: a query that already joins companies must not correlate this one to it)
-        company = aliased(Company)
-        clauses.append(exists().where(company.id == Lead.company_id,
-                                      company.assigned_rep_id == bindparam(f"filter_rep_{i}", type_=Uuid)))
+        # the lead's rep_id: its company's rep (companies.assigned_rep_id, kept by triggers;
+        # NULL without a company), so each column's top-N is a range of
+        # ix_leads_stage_rep_id_last_activity_at_id instead of a probe of each lead's company
+        clauses.append(Lead.rep_id == bindparam(f"filter_rep_{i}", type_=Uuid))
     if shape.source:
         clauses.append(Lead.source == bindparam("filter_source", type_=String))
     if shape.tag:
@@ -158,7 +155,7 @@ class Card:
     engagement: int | None
     rep_name: str | None
     rep_initials: str | None
-    tags: list[str]
+    tags: tuple[str, ...]
     days_in_stage: int
     stale: bool
 
@@ -270,7 +267,7 @@ def card_from_row(row, now: datetime, stale_days: int) -> Card:
         last_activity_at=active, stage_changed_at=changed, quality=quality, engagement=engagement,
         rep_name=f"{rep_first} {rep_last}" if rep_first else None,
         rep_initials=(rep_first[:1] + (rep_last or "")[:1]).upper() if rep_first else None,
-        tags=tag_slugs or [], days_in_stage=days,
+        tags=tuple(tag_slugs) if tag_slugs else (), days_in_stage=days,
         stale=stage not in CLOSED_STAGES and days >= stale_days)
 
 
@@ -352,17 +349,39 @@ def moved_card(result, now: datetime | None = None) -> Card | None:
     return card_from_row(row, now or datetime.now(UTC), stale_after_days()) if row else None
 
 
-def filter_choices() -> dict:
-    """The board's filter dropdowns: reps, sources and tags in use."""
-    reps = db.session.scalars(
-        select(User).where(User.is_active.is_(True), User.role.in_([UserRole.REP, UserRole.ADMIN, UserRole.NICK]))
-        .order_by(User.first_name)
-    ).all()
-    # Sources from the taxonomy (what the dropdowns offer), not a DISTINCT over all leads.
+@dataclass(frozen=True)
+class RepChoice:
+    id: uuid.UUID
+    full_name: str
 
-    sources = db.session.scalars(select(TaxonomyValue.value).where(
-        TaxonomyValue.type == TaxonomyType.SOURCE, TaxonomyValue.active.is_(True))
-        .order_by(TaxonomyValue.sort_order)).all()
-    tags = db.session.execute(select(Tag.slug, Tag.name).where(Tag.is_active.is_(True))
-                              .order_by(Tag.category, Tag.sort_order)).all()
-    return {"reps": reps, "sources": sources, "tags": tags}
+
+@functools.cache
+def _choices_statement():
+    """The three lists in one statement (arrays, each in its list's order; ties broken by a
+    unique column so that the arrays of one list line up)."""
+    def agg(column, *order):
+        return func.array_agg(aggregate_order_by(column, *order))
+
+    reps = select(User.id, User.first_name, User.last_name).where(
+        User.is_active.is_(True), User.role.in_([UserRole.REP, UserRole.ADMIN, UserRole.NICK])).subquery()
+    # Sources from the taxonomy (what the dropdowns offer), not a DISTINCT over all leads.
+    sources = select(TaxonomyValue.value, TaxonomyValue.sort_order).where(
+        TaxonomyValue.type == TaxonomyType.SOURCE, TaxonomyValue.active.is_(True)).subquery()
+    tags = select(Tag.slug, Tag.name, Tag.category, Tag.sort_order).where(Tag.is_active.is_(True)).subquery()
+    rep_order, tag_order = (reps.c.first_name, reps.c.id), (tags.c.category, tags.c.sort_order, tags.c.slug)
+    rep_lists = select(agg(reps.c.id, *rep_order).label("ids"), agg(reps.c.first_name, *rep_order).label("firsts"),
+                       agg(reps.c.last_name, *rep_order).label("lasts")).subquery()
+    tag_lists = select(agg(tags.c.slug, *tag_order).label("slugs"), agg(tags.c.name, *tag_order).label("names")).subquery()
+    source_list = select(agg(sources.c.value, sources.c.sort_order, sources.c.value)).scalar_subquery()
+    # (one row each: joined on true)
+    return (select(rep_lists.c.ids, rep_lists.c.firsts, rep_lists.c.lasts, source_list, tag_lists.c.slugs,
+                   tag_lists.c.names).select_from(rep_lists.join(tag_lists, true())))
+
+
+def filter_choices() -> dict:
+    """The board's (and the leads list's) filter dropdowns: active reps by first name, the
+    active sources of the taxonomy, the active tags (slug, name). One statement."""
+    rep_ids, firsts, lasts, sources, slugs, names = db.session.execute(_choices_statement()).one()
+    reps = [RepChoice(rep_id, f"{first} {last}".strip())
+            for rep_id, first, last in zip(rep_ids or (), firsts or (), lasts or (), strict=True)]
+    return {"reps": reps, "sources": sources or [], "tags": list(zip(slugs or (), names or (), strict=True))}
