@@ -199,18 +199,37 @@ def column_totals(filters: BoardFilters, user_id=None, stages=None) -> dict[Lead
     """Count and revenue per stage: maintained totals when unfiltered or filtered by one rep
     only (lead_stage_totals, lead_stage_rep_totals), else a GROUP BY."""
     rep = filters.only_rep(user_id)
+    params: dict = {"stages": list(stages)} if stages else {}
     if not filters.active or rep is not None:
-        table = LeadStageTotal if rep is None else LeadStageRepTotal
-        query = select(table.stage, table.lead_count, table.revenue)
         if rep is not None:
-            query = query.where(LeadStageRepTotal.rep_id == rep)
-        if stages:
-            query = query.where(table.stage.in_(stages))
-        return {stage: (count, revenue) for stage, count, revenue in db.session.execute(query)}
-    shape, params = filter_values(filters, user_id)
-    params["stages"] = list(stages or LeadStage)
-    rows = db.session.execute(_totals_statement(shape), params).all()
+            params["rep"] = rep
+        rows = _execute(_maintained_totals_statement(rep is not None, bool(stages)), params)
+    else:
+        shape, values = filter_values(filters, user_id)
+        params.update(values, stages=list(stages or LeadStage))
+        rows = _execute(_totals_statement(shape), params)
     return {stage: (count, revenue) for stage, count, revenue in rows}
+
+
+def _execute(statement, params: dict):
+    """The rows of a board statement (plain columns, no ORM entities) on the session's
+    connection, in its transaction, after its autoflush: the ORM's execute path cost as much
+    CPU as fetching the cards."""
+    session = db.session
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, params)
+
+
+@functools.cache
+def _maintained_totals_statement(per_rep: bool, some_stages: bool):
+    table = LeadStageRepTotal if per_rep else LeadStageTotal
+    query = select(table.stage, table.lead_count, table.revenue)
+    if per_rep:
+        query = query.where(LeadStageRepTotal.rep_id == bindparam("rep", type_=Uuid))
+    if some_stages:
+        query = query.where(table.stage.in_(bindparam("stages", expanding=True, type_=table.stage.type)))
+    return query
 
 
 @functools.cache
@@ -295,8 +314,10 @@ def _board_statement(shape: FilterShape, limit: int):
 
 
 @functools.cache
-def _more_statement(shape: FilterShape, stage: LeadStage, limit: int):
-    """The cards of one column after a cursor (its infinite scroll)."""
+def _more_statement(shape: FilterShape, stage: LeadStage, limit: int, after_cursor: bool = True):
+    """The cards of one column after a cursor (its infinite scroll), or its first ones."""
+    if not after_cursor:
+        return _cards_of([_stage_page(stage, filter_clauses(shape), limit)])
     after = or_(Lead.last_activity_at < bindparam("after_value", type_=Lead.last_activity_at.type),
                 and_(Lead.last_activity_at == bindparam("after_value", type_=Lead.last_activity_at.type),
                      Lead.id < bindparam("after_id", type_=Uuid)))
@@ -318,7 +339,7 @@ def board(filters: BoardFilters, user_id=None, now: datetime | None = None) -> l
     for stage, (count, revenue) in column_totals(filters, user_id).items():
         columns[stage].count, columns[stage].revenue = count, revenue
     shape, params = filter_values(filters, user_id)
-    rows = db.session.execute(_board_statement(shape, FIRST_PAGE), params)
+    rows = _execute(_board_statement(shape, FIRST_PAGE), params)
     for card in _rows_to_cards(rows, now, stale_after_days()):
         columns[card.stage].cards.append(card)
     return [_page(column, FIRST_PAGE) for column in columns.values()]
@@ -332,11 +353,11 @@ def more_cards(stage: LeadStage, filters: BoardFilters, after: str, user_id=None
     shape, params = filter_values(filters, user_id)
     position = CARD_ORDER.position(after)
     if position is None:
-        statement = _cards_of([_stage_page(stage, filter_clauses(shape), PAGE_SIZE)])
+        statement = _more_statement(shape, stage, PAGE_SIZE, after_cursor=False)
     else:
         statement = _more_statement(shape, stage, PAGE_SIZE)
         params.update(after_value=position[0], after_id=position[1])
-    column.cards = _rows_to_cards(db.session.execute(statement, params), now, stale_after_days())
+    column.cards = _rows_to_cards(_execute(statement, params), now, stale_after_days())
     return _page(column, PAGE_SIZE)
 
 
@@ -381,7 +402,7 @@ def _choices_statement():
 def filter_choices() -> dict:
     """The board's (and the leads list's) filter dropdowns: active reps by first name, the
     active sources of the taxonomy, the active tags (slug, name). One statement."""
-    rep_ids, firsts, lasts, sources, slugs, names = db.session.execute(_choices_statement()).one()
+    rep_ids, firsts, lasts, sources, slugs, names = _execute(_choices_statement(), {}).one()
     reps = [RepChoice(rep_id, f"{first} {last}".strip())
             for rep_id, first, last in zip(rep_ids or (), firsts or (), lasts or (), strict=True)]
     return {"reps": reps, "sources": sources or [], "tags": list(zip(slugs or (), names or (), strict=True))}
