@@ -182,9 +182,10 @@ def test_a_rep_filter_follows_the_company_s_rep(app, client, db_session, factory
 
 def test_a_rep_filter_is_a_condition_on_the_lead_s_own_rep(app, db_session):
     """Each column's top-N of a board filtered by a rep (or "mine") is then a range of
-    ix_leads_stage_rep_id_last_activity_at_id, not a probe of each lead's company."""
+    ix_leads_stage_rep_id_last_activity_at_id, not a probe of each lead's company (on the
+    bench data: EXPLAIN ANALYZE shows an Index Scan of it per stage, 9 rows each)."""
     for filters in (board.BoardFilters(rep_id=uuid.uuid4()), board.BoardFilters(mine=True)):
         shape, _ = board.filter_values(filters, uuid.uuid4())
         sql = str(board._board_statement(shape, board.FIRST_PAGE).compile(dialect=db_session.get_bind().dialect))
-        pages = sql[sql.index("IN ("):]
-        assert pages.count("leads.rep_id = ") == len(LeadStage) and "companies" not in pages
+        page = sql[sql.index("JOIN LATERAL ("):sql.index(") AS page")]
+        assert "leads.rep_id = " in page and "companies" not in page
