@@ -81,6 +81,10 @@ class BoardKit:
         self.lead_url = url_for("crm.lead", lead_id="__ID__")
         self.move_url = url_for("crm.move_lead", lead_id="__ID__")
         self.board_query = urlencode(filters.as_args())
+        # a column's next page (its infinite scroll): one url_for per response, not per column.
+        # The stage is the path's first placeholder and the cursor (URL-safe base64) the
+        # query's first argument, so replacing the first occurrence of each is exact.
+        self._more_url = url_for("crm.pipeline_more", stage="__STAGE__", after="__AFTER__", **filters.as_args())
         self._card = get_template_attribute(CARD_TEMPLATE, "card")
         # the key's part every card of this response shares (the macro: a reloaded template renders anew)
         self._shared = (self._card, self.lead_url, self.move_url, self.board_query)
@@ -94,6 +98,10 @@ class BoardKit:
             options = _options_of[stage_options] = {
                 stage: stage_options(stage, moves.STAGE_LABELS) for stage in moves.STAGE_LABELS}
         return options
+
+    def more_url(self, column: board.Column) -> str:
+        """The address of the cards after the column's last one (its next_cursor)."""
+        return self._more_url.replace("__STAGE__", column.stage.value, 1).replace("__AFTER__", column.next_cursor, 1)
 
     def cards(self, cards) -> Markup:
         """The cards' HTML, from the cache where a card shows what it showed before."""

@@ -189,3 +189,19 @@ def test_a_rep_filter_is_a_condition_on_the_lead_s_own_rep(app, db_session):
         sql = str(board._board_statement(shape, board.FIRST_PAGE).compile(dialect=db_session.get_bind().dialect))
         page = sql[sql.index("JOIN LATERAL ("):sql.index(") AS page")]
         assert "leads.rep_id = " in page and "companies" not in page
+
+
+def test_a_column_s_next_page_address_is_what_url_for_builds(app):
+    """BoardKit builds the infinite scroll's address once per response and fills in each
+    column's stage and cursor: the same address url_for gives, whatever the filters hold."""
+    from flask import url_for
+
+    cursor = board.CARD_ORDER.cursor(datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), uuid.uuid4())
+    for filters in (board.BoardFilters(), board.BoardFilters(rep_id=uuid.uuid4(), mine=True),
+                    board.BoardFilters(source="Trade show & fair", tag="__AFTER__", q="__STAGE__ Ñandú / 50% off?")):
+        with app.test_request_context("/pipeline"):
+            kit = cards.BoardKit(filters)
+            for stage in (LeadStage.NEW_LEAD, LeadStage.BUY_PERIOD_30):
+                column = board.Column(stage, next_cursor=cursor)
+                assert kit.more_url(column) == url_for("crm.pipeline_more", stage=stage.value, after=cursor,
+                                                       **filters.as_args())
