@@ -350,9 +350,12 @@ def _more_statement(shape: FilterShape, stage: LeadStage, limit: int, after_curs
     """The cards of one column after a cursor (its infinite scroll), or its first ones."""
     if not after_cursor:
         return _cards_of([_stage_page(stage, filter_clauses(shape), limit)])
-    after = or_(Lead.last_activity_at < bindparam("after_value", type_=Lead.last_activity_at.type),
-                and_(Lead.last_activity_at == bindparam("after_value", type_=Lead.last_activity_at.type),
-                     Lead.id < bindparam("after_id", type_=Uuid)))
+    value = bindparam("after_value", type_=Lead.last_activity_at.type)
+    # The redundant first bound is an index range (as Keyset.after's): with the OR alone,
+    # PostgreSQL read every card of the column's earlier pages again (5,000 deep: 0.4 ms).
+    after = and_(Lead.last_activity_at <= value,
+                 or_(Lead.last_activity_at < value,
+                     and_(Lead.last_activity_at == value, Lead.id < bindparam("after_id", type_=Uuid))))
     return _cards_of([_stage_page(stage, [*filter_clauses(shape), after], limit)])
 
 

@@ -205,3 +205,11 @@ def test_a_column_s_next_page_address_is_what_url_for_builds(app):
                 column = board.Column(stage, next_cursor=cursor)
                 assert kit.more_url(column) == url_for("crm.pipeline_more", stage=stage.value, after=cursor,
                                                        **filters.as_args())
+
+
+def test_a_column_s_next_page_starts_with_an_index_bound(db_session):
+    """The infinite scroll's cursor bounds the index range (last_activity_at <= the cursor's),
+    not only a filter: a page deep in a column does not read the pages before it again."""
+    sql = str(board._more_statement(board.FilterShape(), LeadStage.NEW_LEAD, board.PAGE_SIZE)
+              .compile(dialect=db_session.get_bind().dialect))
+    assert "leads.last_activity_at <= %(after_value)s" in sql
