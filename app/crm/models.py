@@ -285,6 +285,8 @@ class Lead(db.Model):
     # range scan per column (see app/crm/pipeline/board.py).
     __table_args__ = (
         Index("ix_leads_stage_last_activity_at_id", "stage", desc("last_activity_at"), desc("id")),
+        # ...and a rep's (a board filtered by a rep, or "mine"): leads.rep_id, the company's rep (0033)
+        Index("ix_leads_stage_rep_id_last_activity_at_id", "stage", "rep_id", desc("last_activity_at"), desc("id")),
         # the leads list: its default order and each sort it offers (lead_list.SORTS; 0027)
         Index("ix_leads_last_activity_at_id", desc("last_activity_at"), desc("id")),
         Index("ix_leads_created_at_id", desc("created_at"), desc("id")),

@@ -1,10 +1,11 @@
 """The pipeline board's read side: filters, columns, cards.
 
 A constant number of statements whatever the number of leads or stages:
-1. counts and revenue per stage (one GROUP BY),
-2. the first N cards of every stage (one UNION ALL of per-stage index scans on
-   ix_leads_stage_last_activity_at_id, the LATERAL-style top-N) with company,
-   contact, score, rep and active tags (an array subquery per card) joined.
+1. counts and revenue per stage (maintained totals, or one GROUP BY when filtered),
+2. the first N cards of every stage (a LATERAL top-N per stage on
+   ix_leads_stage_last_activity_at_id, or ix_leads_stage_rep_id_last_activity_at_id for a
+   rep) with company, contact, score, rep and active tags (an array subquery per card) joined,
+3. the filter lists (reps, sources, tags) in one statement.
 """
 from __future__ import annotations
 
@@ -14,9 +15,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import String, Uuid, and_, bindparam, exists, func, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import aliased
 
 from app.auth.models import User, UserRole
 from app.crm.models import (
@@ -113,12 +127,10 @@ def filter_clauses(shape: FilterShape) -> list:
     """The WHERE clauses of a filter shape on Lead, values as bound parameters."""
     clauses = []
     for i in range(shape.reps):
-        # EXISTS, not IN (subquery): each column's top-N walks its index and probes the
-        # company of each lead, instead of hashing all of the rep's companies per column
-        # (an alias: a query that already joins companies must not correlate this one to it)
-        company = aliased(Company)
-        clauses.append(exists().where(company.id == Lead.company_id,
-                                      company.assigned_rep_id == bindparam(f"filter_rep_{i}", type_=Uuid)))
+        # the lead's rep_id: its company's rep (companies.assigned_rep_id, kept by triggers;
+        # NULL without a company), so each column's top-N is a range of
+        # ix_leads_stage_rep_id_last_activity_at_id instead of a probe of each lead's company
+        clauses.append(Lead.rep_id == bindparam(f"filter_rep_{i}", type_=Uuid))
     if shape.source:
         clauses.append(Lead.source == bindparam("filter_source", type_=String))
     if shape.tag:
@@ -158,7 +170,7 @@ class Card:
     engagement: int | None
     rep_name: str | None
     rep_initials: str | None
-    tags: list[str]
+    tags: tuple[str, ...]
     days_in_stage: int
     stale: bool
 
@@ -202,18 +214,37 @@ def column_totals(filters: BoardFilters, user_id=None, stages=None) -> dict[Lead
     """Count and revenue per stage: maintained totals when unfiltered or filtered by one rep
     only (lead_stage_totals, lead_stage_rep_totals), else a GROUP BY."""
     rep = filters.only_rep(user_id)
+    params: dict = {"stages": list(stages)} if stages else {}
     if not filters.active or rep is not None:
-        table = LeadStageTotal if rep is None else LeadStageRepTotal
-        query = select(table.stage, table.lead_count, table.revenue)
         if rep is not None:
-            query = query.where(LeadStageRepTotal.rep_id == rep)
-        if stages:
-            query = query.where(table.stage.in_(stages))
-        return {stage: (count, revenue) for stage, count, revenue in db.session.execute(query)}
-    shape, params = filter_values(filters, user_id)
-    params["stages"] = list(stages or LeadStage)
-    rows = db.session.execute(_totals_statement(shape), params).all()
+            params["rep"] = rep
+        rows = _execute(_maintained_totals_statement(rep is not None, bool(stages)), params)
+    else:
+        shape, values = filter_values(filters, user_id)
+        params.update(values, stages=list(stages or LeadStage))
+        rows = _execute(_totals_statement(shape), params)
     return {stage: (count, revenue) for stage, count, revenue in rows}
+
+
+def _execute(statement, params: dict):
+    """The rows of a board statement (plain columns, no ORM entities) on the session's
+    connection, in its transaction, after its autoflush: the ORM's execute path cost as much
+    CPU as fetching the cards."""
+    session = db.session
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, params)
+
+
+@functools.cache
+def _maintained_totals_statement(per_rep: bool, some_stages: bool):
+    table = LeadStageRepTotal if per_rep else LeadStageTotal
+    query = select(table.stage, table.lead_count, table.revenue)
+    if per_rep:
+        query = query.where(LeadStageRepTotal.rep_id == bindparam("rep", type_=Uuid))
+    if some_stages:
+        query = query.where(table.stage.in_(bindparam("stages", expanding=True, type_=table.stage.type)))
+    return query
 
 
 @functools.cache
@@ -239,10 +270,11 @@ def display_name(full, first, last, email, phone) -> str:
     return person_name(full, first, last, email) or format_phone(phone) or "Unnamed contact"
 
 
-def card_select(leads=None):
-    """A SELECT of card rows from `leads`: the leads table, or a CTE with its columns (a
-    move's UPDATE ... RETURNING, so the move reads its card in the same statement).
-    Company, contact, rep, score and active tags joined."""
+def card_select(leads=None, from_=None):
+    """A SELECT of card rows from `leads`: the leads table, or a CTE or subquery with its
+    columns (a move's UPDATE ... RETURNING, so the move reads its card in the same statement;
+    the board's LATERAL pages, `from_` being what they join). Company, contact, rep, score
+    and active tags joined."""
     leads = Lead.__table__ if leads is None else leads
     # the tags' names, as the catalog spells them (a slug whose tag is gone shows as is)
     tags = (select(func.array_agg(aggregate_order_by(func.coalesce(Tag.name, LeadTag.tag_slug),
@@ -253,7 +285,7 @@ def card_select(leads=None):
                    leads.c.last_activity_at, leads.c.stage_changed_at, Company.name, Contact.full_name,
                    Contact.first_name, Contact.last_name, Contact.email, Contact.phone_e164,
                    LeadScore.quality_score, LeadScore.engagement_score, User.first_name, User.last_name, tags)
-            .select_from(leads)
+            .select_from(leads if from_ is None else from_)
             .join(Contact, Contact.id == leads.c.contact_id)
             .outerjoin(Company, Company.id == leads.c.company_id)
             .outerjoin(User, User.id == Company.assigned_rep_id)
@@ -270,7 +302,7 @@ def card_from_row(row, now: datetime, stale_days: int) -> Card:
         last_activity_at=active, stage_changed_at=changed, quality=quality, engagement=engagement,
         rep_name=f"{rep_first} {rep_last}" if rep_first else None,
         rep_initials=(rep_first[:1] + (rep_last or "")[:1]).upper() if rep_first else None,
-        tags=tag_slugs or [], days_in_stage=days,
+        tags=tuple(tag_slugs) if tag_slugs else (), days_in_stage=days,
         stale=stage not in CLOSED_STAGES and days >= stale_days)
 
 
@@ -279,9 +311,13 @@ def _rows_to_cards(rows, now: datetime, stale_days: int) -> list[Card]:
 
 
 def _stage_page(stage: LeadStage, clauses, limit: int):
-    """The ids of a column's next `limit` + 1 cards (is there a next page?)."""
-    return (select(Lead.id).where(Lead.stage == stage, *clauses)
-            .order_by(*CARD_ORDER.order_by()).limit(limit + 1))
+    """The ids of a column's next `limit` + 1 cards (is there a next page?). The stage and
+    the limit are in the SQL text, not parameters: a prepared statement with them as
+    parameters never found a generic plan as cheap as its custom ones, so PostgreSQL planned
+    the ten-branch statement again on every execution (1 ms of its 2)."""
+    return (select(Lead.id).where(Lead.stage == bindparam(None, stage, type_=Lead.stage.type, literal_execute=True),
+                                  *clauses)
+            .order_by(*CARD_ORDER.order_by()).limit(bindparam(None, limit + 1, type_=Integer, literal_execute=True)))
 
 
 def _cards_of(stage_queries):
@@ -291,18 +327,35 @@ def _cards_of(stage_queries):
 
 @functools.cache
 def _board_statement(shape: FilterShape, limit: int):
-    """The first cards of every column (one UNION ALL of per-stage top-N index scans),
-    built once per filter shape and page size, as the move's statement is: building it
-    cost more than running it (7 ms for a board filtered by a rep)."""
-    return _cards_of([_stage_page(stage, filter_clauses(shape), limit) for stage in LeadStage])
+    """The first cards of every column: for each stage (the enum's values, unnested) a
+    LATERAL top-N range of ix_leads_stage_last_activity_at_id (of
+    ix_leads_stage_rep_id_last_activity_at_id for a rep), the cards' joins then done once
+    over those rows. Built once per filter shape and page size, as the move's statement is
+    (building it cost more than running it). Not a UNION ALL of ten per-stage subqueries:
+    PostgreSQL spent 1-1.5 ms planning that on every request (a request ends with a
+    rollback, and psycopg forgets its prepared statements on a rollback)."""
+    leads = Lead.__table__
+    stages = func.unnest(func.enum_range(cast(null(), Lead.stage.type))).table_valued("stage").render_derived(name="stages")
+    page = (select(leads.c.id, leads.c.stage, leads.c.estimated_units, leads.c.estimated_revenue,
+                   leads.c.last_activity_at, leads.c.stage_changed_at, leads.c.contact_id, leads.c.company_id)
+            .where(leads.c.stage == stages.c.stage, *filter_clauses(shape))
+            .order_by(*CARD_ORDER.order_by())
+            .limit(bindparam(None, limit + 1, type_=Integer, literal_execute=True)).lateral("page"))
+    return (card_select(page, from_=stages.join(page, true()))
+            .order_by(page.c.last_activity_at.desc(), page.c.id.desc()))
 
 
 @functools.cache
-def _more_statement(shape: FilterShape, stage: LeadStage, limit: int):
-    """The cards of one column after a cursor (its infinite scroll)."""
-    after = or_(Lead.last_activity_at < bindparam("after_value", type_=Lead.last_activity_at.type),
-                and_(Lead.last_activity_at == bindparam("after_value", type_=Lead.last_activity_at.type),
-                     Lead.id < bindparam("after_id", type_=Uuid)))
+def _more_statement(shape: FilterShape, stage: LeadStage, limit: int, after_cursor: bool = True):
+    """The cards of one column after a cursor (its infinite scroll), or its first ones."""
+    if not after_cursor:
+        return _cards_of([_stage_page(stage, filter_clauses(shape), limit)])
+    value = bindparam("after_value", type_=Lead.last_activity_at.type)
+    # The redundant first bound is an index range (as Keyset.after's): with the OR alone,
+    # PostgreSQL read every card of the column's earlier pages again (5,000 deep: 0.4 ms).
+    after = and_(Lead.last_activity_at <= value,
+                 or_(Lead.last_activity_at < value,
+                     and_(Lead.last_activity_at == value, Lead.id < bindparam("after_id", type_=Uuid))))
     return _cards_of([_stage_page(stage, [*filter_clauses(shape), after], limit)])
 
 
@@ -321,7 +374,7 @@ def board(filters: BoardFilters, user_id=None, now: datetime | None = None) -> l
     for stage, (count, revenue) in column_totals(filters, user_id).items():
         columns[stage].count, columns[stage].revenue = count, revenue
     shape, params = filter_values(filters, user_id)
-    rows = db.session.execute(_board_statement(shape, FIRST_PAGE), params)
+    rows = _execute(_board_statement(shape, FIRST_PAGE), params)
     for card in _rows_to_cards(rows, now, stale_after_days()):
         columns[card.stage].cards.append(card)
     return [_page(column, FIRST_PAGE) for column in columns.values()]
@@ -335,11 +388,11 @@ def more_cards(stage: LeadStage, filters: BoardFilters, after: str, user_id=None
     shape, params = filter_values(filters, user_id)
     position = CARD_ORDER.position(after)
     if position is None:
-        statement = _cards_of([_stage_page(stage, filter_clauses(shape), PAGE_SIZE)])
+        statement = _more_statement(shape, stage, PAGE_SIZE, after_cursor=False)
     else:
         statement = _more_statement(shape, stage, PAGE_SIZE)
         params.update(after_value=position[0], after_id=position[1])
-    column.cards = _rows_to_cards(db.session.execute(statement, params), now, stale_after_days())
+    column.cards = _rows_to_cards(_execute(statement, params), now, stale_after_days())
     return _page(column, PAGE_SIZE)
 
 
@@ -352,17 +405,39 @@ def moved_card(result, now: datetime | None = None) -> Card | None:
     return card_from_row(row, now or datetime.now(UTC), stale_after_days()) if row else None
 
 
-def filter_choices() -> dict:
-    """The board's filter dropdowns: reps, sources and tags in use."""
-    reps = db.session.scalars(
-        select(User).where(User.is_active.is_(True), User.role.in_([UserRole.REP, UserRole.ADMIN, UserRole.NICK]))
-        .order_by(User.first_name)
-    ).all()
-    # Sources from the taxonomy (what the dropdowns offer), not a DISTINCT over all leads.
+@dataclass(frozen=True)
+class RepChoice:
+    id: uuid.UUID
+    full_name: str
 
-    sources = db.session.scalars(select(TaxonomyValue.value).where(
-        TaxonomyValue.type == TaxonomyType.SOURCE, TaxonomyValue.active.is_(True))
-        .order_by(TaxonomyValue.sort_order)).all()
-    tags = db.session.execute(select(Tag.slug, Tag.name).where(Tag.is_active.is_(True))
-                              .order_by(Tag.category, Tag.sort_order)).all()
-    return {"reps": reps, "sources": sources, "tags": tags}
+
+@functools.cache
+def _choices_statement():
+    """The three lists in one statement (arrays, each in its list's order; ties broken by a
+    unique column so that the arrays of one list line up)."""
+    def agg(column, *order):
+        return func.array_agg(aggregate_order_by(column, *order))
+
+    reps = select(User.id, User.first_name, User.last_name).where(
+        User.is_active.is_(True), User.role.in_([UserRole.REP, UserRole.ADMIN, UserRole.NICK])).subquery()
+    # Sources from the taxonomy (what the dropdowns offer), not a DISTINCT over all leads.
+    sources = select(TaxonomyValue.value, TaxonomyValue.sort_order).where(
+        TaxonomyValue.type == TaxonomyType.SOURCE, TaxonomyValue.active.is_(True)).subquery()
+    tags = select(Tag.slug, Tag.name, Tag.category, Tag.sort_order).where(Tag.is_active.is_(True)).subquery()
+    rep_order, tag_order = (reps.c.first_name, reps.c.id), (tags.c.category, tags.c.sort_order, tags.c.slug)
+    rep_lists = select(agg(reps.c.id, *rep_order).label("ids"), agg(reps.c.first_name, *rep_order).label("firsts"),
+                       agg(reps.c.last_name, *rep_order).label("lasts")).subquery()
+    tag_lists = select(agg(tags.c.slug, *tag_order).label("slugs"), agg(tags.c.name, *tag_order).label("names")).subquery()
+    source_list = select(agg(sources.c.value, sources.c.sort_order, sources.c.value)).scalar_subquery()
+    # (one row each: joined on true)
+    return (select(rep_lists.c.ids, rep_lists.c.firsts, rep_lists.c.lasts, source_list, tag_lists.c.slugs,
+                   tag_lists.c.names).select_from(rep_lists.join(tag_lists, true())))
+
+
+def filter_choices() -> dict:
+    """The board's (and the leads list's) filter dropdowns: active reps by first name, the
+    active sources of the taxonomy, the active tags (slug, name). One statement."""
+    rep_ids, firsts, lasts, sources, slugs, names = _execute(_choices_statement(), {}).one()
+    reps = [RepChoice(rep_id, f"{first} {last}".strip())
+            for rep_id, first, last in zip(rep_ids or (), firsts or (), lasts or (), strict=True)]
+    return {"reps": reps, "sources": sources or [], "tags": list(zip(slugs or (), names or (), strict=True))}

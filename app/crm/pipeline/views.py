@@ -1,34 +1,22 @@
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs
 
-from flask import abort, get_template_attribute, request, url_for
+from flask import abort, request
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from app.auth.permissions import SALES, require
 from app.crm import bp
-from app.crm.pipeline import board, moves
+from app.crm.pipeline import board, cards, moves
 from app.errors import uuid_or_404
 from app.extensions import db
 from app.htmx import add_trigger, render
-
-
-def board_kit(filters: board.BoardFilters) -> dict:
-    """What every card shares, built once per response instead of once per card: URL patterns,
-    the board's filter, and each stage's menu (the `stage_options` macro rendered once per
-    stage). No CSRF field: htmx sends the token as a header (static/js/app.js)."""
-
-    stage_options = get_template_attribute("crm/pipeline/_card.html", "stage_options")
-    options = {stage: stage_options(stage, moves.STAGE_LABELS) for stage in moves.STAGE_LABELS}
-    return {"lead_url": url_for("crm.lead", lead_id="__ID__"),
-            "move_url": url_for("crm.move_lead", lead_id="__ID__"),
-            "board_query": urlencode(filters.as_args()), "options": options}
 
 
 @bp.get("/pipeline")
 @require(SALES)
 def pipeline():
     filters = board.BoardFilters.from_args(request.args)
-    return render("crm/pipeline/pipeline.html", "board", context=dict(columns=board.board(filters, current_user.id), filters=filters, choices=board.filter_choices(), labels=moves.STAGE_LABELS, kit=board_kit(filters)))
+    return render("crm/pipeline/pipeline.html", "board", context=dict(columns=board.board(filters, current_user.id), filters=filters, choices=board.filter_choices(), labels=moves.STAGE_LABELS, kit=cards.BoardKit(filters)))
 
 
 @bp.get("/pipeline/columns/<stage>")
@@ -41,7 +29,7 @@ def pipeline_more(stage: str):
         abort(404)
     filters = board.BoardFilters.from_args(request.args)
     column = board.more_cards(stage_enum, filters, request.args.get("after", ""), current_user.id)
-    return render("crm/pipeline/_board_more.html", context=dict(column=column, filters=filters, labels=moves.STAGE_LABELS, kit=board_kit(filters)))
+    return render("crm/pipeline/_board_more.html", context=dict(column=column, filters=filters, labels=moves.STAGE_LABELS, kit=cards.BoardKit(filters)))
 
 
 def _board_filters_from_form() -> board.BoardFilters:
@@ -70,7 +58,7 @@ def move_lead(lead_id: str):
         # Unknown stage or a conflicting move: show the board as it really is.
         # (Nothing was changed; the request's transaction ends unused.)
         status = 409 if isinstance(exc, moves.StageConflict) else 422
-        response = render("crm/pipeline/_board_refresh.html", context=dict(columns=board.board(filters, current_user.id), filters=filters, labels=moves.STAGE_LABELS, kit=board_kit(filters)), status=status)
+        response = render("crm/pipeline/_board_refresh.html", context=dict(columns=board.board(filters, current_user.id), filters=filters, labels=moves.STAGE_LABELS, kit=cards.BoardKit(filters)), status=status)
         return add_trigger(response, {"toast": {"message": str(exc), "level": "error"}})
     user_id = current_user.id  # read before the commit expires the session's objects
     db.session.commit()
@@ -78,7 +66,7 @@ def move_lead(lead_id: str):
     totals = board.column_totals(filters, user_id, [result.from_stage, result.to_stage]) \
         if filters.active or not result.changed else result.totals
     card = board.moved_card(result)
-    response = render("crm/pipeline/_moved.html", context=dict(card=card, result=result, totals=totals, filters=filters, labels=moves.STAGE_LABELS, kit=board_kit(filters)))
+    response = render("crm/pipeline/_moved.html", context=dict(card=card, result=result, totals=totals, filters=filters, labels=moves.STAGE_LABELS, kit=cards.BoardKit(filters)))
     if result.changed:
         add_trigger(response, {"toast": {"message": f"Moved to {moves.STAGE_LABELS[result.to_stage]}",
                                          "level": "success"}, "leadMoved": {"id": str(lead_uuid)}})

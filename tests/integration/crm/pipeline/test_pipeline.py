@@ -219,7 +219,8 @@ def test_board_statement_count_does_not_grow_with_leads(app, client, db_session,
     with count_statements() as many:
         assert client.get("/pipeline").status_code == 200
     assert many.count == few.count
-    assert many.count <= 8, many.statements
+    # the user, saved views, the totals, the cards, the filter lists (one statement: reps, sources, tags)
+    assert many.count <= 5, many.statements
 
 
 def test_search_finds_a_company_by_a_misspelled_name(app, client, db_session, factory):
