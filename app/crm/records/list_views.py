@@ -28,7 +28,7 @@ def companies():
 def leads():
     query = lead_list.ListQuery.from_args(request.args)
     page = lead_list.leads_page(query, current_user.id)
-    return render("crm/records/leads.html", "lead_rows", context=dict(page=page, query=query, choices=board.filter_choices(), labels=moves.STAGE_LABELS, reps=queries.assignable_users(), sorts=list(lead_list.SORTS)))
+    return render("crm/records/leads.html", "lead_rows", context=dict(page=page, query=query, choices=board.filter_choices(), labels=moves.STAGE_LABELS, sorts=list(lead_list.SORTS)))
 
 
 @bp.post("/leads/bulk")
