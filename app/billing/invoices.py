@@ -42,6 +42,7 @@ from app.billing.models import (
     ShippingType,
 )
 from app.billing.totals import SHIPPING_CATEGORY, ZERO, line_total, recompute_invoice, round_money
+from app.crm.models import Company
 from app.extensions import db
 from app.paging import Keyset, split_page
 from app.settings.models import Setting
@@ -463,23 +464,42 @@ def filtered_invoices(query, *, status: InvoiceStatus | None = None, overdue: bo
     return query
 
 
-def list_invoices(*, status: InvoiceStatus | None = None, overdue: bool = False, company_id=None,
-                  sort: str = "date", descending: bool = True, cursor: str | None = None,
-                  limit: int = PAGE_SIZE, today: date | None = None) -> InvoicePage:
-    """A keyset page of invoices ordered by (sort column, id)."""
+def _page(query, *, status, overdue, company_id, sort, descending, cursor, limit, today, entities) -> InvoicePage:
+    """A keyset page of `query` (invoices, or their columns) ordered by (sort column, id)."""
     sort = sort if sort in SORTS else "date"
     column, kind = SORTS[sort]
     keyset = Keyset(column, Invoice.id, descending=descending, kind=kind)
-    query = filtered_invoices(select(Invoice).options(joinedload(Invoice.company)), status=status, overdue=overdue,
-                              company_id=company_id, today=today)
-    query = keyset.continue_after(query, cursor)
-    rows, more = split_page(db.session.scalars(query.order_by(*keyset.order_by()).limit(limit + 1)), limit)
+    query = filtered_invoices(query, status=status, overdue=overdue, company_id=company_id, today=today)
+    query = keyset.continue_after(query, cursor).order_by(*keyset.order_by()).limit(limit + 1)
+    rows, more = split_page(db.session.scalars(query) if entities else db.session.execute(query), limit)
     next_cursor = keyset.cursor(getattr(rows[-1], column.key), rows[-1].id) if more else None
     return InvoicePage(rows, next_cursor)
 
 
+def list_invoices(*, status: InvoiceStatus | None = None, overdue: bool = False, company_id=None,
+                  sort: str = "date", descending: bool = True, cursor: str | None = None,
+                  limit: int = PAGE_SIZE, today: date | None = None) -> InvoicePage:
+    """A keyset page of invoices ordered by (sort column, id)."""
+    return _page(select(Invoice).options(joinedload(Invoice.company)), status=status, overdue=overdue,
+                 company_id=company_id, sort=sort, descending=descending, cursor=cursor, limit=limit,
+                 today=today, entities=True)
+
+
+def list_invoice_rows(*, status: InvoiceStatus | None = None, overdue: bool = False, company_id=None,
+                      sort: str = "date", descending: bool = True, cursor: str | None = None,
+                      limit: int = PAGE_SIZE, today: date | None = None) -> InvoicePage:
+    """The same page as list_invoices, as the invoices list shows it: rows of the columns it
+    shows (id, invoice_number, company_name, status, created_at, due_date, total,
+    balance_due), not invoice entities with their companies."""
+    query = (select(Invoice.id, Invoice.invoice_number, Company.name.label("company_name"), Invoice.status,
+                    Invoice.created_at, Invoice.due_date, Invoice.total, Invoice.balance_due)
+             .join(Company, Company.id == Invoice.company_id))
+    return _page(query, status=status, overdue=overdue, company_id=company_id, sort=sort, descending=descending,
+                 cursor=cursor, limit=limit, today=today, entities=False)
+
+
 __all__ = [
-    "InvoiceError", "InvoiceLocked", "InvoicePage", "add_line", "filtered_invoices", "is_overdue", "list_invoices", "assert_editable", "can_void", "create_invoice",
+    "InvoiceError", "InvoiceLocked", "InvoicePage", "add_line", "filtered_invoices", "is_overdue", "list_invoice_rows", "list_invoices", "assert_editable", "can_void", "create_invoice",
     "due_date_for", "format_invoice_number", "is_editable", "is_shipping_product", "lock_reason", "next_invoice_number",
     "payment_term_days", "reissue_invoice", "remove_line", "update_invoice_terms", "update_line",
     "void_invoice",

@@ -59,12 +59,12 @@ def invoices():
     company = None
     if args.get("company_id"):
         company = db.session.get(Company, uuid_or_404(args["company_id"]))
-    page = svc.list_invoices(status=status_enum, overdue=overdue, company_id=company.id if company else None,
-                                  sort=sort, descending=descending, cursor=args.get("cursor"))
+    page = svc.list_invoice_rows(status=status_enum, overdue=overdue, company_id=company.id if company else None,
+                                 sort=sort, descending=descending, cursor=args.get("cursor"))
     filters = {"status": status, "overdue": "1" if overdue else "", "sort": sort,
                "dir": "desc" if descending else "asc", "company_id": str(company.id) if company else ""}
     return render("billing/invoices.html", "invoice_list", context=dict(page=page, filters=filters, company=company,
-                  status_choices=STATUS_CHOICES, today=datetime.now(UTC).date(),
+                  status_choices=STATUS_CHOICES, statuses=list(InvoiceStatus), today=datetime.now(UTC).date(),
                   is_overdue=svc.is_overdue, first_page=not args.get("cursor")))
 
 
