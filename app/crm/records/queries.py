@@ -30,6 +30,8 @@ from app.crm.models import (
 )
 from app.extensions import db
 from app.paging import Keyset, split_page
+from app.reports.settings import LOST_REASONS
+from app.settings.models import Setting
 
 
 @dataclass
@@ -144,7 +146,8 @@ def lead_detail(lead_id: uuid.UUID) -> Lead | None:
 # ------------------------------------------------------------------ the lead page
 # What the lead page shows, read in one statement of the columns it shows (the lead with its
 # company, contact and score; its active tags, tasks and notes; the tag catalogue and the
-# assignees its forms offer) instead of ORM entities with four selectin loads.
+# assignees its forms offer; the lost reasons its stage form suggests) instead of ORM
+# entities with four selectin loads and three more reads.
 
 ASSIGNABLE_ROLES = (UserRole.REP, UserRole.ADMIN, UserRole.NICK)
 
@@ -210,6 +213,7 @@ class LeadPage:
     assignees: list[tuple[str, str]]  # (id, full name) of who a task can be assigned to
     tasks: list[LeadTask]
     notes: list[LeadNote]  # newest first
+    lost_reasons_setting: object = None  # the stored value of Settings → Lost reasons (None: not set)
 
 
 def _json_time(value: str | None) -> datetime | None:
@@ -219,7 +223,7 @@ def _json_time(value: str | None) -> datetime | None:
 def _lead_page_statement():
     leads, companies, contacts = Lead.__table__, Company.__table__, Contact.__table__
     scores, lead_tags, tags, users = LeadScore.__table__, LeadTag.__table__, Tag.__table__, User.__table__
-    tasks, notes = Task.__table__, Note.__table__
+    tasks, notes, settings = Task.__table__, Note.__table__, Setting.__table__
     contact_company = companies.alias("contact_company")
     authors = users.alias("authors")
     active_tags = (select(func.array_agg(aggregate_order_by(lead_tags.c.tag_slug, lead_tags.c.applied_at,
@@ -248,7 +252,8 @@ def _lead_page_statement():
                contacts.c.id, contacts.c.full_name, contacts.c.first_name, contacts.c.last_name, contacts.c.email,
                contacts.c.phone_e164, contacts.c.phone, contact_company.c.name,
                scores.c.quality_score, scores.c.engagement_score, scores.c.deal_risk,
-               active_tags, catalog, assignees, lead_tasks, lead_notes)
+               active_tags, catalog, assignees, lead_tasks, lead_notes,
+               select(settings.c.value).where(settings.c.key == LOST_REASONS).scalar_subquery())
         .select_from(leads.join(contacts, contacts.c.id == leads.c.contact_id)
                      .outerjoin(companies, companies.c.id == leads.c.company_id)
                      .outerjoin(contact_company, contact_company.c.id == contacts.c.company_id)
@@ -267,7 +272,7 @@ def lead_page(lead_id: uuid.UUID) -> LeadPage | None:
         return None
     (id_, stage, source, campaign, units, revenue, changed, lost_reason, is_dnc, company_id, company_name,
      contact_id, full, first, last, email, phone_e164, phone, contact_company, quality, engagement, risk,
-     active, catalog, assignees, tasks, notes) = row
+     active, catalog, assignees, tasks, notes, lost_reasons_setting) = row
     page = LeadPage(
         id_, stage, source, campaign, units, revenue, changed, lost_reason, is_dnc,
         LeadCompany(company_id, company_name) if company_id is not None else None,
@@ -277,7 +282,7 @@ def lead_page(lead_id: uuid.UUID) -> LeadPage | None:
         active or [], [(slug, name, is_active) for slug, name, is_active in catalog or ()],
         [(user_id, f"{first_name} {last_name}".strip()) for user_id, first_name, last_name in assignees or ()],
         [], [LeadNote(body, f"{first_name} {last_name}".strip(), _json_time(created), _json_time(edited))
-             for body, first_name, last_name, created, edited in notes or ()])
+             for body, first_name, last_name, created, edited in notes or ()], lost_reasons_setting)
     page.tasks = [LeadTask(uuid.UUID(task_id), title, done, TaskPriority(priority), TaskType(task_type),
                            _json_time(due), page)
                   for task_id, title, done, priority, task_type, due in tasks or ()]
