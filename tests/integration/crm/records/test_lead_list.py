@@ -61,3 +61,47 @@ def test_bulk_actions(app, client, db_session, factory):
     none = client.post("/leads/bulk", data={"action": "tag", "tag": "fleet-expo", "csrf_token": csrf_token(client, app)},
                        headers={"HX-Request": "true"})
     assert none.status_code == 422
+
+
+def test_kept_rows_show_every_change_of_what_a_row_shows(app, client, db_session, factory):
+    """Each row's HTML is kept by every value it is rendered from (list_views.lead_rows): change
+    any of them (or let the clock move) and the list shows the row as it is now."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.crm.records.list_views import _row_html
+
+    rep = factory.user(first_name="Rita", last_name="Rep")
+    company = factory.company(name="Kept Row Towing", assigned_rep_id=rep.id)
+    contact = factory.contact(company, full_name="Carl Contact")
+    now = datetime.now(UTC)
+    lead = factory.lead(company=company, contact=contact, stage=LeadStage.HOT, source="Referral",
+                        estimated_units=12, estimated_revenue=Decimal("948.00"),
+                        stage_changed_at=now - timedelta(days=3), last_activity_at=now - timedelta(minutes=5))
+    login(client, rep)
+
+    def row():
+        html = client.get(f"/leads?q=Kept Row Towing&rep={rep.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+        start = html.index(f'id="sel-{lead.id}"')
+        return html[start:html.index("</tr>", start)]
+
+    first = row()
+    assert all(v in first for v in ("Kept Row Towing", "Carl Contact", "Hot", "Referral", ">12<", "$948.00",
+                                     "Rita Rep", ">3<", "5 min ago"))
+    hits = _row_html.cache_info().hits
+    assert row() == first and _row_html.cache_info().hits > hits  # the same values: the kept HTML
+
+    changes = [
+        (lambda: setattr(company, "name", "Kept Row Towing & Sons"), "Kept Row Towing &amp; Sons"),
+        (lambda: setattr(contact, "full_name", "Cora Contact"), "Cora Contact"),
+        (lambda: setattr(lead, "stage", LeadStage.QUOTED), "Quoted"),
+        (lambda: setattr(lead, "source", "Cold Call"), "Cold Call"),
+        (lambda: setattr(lead, "estimated_units", 13), ">13<"),
+        (lambda: setattr(lead, "estimated_revenue", Decimal("1027.00")), "$1,027.00"),
+        (lambda: setattr(rep, "last_name", "Renamed"), "Rita Renamed"),
+        (lambda: setattr(lead, "stage_changed_at", now - timedelta(days=9)), ">9<"),
+        (lambda: setattr(lead, "last_activity_at", now - timedelta(hours=2)), "2 h ago"),
+    ]
+    for change, shown in changes:
+        change()
+        db_session.flush()
+        assert shown in row(), shown
