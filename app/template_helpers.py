@@ -1,6 +1,7 @@
 """Jinja globals and filters shared by every template."""
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -97,6 +98,16 @@ def csrf_field():
     """The `csrf_field` macro of _macros/forms.html, callable from any template or block without
     an import (a fragment rendered alone does not run its template's imports)."""
     return get_template_attribute("_macros/forms.html", "csrf_field")()
+
+
+@functools.lru_cache(maxsize=8192)
+def kept_render(macro, *args):
+    """A macro's output kept by the macro and every argument it is rendered from: for a list
+    row whose macro reads nothing but its arguments (no request, no clock, no globals that
+    change), the same values are the same HTML, rendered once per process. The 8,192 most
+    recently used (a list row is ~1 KB); a changed template is a new macro, so a new key.
+    The leads and invoices lists' rows (crm/records/_lead_row.html, billing/_invoice_row.html)."""
+    return macro(*args)
 
 
 def register(app: Flask) -> None:

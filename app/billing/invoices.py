@@ -42,7 +42,6 @@ from app.billing.models import (
     ShippingType,
 )
 from app.billing.totals import SHIPPING_CATEGORY, ZERO, line_total, recompute_invoice, round_money
-from app.crm.models import Company
 from app.extensions import db
 from app.paging import Keyset, split_page
 from app.settings.models import Setting
@@ -491,6 +490,8 @@ def list_invoice_rows(*, status: InvoiceStatus | None = None, overdue: bool = Fa
     """The same page as list_invoices, as the invoices list shows it: rows of the columns it
     shows (id, invoice_number, company_name, status, created_at, due_date, total,
     balance_due), not invoice entities with their companies."""
+    from app.crm.models import Company  # (crm's package imports billing's)
+
     query = (select(Invoice.id, Invoice.invoice_number, Company.name.label("company_name"), Invoice.status,
                     Invoice.created_at, Invoice.due_date, Invoice.total, Invoice.balance_due)
              .join(Company, Company.id == Invoice.company_id))

@@ -638,3 +638,43 @@ def test_new_invoice_from_a_lead(signed_in, factory, company):
     assert page.status_code == 200
     assert re.search(rf'<option selected value="{lead.id}">', page.get_data(as_text=True))
     assert company.name.encode() in page.data
+
+
+def test_kept_invoice_rows_show_every_change_of_what_a_row_shows(app, signed_in, company, rep, db_session, catalog):
+    """Each row's HTML is kept by every value it is rendered from (views.invoice_rows): change
+    any of them and the list shows the row as it is now."""
+    from app.billing.invoices import add_line
+    from app.billing.models import InvoiceStatus
+    from app.template_helpers import kept_render
+
+    inv = _new(company, rep)
+    add_line(inv, actor=rep, description="x", quantity=2, unit_price=Decimal("10.00"))
+    inv.due_date = date.today() + timedelta(days=5)
+    db_session.flush()
+
+    def row():
+        html = signed_in.get(f"/invoices?company_id={company.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+        start = html.index(f'/invoices/{inv.id}"')
+        return html[start:html.index("</tr>", start)]
+
+    first = row()
+    assert inv.invoice_number in first and company.name in first and "$20.00" in first and "Overdue" not in first
+    hits = kept_render.cache_info().hits
+    assert row() == first and kept_render.cache_info().hits > hits  # the same values: the kept HTML
+
+    changes = [
+        (lambda: setattr(inv, "invoice_number", "INV-KEPT-1"), "INV-KEPT-1"),
+        (lambda: setattr(company, "name", "Kept & Renamed Co"), "Kept &amp; Renamed Co"),
+        (lambda: setattr(inv, "status", InvoiceStatus.SENT), "Sent"),
+        (lambda: setattr(inv, "due_date", date.today() - timedelta(days=2)), "Overdue"),
+        (lambda: setattr(inv, "total", Decimal("31.00")), "$31.00"),
+        (lambda: setattr(inv, "balance_due", Decimal("7.00")), "$7.00"),
+        (lambda: setattr(inv, "created_at", datetime(2025, 3, 4, 12, tzinfo=UTC)), "Mar 4, 2025"),
+    ]
+    for change, shown in changes:
+        change()
+        db_session.flush()
+        assert shown in row(), shown
+    inv.balance_due = Decimal("0.00")
+    db_session.flush()
+    assert "Overdue" not in row()  # nothing left to pay: no longer overdue

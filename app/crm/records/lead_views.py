@@ -24,7 +24,6 @@ from app.errors import uuid_or_404
 from app.extensions import db
 from app.htmx import activity_changed as changed
 from app.htmx import render
-from app.reports import lost_reason_choices_from
 
 
 def _lead_or_404(lead_id: str):
@@ -53,6 +52,8 @@ def _lead_page(lead_id, block=None, *, status=200, task_form=None, tag_error=Non
     page = queries.lead_page(lead_id)
     if page is None:
         abort(404)
+    from app.reports import lost_reason_choices_from  # (reports' package imports crm's)
+
     lost_reason_choices_from(page.lost_reasons_setting)
     return render("crm/records/lead.html", block, context=dict(lead=page, tags=page.tags, tag_names={slug: name for slug, name, _ in page.catalog}, tag_form=_tag_form(page), task_form=task_form or new_task_form(blank=True, assignees=page.assignees), tag_error=tag_error, stage_form=stage_form or _stage_form(page), stage_error=stage_error, note_form=note_form or NoteBodyForm(formdata=None, prefix="note"), labels=moves.STAGE_LABELS), status=status)
 

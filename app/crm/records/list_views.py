@@ -1,5 +1,4 @@
 """The companies and leads lists, and the leads list's bulk actions."""
-import functools
 import uuid
 
 from flask import get_template_attribute, request, url_for
@@ -13,7 +12,7 @@ from app.crm.records import lead_list, queries
 from app.crm.records.edit_views import taxonomy_choices
 from app.extensions import db
 from app.htmx import add_trigger, render
-from app.template_helpers import ago
+from app.template_helpers import ago, kept_render
 
 
 @bp.get("/companies")
@@ -25,23 +24,14 @@ def companies():
     return render("crm/records/companies.html", "company_rows", context=dict(page=page, filters=filters, q=filters.q or "", reps=queries.assignable_users(), statuses=list(CompanyStatus), industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v]))
 
 
-@functools.lru_cache(maxsize=4096)
-def _row_html(macro, *args):
-    """A row's HTML by its macro and every argument it is rendered from (the macro reads
-    nothing else: see crm/records/_lead_row.html), so a kept row is the row as it would be
-    rendered now. Per process, the 4,096 most recently used; a changed template is a new
-    macro, so a new key."""
-    return macro(*args)
-
-
 def lead_rows(rows: list[lead_list.Row]) -> list:
-    """The leads list's rows as HTML: the same rows of the same values are the same HTML
-    (a rep's list refreshed, another rep's page of the same leads), rendered once."""
+    """The leads list's rows as HTML, each kept by every value it shows (kept_render): a list
+    refreshed, or another rep's page of the same leads, renders only the rows that changed."""
     macro = get_template_attribute("crm/records/_lead_row.html", "lead_row")
     lead_url = url_for("crm.lead", lead_id="__ID__")
     labels = moves.STAGE_LABELS
-    return [_row_html(macro, lead_url, str(r.id), r.name, r.contact_name, r.stage.value, labels[r.stage], r.source,
-                      r.units, r.revenue, r.rep_name, r.days_in_stage, ago(r.last_activity_at))
+    return [kept_render(macro, lead_url, str(r.id), r.name, r.contact_name, r.stage.value, labels[r.stage], r.source,
+                        r.units, r.revenue, r.rep_name, r.days_in_stage, ago(r.last_activity_at))
             for r in rows]
 
 

@@ -1,6 +1,7 @@
 """Read-side queries of the sales workspace (one statement per page part)."""
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,8 +31,6 @@ from app.crm.models import (
 )
 from app.extensions import db
 from app.paging import Keyset, split_page
-from app.reports.settings import LOST_REASONS
-from app.settings.models import Setting
 
 
 @dataclass
@@ -220,7 +219,11 @@ def _json_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(UTC) if value else None
 
 
-def _lead_page_statement():
+@functools.cache  # built once (its cache key computed once), at the first page: reports and
+def _lead_page_statement():  # settings import crm's package
+    from app.reports.settings import LOST_REASONS
+    from app.settings.models import Setting
+
     leads, companies, contacts = Lead.__table__, Company.__table__, Contact.__table__
     scores, lead_tags, tags, users = LeadScore.__table__, LeadTag.__table__, Tag.__table__, User.__table__
     tasks, notes, settings = Task.__table__, Note.__table__, Setting.__table__
@@ -262,12 +265,9 @@ def _lead_page_statement():
     )
 
 
-_LEAD_PAGE = _lead_page_statement()  # built once: its cache key is computed once
-
-
 def lead_page(lead_id: uuid.UUID) -> LeadPage | None:
     """The lead page's data in one statement (None: no such lead)."""
-    row = db.session.execute(_LEAD_PAGE, {"lead_id": lead_id}).first()
+    row = db.session.execute(_lead_page_statement(), {"lead_id": lead_id}).first()
     if row is None:
         return None
     (id_, stage, source, campaign, units, revenue, changed, lost_reason, is_dnc, company_id, company_name,

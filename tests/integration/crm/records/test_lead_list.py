@@ -68,7 +68,7 @@ def test_kept_rows_show_every_change_of_what_a_row_shows(app, client, db_session
     any of them (or let the clock move) and the list shows the row as it is now."""
     from datetime import UTC, datetime, timedelta
 
-    from app.crm.records.list_views import _row_html
+    from app.template_helpers import kept_render
 
     rep = factory.user(first_name="Rita", last_name="Rep")
     company = factory.company(name="Kept Row Towing", assigned_rep_id=rep.id)
@@ -87,8 +87,8 @@ def test_kept_rows_show_every_change_of_what_a_row_shows(app, client, db_session
     first = row()
     assert all(v in first for v in ("Kept Row Towing", "Carl Contact", "Hot", "Referral", ">12<", "$948.00",
                                      "Rita Rep", ">3<", "5 min ago"))
-    hits = _row_html.cache_info().hits
-    assert row() == first and _row_html.cache_info().hits > hits  # the same values: the kept HTML
+    hits = kept_render.cache_info().hits
+    assert row() == first and kept_render.cache_info().hits > hits  # the same values: the kept HTML
 
     changes = [
         (lambda: setattr(company, "name", "Kept Row Towing & Sons"), "Kept Row Towing &amp; Sons"),
