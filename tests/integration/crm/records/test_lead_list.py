@@ -130,3 +130,45 @@ def test_the_lists_filter_choices_are_the_boards(app, db_session, factory):
     assert mine["sources"] == list(boards["sources"]) and "Choice source" in mine["sources"]
     assert mine["tags"] == [tuple(t) for t in boards["tags"]] and ("zz-choice", "Choice tag") in mine["tags"]
     assert "Retired source" not in mine["sources"] and "Ina Inactive" not in {r.full_name for r in mine["reps"]}
+
+
+def test_pages_of_the_statement_built_once_per_shape_walk_the_whole_list(app, db_session, factory, monkeypatch):
+    """leads_page's statement is built once per (sort, filter shape) with the values bound:
+    page after page it lists what matching_lead_ids (built per request) lists, in its order,
+    for every sort and shape, with values that change between requests of one shape."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.crm.pipeline.board import BoardFilters
+    from app.crm.records import lead_list
+
+    monkeypatch.setattr(lead_list, "PAGE_SIZE", 2)
+    reps = [factory.user(), factory.user()]
+    now = datetime.now(UTC)
+    db_session.add(Tag(slug="shape-tag", name="Shape tag", category=TagCategory.CUSTOM))
+    db_session.flush()
+    for i in range(7):
+        company = factory.company(name=f"Shape Co {i}", assigned_rep_id=reps[i % 2].id)
+        lead = factory.lead(company=company, stage=LeadStage.HOT if i % 3 else LeadStage.QUOTED,
+                            source="Shape A" if i % 2 else "Shape B", estimated_revenue=Decimal(i * 10 % 40),
+                            last_activity_at=now - timedelta(hours=i % 4), stage_changed_at=now - timedelta(days=i))
+        if i % 3 == 1:
+            db_session.add(LeadTag(lead_id=lead.id, tag_slug="shape-tag", applied_by="test"))
+    db_session.flush()
+    queries = [lead_list.ListQuery(BoardFilters(q="Shape Co"), sort=sort) for sort in lead_list.SORTS]
+    queries += [lead_list.ListQuery(BoardFilters(q="Shape Co", rep_id=rep.id), stage=stage, sort="revenue")
+                for rep in reps for stage in (None, LeadStage.HOT)]
+    queries += [lead_list.ListQuery(BoardFilters(q="Shape Co", source=source, tag=tag), sort="stage_age")
+                for source in ("Shape A", "Shape B") for tag in (None, "shape-tag")]
+    queries += [lead_list.ListQuery(BoardFilters(q="Shape Co", mine=True), sort="created")]
+    for query in queries:
+        for viewer in reps:
+            expected = lead_list.matching_lead_ids(query, viewer.id)
+            seen, after = [], None
+            while True:
+                page = lead_list.leads_page(lead_list.ListQuery(query.filters, query.stage, query.sort, after),
+                                            viewer.id)
+                seen += [row.id for row in page.rows]
+                after = page.next_after
+                if not after:
+                    break
+            assert seen == expected and expected, query
