@@ -19,12 +19,13 @@ later either. The year is the UTC year of creation.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import joinedload
 
@@ -463,25 +464,41 @@ def filtered_invoices(query, *, status: InvoiceStatus | None = None, overdue: bo
     return query
 
 
-def _page(query, *, status, overdue, company_id, sort, descending, cursor, limit, today, entities) -> InvoicePage:
-    """A keyset page of `query` (invoices, or their columns) ordered by (sort column, id)."""
-    sort = sort if sort in SORTS else "date"
-    column, kind = SORTS[sort]
-    keyset = Keyset(column, Invoice.id, descending=descending, kind=kind)
-    query = filtered_invoices(query, status=status, overdue=overdue, company_id=company_id, today=today)
-    query = keyset.continue_after(query, cursor).order_by(*keyset.order_by()).limit(limit + 1)
-    rows, more = split_page(db.session.scalars(query) if entities else db.session.execute(query), limit)
-    next_cursor = keyset.cursor(getattr(rows[-1], column.key), rows[-1].id) if more else None
-    return InvoicePage(rows, next_cursor)
-
-
 def list_invoices(*, status: InvoiceStatus | None = None, overdue: bool = False, company_id=None,
                   sort: str = "date", descending: bool = True, cursor: str | None = None,
                   limit: int = PAGE_SIZE, today: date | None = None) -> InvoicePage:
     """A keyset page of invoices ordered by (sort column, id)."""
-    return _page(select(Invoice).options(joinedload(Invoice.company)), status=status, overdue=overdue,
-                 company_id=company_id, sort=sort, descending=descending, cursor=cursor, limit=limit,
-                 today=today, entities=True)
+    sort = sort if sort in SORTS else "date"
+    column, kind = SORTS[sort]
+    keyset = Keyset(column, Invoice.id, descending=descending, kind=kind)
+    query = filtered_invoices(select(Invoice).options(joinedload(Invoice.company)), status=status, overdue=overdue,
+                              company_id=company_id, today=today)
+    query = keyset.continue_after(query, cursor)
+    rows, more = split_page(db.session.scalars(query.order_by(*keyset.order_by()).limit(limit + 1)), limit)
+    next_cursor = keyset.cursor(getattr(rows[-1], column.key), rows[-1].id) if more else None
+    return InvoicePage(rows, next_cursor)
+
+
+@functools.lru_cache(maxsize=64)
+def _rows_statement(sort: str, descending: bool, status: bool, overdue: bool, company: bool, after: bool):
+    """list_invoice_rows' statement for a sort and the filters set (their values bound), built
+    once: building it cost more than running it."""
+    from app.crm.models import Company  # (crm's package imports billing's)
+
+    keyset = Keyset(SORTS[sort][0], Invoice.id, descending=descending, kind=SORTS[sort][1])
+    clauses = []
+    if status:
+        clauses.append(Invoice.status == bindparam("list_status", type_=Invoice.status.type))
+    if overdue:
+        clauses.append(overdue_clause(bindparam("list_today", type_=Invoice.due_date.type)))
+    if company:
+        clauses.append(Invoice.company_id == bindparam("list_company_id", type_=Invoice.company_id.type))
+    if after:
+        clauses.append(keyset.after_bound())
+    query = (select(Invoice.id, Invoice.invoice_number, Company.name.label("company_name"), Invoice.status,
+                    Invoice.created_at, Invoice.due_date, Invoice.total, Invoice.balance_due)
+             .join(Company, Company.id == Invoice.company_id))
+    return query.where(*clauses).order_by(*keyset.order_by()).limit(bindparam("list_limit"))
 
 
 def list_invoice_rows(*, status: InvoiceStatus | None = None, overdue: bool = False, company_id=None,
@@ -490,13 +507,22 @@ def list_invoice_rows(*, status: InvoiceStatus | None = None, overdue: bool = Fa
     """The same page as list_invoices, as the invoices list shows it: rows of the columns it
     shows (id, invoice_number, company_name, status, created_at, due_date, total,
     balance_due), not invoice entities with their companies."""
-    from app.crm.models import Company  # (crm's package imports billing's)
-
-    query = (select(Invoice.id, Invoice.invoice_number, Company.name.label("company_name"), Invoice.status,
-                    Invoice.created_at, Invoice.due_date, Invoice.total, Invoice.balance_due)
-             .join(Company, Company.id == Invoice.company_id))
-    return _page(query, status=status, overdue=overdue, company_id=company_id, sort=sort, descending=descending,
-                 cursor=cursor, limit=limit, today=today, entities=False)
+    sort = sort if sort in SORTS else "date"
+    column, kind = SORTS[sort]
+    keyset = Keyset(column, Invoice.id, descending=descending, kind=kind)
+    position = keyset.bound_position(cursor)
+    params = {"list_limit": limit + 1, **(position or {})}
+    if status is not None:
+        params["list_status"] = status
+    if overdue:
+        params["list_today"] = today or datetime.now(UTC).date()
+    if company_id is not None:
+        params["list_company_id"] = company_id
+    statement = _rows_statement(sort, descending, status is not None, overdue, company_id is not None,
+                                position is not None)
+    rows, more = split_page(db.session.execute(statement, params), limit)
+    next_cursor = keyset.cursor(getattr(rows[-1], column.key), rows[-1].id) if more else None
+    return InvoicePage(rows, next_cursor)
 
 
 __all__ = [
