@@ -100,12 +100,12 @@ def csrf_field():
     return get_template_attribute("_macros/forms.html", "csrf_field")()
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=4096)
 def kept_render(macro, *args):
     """A macro's output kept by the macro and every argument it is rendered from: for a list
     row whose macro reads nothing but its arguments (no request, no clock, no globals that
-    change), the same values are the same HTML, rendered once per process. The 8,192 most
-    recently used (a list row is ~1 KB); a changed template is a new macro, so a new key.
+    change), the same values are the same HTML, rendered once per process. The 4,096 most
+    recently used (a row and its key: ~1 KB); a changed template is a new macro, so a new key.
     The leads and invoices lists' rows (crm/records/_lead_row.html, billing/_invoice_row.html)."""
     return macro(*args)
 

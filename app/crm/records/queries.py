@@ -289,10 +289,6 @@ def lead_page(lead_id: uuid.UUID) -> LeadPage | None:
     return page
 
 
-def active_tags(lead: Lead) -> list[LeadTag]:
-    return [t for t in lead.tags if t.removed_at is None]
-
-
 def assignable_users():
     return db.session.scalars(
         select(User).where(User.is_active.is_(True), User.role.in_(ASSIGNABLE_ROLES))
