@@ -11,7 +11,7 @@ from app.crm.pipeline import moves
 from app.crm.records import lead_list, queries
 from app.crm.records.edit_views import taxonomy_choices
 from app.extensions import db
-from app.htmx import add_trigger, render
+from app.htmx import add_trigger, render, wants_fragment
 from app.template_helpers import ago, kept_render
 
 
@@ -40,7 +40,9 @@ def lead_rows(rows: list[lead_list.Row]) -> list:
 def leads():
     query = lead_list.ListQuery.from_args(request.args)
     page = lead_list.leads_page(query, current_user.id)
-    return render("crm/records/leads.html", "lead_rows", context=dict(page=page, rows=lead_rows(page.rows), query=query, choices=lead_list.filter_choices(), labels=moves.STAGE_LABELS, sorts=list(lead_list.SORTS)))
+    # "Show more" answers the rows alone: no filter dropdowns to read
+    choices = None if wants_fragment() else lead_list.filter_choices()
+    return render("crm/records/leads.html", "lead_rows", context=dict(page=page, rows=lead_rows(page.rows), query=query, choices=choices, labels=moves.STAGE_LABELS, sorts=list(lead_list.SORTS)))
 
 
 @bp.post("/leads/bulk")

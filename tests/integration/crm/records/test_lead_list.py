@@ -172,3 +172,18 @@ def test_pages_of_the_statement_built_once_per_shape_walk_the_whole_list(app, db
                 if not after:
                     break
             assert seen == expected and expected, query
+
+
+def test_show_more_reads_the_rows_alone(app, client, db_session, factory, count_statements):
+    """The rows of "Show more" (the lead_rows block) read no filter dropdowns."""
+    rep = factory.user()
+    for _ in range(3):
+        factory.lead()
+    login(client, rep)
+    client.get("/leads", headers={"HX-Request": "true"})  # warm-up: first-request work
+    db_session.expire_all()
+    assert rep.id
+    with count_statements() as counter:
+        response = client.get("/leads", headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "<tr>" in response.get_data(as_text=True)
+    assert counter.count <= 2, "\n".join(s[:120] for s in counter.statements)  # the user, the page
