@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -181,7 +181,7 @@ class LeadTask:
     priority: TaskPriority
     task_type: TaskType
     due_at: datetime | None
-    lead: LeadPage
+    lead: LeadPage = field(repr=False, compare=False)
     company = None  # a task of a lead links to its lead
 
 
