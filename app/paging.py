@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, or_
 
 _READERS = {datetime: datetime.fromisoformat, Decimal: Decimal, int: int, str: str}
 
@@ -73,6 +73,23 @@ class Keyset:
                         or_(self.column < value, and_(self.column == value, self.id_column < row_id)))
         return and_(self.column >= value,
                     or_(self.column > value, and_(self.column == value, self.id_column > row_id)))
+
+    def after_bound(self):
+        """`after`'s WHERE clause with the position as bound parameters (`after_value`,
+        `after_id`: `bound_position` gives their values), for a statement built once."""
+        value = bindparam("after_value", type_=self.column.type)
+        row_id = bindparam("after_id", type_=self.id_column.type)
+        if self.descending:
+            return and_(self.column <= value,
+                        or_(self.column < value, and_(self.column == value, self.id_column < row_id)))
+        return and_(self.column >= value,
+                    or_(self.column > value, and_(self.column == value, self.id_column > row_id)))
+
+    def bound_position(self, cursor: str | None) -> dict | None:
+        """The values of `after_bound`'s parameters for a cursor, or None (no cursor, or one
+        that does not read: the list starts from the top)."""
+        position = self.position(cursor)
+        return None if position is None else {"after_value": position[0], "after_id": position[1]}
 
     def continue_after(self, query, cursor: str | None):
         """`query` restricted to the rows after the cursor's (unchanged without one)."""

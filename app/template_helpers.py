@@ -1,11 +1,14 @@
 """Jinja globals and filters shared by every template."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Flask, current_app, get_template_attribute, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from app.auth import permissions
 from app.crm.records.normalize import format_phone
@@ -123,6 +126,65 @@ def csrf_field():
     """The `csrf_field` macro of _macros/forms.html, callable from any template or block without
     an import (a fragment rendered alone does not run its template's imports)."""
     return get_template_attribute("_macros/forms.html", "csrf_field")()
+
+
+class RenderCache:
+    """A bounded LRU of rendered HTML, shared by the threads of a process (app.template_helpers.KEPT)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key) -> Markup | None:
+        with self._lock:
+            html = self._entries.get(key)
+            if html is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+            else:
+                self.misses += 1
+            return html
+
+    def put(self, key, html: Markup) -> None:
+        with self._lock:
+            self._entries[key] = html
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# The board's cards and the leads and invoices lists' rows (~1-1.6 KB of HTML each): a few
+# boards' and lists' worth of filters and pages per process.
+KEPT = RenderCache(8192)
+
+
+def kept(key: tuple, render) -> Markup:
+    """HTML kept per process by a key that holds every input it is rendered from (the macro
+    itself included: a changed template is a new macro, so a new key): the same key can only
+    render the same HTML, so nothing is invalidated and nothing shows stale. For markup that
+    repeats per row and reads nothing but its inputs (no request, no clock, no globals that
+    change): the board's cards (app.crm.pipeline.cards), the leads and invoices lists' rows."""
+    html = KEPT.get(key)
+    if html is None:
+        html = render()
+        KEPT.put(key, html)
+    return html
+
+
+def kept_render(macro, *args) -> Markup:
+    """`macro(*args)`, kept by the macro and its arguments (kept): a list row's macro
+    (crm/records/_lead_row.html, billing/_invoice_row.html)."""
+    return kept((macro, *args), lambda: macro(*args))
 
 
 def register(app: Flask) -> None:

@@ -151,6 +151,11 @@ LEAD_DETAIL = [
        LEFT JOIN users u ON u.id = t.assigned_to_id WHERE t.lead_id = %(lead_id)s""",
     "SELECT * FROM notes WHERE lead_id = %(lead_id)s ORDER BY created_at DESC",
 ]
+INVOICES_PAGE = """
+SELECT i.id, i.invoice_number, i.status, i.created_at, i.due_date, i.total, i.balance_due, co.name
+FROM invoices i JOIN companies co ON co.id = i.company_id
+ORDER BY i.created_at DESC, i.id DESC LIMIT 51
+"""
 TIMELINE_PAGE = """
 SELECT a.*, u.first_name, u.last_name FROM activities a
 LEFT JOIN users u ON u.id = a.user_id
@@ -281,6 +286,11 @@ SCENARIOS: list[Scenario] = [
         "GET /leads/<busy lead>",
         lambda ctx: ctx.client.get(f"/leads/{ctx.busy_lead_id}"),
         floor=lambda ctx: [(sql, {"lead_id": ctx.busy_lead_id}) for sql in LEAD_DETAIL],
+    ),
+    Scenario(
+        "GET /invoices",
+        lambda ctx: ctx.client.get("/invoices"),
+        floor=lambda ctx: [(INVOICES_PAGE, {})],
     ),
     Scenario(
         "GET /activity/timeline?lead_id=<busy lead>",

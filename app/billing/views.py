@@ -2,7 +2,16 @@
 import uuid
 from datetime import UTC, datetime
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    flash,
+    get_template_attribute,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from app.auth.permissions import BILLING_ADMIN, INVOICES, SETTINGS, can, require
@@ -37,6 +46,7 @@ from app.crm.models import Company, CompanyAddress, Lead
 from app.errors import get_or_404, uuid_or_404
 from app.extensions import db
 from app.htmx import add_trigger, is_htmx, render, toast
+from app.template_helpers import kept_render
 
 
 def _invoice_for_change(invoice_id) -> Invoice:
@@ -46,6 +56,15 @@ def _invoice_for_change(invoice_id) -> Invoice:
 
 
 # ------------------------------------------------------------------ the list
+
+def invoice_rows(rows, today) -> list:
+    """The invoices list's rows as HTML, each kept by every value it shows (kept_render)."""
+    macro = get_template_attribute("billing/_invoice_row.html", "invoice_row")
+    invoice_url = url_for("billing.invoice", invoice_id="__ID__")
+    return [kept_render(macro, invoice_url, str(r.id), r.invoice_number, r.company_name, r.status,
+                        svc.is_overdue(r, today), r.created_at.date(), r.due_date, r.total, r.balance_due)
+            for r in rows]
+
 
 @bp.get("/invoices")
 @require(INVOICES)
@@ -59,13 +78,13 @@ def invoices():
     company = None
     if args.get("company_id"):
         company = db.session.get(Company, uuid_or_404(args["company_id"]))
-    page = svc.list_invoices(status=status_enum, overdue=overdue, company_id=company.id if company else None,
-                                  sort=sort, descending=descending, cursor=args.get("cursor"))
+    page = svc.list_invoice_rows(status=status_enum, overdue=overdue, company_id=company.id if company else None,
+                                 sort=sort, descending=descending, cursor=args.get("cursor"))
     filters = {"status": status, "overdue": "1" if overdue else "", "sort": sort,
                "dir": "desc" if descending else "asc", "company_id": str(company.id) if company else ""}
-    return render("billing/invoices.html", "invoice_list", context=dict(page=page, filters=filters, company=company,
-                  status_choices=STATUS_CHOICES, today=datetime.now(UTC).date(),
-                  is_overdue=svc.is_overdue, first_page=not args.get("cursor")))
+    rows = invoice_rows(page.items, datetime.now(UTC).date())
+    return render("billing/invoices.html", "invoice_list", context=dict(page=page, rows=rows, filters=filters, company=company,
+                  status_choices=STATUS_CHOICES, first_page=not args.get("cursor")))
 
 
 # ------------------------------------------------------------------ create

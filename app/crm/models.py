@@ -208,6 +208,20 @@ class CompanyWord(db.Model):
     word: Mapped[str] = mapped_column(Text, primary_key=True)
 
 
+def contact_display_name(full_name, first_name, last_name, email, company_name, phone) -> str:
+    """How a contact is named (Contact.display_name, from its columns: pages that select them):
+    its name, else its e-mail; a contact that is only a phone line (an imported business
+    number) goes by its company, else by its number."""
+    if full_name:
+        return full_name
+    name = " ".join(p for p in (first_name, last_name) if p)
+    if name or email:
+        return name or email
+    if company_name is not None:
+        return company_name
+    return format_phone(phone)
+
+
 class Contact(db.Model):
     """A person: the channel identity (email, E.164 phone) communications use."""
 
@@ -262,16 +276,11 @@ class Contact(db.Model):
 
     @property
     def display_name(self) -> str:
-        if self.full_name:
-            return self.full_name
-        name = " ".join(p for p in (self.first_name, self.last_name) if p)
-        if name or self.email:
-            return name or self.email
-        # A contact that is only a phone line (an imported business number) goes by its company.
-        if self.company_id is not None and self.company is not None:
-            return self.company.name
-
-        return format_phone(self.phone_e164 or self.phone)
+        # its company is read only when the contact has no name or e-mail (no load otherwise)
+        named = self.full_name or self.first_name or self.last_name or self.email
+        company = self.company if not named and self.company_id is not None else None
+        return contact_display_name(self.full_name, self.first_name, self.last_name, self.email,
+                                    company.name if company is not None else None, self.phone_e164 or self.phone)
 
     def __repr__(self) -> str:
         return f"<Contact {self.display_name!r}>"

@@ -15,6 +15,14 @@ def lost_reason_choices() -> list[str]:
     return g.lost_reason_choices
 
 
+def lost_reason_choices_from(stored) -> None:
+    """For this request, the suggestions from the setting's stored value (None: not set), read
+    by a page in its own statement (the lead page's: one statement fewer)."""
+    from app.reports.settings import LOST_REASONS, lost_reasons
+
+    g.lost_reason_choices = lost_reasons({LOST_REASONS: stored} if stored is not None else {})
+
+
 @bp.app_template_global()
 def saved_views_of(list_name: str):
     """The views a list shows as tabs (the user's own and the shared ones): read once per

@@ -7,14 +7,14 @@ rep's waiting conversations, with `snoozed_until` carried for the snooze filter,
 count by an index-only scan and the first rows in order (1 ms).
 
 Revision ID: 0035_home_needs_reply
-Revises: 0029_qbo_batch
+Revises: 0033_board_rep_index
 Create Date: 2026-11-28
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0035_home_needs_reply"
-down_revision = "0029_qbo_batch"
+down_revision = "0033_board_rep_index"
 branch_labels = None
 depends_on = None
 

@@ -575,6 +575,57 @@ def test_list_filters_sorting_paging_and_overdue(app, signed_in, company, rep, d
     assert signed_in.get("/invoices?cursor=garbage&sort=total").status_code == 200
 
 
+def test_the_list_pages_rows_are_list_invoices_page(app, company, rep, db_session, catalog, factory):
+    """list_invoice_rows (what /invoices shows) is list_invoices' page, as columns: the same
+    invoices in the same order, the same cursors, for each sort, direction and filter."""
+    from app.billing.invoices import add_line, list_invoice_rows, list_invoices
+    from app.billing.models import InvoiceStatus
+
+    other = factory.company()
+    for i in range(5):
+        inv = _new(company if i % 2 else other, rep)
+        add_line(inv, actor=rep, description="x", quantity=i % 3 + 1, unit_price=Decimal("10.00"))
+        inv.due_date = date.today() - timedelta(days=i)
+    db_session.flush()
+    for kw in ({}, {"sort": "total", "descending": False}, {"sort": "number"}, {"overdue": True},
+               {"company_id": company.id}, {"status": InvoiceStatus.DRAFT, "sort": "total"}):
+        cursor = None
+        while True:
+            entities = list_invoices(limit=2, cursor=cursor, **kw)
+            rows = list_invoice_rows(limit=2, cursor=cursor, **kw)
+            assert [r.id for r in rows.items] == [i.id for i in entities.items], kw
+            assert [(r.company_name, r.total, r.status) for r in rows.items] == \
+                [(i.company.name, i.total, i.status) for i in entities.items]
+            assert rows.next_cursor == entities.next_cursor
+            cursor = rows.next_cursor
+            if not cursor:
+                break
+
+
+def test_the_invoice_list_reads_a_constant_few_statements(app, signed_in, company, rep, db_session, catalog,
+                                                          factory, count_statements):
+    from app.billing.invoices import add_line
+
+    def add(n):
+        for _ in range(n):
+            inv = _new(factory.company(), rep)
+            add_line(inv, actor=rep, description="x", quantity=1, unit_price=Decimal("10.00"))
+        db_session.flush()
+
+    add(1)
+    signed_in.get("/invoices")  # warm-up: first-request work
+    db_session.expire_all()
+    with count_statements() as few:
+        assert signed_in.get("/invoices").status_code == 200
+    add(5)
+    db_session.expire_all()
+    with count_statements() as many:
+        page = signed_in.get("/invoices")
+    assert page.status_code == 200
+    assert many.count == few.count, "\n".join(s[:120] for s in many.statements)
+    assert many.count <= 3, "\n".join(s[:120] for s in many.statements)  # the user, saved views, the page
+
+
 def test_pages_need_the_invoices_permission(client, factory, company):
     login(client, factory.user(UserRole.OPERATOR))
     assert client.get("/invoices").status_code == 403
@@ -587,3 +638,43 @@ def test_new_invoice_from_a_lead(signed_in, factory, company):
     assert page.status_code == 200
     assert re.search(rf'<option selected value="{lead.id}">', page.get_data(as_text=True))
     assert company.name.encode() in page.data
+
+
+def test_kept_invoice_rows_show_every_change_of_what_a_row_shows(app, signed_in, company, rep, db_session, catalog):
+    """Each row's HTML is kept by every value it is rendered from (views.invoice_rows): change
+    any of them and the list shows the row as it is now."""
+    from app.billing.invoices import add_line
+    from app.billing.models import InvoiceStatus
+    from app.template_helpers import KEPT
+
+    inv = _new(company, rep)
+    add_line(inv, actor=rep, description="x", quantity=2, unit_price=Decimal("10.00"))
+    inv.due_date = date.today() + timedelta(days=5)
+    db_session.flush()
+
+    def row():
+        html = signed_in.get(f"/invoices?company_id={company.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+        start = html.index(f'/invoices/{inv.id}"')
+        return html[start:html.index("</tr>", start)]
+
+    first = row()
+    assert inv.invoice_number in first and company.name in first and "$20.00" in first and "Overdue" not in first
+    hits = KEPT.hits
+    assert row() == first and KEPT.hits > hits  # the same values: the kept HTML
+
+    changes = [
+        (lambda: setattr(inv, "invoice_number", "INV-KEPT-1"), "INV-KEPT-1"),
+        (lambda: setattr(company, "name", "Kept & Renamed Co"), "Kept &amp; Renamed Co"),
+        (lambda: setattr(inv, "status", InvoiceStatus.SENT), "Sent"),
+        (lambda: setattr(inv, "due_date", date.today() - timedelta(days=2)), "Overdue"),
+        (lambda: setattr(inv, "total", Decimal("31.00")), "$31.00"),
+        (lambda: setattr(inv, "balance_due", Decimal("7.00")), "$7.00"),
+        (lambda: setattr(inv, "created_at", datetime(2025, 3, 4, 12, tzinfo=UTC)), "Mar 4, 2025"),
+    ]
+    for change, shown in changes:
+        change()
+        db_session.flush()
+        assert shown in row(), shown
+    inv.balance_due = Decimal("0.00")
+    db_session.flush()
+    assert "Overdue" not in row()  # nothing left to pay: no longer overdue

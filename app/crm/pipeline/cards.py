@@ -3,7 +3,7 @@
 A board is 80 cards (and more as columns scroll); rendering one through the `card` macro
 (templates/crm/pipeline/_card.html) costs ~60 µs of escaping and attribute lookups, most of
 a board's CPU, and most cards are the same from one request to the next. So each card's
-markup is kept in a bounded per-process LRU whose key is every value the card shows (every
+markup is kept per process (app.template_helpers.kept, a bounded LRU) by a key that is every value the card shows (every
 field of board.Card but the two it does not: SHOWN_FIELDS) plus everything it shares with the
 other cards (the macro itself, the URL patterns, the board's filter query): a change to any
 shown value (name, units, revenue, tags, score, rep, days in stage, stale, stage...) is a new
@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-import threading
-from collections import OrderedDict
 from urllib.parse import urlencode
 
 from flask import get_template_attribute, url_for
 from markupsafe import Markup
 
 from app.crm.pipeline import board, moves
+from app.template_helpers import kept
 
 CARD_TEMPLATE = "crm/pipeline/_card.html"
-CACHE_SIZE = 4096  # cards (~1.6 KB of HTML each): a few boards' worth of filters and pages
 
 # What a card does not show: the activity time only orders the column (and makes its
 # cursor), the stage's start time shows as days_in_stage / stale (both in the key).
@@ -32,42 +30,6 @@ SHOWN_FIELDS = tuple(f.name for f in dataclasses.fields(board.Card) if f.name no
 _shown = operator.attrgetter(*SHOWN_FIELDS)
 
 
-class CardCache:
-    """A bounded LRU of rendered cards, shared by the threads of a process."""
-
-    def __init__(self, size: int = CACHE_SIZE) -> None:
-        self.size = size
-        self._entries: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def get(self, key) -> Markup | None:
-        with self._lock:
-            html = self._entries.get(key)
-            if html is not None:
-                self._entries.move_to_end(key)
-                self.hits += 1
-            else:
-                self.misses += 1
-            return html
-
-    def put(self, key, html: Markup) -> None:
-        with self._lock:
-            self._entries[key] = html
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self.hits = self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-CACHE = CardCache()
 _options_of: dict = {}  # the stage menus, per stage_options macro (a reloaded template: new ones)
 
 
@@ -107,10 +69,5 @@ class BoardKit:
         """The cards' HTML, from the cache where a card shows what it showed before."""
         shared, parts = self._shared, []
         for card in cards:
-            key = (shared, _shown(card))
-            html = CACHE.get(key)
-            if html is None:
-                html = self._card(card, self)
-                CACHE.put(key, html)
-            parts.append(html)
+            parts.append(kept((shared, _shown(card)), lambda card=card: self._card(card, self)))
         return Markup("").join(parts)

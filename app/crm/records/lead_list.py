@@ -2,17 +2,19 @@
 actions on selected leads (each through the one service that owns the rule)."""
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.activity.services import record
-from app.auth.models import User
+from app.auth.models import User, UserRole
 from app.crm.importing.services import import_token
-from app.crm.models import Company, Contact, Lead, LeadStage
+from app.crm.models import Company, Contact, Lead, LeadStage, Tag, TaxonomyType, TaxonomyValue
 from app.crm.pipeline import board
 from app.crm.pipeline import moves as pipeline
 from app.crm.tags import services as tags
@@ -114,11 +116,29 @@ def ids_after(query: ListQuery, user_id, after: str | None, limit: int):
     return ids, order
 
 
-def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> LeadPage:
-    now = now or datetime.now(UTC)
-    keyset = SORTS[query.sort]
-    ids, order = ids_after(query, user_id, query.after, PAGE_SIZE + 1)
-    stmt = (
+@functools.lru_cache(maxsize=256)
+def _page_statement(sort: str, shape: board.FilterShape, stage: bool, after: bool):
+    """The page's statement for a sort and a shape of filters (which are set, not their
+    values: bound parameters), built once: building it (and cloning it to bind the values)
+    cost more than running it. The ids first (an index range scan of the sort's index,
+    ix_leads_*_id, with the filters probed row by row, stopping at the limit), then the
+    joins for those rows only (see ids_after)."""
+    keyset = SORTS[sort]
+    ids = select(Lead.id, keyset.column.label("sort_value")).select_from(Lead)
+    clauses = board.filter_clauses(shape)
+    if stage:
+        clauses.append(Lead.stage == bindparam("list_stage", type_=Lead.stage.type))
+    if after:
+        clauses.append(keyset.after_bound())
+    if clauses:
+        ids = ids.where(*clauses)
+    ids = ids.order_by(*keyset.order_by()).limit(bindparam("list_limit")).subquery()
+    order = (ids.c.sort_value.desc(), ids.c.id.desc()) if keyset.descending else (ids.c.sort_value, ids.c.id)
+    return _page_columns(ids, order)
+
+
+def _page_columns(ids, order):
+    return (
         select(Lead.id, Lead.stage, Lead.source, Lead.estimated_units, Lead.estimated_revenue,
                Lead.stage_changed_at, Lead.last_activity_at, Company.name, Contact.full_name, Contact.first_name,
                Contact.last_name, Contact.email, Contact.phone_e164, User.first_name, User.last_name,
@@ -130,7 +150,22 @@ def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> L
         .outerjoin(User, User.id == Company.assigned_rep_id)
         .order_by(*order)
     )
-    rows = db.session.execute(stmt).all()
+
+
+def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> LeadPage:
+    now = now or datetime.now(UTC)
+    keyset = SORTS[query.sort]
+    if query.import_token:  # (an import's leads: a statement of its own)
+        ids, order = ids_after(query, user_id, query.after, PAGE_SIZE + 1)
+        stmt, params = _page_columns(ids, order), {}
+    else:
+        shape, params = board.filter_values(query.filters, user_id)
+        position = keyset.bound_position(query.after)
+        stmt = _page_statement(query.sort, shape, query.stage is not None, position is not None)
+        params.update(position or {}, list_limit=PAGE_SIZE + 1)
+        if query.stage is not None:
+            params["list_stage"] = query.stage
+    rows = db.session.execute(stmt, params).all()
     page = LeadPage()
     for (lead_id, stage, source, units, revenue, changed, active, company, full, first, last, email,
          phone, rep_first, rep_last, _value) in rows[:PAGE_SIZE]:
@@ -142,6 +177,37 @@ def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> L
         last = rows[PAGE_SIZE - 1]
         page.next_after = keyset.cursor(last[-1], last[0])
     return page
+
+
+@dataclass(frozen=True)
+class RepChoice:
+    id: uuid.UUID
+    full_name: str
+
+
+@functools.cache  # built once: its cache key is computed once
+def _choices_statement():
+    users, taxonomy, tag_table = User.__table__, TaxonomyValue.__table__, Tag.__table__
+    reps = (select(func.json_agg(aggregate_order_by(
+        func.json_build_array(users.c.id, users.c.first_name, users.c.last_name),
+        users.c.first_name, users.c.last_name, users.c.id)))
+        .where(users.c.is_active.is_(True), users.c.role.in_([UserRole.REP, UserRole.ADMIN, UserRole.NICK])))
+    sources = (select(func.array_agg(aggregate_order_by(taxonomy.c.value, taxonomy.c.sort_order, taxonomy.c.value)))
+               .where(taxonomy.c.type == TaxonomyType.SOURCE, taxonomy.c.active.is_(True)))
+    tag_list = (select(func.json_agg(aggregate_order_by(func.json_build_array(tag_table.c.slug, tag_table.c.name),
+                                                        tag_table.c.category, tag_table.c.sort_order,
+                                                        tag_table.c.slug)))
+                .where(tag_table.c.is_active.is_(True)))
+    return select(reps.scalar_subquery(), sources.scalar_subquery(), tag_list.scalar_subquery())
+
+
+def filter_choices() -> dict:
+    """The list's filter dropdowns: the board's (board.filter_choices: active reps by first
+    name, the active sources of the taxonomy, the active tags), read in one statement
+    instead of three."""
+    reps, sources, tag_rows = db.session.execute(_choices_statement()).one()
+    return {"reps": [RepChoice(uuid.UUID(rep_id), f"{first} {last}".strip()) for rep_id, first, last in reps or ()],
+            "sources": sources or [], "tags": [(slug, name) for slug, name in tag_rows or ()]}
 
 
 @dataclass

@@ -33,45 +33,47 @@ def _lead_or_404(lead_id: str):
     return lead
 
 
-def _tag_form(lead, catalog) -> TagForm:
+def _tag_form(page: queries.LeadPage) -> TagForm:
     form = TagForm()
-    applied = {t.tag_slug for t in queries.active_tags(lead)}
-    form.slug.choices = [(t.slug, t.name) for t in catalog if t.is_active and t.slug not in applied]
+    applied = set(page.tags)
+    form.slug.choices = [(slug, name) for slug, name, active in page.catalog if active and slug not in applied]
     return form
 
 
-def _stage_form(lead) -> StageForm:
-    form = StageForm(formdata=None, data={"stage": lead.stage.value, "from_stage": lead.stage.value})
+def _stage_form(page: queries.LeadPage) -> StageForm:
+    form = StageForm(formdata=None, data={"stage": page.stage.value, "from_stage": page.stage.value})
     form.stage.choices = [(s.value, label) for s, label in moves.STAGE_LABELS.items()]
     return form
 
 
-def _lead_page(lead, block=None, *, status=200, task_form=None, tag_error=None, stage_form=None,
-               stage_error=None, note_form=None, reload=True):
-    if reload:  # after a change: the collections as they are now
-        lead_id = lead.id
-        db.session.expire(lead)
-        lead = queries.lead_detail(lead_id)
-    catalog = tagging.catalog()
-    return render("crm/records/lead.html", block, context=dict(lead=lead, tags=queries.active_tags(lead), tag_names={t.slug: t.name for t in catalog}, tag_form=_tag_form(lead, catalog), task_form=task_form or new_task_form(blank=True), tag_error=tag_error, stage_form=stage_form or _stage_form(lead), stage_error=stage_error, note_form=note_form or NoteBodyForm(formdata=None, prefix="note"), labels=moves.STAGE_LABELS), status=status)
+def _lead_page(lead_id, block=None, *, status=200, task_form=None, tag_error=None, stage_form=None,
+               stage_error=None, note_form=None):
+    """The page (or one block of it) as the lead is now: read again after a change."""
+    page = queries.lead_page(lead_id)
+    if page is None:
+        abort(404)
+    from app.reports import lost_reason_choices_from  # (reports' package imports crm's)
+
+    lost_reason_choices_from(page.lost_reasons_setting)
+    return render("crm/records/lead.html", block, context=dict(lead=page, tags=page.tags, tag_names={slug: name for slug, name, _ in page.catalog}, tag_form=_tag_form(page), task_form=task_form or new_task_form(blank=True, assignees=page.assignees), tag_error=tag_error, stage_form=stage_form or _stage_form(page), stage_error=stage_error, note_form=note_form or NoteBodyForm(formdata=None, prefix="note"), labels=moves.STAGE_LABELS), status=status)
 
 
 @bp.get("/leads/<lead_id>")
 @require(SALES)
 def lead(lead_id: str):
-    return _lead_page(_lead_or_404(lead_id), reload=False)
+    return _lead_page(uuid_or_404(lead_id))
 
 
 @bp.post("/leads/<lead_id>/tags")
 @require(SALES)
 def apply_tag(lead_id: str):
     lead = _lead_or_404(lead_id)
-    form = _tag_form(lead, tagging.catalog())
+    form = _tag_form(queries.lead_page(lead.id))
     if not form.validate_on_submit():
-        return _lead_page(lead, "tags", status=422, tag_error="Pick a tag from the list.")
+        return _lead_page(lead.id, "tags", status=422, tag_error="Pick a tag from the list.")
     tagging.apply_tag(lead, form.slug.data, actor=current_user)
     db.session.commit()
-    return changed(_lead_page(lead, "tags"))
+    return changed(_lead_page(lead.id, "tags"))
 
 
 @bp.post("/leads/<lead_id>/tags/<slug>/remove")
@@ -80,7 +82,7 @@ def remove_tag(lead_id: str, slug: str):
     lead = _lead_or_404(lead_id)
     tagging.remove_tag(lead, slug, actor=current_user)
     db.session.commit()
-    return changed(_lead_page(lead, "tags"))
+    return changed(_lead_page(lead.id, "tags"))
 
 
 @bp.post("/leads/<lead_id>/tasks")
@@ -89,10 +91,10 @@ def create_task(lead_id: str):
     lead = _lead_or_404(lead_id)
     form = new_task_form(blank=False)
     if not form.validate_on_submit():
-        return _lead_page(lead, "tasks", status=422, task_form=form)
+        return _lead_page(lead.id, "tasks", status=422, task_form=form)
     add_task_from(form, lead=lead)
     db.session.commit()
-    return changed(_lead_page(lead, "tasks"), "Task added")
+    return changed(_lead_page(lead.id, "tasks"), "Task added")
 
 
 @bp.post("/leads/<lead_id>/stage")
@@ -103,7 +105,7 @@ def change_stage(lead_id: str):
     form = StageForm()
     form.stage.choices = [(s.value, label) for s, label in moves.STAGE_LABELS.items()]
     if not form.validate_on_submit():
-        return _lead_page(lead, "summary", status=422, stage_form=form, reload=False)
+        return _lead_page(lead.id, "summary", status=422, stage_form=form)
     try:
         result = moves.move_lead_to_stage(lead.id, form.stage.data, actor=current_user,
                                           expected_stage=form.from_stage.data or None,
@@ -112,13 +114,13 @@ def change_stage(lead_id: str):
         abort(404)
     except moves.StageConflict as exc:
         # Someone else moved it: show the stage as it is now, with the news.
-        return _lead_page(lead, "summary", status=409, stage_error=f"{exc} Here it is now.")
+        return _lead_page(lead.id, "summary", status=409, stage_error=f"{exc} Here it is now.")
     except moves.MoveError as exc:
-        return _lead_page(lead, "summary", status=422, stage_form=form, stage_error=str(exc), reload=False)
+        return _lead_page(lead.id, "summary", status=422, stage_form=form, stage_error=str(exc))
     db.session.commit()
     if not result.changed:
-        return _lead_page(lead, "summary")
-    return changed(_lead_page(lead, "summary"), f"Moved to {moves.STAGE_LABELS[result.to_stage]}")
+        return _lead_page(lead.id, "summary")
+    return changed(_lead_page(lead.id, "summary"), f"Moved to {moves.STAGE_LABELS[result.to_stage]}")
 
 
 @bp.route("/leads/<lead_id>/edit", methods=["GET", "POST"])
@@ -160,8 +162,8 @@ def add_lead_note(lead_id: str):
             form.body.errors = [*form.body.errors, str(exc)]
         else:
             db.session.commit()
-            return changed(_lead_page(lead, "notes"), "Note added")
-    return _lead_page(lead, "notes", status=422, note_form=form, reload=False)
+            return changed(_lead_page(lead.id, "notes"), "Note added")
+    return _lead_page(lead.id, "notes", status=422, note_form=form)
 
 
 @bp.get("/leads/new")

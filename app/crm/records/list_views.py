@@ -1,17 +1,18 @@
 """The companies and leads lists, and the leads list's bulk actions."""
 import uuid
 
-from flask import request
+from flask import get_template_attribute, request, url_for
 from flask_login import current_user
 
 from app.auth.permissions import SALES, require
 from app.crm import bp
 from app.crm.models import CompanyStatus, TaxonomyType
-from app.crm.pipeline import board, moves
+from app.crm.pipeline import moves
 from app.crm.records import lead_list, queries
 from app.crm.records.edit_views import taxonomy_choices
 from app.extensions import db
-from app.htmx import add_trigger, render
+from app.htmx import add_trigger, render, wants_fragment
+from app.template_helpers import ago, kept_render
 
 
 @bp.get("/companies")
@@ -23,12 +24,25 @@ def companies():
     return render("crm/records/companies.html", "company_rows", context=dict(page=page, filters=filters, q=filters.q or "", reps=queries.assignable_users(), statuses=list(CompanyStatus), industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v]))
 
 
+def lead_rows(rows: list[lead_list.Row]) -> list:
+    """The leads list's rows as HTML, each kept by every value it shows (kept_render): a list
+    refreshed, or another rep's page of the same leads, renders only the rows that changed."""
+    macro = get_template_attribute("crm/records/_lead_row.html", "lead_row")
+    lead_url = url_for("crm.lead", lead_id="__ID__")
+    labels = moves.STAGE_LABELS
+    return [kept_render(macro, lead_url, str(r.id), r.name, r.contact_name, r.stage.value, labels[r.stage], r.source,
+                        r.units, r.revenue, r.rep_name, r.days_in_stage, ago(r.last_activity_at))
+            for r in rows]
+
+
 @bp.get("/leads")
 @require(SALES)
 def leads():
     query = lead_list.ListQuery.from_args(request.args)
     page = lead_list.leads_page(query, current_user.id)
-    return render("crm/records/leads.html", "lead_rows", context=dict(page=page, query=query, choices=board.filter_choices(), labels=moves.STAGE_LABELS, reps=queries.assignable_users(), sorts=list(lead_list.SORTS)))
+    # "Show more" answers the rows alone: no filter dropdowns to read
+    choices = None if wants_fragment() else lead_list.filter_choices()
+    return render("crm/records/leads.html", "lead_rows", context=dict(page=page, rows=lead_rows(page.rows), query=query, choices=choices, labels=moves.STAGE_LABELS, sorts=list(lead_list.SORTS)))
 
 
 @bp.post("/leads/bulk")

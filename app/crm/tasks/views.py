@@ -23,10 +23,11 @@ def _assignee_choices():
     return [(str(u.id), u.full_name) for u in queries.assignable_users()]
 
 
-def new_task_form(*, blank: bool) -> TaskForm:
-    """The new-task form of a lead or company page (assigned to the rep by default)."""
+def new_task_form(*, blank: bool, assignees: list[tuple[str, str]] | None = None) -> TaskForm:
+    """The new-task form of a lead or company page (assigned to the rep by default).
+    `assignees`: the (id, name) choices when the page has read them already."""
     form = TaskForm(formdata=None) if blank else TaskForm()
-    form.assigned_to.choices = _assignee_choices()
+    form.assigned_to.choices = assignees if assignees is not None else _assignee_choices()
     if not form.assigned_to.data:
         form.assigned_to.data = str(current_user.id)
     return form

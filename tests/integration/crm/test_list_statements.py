@@ -26,6 +26,10 @@ def add_rows(db_session, factory, viewer, n: int) -> None:
     db_session.flush()
 
 
+# the leads list: the user, its saved views, the page, the filters' choices (one statement)
+BOUNDS = {"/leads": 4, "/leads?sort=value": 4}
+
+
 @pytest.mark.parametrize("url", ["/leads", "/companies", "/tasks", "/pipeline", "/leads?sort=value"])
 def test_list_pages_read_a_constant_few_statements(app, client, db_session, factory, count_statements, url):
     viewer = factory.user(UserRole.ADMIN)
@@ -44,4 +48,4 @@ def test_list_pages_read_a_constant_few_statements(app, client, db_session, fact
     add_rows(db_session, factory, viewer, 6)
     many = measure()
     assert many.count == few.count, "\n".join(s[:120] for s in many.statements)
-    assert many.count <= 8
+    assert many.count <= BOUNDS.get(url, 8), "\n".join(s[:120] for s in many.statements)

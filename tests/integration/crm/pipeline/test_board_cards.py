@@ -15,6 +15,7 @@ from app.auth.models import UserRole
 from app.crm.models import LeadScore, LeadStage, LeadTag, TaxonomyType, TaxonomyValue
 from app.crm.pipeline import board, cards
 from app.crm.pipeline.moves import move_lead_to_stage
+from app.template_helpers import KEPT, RenderCache
 from tests.factories import login
 
 
@@ -31,10 +32,10 @@ def test_a_card_shows_each_changed_value_never_the_one_it_showed_before(app, cli
     company = factory.company(name="Gulf Coast Towing", assigned_rep_id=ann.id)
     lead = factory.lead(company=company, stage=LeadStage.HOT, estimated_units=4, estimated_revenue=Decimal("100.00"))
     login(client, ann)
-    cards.CACHE.clear()
+    KEPT.clear()
     before = card_html(client, lead)
     assert "Gulf Coast Towing" in before and "4 units" in before and "$100.00" in before and ">AA<" in before
-    assert card_html(client, lead) == before and cards.CACHE.hits  # unchanged: served from the cache
+    assert card_html(client, lead) == before and KEPT.hits  # unchanged: served from the cache
 
     def changed(change, *shown):
         nonlocal before
@@ -123,8 +124,8 @@ def test_a_card_on_a_filtered_board_carries_that_board_s_filter(app, client, db_
     assert 'name="board_query"' not in card_html(client, lead)
 
 
-def test_the_card_cache_is_bounded_and_keeps_the_recently_used():
-    cache = cards.CardCache(size=3)
+def test_the_render_cache_is_bounded_and_keeps_the_recently_used():
+    cache = RenderCache(size=3)
     for key in "abcd":
         cache.put(key, Markup(key))
     assert len(cache) == 3 and cache.get("a") is None

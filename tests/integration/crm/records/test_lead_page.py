@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -139,8 +140,13 @@ def test_the_lead_page_reads_a_constant_few_statements(app, client, db_session, 
     assert lead.id  # (reloaded outside the count)
     with count_statements() as many:
         page = client.get(f"/leads/{lead.id}")
-    assert page.status_code == 200 and "n3" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "n3" in html
+    assert all(f">t{i}<" in html and f"Page {i}" in html for i in range(4))
     assert many.count == few.count, "\n".join(s[:120] for s in many.statements)
+    # the signed-in user and the page's one read (lead, company, contact, score, tags, tasks,
+    # notes, the tag catalogue, the assignees and the lost reasons' setting)
+    assert many.count <= 2, "\n".join(s[:120] for s in many.statements)
 
 
 @pytest.mark.parametrize("page", ["company", "contact"])
@@ -203,3 +209,61 @@ def test_tasks_from_the_company_page(app, client, db_session, factory):
     assert task.company_id == company.id and task.lead_id is None and task.assigned_to_id == rep.id
     assert db_session.scalar(select(Activity).where(Activity.activity_type == "task.created",
                                                     Activity.company_id == company.id)) is not None
+
+
+def test_the_lead_page_shows_what_its_one_read_holds(app, client, db_session, factory):
+    """The page's one statement (queries.lead_page) against the models: a contact that is only
+    a phone line goes by its company, removed tags are not shown and inactive ones not offered,
+    notes come newest first with their author, tasks with their state, the assignees offered."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.auth.models import UserRole
+    from app.crm.models import LeadScore, LeadTag, Tag, TagCategory, Task, TaskPriority, TaskType
+
+    company = factory.company(name="Phone Line Towing")
+    contact = factory.contact(company, full_name=None, first_name=None, last_name=None, email=None,
+                              email_normalized=None, phone_e164="+15125550199")
+    lead = factory.lead(company=company, contact=contact, estimated_units=7, lost_reason="Went dark")
+    rep = factory.user(UserRole.REP, first_name="Zed", last_name="Author")
+    gone = factory.user(UserRole.REP, first_name="Inactive", last_name="Rep")
+    gone.is_active = False
+    now = datetime.now(UTC)
+    for slug, name, active in (("shown-tag", "Shown tag", True), ("removed-tag", "Removed tag", True),
+                               ("retired-tag", "Retired tag", False), ("offered-tag", "Offered tag", True)):
+        db_session.add(Tag(slug=slug, name=name, category=TagCategory.CUSTOM, is_active=active))
+    db_session.flush()
+    db_session.add(LeadTag(lead_id=lead.id, tag_slug="shown-tag", applied_by="test"))
+    db_session.add(LeadTag(lead_id=lead.id, tag_slug="removed-tag", applied_by="test", removed_at=now))
+    db_session.add(LeadScore(lead_id=lead.id, quality_score=41, engagement_score=17))
+    db_session.add(Note(company_id=company.id, lead_id=lead.id, author_id=rep.id, body="older note",
+                        created_at=now - timedelta(days=2)))
+    db_session.add(Note(company_id=company.id, lead_id=lead.id, author_id=rep.id, body="newer note",
+                        created_at=now - timedelta(hours=1)))
+    db_session.add(Task(lead_id=lead.id, company_id=company.id, title="Open task", task_type=TaskType.CALL,
+                        priority=TaskPriority.URGENT, due_at=now + timedelta(days=1)))
+    db_session.add(Task(lead_id=lead.id, company_id=company.id, title="Done task", is_completed=True,
+                        completed_at=now))
+    db_session.flush()
+    login(client, factory.user())
+    html = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+
+    assert html.count("Phone Line Towing") >= 3 and "(512) 555-0199" in html
+    assert "7 units" in html and "Went dark" in html and "quality 41 · engagement 17" in html
+    tags = html.split('id="lead-tags"')[1].split("</form>")[0]
+    assert "Shown tag" in tags and "Removed tag" not in tags.split('<form')[0]
+    offered = tags.split('name="slug"')[1]
+    assert "Offered tag" in offered and "Retired tag" not in offered and "Shown tag" not in offered
+    assert html.index("newer note") < html.index("older note") and "Zed Author" in html
+    assert "Urgent" in html and 'aria-label="Mark “Open task” done"' in html
+    assert 'aria-label="Reopen “Done task”"' in html and html.index("Open task") < html.index("Done task")
+    assignees = html.split('name="assigned_to"')[1].split("</select>")[0]
+    assert "Zed Author" in assignees and "Inactive Rep" not in assignees
+    assert client.get(f"/leads/{uuid.uuid4()}").status_code == 404
+    assert 'data-lost-reason="Too expensive"' in html  # the default suggestions, no setting stored
+
+    from app.settings.models import Setting
+
+    db_session.add(Setting(key="pipeline.lost_reasons", value=["Bought a <cheaper> tracker"]))
+    db_session.flush()
+    html = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert 'data-lost-reason="Bought a &lt;cheaper&gt; tracker"' in html and "Too expensive" not in html
