@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.activity.services import record
-from app.auth.models import User, UserRole
+from app.auth.models import User
 from app.crm.importing.services import import_token
-from app.crm.models import Company, Contact, Lead, LeadStage, Tag, TaxonomyType, TaxonomyValue
+from app.crm.models import Company, Contact, Lead, LeadStage
 from app.crm.pipeline import board
 from app.crm.pipeline import moves as pipeline
 from app.crm.tags import services as tags
@@ -177,37 +176,6 @@ def leads_page(query: ListQuery, user_id=None, now: datetime | None = None) -> L
         last = rows[PAGE_SIZE - 1]
         page.next_after = keyset.cursor(last[-1], last[0])
     return page
-
-
-@dataclass(frozen=True)
-class RepChoice:
-    id: uuid.UUID
-    full_name: str
-
-
-@functools.cache  # built once: its cache key is computed once
-def _choices_statement():
-    users, taxonomy, tag_table = User.__table__, TaxonomyValue.__table__, Tag.__table__
-    reps = (select(func.json_agg(aggregate_order_by(
-        func.json_build_array(users.c.id, users.c.first_name, users.c.last_name),
-        users.c.first_name, users.c.last_name, users.c.id)))
-        .where(users.c.is_active.is_(True), users.c.role.in_([UserRole.REP, UserRole.ADMIN, UserRole.NICK])))
-    sources = (select(func.array_agg(aggregate_order_by(taxonomy.c.value, taxonomy.c.sort_order, taxonomy.c.value)))
-               .where(taxonomy.c.type == TaxonomyType.SOURCE, taxonomy.c.active.is_(True)))
-    tag_list = (select(func.json_agg(aggregate_order_by(func.json_build_array(tag_table.c.slug, tag_table.c.name),
-                                                        tag_table.c.category, tag_table.c.sort_order,
-                                                        tag_table.c.slug)))
-                .where(tag_table.c.is_active.is_(True)))
-    return select(reps.scalar_subquery(), sources.scalar_subquery(), tag_list.scalar_subquery())
-
-
-def filter_choices() -> dict:
-    """The list's filter dropdowns: the board's (board.filter_choices: active reps by first
-    name, the active sources of the taxonomy, the active tags), read in one statement
-    instead of three."""
-    reps, sources, tag_rows = db.session.execute(_choices_statement()).one()
-    return {"reps": [RepChoice(uuid.UUID(rep_id), f"{first} {last}".strip()) for rep_id, first, last in reps or ()],
-            "sources": sources or [], "tags": [(slug, name) for slug, name in tag_rows or ()]}
 
 
 @dataclass

@@ -7,7 +7,7 @@ from flask_login import current_user
 from app.auth.permissions import SALES, require
 from app.crm import bp
 from app.crm.models import CompanyStatus, TaxonomyType
-from app.crm.pipeline import moves
+from app.crm.pipeline import board, moves
 from app.crm.records import lead_list, queries
 from app.crm.records.edit_views import taxonomy_choices
 from app.extensions import db
@@ -41,7 +41,7 @@ def leads():
     query = lead_list.ListQuery.from_args(request.args)
     page = lead_list.leads_page(query, current_user.id)
     # "Show more" answers the rows alone: no filter dropdowns to read
-    choices = None if wants_fragment() else lead_list.filter_choices()
+    choices = None if wants_fragment() else board.filter_choices()  # the board's filters
     return render("crm/records/leads.html", "lead_rows", context=dict(page=page, rows=lead_rows(page.rows), query=query, choices=choices, labels=moves.STAGE_LABELS, sorts=list(lead_list.SORTS)))
 
 

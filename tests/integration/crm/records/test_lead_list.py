@@ -107,31 +107,6 @@ def test_kept_rows_show_every_change_of_what_a_row_shows(app, client, db_session
         assert shown in row(), shown
 
 
-def test_the_lists_filter_choices_are_the_boards(app, db_session, factory):
-    """lead_list.filter_choices (one statement) offers what board.filter_choices offers, in its
-    order: the list filters by the board's filters."""
-    from app.auth.models import UserRole
-    from app.crm.models import TaxonomyType, TaxonomyValue
-    from app.crm.pipeline import board
-    from app.crm.records import lead_list
-
-    for first in ("Yan", "Abe", "Moe"):
-        factory.user(UserRole.REP, first_name=first, last_name="Choice")
-    factory.user(UserRole.OPERATOR, first_name="Oscar", last_name="Operator")
-    factory.user(UserRole.REP, first_name="Ina", last_name="Inactive").is_active = False
-    db_session.add(Tag(slug="zz-choice", name="Choice tag", category=TagCategory.CUSTOM, sort_order=99))
-    db_session.add(Tag(slug="zz-retired", name="Retired tag", category=TagCategory.CUSTOM, is_active=False))
-    db_session.add(TaxonomyValue(type=TaxonomyType.SOURCE, value="Choice source", sort_order=99))
-    db_session.add(TaxonomyValue(type=TaxonomyType.SOURCE, value="Retired source", sort_order=98, active=False))
-    db_session.flush()
-
-    mine, boards = lead_list.filter_choices(), board.filter_choices()
-    assert [(r.id, r.full_name) for r in mine["reps"]] == [(u.id, u.full_name) for u in boards["reps"]]
-    assert mine["sources"] == list(boards["sources"]) and "Choice source" in mine["sources"]
-    assert mine["tags"] == [tuple(t) for t in boards["tags"]] and ("zz-choice", "Choice tag") in mine["tags"]
-    assert "Retired source" not in mine["sources"] and "Ina Inactive" not in {r.full_name for r in mine["reps"]}
-
-
 def test_pages_of_the_statement_built_once_per_shape_walk_the_whole_list(app, db_session, factory, monkeypatch):
     """leads_page's statement is built once per (sort, filter shape) with the values bound:
     page after page it lists what matching_lead_ids (built per request) lists, in its order,
