@@ -75,3 +75,16 @@ def escape_like(text: str) -> str:
     PostgreSQL's default escape character. The one way user text enters a pattern:
     `column.ilike(f"%{escape_like(q)}%")`."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def select_rows(statement, params: dict | None = None):
+    """The rows of a statement of columns (no ORM entities: select(Lead.id, Company.name, ...)),
+    run on the session's connection in its transaction, after its autoflush (what the ORM
+    would do first). The ORM's execution path adds ~0.15 ms of CPU per statement and nothing a
+    statement of columns needs: hot pages read this way."""
+    from app.extensions import db
+
+    session = db.session()
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, params or {})

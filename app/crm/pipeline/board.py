@@ -47,7 +47,7 @@ from app.crm.models import (
     TaxonomyValue,
 )
 from app.crm.records.normalize import format_phone
-from app.db import escape_like
+from app.db import escape_like, select_rows
 from app.extensions import db
 from app.paging import Keyset
 from app.settings.models import Setting
@@ -218,22 +218,12 @@ def column_totals(filters: BoardFilters, user_id=None, stages=None) -> dict[Lead
     if not filters.active or rep is not None:
         if rep is not None:
             params["rep"] = rep
-        rows = _execute(_maintained_totals_statement(rep is not None, bool(stages)), params)
+        rows = select_rows(_maintained_totals_statement(rep is not None, bool(stages)), params)
     else:
         shape, values = filter_values(filters, user_id)
         params.update(values, stages=list(stages or LeadStage))
-        rows = _execute(_totals_statement(shape), params)
+        rows = select_rows(_totals_statement(shape), params)
     return {stage: (count, revenue) for stage, count, revenue in rows}
-
-
-def _execute(statement, params: dict):
-    """The rows of a board statement (plain columns, no ORM entities) on the session's
-    connection, in its transaction, after its autoflush: the ORM's execute path cost as much
-    CPU as fetching the cards."""
-    session = db.session
-    if session.autoflush:
-        session.flush()
-    return session.connection().execute(statement, params)
 
 
 @functools.cache
@@ -374,7 +364,7 @@ def board(filters: BoardFilters, user_id=None, now: datetime | None = None) -> l
     for stage, (count, revenue) in column_totals(filters, user_id).items():
         columns[stage].count, columns[stage].revenue = count, revenue
     shape, params = filter_values(filters, user_id)
-    rows = _execute(_board_statement(shape, FIRST_PAGE), params)
+    rows = select_rows(_board_statement(shape, FIRST_PAGE), params)
     for card in _rows_to_cards(rows, now, stale_after_days()):
         columns[card.stage].cards.append(card)
     return [_page(column, FIRST_PAGE) for column in columns.values()]
@@ -392,7 +382,7 @@ def more_cards(stage: LeadStage, filters: BoardFilters, after: str, user_id=None
     else:
         statement = _more_statement(shape, stage, PAGE_SIZE)
         params.update(after_value=position[0], after_id=position[1])
-    column.cards = _rows_to_cards(_execute(statement, params), now, stale_after_days())
+    column.cards = _rows_to_cards(select_rows(statement, params), now, stale_after_days())
     return _page(column, PAGE_SIZE)
 
 
@@ -437,7 +427,7 @@ def _choices_statement():
 def filter_choices() -> dict:
     """The board's (and the leads list's) filter dropdowns: active reps by first name, the
     active sources of the taxonomy, the active tags (slug, name). One statement."""
-    rep_ids, firsts, lasts, sources, slugs, names = _execute(_choices_statement(), {}).one()
+    rep_ids, firsts, lasts, sources, slugs, names = select_rows(_choices_statement(), {}).one()
     reps = [RepChoice(rep_id, f"{first} {last}".strip())
             for rep_id, first, last in zip(rep_ids or (), firsts or (), lasts or (), strict=True)]
     return {"reps": reps, "sources": sources or [], "tags": list(zip(slugs or (), names or (), strict=True))}
