@@ -196,7 +196,9 @@ class FulfillmentScan(db.Model):
         ForeignKey("fulfillment_orders.id", ondelete="CASCADE"))
     code: Mapped[str]
     kind: Mapped[str]  # device | sim
-    item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fulfillment_items.id", ondelete="SET NULL"))
+    # indexed: deleting an item (an undone device scan) sets its scans' item_id to NULL
+    item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fulfillment_items.id", ondelete="SET NULL"),
+                                                      index=True)
     paired_new: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(False), default=False)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     undone_at: Mapped[datetime | None]
