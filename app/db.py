@@ -75,3 +75,12 @@ def escape_like(text: str) -> str:
     PostgreSQL's default escape character. The one way user text enters a pattern:
     `column.ilike(f"%{escape_like(q)}%")`."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def fetch_all(query) -> list:
+    """What `query` selects: its objects when it selects one entity (select(Company)), else its
+    rows (select(Company.id, Company.name, ...)): a query built on either reads the same way."""
+    from app.extensions import db
+
+    result = db.session.execute(query)
+    return list(result.scalars() if len(query.column_descriptions) == 1 else result)

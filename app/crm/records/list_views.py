@@ -1,7 +1,7 @@
 """The companies and leads lists, and the leads list's bulk actions."""
 import uuid
 
-from flask import request
+from flask import request, url_for
 from flask_login import current_user
 
 from app.auth.permissions import SALES, require
@@ -11,16 +11,18 @@ from app.crm.pipeline import board, moves
 from app.crm.records import lead_list, queries
 from app.crm.records.edit_views import taxonomy_choices
 from app.extensions import db
-from app.htmx import add_trigger, render
+from app.htmx import add_trigger, render, wants_fragment
 
 
 @bp.get("/companies")
 @require(SALES)
 def companies():
     filters = queries.CompanyFilters.from_args(request.args)
-    page = queries.companies_page(filters, request.args.get("after"))
-
-    return render("crm/records/companies.html", "company_rows", context=dict(page=page, filters=filters, q=filters.q or "", reps=queries.assignable_users(), statuses=list(CompanyStatus), industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v]))
+    page = queries.companies_page(filters, request.args.get("after"), query=queries.list_rows())
+    context = dict(page=page, filters=filters, q=filters.q or "", company_url=url_for("crm.company", company_id="__ID__"))
+    if not wants_fragment():  # the filter bar's lists: only the whole page shows them
+        context.update(reps=queries.assignable_users(), statuses=list(CompanyStatus), industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v])
+    return render("crm/records/companies.html", "company_rows", context=context)
 
 
 @bp.get("/leads")

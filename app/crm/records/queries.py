@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.auth.models import User, UserRole
 from app.crm.importing.services import import_token
 from app.crm.models import Company, CompanyStatus, Lead, LeadTag, Note, Task
+from app.db import fetch_all
 from app.extensions import db
 from app.paging import Keyset, split_page
 
@@ -78,17 +79,30 @@ def filtered_companies(filters: CompanyFilters, query):
     return query
 
 
-def companies_page(filters: CompanyFilters, after: str | None, limit: int = 50) -> CompanyPage:
+def list_rows():
+    """What a row of the companies list shows (and its sorts' values), read as plain rows: the
+    list has no use for whole companies (a row read as an object costs ~4x the CPU)."""
+    return (select(Company.id, Company.name, Company.status, Company.industry, Company.fleet_size,
+                   Company.phone, Company.created_at, User.id.label("rep_id"),
+                   User.first_name.label("rep_first_name"), User.last_name.label("rep_last_name"))
+            .outerjoin(User, User.id == Company.assigned_rep_id))
+
+
+def companies_page(filters: CompanyFilters, after: str | None, limit: int = 50, query=None) -> CompanyPage:
     """Filters and a sort, keyset-paged on (sort value, id). A text search shows the
-    best matches first (misspellings via pg_trgm, substrings via ILIKE) without pages."""
-    query = filtered_companies(filters, select(Company).options(joinedload(Company.assigned_rep)))
+    best matches first (misspellings via pg_trgm, substrings via ILIKE) without pages.
+    `query`: what to read of each company (whole companies with their rep by default;
+    `list_rows()` for the list page)."""
+    if query is None:
+        query = select(Company).options(joinedload(Company.assigned_rep))
+    query = filtered_companies(filters, query)
     if filters.q:
         from app.crm.search.services import find_companies
 
         return CompanyPage(find_companies(filters.q, query, limit), None)
     keyset = COMPANY_SORTS[filters.sort]
     query = keyset.continue_after(query, after)
-    rows, more = split_page(db.session.scalars(query.order_by(*keyset.order_by()).limit(limit + 1)), limit)
+    rows, more = split_page(fetch_all(query.order_by(*keyset.order_by()).limit(limit + 1)), limit)
     if not more:
         return CompanyPage(rows, None)
     last = rows[-1]

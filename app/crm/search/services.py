@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import joinedload
 
 from app.crm.models import Company, CompanyWord, Contact, Lead
-from app.db import escape_like
+from app.db import escape_like, fetch_all
 from app.extensions import db
 
 LIMIT = 6
@@ -72,15 +72,16 @@ def _close_matches(q: str, query, order, limit: int) -> list[Company]:
         for word in words:
             like_it = select(func.array_agg(CompanyWord.word)).where(CompanyWord.word.op("%")(word))
             by_words = by_words.where(func.name_words(Company.name).op("&&")(like_it.scalar_subquery()))
-        close = db.session.scalars(by_words.where(func.similarity(Company.name, q) >= CLOSE_SIMILARITY)
-                                   .order_by(*order).limit(limit)).all()
-        db.session.execute(text("RESET pg_trgm.similarity_threshold"))
+        close = fetch_all(by_words.where(func.similarity(Company.name, q) >= CLOSE_SIMILARITY)
+                          .order_by(*order).limit(limit))
         if len(close) >= limit:
-            return list(close)
+            db.session.execute(text("RESET pg_trgm.similarity_threshold"))
+            return close
+    # (from the words' threshold straight to this one: the RESET comes after)
     db.session.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {CLOSE_SIMILARITY}"))
-    close = db.session.scalars(query.where(Company.name.op("%")(q)).order_by(*order).limit(limit)).all()
+    close = fetch_all(query.where(Company.name.op("%")(q)).order_by(*order).limit(limit))
     db.session.execute(text("RESET pg_trgm.similarity_threshold"))
-    return list(close)
+    return close
 
 
 def find_companies(q: str, query, limit: int) -> list[Company]:
@@ -100,7 +101,7 @@ def find_companies(q: str, query, limit: int) -> list[Company]:
         return close
     lenient_word_similarity(q)
     where = or_(Company.name.op("%")(q), Company.name.op("%>")(q), Company.name.ilike(f"%{escape_like(q)}%"))
-    return list(db.session.scalars(query.where(where).order_by(*order).limit(limit)).all())
+    return fetch_all(query.where(where).order_by(*order).limit(limit))
 
 
 def search(q: str, limit: int = LIMIT) -> SearchResults:
