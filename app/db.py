@@ -77,10 +77,10 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def fetch_all(query) -> list:
+def fetch_all(query, params: dict | None = None) -> list:
     """What `query` selects: its objects when it selects one entity (select(Company)), else its
     rows (select(Company.id, Company.name, ...)): a query built on either reads the same way."""
     from app.extensions import db
 
-    result = db.session.execute(query)
+    result = db.session.execute(query, params)
     return list(result.scalars() if len(query.column_descriptions) == 1 else result)
