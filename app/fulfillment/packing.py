@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Uuid, bindparam, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.activity.services import record
 from app.billing import events as billing_events
@@ -141,6 +142,7 @@ def screen_options():
 @functools.cache
 def _statements() -> dict:
     order_id = bindparam("order_id", type_=Uuid)
+    devices = Device.__table__
     return {
         "lock_order": select(FulfillmentOrder).where(FulfillmentOrder.id == order_id)
         .options(*screen_options()).with_for_update(of=FulfillmentOrder)
@@ -153,7 +155,23 @@ def _statements() -> dict:
                                                 Device.imei == bindparam("code")))
         .options(joinedload(Device.sim_card)).with_for_update(of=Device)
         .execution_options(populate_existing=True),
+        # the device into an order only from stock (the database decides between two packers)
+        "take_device": update(devices).where(devices.c.id == bindparam("device_id", type_=Uuid),
+                                             devices.c.status == DeviceStatus.IN_STOCK)
+        .values(status=DeviceStatus.ASSIGNED),
+        "return_device": update(devices).where(devices.c.id == bindparam("device_id", type_=Uuid))
+        .values(status=DeviceStatus.IN_STOCK),
     }
+
+
+def _set_device_status(statement: str, device: Device, status: DeviceStatus) -> bool:
+    """Run the device's status UPDATE `statement` and, when it changed the row, say so to the
+    session's copy (a statement on the table: the ORM's bulk UPDATE costs more CPU than it)."""
+    if db.session.execute(_statements()[statement], {"device_id": device.id}).rowcount != 1:
+        return False
+    set_committed_value(device, "status", status)
+    db.session.expire(device, ["updated_at"])
+    return True
 
 
 def _lock_order(order_id: uuid.UUID) -> FulfillmentOrder:
@@ -224,10 +242,8 @@ def _scan_device(order: FulfillmentOrder, code: str, *, actor) -> ScanResult:
         if other is not None and other != order.id:
             where = " in another order"
         raise PackingError(f"{device.serial_number} is {device.status.value.lower()}{where}, not in stock.")
-    taken = db.session.execute(
-        update(Device).where(Device.id == device.id, Device.status == DeviceStatus.IN_STOCK)
-        .values(status=DeviceStatus.ASSIGNED).execution_options(synchronize_session="fetch"))
-    if taken.rowcount != 1:  # another packer got it between our read and write
+    if not _set_device_status("take_device", device, DeviceStatus.ASSIGNED):  # another packer got it
+        # between our read and write
         raise PackingError(f"{device.serial_number} was just put into another order.")
     # Explicit stamps (not the transaction's now()): scan order is the order of these.
     item = FulfillmentItem(device=device, created_at=datetime.now(UTC))
@@ -311,8 +327,7 @@ def _undo_last(order: FulfillmentOrder, *, actor) -> ScanResult:
         item.sim_card = None
         message = f"Undid the SIM scan …{last.code[-6:]}."
     elif item is not None:
-        db.session.execute(update(Device).where(Device.id == item.device_id).values(status=DeviceStatus.IN_STOCK)
-                           .execution_options(synchronize_session="fetch"))
+        _set_device_status("return_device", item.device, DeviceStatus.IN_STOCK)
         order.items.remove(item)  # deleted at the flush (delete-orphan), and off the screen's list
         db.session.delete(item)
         message = f"Undid {last.code}: back in stock."
