@@ -157,10 +157,12 @@ class FulfillmentItem(db.Model):
     __tablename__ = "fulfillment_items"
 
     id: Mapped[uuid.UUID] = uuid_pk()
+    # indexed (migration 0034): every step of packing reads an order's items; a scan asks
+    # which open order holds a device
     fulfillment_order_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("fulfillment_orders.id", ondelete="CASCADE")
+        ForeignKey("fulfillment_orders.id", ondelete="CASCADE"), index=True
     )
-    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id"))
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id"), index=True)
     sim_card_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("sim_cards.id", ondelete="SET NULL")
     )
