@@ -73,3 +73,20 @@ def test_the_search_statements_built_once_take_each_requests_values(app, client,
     assert found("Brooks Plumbng", status="LEAD") == {other.id}
     assert [c.id for c in searching.search("Ganies Electricians").companies][:2] == [lead.id, customer.id]
     assert [c.id for c in searching.search("Brooks Plumbng").companies] == [other.id]
+
+
+def test_the_lists_htmx_search_reads_the_search_only(app, client, db_session, factory, count_statements):
+    """As the rep types, the list's rows come back alone: the filter bar's lists (reps,
+    industries, saved views) are not read again."""
+    from tests.factories import login
+
+    login(client, factory.user())
+    factory.company(name="Gaines Electricians")
+    client.get("/companies?q=warm", headers={"HX-Request": "true"})  # first-request work
+    with count_statements() as counter:
+        html = client.get("/companies?q=Ganies Electricians", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Gaines Electricians" in html
+    # the signed-in user; the words pass, then the whole names (each with its threshold), the
+    # threshold reset; fewer than a page found: the lenient pass (before: 10)
+    assert counter.count <= 7, counter.statements
+    assert not any("taxonomy_values" in s or "saved_views" in s for s in counter.statements), counter.statements
