@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Uuid, bindparam, or_, select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.activity.services import record
@@ -124,17 +124,22 @@ def order_for_signed_and_paid_invoice(invoice: Invoice, actor) -> None:
     create_order_for_invoice(invoice, actor=None)
 
 
-def screen_options():
-    """What the packing screen and the slip show of an order: its company, its invoice (with
-    the ship-to address and the lines, for the pick list), its items with their devices and
-    SIMs. The lines come by their own statement, as a lazy load would read them (lines of one
-    invoice share their created_at: in a join their order would be the plan's)."""
-    return (joinedload(FulfillmentOrder.company),
-            joinedload(FulfillmentOrder.invoice).options(joinedload(Invoice.ship_to_address),
-                                                         selectinload(Invoice.line_items)),
+def state_options():
+    """What the packing screen's swapped part (pack_state) shows of an order, and what every
+    step of packing reads: its invoice with its lines (the pick list), its items with their
+    devices and SIMs. The lines come by their own statement, as a lazy load would read them
+    (lines of one invoice share their created_at: in a join their order would be the plan's)."""
+    return (joinedload(FulfillmentOrder.invoice).selectinload(Invoice.line_items),
             joinedload(FulfillmentOrder.items).options(
                 joinedload(FulfillmentItem.device).joinedload(Device.sim_card),
                 joinedload(FulfillmentItem.sim_card)))
+
+
+def screen_options():
+    """What the whole packing screen and the slip show of an order: the above, its company and
+    its invoice's ship-to address."""
+    return (*state_options(), joinedload(FulfillmentOrder.company),
+            joinedload(FulfillmentOrder.invoice).joinedload(Invoice.ship_to_address))
 
 
 # The scan's statements are built once (bound parameters only): building these constructs
@@ -145,7 +150,7 @@ def _statements() -> dict:
     devices = Device.__table__
     return {
         "lock_order": select(FulfillmentOrder).where(FulfillmentOrder.id == order_id)
-        .options(*screen_options()).with_for_update(of=FulfillmentOrder)
+        .options(*state_options()).with_for_update(of=FulfillmentOrder)
         .execution_options(populate_existing=True),
         "last_scan": select(FulfillmentScan).where(
             FulfillmentScan.fulfillment_order_id == order_id, FulfillmentScan.undone_at.is_(None))
@@ -176,7 +181,7 @@ def _set_device_status(statement: str, device: Device, status: DeviceStatus) -> 
 
 def _lock_order(order_id: uuid.UUID) -> FulfillmentOrder:
     """The order's row locked (every step of packing takes it first, so one order's steps are
-    serialized), read with what the packing screen shows: its items are read after the lock,
+    serialized), read with what the screen's swapped part shows: its items are read after the lock,
     and no other step can change them until this transaction ends."""
     order = db.session.scalars(_statements()["lock_order"], {"order_id": order_id}).unique().one_or_none()
     if order is None:

@@ -40,7 +40,8 @@ def _packing_page(order, *, message=None, ok=True, status=200, block="pack_state
 
 
 def _pack_screen(order, *, message=None, ok=True, status=200, block="pack_state", lines=None):
-    """The packing screen (or its swapped part) of `order`, loaded with `packing.screen_options()`."""
+    """The packing screen (or its swapped part) of `order`, loaded with `packing.screen_options()`
+    (`packing.state_options()` is enough for the swapped part)."""
     return render("fulfillment/pack.html", block, context=dict(order=order, message=message, ok=ok, fragment=block is not None and wants_fragment(), picks=packing.pick_list(order.invoice, order.items, lines=lines), carriers=packing.CARRIERS, tracking_url=codes.tracking_url(order.carrier, order.tracking_number)), status=status)
 
 
