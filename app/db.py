@@ -88,3 +88,14 @@ def select_rows(statement, params: dict | None = None):
     if session.autoflush:
         session.flush()
     return session.connection().execute(statement, params or {})
+
+
+def fetch_all(query, params: dict | None = None) -> list:
+    """What `query` selects: its objects when it selects one entity (select(Company)), else its
+    rows (select(Company.id, Company.name, ...), through select_rows): a query built on either
+    reads the same way."""
+    from app.extensions import db
+
+    if len(query.column_descriptions) == 1:
+        return list(db.session.scalars(query, params))
+    return list(select_rows(query, params))

@@ -167,7 +167,8 @@ class InvoiceLineItem(db.Model):
     __tablename__ = "invoice_line_items"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    # indexed (migration 0034): an invoice's lines are read by it (the packing screen's pick list)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
     description: Mapped[str]
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal]

@@ -157,10 +157,12 @@ class FulfillmentItem(db.Model):
     __tablename__ = "fulfillment_items"
 
     id: Mapped[uuid.UUID] = uuid_pk()
+    # indexed (migration 0034): every step of packing reads an order's items; a scan asks
+    # which open order holds a device
     fulfillment_order_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("fulfillment_orders.id", ondelete="CASCADE")
+        ForeignKey("fulfillment_orders.id", ondelete="CASCADE"), index=True
     )
-    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id"))
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id"), index=True)
     sim_card_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("sim_cards.id", ondelete="SET NULL")
     )
@@ -196,7 +198,9 @@ class FulfillmentScan(db.Model):
         ForeignKey("fulfillment_orders.id", ondelete="CASCADE"))
     code: Mapped[str]
     kind: Mapped[str]  # device | sim
-    item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fulfillment_items.id", ondelete="SET NULL"))
+    # indexed: deleting an item (an undone device scan) sets its scans' item_id to NULL
+    item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fulfillment_items.id", ondelete="SET NULL"),
+                                                      index=True)
     paired_new: Mapped[bool] = mapped_column(Boolean, server_default=sql_bool(False), default=False)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     undone_at: Mapped[datetime | None]

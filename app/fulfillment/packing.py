@@ -8,11 +8,14 @@ Services flush; callers commit.
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Uuid, bindparam, or_, select, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.activity.services import record
 from app.billing import events as billing_events
@@ -45,6 +48,8 @@ class ScanResult:
     ok: bool
     message: str
     ignored: bool = False
+    order: FulfillmentOrder | None = None  # as the scan left it (locked, items loaded): what the screen shows
+    lines: list | None = None  # the invoice's device lines, when the scan read them (pick_list's `lines`)
 
 
 @dataclass
@@ -62,21 +67,23 @@ def device_count_for(invoice: Invoice) -> int:
     return sum(line.quantity for line in pick_list(invoice))
 
 
-def pick_list(invoice: Invoice, items: list[FulfillmentItem] | None = None) -> list[PickLine]:
+def pick_list(invoice: Invoice, items: list[FulfillmentItem] | None = None, *,
+              lines: list | None = None) -> list[PickLine]:
     """The invoice's device lines as models to pick, with how many of each `items` holds.
-    Lines of one model are one pick line; lines whose product has no SKU share one."""
-    lines: dict[str | None, PickLine] = {}
-    for line, product in device_lines(invoice):
+    Lines of one model are one pick line; lines whose product has no SKU share one.
+    `lines`: the invoice's `device_lines` when this request has already read them."""
+    picks: dict[str | None, PickLine] = {}
+    for line, product in (device_lines(invoice) if lines is None else lines):
         model = (product.sku or "").strip() or None
-        if model in lines:
-            lines[model].quantity += line.quantity
+        if model in picks:
+            picks[model].quantity += line.quantity
         else:
-            lines[model] = PickLine(model=model, name=product.name, quantity=line.quantity)
+            picks[model] = PickLine(model=model, name=product.name, quantity=line.quantity)
     for item in items or ():
-        line = lines.get(item.device.model) or lines.get(None)
-        if line is not None:
-            line.picked += 1
-    return list(lines.values())
+        pick = picks.get(item.device.model) or picks.get(None)
+        if pick is not None:
+            pick.picked += 1
+    return list(picks.values())
 
 
 def create_order_for_invoice(invoice: Invoice, *, actor, released_by_hand: bool = False,
@@ -117,23 +124,77 @@ def order_for_signed_and_paid_invoice(invoice: Invoice, actor) -> None:
     create_order_for_invoice(invoice, actor=None)
 
 
+def state_options():
+    """What the packing screen's swapped part (pack_state) shows of an order, and what every
+    step of packing reads: its invoice with its lines (the pick list), its items with their
+    devices and SIMs. The lines come by their own statement, as a lazy load would read them
+    (lines of one invoice share their created_at: in a join their order would be the plan's)."""
+    return (joinedload(FulfillmentOrder.invoice).selectinload(Invoice.line_items),
+            joinedload(FulfillmentOrder.items).options(
+                joinedload(FulfillmentItem.device).joinedload(Device.sim_card),
+                joinedload(FulfillmentItem.sim_card)))
+
+
+def screen_options():
+    """What the whole packing screen and the slip show of an order: the above, its company and
+    its invoice's ship-to address."""
+    return (*state_options(), joinedload(FulfillmentOrder.company),
+            joinedload(FulfillmentOrder.invoice).joinedload(Invoice.ship_to_address))
+
+
+# The scan's statements are built once (bound parameters only): building these constructs
+# with their loader options costs more CPU than running them.
+@functools.cache
+def _statements() -> dict:
+    order_id = bindparam("order_id", type_=Uuid)
+    devices = Device.__table__
+    return {
+        "lock_order": select(FulfillmentOrder).where(FulfillmentOrder.id == order_id)
+        .options(*state_options()).with_for_update(of=FulfillmentOrder)
+        .execution_options(populate_existing=True),
+        "last_scan": select(FulfillmentScan).where(
+            FulfillmentScan.fulfillment_order_id == order_id, FulfillmentScan.undone_at.is_(None))
+        .order_by(FulfillmentScan.created_at.desc(), FulfillmentScan.id.desc()).limit(1),
+        # the device with its SIM (the answer's hint names it), its row locked
+        "lock_device": select(Device).where(or_(Device.serial_number == bindparam("code"),
+                                                Device.imei == bindparam("code")))
+        .options(joinedload(Device.sim_card)).with_for_update(of=Device)
+        .execution_options(populate_existing=True),
+        # the device into an order only from stock (the database decides between two packers)
+        "take_device": update(devices).where(devices.c.id == bindparam("device_id", type_=Uuid),
+                                             devices.c.status == DeviceStatus.IN_STOCK)
+        .values(status=DeviceStatus.ASSIGNED),
+        "return_device": update(devices).where(devices.c.id == bindparam("device_id", type_=Uuid))
+        .values(status=DeviceStatus.IN_STOCK),
+    }
+
+
+def _set_device_status(statement: str, device: Device, status: DeviceStatus) -> bool:
+    """Run the device's status UPDATE `statement` and, when it changed the row, say so to the
+    session's copy (a statement on the table: the ORM's bulk UPDATE costs more CPU than it)."""
+    if db.session.execute(_statements()[statement], {"device_id": device.id}).rowcount != 1:
+        return False
+    set_committed_value(device, "status", status)
+    db.session.expire(device, ["updated_at"])
+    return True
+
+
 def _lock_order(order_id: uuid.UUID) -> FulfillmentOrder:
-    order = db.session.scalar(select(FulfillmentOrder).where(FulfillmentOrder.id == order_id)
-                              .with_for_update().execution_options(populate_existing=True))
+    """The order's row locked (every step of packing takes it first, so one order's steps are
+    serialized), read with what the screen's swapped part shows: its items are read after the lock,
+    and no other step can change them until this transaction ends."""
+    order = db.session.scalars(_statements()["lock_order"], {"order_id": order_id}).unique().one_or_none()
     if order is None:
         raise LookupError(order_id)
     return order
 
 
 def _items(order: FulfillmentOrder) -> list[FulfillmentItem]:
-    return list(db.session.scalars(select(FulfillmentItem).where(FulfillmentItem.fulfillment_order_id == order.id)
-                                   .order_by(FulfillmentItem.created_at, FulfillmentItem.id)))
+    return sorted(order.items, key=lambda item: (item.created_at, item.id))
 
 
 def _last_scan(order: FulfillmentOrder) -> FulfillmentScan | None:
-    return db.session.scalar(select(FulfillmentScan).where(
-        FulfillmentScan.fulfillment_order_id == order.id, FulfillmentScan.undone_at.is_(None))
-        .order_by(FulfillmentScan.created_at.desc(), FulfillmentScan.id.desc()).limit(1))
+    return db.session.scalar(_statements()["last_scan"], {"order_id": order.id})
 
 
 def scan(order_id: uuid.UUID, raw_code: str, *, actor, now: datetime | None = None) -> ScanResult:
@@ -143,26 +204,28 @@ def scan(order_id: uuid.UUID, raw_code: str, *, actor, now: datetime | None = No
     kind = codes.kind_of(code) if code else "pack"  # Enter on an empty input packs
     if kind == "pack":
         _pack(order, actor=actor)
-        return ScanResult(True, f"Packed: {order.device_count} devices ready to ship.")
-    if kind == "undo":
-        return _undo_last(order, actor=actor)
-    if order.status not in OPEN:
-        raise PackingError(f"This order is {order.status.value.lower()}: nothing more can be scanned into it.")
-    last = _last_scan(order)
-    if last is not None and last.code == code and now - last.created_at < DOUBLE_SCAN_WINDOW:
-        return ScanResult(True, "Same code scanned twice: counted once.", ignored=True)
-    if order.status == FulfillmentStatus.PENDING:
-        order.status = FulfillmentStatus.PICKING
-    if kind == "iccid":
-        return _scan_sim(order, code, actor=actor)
-    return _scan_device(order, code, actor=actor)
+        result = ScanResult(True, f"Packed: {order.device_count} devices ready to ship.")
+    elif kind == "undo":
+        result = _undo_last(order, actor=actor)
+    else:
+        if order.status not in OPEN:
+            raise PackingError(f"This order is {order.status.value.lower()}: nothing more can be scanned into it.")
+        last = _last_scan(order)
+        if last is not None and last.code == code and now - last.created_at < DOUBLE_SCAN_WINDOW:
+            result = ScanResult(True, "Same code scanned twice: counted once.", ignored=True)
+        else:
+            if order.status == FulfillmentStatus.PENDING:
+                order.status = FulfillmentStatus.PICKING
+            result = _scan_sim(order, code, actor=actor) if kind == "iccid" else _scan_device(order, code, actor=actor)
+    result.order = order
+    return result
 
 
 def _scan_device(order: FulfillmentOrder, code: str, *, actor) -> ScanResult:
     items = _items(order)
     if codes.kind_of(code) == "imei" and (problem := codes.imei_problem(code)):
         raise PackingError(f"{code}: {problem}.")
-    device = inventory.find_device(code, lock=True)
+    device = db.session.scalars(_statements()["lock_device"], {"code": code}).unique().one_or_none()
     if device is None:
         raise PackingError(f"{code}: no device with this serial number or IMEI.")
     position = next((n for n, item in enumerate(items, 1) if item.device_id == device.id), None)
@@ -174,7 +237,8 @@ def _scan_device(order: FulfillmentOrder, code: str, *, actor) -> ScanResult:
         raise PackingError(f"All {order.device_count} devices are scanned. Pack the order, or undo a scan.")
     if items and items[-1].sim_card_id is None:
         raise PackingError(f"Scan the SIM of {items[-1].device.serial_number} first.")
-    _check_model(order, items, device)
+    lines = device_lines(order.invoice)
+    _check_model(order, items, device, lines)
     if device.status != DeviceStatus.IN_STOCK:
         where = ""
         other = db.session.scalar(select(FulfillmentItem.fulfillment_order_id).join(FulfillmentOrder)
@@ -183,30 +247,29 @@ def _scan_device(order: FulfillmentOrder, code: str, *, actor) -> ScanResult:
         if other is not None and other != order.id:
             where = " in another order"
         raise PackingError(f"{device.serial_number} is {device.status.value.lower()}{where}, not in stock.")
-    taken = db.session.execute(
-        update(Device).where(Device.id == device.id, Device.status == DeviceStatus.IN_STOCK)
-        .values(status=DeviceStatus.ASSIGNED).execution_options(synchronize_session="fetch"))
-    if taken.rowcount != 1:  # another packer got it between our read and write
+    if not _set_device_status("take_device", device, DeviceStatus.ASSIGNED):  # another packer got it
+        # between our read and write
         raise PackingError(f"{device.serial_number} was just put into another order.")
     # Explicit stamps (not the transaction's now()): scan order is the order of these.
-    item = FulfillmentItem(fulfillment_order_id=order.id, device_id=device.id, created_at=datetime.now(UTC))
-    db.session.add(item)
+    item = FulfillmentItem(device=device, created_at=datetime.now(UTC))
+    order.items.append(item)
     db.session.flush()
     db.session.add(FulfillmentScan(fulfillment_order_id=order.id, code=code, kind="device", item_id=item.id,
                                    user_id=getattr(actor, "id", None), created_at=datetime.now(UTC)))
     db.session.flush()
     hint = f" Now scan its SIM (…{device.sim_card.iccid[-6:]})." if device.sim_card else " Now scan its SIM."
-    return ScanResult(True, f"Device {device.serial_number} added ({len(items) + 1} of {order.device_count}).{hint}")
+    return ScanResult(True, f"Device {device.serial_number} added ({len(items) + 1} of {order.device_count}).{hint}",
+                      lines=lines)
 
 
-def _check_model(order: FulfillmentOrder, items: list[FulfillmentItem], device: Device) -> None:
+def _check_model(order: FulfillmentOrder, items: list[FulfillmentItem], device: Device, device_lines: list) -> None:
     """A device of a model the order does not need, or of a model already all picked, is refused
     (when every device line names its model)."""
-    lines = pick_list(order.invoice, items)
-    if not lines or any(line.model is None for line in lines):
+    picks = pick_list(order.invoice, items, lines=device_lines)
+    if not picks or any(line.model is None for line in picks):
         return
-    line = next((line for line in lines if line.model == device.model), None)
-    still = ", ".join(f"{line.quantity - line.picked} × {line.model}" for line in lines
+    line = next((line for line in picks if line.model == device.model), None)
+    still = ", ".join(f"{line.quantity - line.picked} × {line.model}" for line in picks
                       if line.picked < line.quantity)
     if line is None:
         raise PackingError(f"{device.serial_number} is a {device.model}; this order needs {still}.")
@@ -238,9 +301,9 @@ def _scan_sim(order: FulfillmentOrder, code: str, *, actor) -> ScanResult:
             raise PackingError(f"SIM …{code[-6:]} is {sim.status.value.lower()}, not in stock.")
         if db.session.scalar(select(Device.serial_number).where(Device.sim_card_id == sim.id)):
             raise PackingError(f"SIM …{code[-6:]} is already paired with another device.")
-        device.sim_card_id = sim.id
+        device.sim_card = sim
         paired_new = True
-    item.sim_card_id = sim.id
+    item.sim_card = sim
     db.session.add(FulfillmentScan(fulfillment_order_id=order.id, code=code, kind="sim", item_id=item.id,
                                    paired_new=paired_new, user_id=getattr(actor, "id", None),
                                    created_at=datetime.now(UTC)))
@@ -265,13 +328,12 @@ def _undo_last(order: FulfillmentOrder, *, actor) -> ScanResult:
     last.undone_at = datetime.now(UTC)
     if item is not None and last.kind == "sim":
         if last.paired_new:
-            db.session.execute(update(Device).where(Device.id == item.device_id).values(sim_card_id=None)
-                               .execution_options(synchronize_session="fetch"))
-        item.sim_card_id = None
+            item.device.sim_card = None
+        item.sim_card = None
         message = f"Undid the SIM scan …{last.code[-6:]}."
     elif item is not None:
-        db.session.execute(update(Device).where(Device.id == item.device_id).values(status=DeviceStatus.IN_STOCK)
-                           .execution_options(synchronize_session="fetch"))
+        _set_device_status("return_device", item.device, DeviceStatus.IN_STOCK)
+        order.items.remove(item)  # deleted at the flush (delete-orphan), and off the screen's list
         db.session.delete(item)
         message = f"Undid {last.code}: back in stock."
     else:

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from app.billing.models import Invoice
 from app.db import escape_like
@@ -13,13 +13,12 @@ from app.extensions import db
 from app.fulfillment.models import (
     Device,
     DeviceStatus,
-    FulfillmentItem,
     FulfillmentOrder,
     FulfillmentStatus,
     SimCard,
     SimStatus,
 )
-from app.fulfillment.packing import OPEN
+from app.fulfillment.packing import OPEN, screen_options
 
 INVENTORY_PAGE = 100
 QUEUE_SIZE = 100
@@ -28,13 +27,8 @@ QUEUE_SIZE = 100
 def order_for_packing(order_id: uuid.UUID) -> FulfillmentOrder | None:
     """An order with what the packing screen and the slip show: company, invoice and its
     address, items with their devices and SIMs."""
-    return db.session.scalar(
-        select(FulfillmentOrder).where(FulfillmentOrder.id == order_id)
-        .options(joinedload(FulfillmentOrder.company),
-                 joinedload(FulfillmentOrder.invoice).joinedload(Invoice.ship_to_address),
-                 selectinload(FulfillmentOrder.items).options(
-                     joinedload(FulfillmentItem.device).joinedload(Device.sim_card),
-                     joinedload(FulfillmentItem.sim_card))))
+    return db.session.scalars(select(FulfillmentOrder).where(FulfillmentOrder.id == order_id)
+                              .options(*screen_options())).unique().one_or_none()
 
 
 @dataclass

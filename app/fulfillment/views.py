@@ -7,7 +7,7 @@ from flask_login import current_user
 from app.auth.permissions import INVENTORY, INVOICES, SALES, WAREHOUSE, require
 from app.billing.models import Invoice
 from app.errors import uuid_or_404
-from app.extensions import db
+from app.extensions import commit_keeping_loaded, db
 from app.fulfillment import bp, codes, inventory, packing, queries
 from app.fulfillment.models import (
     DeviceStatus,
@@ -36,8 +36,13 @@ def warehouse():
 def _packing_page(order, *, message=None, ok=True, status=200, block="pack_state"):
     db.session.expire_all()  # the order's items as they are after the scan
     order_id = order if isinstance(order, uuid.UUID) else order.id
-    order = _order(order_id)
-    return render("fulfillment/pack.html", block, context=dict(order=order, message=message, ok=ok, fragment=block is not None and wants_fragment(), picks=packing.pick_list(order.invoice, order.items), carriers=packing.CARRIERS, tracking_url=codes.tracking_url(order.carrier, order.tracking_number)), status=status)
+    return _pack_screen(_order(order_id), message=message, ok=ok, status=status, block=block)
+
+
+def _pack_screen(order, *, message=None, ok=True, status=200, block="pack_state", lines=None):
+    """The packing screen (or its swapped part) of `order`, loaded with `packing.screen_options()`
+    (`packing.state_options()` is enough for the swapped part)."""
+    return render("fulfillment/pack.html", block, context=dict(order=order, message=message, ok=ok, fragment=block is not None and wants_fragment(), picks=packing.pick_list(order.invoice, order.items, lines=lines), carriers=packing.CARRIERS, tracking_url=codes.tracking_url(order.carrier, order.tracking_number)), status=status)
 
 
 @bp.get("/warehouse/orders/<order_id>")
@@ -57,8 +62,10 @@ def scan(order_id):
         abort(404)
     except packing.PackingError as exc:
         return _packing_page(order_uuid, message=str(exc), ok=False, status=422)
-    db.session.commit()
-    return _packing_page(order_uuid, message=result.message, ok=True)
+    # The answer shows the order as the scan left it: read after the order's lock, which every
+    # step of packing takes first, so nothing else changed it before this commit.
+    commit_keeping_loaded()
+    return _pack_screen(result.order, message=result.message, ok=True, lines=result.lines)
 
 
 @bp.post("/warehouse/orders/<order_id>/undo")

@@ -7,14 +7,14 @@ rep's waiting conversations, with `snoozed_until` carried for the snooze filter,
 count by an index-only scan and the first rows in order (1 ms).
 
 Revision ID: 0035_home_needs_reply
-Revises: 0033_board_rep_index
+Revises: 0034_search_scan
 Create Date: 2026-11-28
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0035_home_needs_reply"
-down_revision = "0033_board_rep_index"
+down_revision = "0034_search_scan"
 branch_labels = None
 depends_on = None
 

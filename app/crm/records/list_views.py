@@ -19,9 +19,11 @@ from app.template_helpers import ago, kept_render
 @require(SALES)
 def companies():
     filters = queries.CompanyFilters.from_args(request.args)
-    page = queries.companies_page(filters, request.args.get("after"))
-
-    return render("crm/records/companies.html", "company_rows", context=dict(page=page, filters=filters, q=filters.q or "", reps=queries.assignable_users(), statuses=list(CompanyStatus), industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v]))
+    page = queries.companies_page(filters, request.args.get("after"), query=queries.list_rows())
+    context = dict(page=page, filters=filters, q=filters.q or "", company_url=url_for("crm.company", company_id="__ID__"))
+    if not wants_fragment():  # the filter bar's lists: only the whole page shows them
+        context.update(reps=queries.assignable_users(), statuses=list(CompanyStatus), industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v])
+    return render("crm/records/companies.html", "company_rows", context=context)
 
 
 def lead_rows(rows: list[lead_list.Row]) -> list:

@@ -7,14 +7,15 @@ numbers match on their digits.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import Text, bindparam, func, or_, select, text
 from sqlalchemy.orm import joinedload
 
 from app.crm.models import Company, CompanyWord, Contact, Lead
-from app.db import escape_like
+from app.db import escape_like, fetch_all
 from app.extensions import db
 
 LIMIT = 6
@@ -54,7 +55,26 @@ def query_words(q: str) -> list[str]:
     return [w for w in re.split(r"[\W_]+", q.lower()) if len(w) >= 3][:MAX_WORDS]
 
 
-def _close_matches(q: str, query, order, limit: int) -> list[Company]:
+@functools.lru_cache(maxsize=128)
+def _passes(query, words: int, limit: int) -> dict:
+    """The search's statements on `query` for a query of `words` words, built once (bound
+    parameters: q, word_0.., pattern, and the filters' in `query`): building these constructs
+    costs more CPU than running them."""
+    q = bindparam("q", type_=Text)
+    whole = func.similarity(Company.name, q)
+    order = (func.greatest(whole, func.word_similarity(q, Company.name)).desc(), whole.desc(), Company.name)
+    by_words = query
+    for n in range(words):
+        like_it = select(func.array_agg(CompanyWord.word)).where(
+            CompanyWord.word.op("%")(bindparam(f"word_{n}", type_=Text)))
+        by_words = by_words.where(func.name_words(Company.name).op("&&")(like_it.scalar_subquery()))
+    lenient = or_(Company.name.op("%")(q), Company.name.op("%>")(q), Company.name.ilike(bindparam("pattern", type_=Text)))
+    return {"by_words": by_words.where(whole >= CLOSE_SIMILARITY).order_by(*order).limit(limit),
+            "close": query.where(Company.name.op("%")(q)).order_by(*order).limit(limit),
+            "lenient": query.where(lenient).order_by(*order).limit(limit)}
+
+
+def _close_matches(q: str, passes: dict, params: dict, limit: int) -> list[Company]:
     """The companies whose whole name is at least CLOSE_SIMILARITY like `q`, best first.
 
     Asked of the trigram index of whole names, a name made of common words ("Tidewater
@@ -68,22 +88,18 @@ def _close_matches(q: str, query, order, limit: int) -> list[Company]:
     words = query_words(q)
     if words:
         db.session.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {WORD_SIMILARITY}"))
-        by_words = query
-        for word in words:
-            like_it = select(func.array_agg(CompanyWord.word)).where(CompanyWord.word.op("%")(word))
-            by_words = by_words.where(func.name_words(Company.name).op("&&")(like_it.scalar_subquery()))
-        close = db.session.scalars(by_words.where(func.similarity(Company.name, q) >= CLOSE_SIMILARITY)
-                                   .order_by(*order).limit(limit)).all()
-        db.session.execute(text("RESET pg_trgm.similarity_threshold"))
+        close = fetch_all(passes["by_words"], {**params, **{f"word_{n}": word for n, word in enumerate(words)}})
         if len(close) >= limit:
-            return list(close)
+            db.session.execute(text("RESET pg_trgm.similarity_threshold"))
+            return close
+    # (from the words' threshold straight to this one: the RESET comes after)
     db.session.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {CLOSE_SIMILARITY}"))
-    close = db.session.scalars(query.where(Company.name.op("%")(q)).order_by(*order).limit(limit)).all()
+    close = fetch_all(passes["close"], params)
     db.session.execute(text("RESET pg_trgm.similarity_threshold"))
-    return list(close)
+    return close
 
 
-def find_companies(q: str, query, limit: int) -> list[Company]:
+def find_companies(q: str, query, limit: int, params: dict | None = None) -> list[Company]:
     """Companies (from `query`, which may carry filters) whose name matches `q`, best
     first: the header search and the companies list both use it.
 
@@ -92,50 +108,63 @@ def find_companies(q: str, query, limit: int) -> list[Company]:
     lenient pass, which also finds a misspelled word of a longer name ("apex towng"
     in "Apex Towing & Recovery of Phoenix LLC") or a plain substring, but scores every
     company sharing a common word (~1,500 for "Electricians" at 100,000). Ties of the best
-    score go to the closer whole name."""
-    whole = func.similarity(Company.name, q)
-    order = (func.greatest(whole, func.word_similarity(q, Company.name)).desc(), whole.desc(), Company.name)
-    close = _close_matches(q, query, order, limit)
+    score go to the closer whole name.
+
+    `query`: a statement built once (its filters as bound parameters, `params` their values),
+    so that the passes built on it are built once too."""
+    passes = _passes(query, len(query_words(q)), limit)
+    params = {**(params or {}), "q": q}
+    close = _close_matches(q, passes, params, limit)
     if len(close) >= limit:
         return close
     lenient_word_similarity(q)
-    where = or_(Company.name.op("%")(q), Company.name.op("%>")(q), Company.name.ilike(f"%{escape_like(q)}%"))
-    return list(db.session.scalars(query.where(where).order_by(*order).limit(limit)).all())
+    return fetch_all(passes["lenient"], {**params, "pattern": f"%{escape_like(q)}%"})
+
+
+@functools.cache
+def _header_companies():
+    """What the header search shows of a company (rows, not objects). Built once."""
+    return select(Company.id, Company.name, Company.status)
 
 
 def search(q: str, limit: int = LIMIT) -> SearchResults:
     q = (q or "").strip()[:100]
     if len(q) < MIN_LENGTH:
         return SearchResults(q, [], [], [])
-    pattern = f"%{escape_like(q)}%"
-    folded = q.lower()
-    companies = find_companies(q, select(Company), limit)
+    companies = find_companies(q, _header_companies(), limit)
     lenient_word_similarity(q)
-
-    contact_filters = [
-        Contact.full_name.op("%")(q), Contact.full_name.op("%>")(q), Contact.full_name.ilike(pattern),
-        Contact.email_normalized.ilike(f"%{escape_like(folded)}%"),
-    ]
     digits = re.sub(r"\D", "", q)
-    if len(digits) >= 4:
-        contact_filters.append(Contact.phone_e164.like(f"%{digits}%"))
-    contact_score = func.greatest(func.similarity(func.coalesce(Contact.full_name, ""), q),
-                                  func.word_similarity(q, func.coalesce(Contact.full_name, "")))
-    contacts = db.session.scalars(
-        select(Contact).options(joinedload(Contact.company))
-        .where(or_(*contact_filters))
-        .order_by(contact_score.desc(), Contact.full_name)
-        .limit(limit)
-    ).all()
+    by_phone = len(digits) >= 4
+    contacts = db.session.scalars(_header_statements(limit, by_phone)["contacts"], {
+        "q": q, "pattern": f"%{escape_like(q)}%", "email": f"%{escape_like(q.lower())}%",
+        **({"digits": f"%{digits}%"} if by_phone else {})}).all()
 
     company_ids = [c.id for c in companies]
     contact_ids = [c.id for c in contacts]
     leads = []
     if company_ids or contact_ids:
-        leads = db.session.scalars(
-            select(Lead).options(joinedload(Lead.company), joinedload(Lead.contact))
-            .where(or_(Lead.company_id.in_(company_ids), Lead.contact_id.in_(contact_ids)))
-            .order_by(Lead.updated_at.desc())
-            .limit(limit)
-        ).all()
+        leads = db.session.scalars(_header_statements(limit, by_phone)["leads"],
+                                   {"company_ids": company_ids, "contact_ids": contact_ids}).all()
     return SearchResults(q, companies, list(contacts), list(leads))
+
+
+@functools.lru_cache(maxsize=16)
+def _header_statements(limit: int, by_phone: bool) -> dict:
+    """The header search's contacts and leads statements, built once (bound parameters only)."""
+    q = bindparam("q", type_=Text)
+    contact_filters = [
+        Contact.full_name.op("%")(q), Contact.full_name.op("%>")(q), Contact.full_name.ilike(bindparam("pattern", type_=Text)),
+        Contact.email_normalized.ilike(bindparam("email", type_=Text)),
+    ]
+    if by_phone:
+        contact_filters.append(Contact.phone_e164.like(bindparam("digits", type_=Text)))
+    contact_score = func.greatest(func.similarity(func.coalesce(Contact.full_name, ""), q),
+                                  func.word_similarity(q, func.coalesce(Contact.full_name, "")))
+    return {
+        "contacts": select(Contact).options(joinedload(Contact.company)).where(or_(*contact_filters))
+        .order_by(contact_score.desc(), Contact.full_name).limit(limit),
+        "leads": select(Lead).options(joinedload(Lead.company), joinedload(Lead.contact))
+        .where(or_(Lead.company_id.in_(bindparam("company_ids", expanding=True)),
+                   Lead.contact_id.in_(bindparam("contact_ids", expanding=True))))
+        .order_by(Lead.updated_at.desc()).limit(limit),
+    }

@@ -47,3 +47,46 @@ def test_a_query_word_no_name_resembles_leaves_it_to_the_whole_names(db_session,
     # found by the words, or the whole names when the words find too few
     assert target.id in {c.id for c in find_companies("Brroks", select(Company), 5)}
     assert target.id in {c.id for c in find_companies("Brooks Plumbng", select(Company), 5)}
+
+
+def test_the_search_statements_built_once_take_each_requests_values(app, client, db_session, factory):
+    """The passes are built once per query shape (bound parameters): the same shape asked with
+    other values (a filter, the words, the query) answers for those values, not the first's."""
+    from app.crm.models import CompanyStatus
+    from app.crm.records import queries
+    from app.crm.search import services as searching
+
+    rep = factory.user()
+    lead = factory.company(name="Gaines Electricians", assigned_rep_id=rep.id)
+    customer = factory.company(name="Gaines Electricians Co", status=CompanyStatus.CUSTOMER)
+    other = factory.company(name="Brooks Plumbing & Drain")
+    db_session.flush()
+
+    def found(q, **filters):
+        page = queries.companies_page(queries.CompanyFilters(q=q, **filters), None, query=queries.list_rows())
+        return {row.id for row in page.companies}
+
+    assert found("Ganies Electricians", status="LEAD") == {lead.id}
+    assert found("Ganies Electricians", status="CUSTOMER") == {customer.id}
+    assert found("Ganies Electricians", rep_id=rep.id) == {lead.id}
+    assert found("Ganies Electricians", rep_id=factory.user().id) == set()
+    assert found("Brooks Plumbng", status="LEAD") == {other.id}
+    assert [c.id for c in searching.search("Ganies Electricians").companies][:2] == [lead.id, customer.id]
+    assert [c.id for c in searching.search("Brooks Plumbng").companies] == [other.id]
+
+
+def test_the_lists_htmx_search_reads_the_search_only(app, client, db_session, factory, count_statements):
+    """As the rep types, the list's rows come back alone: the filter bar's lists (reps,
+    industries, saved views) are not read again."""
+    from tests.factories import login
+
+    login(client, factory.user())
+    factory.company(name="Gaines Electricians")
+    client.get("/companies?q=warm", headers={"HX-Request": "true"})  # first-request work
+    with count_statements() as counter:
+        html = client.get("/companies?q=Ganies Electricians", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Gaines Electricians" in html
+    # the signed-in user; the words pass, then the whole names (each with its threshold), the
+    # threshold reset; fewer than a page found: the lenient pass (before: 10)
+    assert counter.count <= 7, counter.statements
+    assert not any("taxonomy_values" in s or "saved_views" in s for s in counter.statements), counter.statements
