@@ -139,6 +139,9 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    from app.db import commit_read_only_requests
+
+    commit_read_only_requests(app)
     migrate.init_app(
         app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"), compare_type=True,
         compare_server_default=True,

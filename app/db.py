@@ -99,3 +99,50 @@ def fetch_all(query, params: dict | None = None) -> list:
     if len(query.column_descriptions) == 1:
         return list(db.session.scalars(query, params))
     return list(select_rows(query, params))
+
+
+READS = ("SELECT", "SET", "RESET", "SHOW")  # statements that change no data
+
+
+def _note_writes(conn, cursor, statement, parameters, context, executemany) -> None:
+    from flask import g, has_app_context
+
+    if has_app_context() and not statement.lstrip()[:6].upper().startswith(READS):
+        g.sql_wrote = True
+
+
+def _committed(conn) -> None:
+    from flask import g, has_app_context
+
+    if has_app_context():
+        g.pop("sql_wrote", None)
+
+
+def commit_read_only_requests(app) -> None:
+    """A request that only read ends its transaction with COMMIT instead of the session's
+    ROLLBACK. For a transaction that wrote nothing the two are the same to PostgreSQL, but
+    psycopg forgets every prepared statement on a rollback (and counts executions afresh), so
+    ending each read with one meant no statement was ever prepared across requests: every
+    page was planned again on every request (the board: ~1 ms of PostgreSQL's CPU a request;
+    the lead page: 1.3 -> 0.3 ms of SQL). Anything else keeps the rollback: an error, a
+    statement that is not a read since the last commit (INSERT, UPDATE, DELETE, a CTE, a
+    savepoint...), or objects added or changed in the session and not flushed.
+
+    Registered after Flask-SQLAlchemy's own teardown (db.init_app), so it runs before it."""
+    from flask import g
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from app.extensions import db
+
+    if not event.contains(Engine, "before_cursor_execute", _note_writes):
+        event.listen(Engine, "before_cursor_execute", _note_writes)
+        event.listen(Engine, "commit", _committed)
+
+    @app.teardown_appcontext
+    def commit_if_read_only(exc):
+        if exc is not None or g.get("sql_wrote") or not db.session.registry.has():
+            return
+        session = db.session()
+        if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+            session.commit()
