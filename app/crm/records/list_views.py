@@ -20,10 +20,20 @@ from app.template_helpers import ago, kept_render
 def companies():
     filters = queries.CompanyFilters.from_args(request.args)
     page = queries.companies_page(filters, request.args.get("after"), query=queries.list_rows())
-    context = dict(page=page, filters=filters, q=filters.q or "", company_url=url_for("crm.company", company_id="__ID__"))
+    context = dict(page=page, filters=filters, q=filters.q or "", rows=company_rows(page.companies))
     if not wants_fragment():  # the filter bar's lists: only the whole page shows them
         context.update(reps=queries.assignable_users(), statuses=list(CompanyStatus), industries=[v for v, _ in taxonomy_choices(TaxonomyType.INDUSTRY) if v])
     return render("crm/records/companies.html", "company_rows", context=context)
+
+
+def company_rows(companies) -> list:
+    """The companies list's rows (queries.list_rows) as HTML, each kept by every value it shows
+    (kept_render): the phone's formatting and the escaping run once per row and process."""
+    macro = get_template_attribute("crm/records/_company_row.html", "company_row")
+    company_url = url_for("crm.company", company_id="__ID__")
+    return [kept_render(macro, company_url, str(c.id), c.name, c.status.value, c.industry, c.fleet_size,
+                        f"{c.rep_first_name} {c.rep_last_name}".strip() if c.rep_id else None, c.phone)
+            for c in companies]
 
 
 def lead_rows(rows: list[lead_list.Row]) -> list:
