@@ -145,4 +145,7 @@ def commit_read_only_requests(app) -> None:
             return
         session = db.session()
         if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+            # detached as they are, not expired: as the session's close() would leave them
+            # (a caller may still read an object it loaded once the context is over)
+            session.expunge_all()
             session.commit()

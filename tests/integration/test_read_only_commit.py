@@ -107,3 +107,16 @@ def test_reads_after_a_commit_end_with_commit(app_and_ends):
     assert app.test_client().get("/_t/commit-then-read").status_code == 200
     assert ends == ["COMMIT", "COMMIT"]
     assert setting(app, "t.committed") is not None
+
+
+def test_what_a_read_loaded_stays_readable_after_its_context(app_and_ends):
+    """The commit leaves the session's objects as its close() would: detached with what they
+    loaded, not expired (code that reads an object after its app context ends still can)."""
+    from app.auth.models import User
+    from app.extensions import db
+
+    app, ends = app_and_ends
+    ends.clear()
+    with app.app_context():
+        user = db.session.scalars(db.select(User).limit(1)).one()
+    assert ends == ["COMMIT"] and user.email
