@@ -13,9 +13,12 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 
 # Threads, not processes, for concurrency: requests spend their time waiting on
 # PostgreSQL, Redis or a provider, not on the CPU. One process per core (WEB_CONCURRENCY,
-# gunicorn's own variable) keeps the CPU busy; a process costs ~150 MB.
+# gunicorn's own variable; 2 for the 2-core instance this is sized for) keeps the CPU busy;
+# more processes than cores only add switching (measured: 3 on 2 cores cost 5-15 % more CPU
+# per request, bench/README.md "HTTP load"). A process costs ~150 MB. Set it to the
+# instance's cores: inside a container the CPU count seen is the host's, not the quota.
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # Eight threads stay under SQLAlchemy's pool per process (5 + 10 overflow): no request
 # waits for a database connection because of the thread count.
