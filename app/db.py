@@ -126,12 +126,13 @@ def commit_read_only_requests(app) -> None:
     page was planned again on every request (the board: ~1 ms of PostgreSQL's CPU a request;
     the lead page: 1.3 -> 0.3 ms of SQL). Anything else keeps the rollback: an error, a
     statement that is not a read since the last commit (INSERT, UPDATE, DELETE, a CTE, a
-    savepoint...), or objects added or changed in the session and not flushed.
+    savepoint...), or objects added or changed in the session and not flushed; and a session
+    bound to a connection its caller began (the tests' rolled-back session) is left to it.
 
     Registered after Flask-SQLAlchemy's own teardown (db.init_app), so it runs before it."""
     from flask import g
     from sqlalchemy import event
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
     from app.extensions import db
 
@@ -144,6 +145,8 @@ def commit_read_only_requests(app) -> None:
         if exc is not None or g.get("sql_wrote") or not db.session.registry.has():
             return
         session = db.session()
+        if isinstance(session.bind, Connection):
+            return  # bound to a connection someone else began: they end its transaction
         if session.in_transaction() and not (session.new or session.dirty or session.deleted):
             # detached as they are, not expired: as the session's close() would leave them
             # (a caller may still read an object it loaded once the context is over)
