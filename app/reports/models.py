@@ -61,7 +61,20 @@ class ReportDailyWork(db.Model):
     n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
 
 
-class ReportLeadFunnel(db.Model):
+class SpanRollup:
+    """The key every day / month rollup starts with: a UTC day (span 'day') or a month (span
+    'month', day = the 1st), and the rep (NULL, no rep, is a key value); a bigint identity id.
+    Each such table also carries an index on (rep_id, span, day) and a unique key (nulls not
+    distinct) over its whole key."""
+
+    # first in each table, as its migration wrote it (a mixin's columns would come last)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True, sort_order=-4)
+    span: Mapped[str] = mapped_column(sort_order=-3)  # day | month
+    day: Mapped[date] = mapped_column(sort_order=-2)
+    rep_id: Mapped[uuid.UUID | None] = mapped_column(sort_order=-1)
+
+
+class ReportLeadFunnel(SpanRollup, db.Model):
     """The leads created on a UTC day (span 'day') or in a month (span 'month', day = the 1st),
     per rep × source × campaign × the furthest funnel step they reached (report_step(): their
     stage now or any stage their stage changes took them to; -1 lost/bogus before any step),
@@ -75,10 +88,6 @@ class ReportLeadFunnel(db.Model):
         Index(None, "rep_id", "span", "day"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    span: Mapped[str]  # day | month
-    day: Mapped[date]
-    rep_id: Mapped[uuid.UUID | None]
     source: Mapped[str | None]
     campaign: Mapped[str | None]
     top: Mapped[int] = mapped_column(SmallInteger)
@@ -88,7 +97,7 @@ class ReportLeadFunnel(db.Model):
     revenue_won: Mapped[Decimal] = mapped_column(Numeric(16, 2), server_default=text("0"), default=0)
 
 
-class ReportStageDays(db.Model):
+class ReportStageDays(SpanRollup, db.Model):
     """Stage changes on a UTC day (span 'day') or in a month (span 'month', day = the 1st) per
     rep × stage left × bucket of the days spent in it (report_days_bucket(); -1: unknown). Kept
     by triggers on report_stage_changes and leads (migration 0030): the median days in stage
@@ -101,16 +110,12 @@ class ReportStageDays(db.Model):
         Index(None, "rep_id", "span", "day"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    span: Mapped[str]  # day | month
-    day: Mapped[date]
-    rep_id: Mapped[uuid.UUID | None]
     from_stage: Mapped[str | None]
     bucket: Mapped[int] = mapped_column(SmallInteger)
     n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
 
 
-class ReportWonLost(db.Model):
+class ReportWonLost(SpanRollup, db.Model):
     """The leads won (by won_at) or lost / bogus (by lost_at) on a UTC day (span 'day') or in a
     month (span 'month', day = the 1st) per rep × source × campaign × outcome (WON, LOST,
     BOGUS) × lost reason as written (NULL for the won), with their count, units and revenue
@@ -124,10 +129,6 @@ class ReportWonLost(db.Model):
         Index(None, "rep_id", "span", "day"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    span: Mapped[str]  # day | month
-    day: Mapped[date]
-    rep_id: Mapped[uuid.UUID | None]
     source: Mapped[str | None]
     campaign: Mapped[str | None]
     outcome: Mapped[str]  # WON | LOST | BOGUS
