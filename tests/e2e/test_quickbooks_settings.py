@@ -23,9 +23,22 @@ def _shot(page, name):
         page.screenshot(path=os.path.join(folder, name), full_page=True)
 
 
-def test_connect_and_resolve_from_the_settings_page(live_app, live_server, page, monkeypatch):
+def use_fake(monkeypatch, live_app, fake, live_server) -> None:
+    """The live server talks to the local QuickBooks for this test."""
+    for key, value in {**qbo_settings(fake.url), "APP_BASE_URL": live_server}.items():
+        monkeypatch.setitem(live_app.config, key, value)
+
+
+def new_admin():
+    """An admin who signs in with PASSWORD (inside an app context; the caller commits)."""
     from app.auth.models import UserRole
     from app.auth.services import create_user
+
+    return create_user(email=f"e2e-qbo-{uuid.uuid4().hex[:8]}@example.com", first_name="Ada",
+                       last_name="Admin", role=UserRole.ADMIN, password=PASSWORD)
+
+
+def test_connect_and_resolve_from_the_settings_page(live_app, live_server, page, monkeypatch):
     from app.extensions import db
     from app.quickbooks import push
     from app.quickbooks.models import LedgerEntity, SyncLedgerRow
@@ -35,11 +48,9 @@ def test_connect_and_resolve_from_the_settings_page(live_app, live_server, page,
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
     with FakeQuickBooks() as fake:
-        for key, value in {**qbo_settings(fake.url), "APP_BASE_URL": live_server}.items():
-            monkeypatch.setitem(live_app.config, key, value)
+        use_fake(monkeypatch, live_app, fake, live_server)
         with live_app.app_context():
-            admin = create_user(email=f"e2e-qbo-{uuid.uuid4().hex[:8]}@example.com", first_name="Ada",
-                                last_name="Admin", role=UserRole.ADMIN, password=PASSWORD)
+            admin = new_admin()
             db.session.commit()
             email = admin.email
             db.session.remove()
@@ -77,8 +88,6 @@ def select_rows(model, entity):
 def test_the_invoice_page_shows_each_payments_quickbooks_state(live_app, live_server, page, monkeypatch):
     from sqlalchemy import select
 
-    from app.auth.models import UserRole
-    from app.auth.services import create_user
     from app.billing.models import PaymentMethod
     from app.billing.payments import record_manual_payment
     from app.extensions import db
@@ -89,11 +98,9 @@ def test_the_invoice_page_shows_each_payments_quickbooks_state(live_app, live_se
     from tests.integration.test_payments import make_invoice
 
     with FakeQuickBooks() as fake:
-        for key, value in {**qbo_settings(fake.url), "APP_BASE_URL": live_server}.items():
-            monkeypatch.setitem(live_app.config, key, value)
+        use_fake(monkeypatch, live_app, fake, live_server)
         with live_app.app_context():
-            admin = create_user(email=f"e2e-qbo-{uuid.uuid4().hex[:8]}@example.com", first_name="Ada",
-                                last_name="Admin", role=UserRole.ADMIN, password=PASSWORD)
+            admin = new_admin()
             connect(fake, admin)
             invoice, _ = make_invoice(Factory(db.session), company_name="Sonoran Pool Supply")
             db.session.commit()
